@@ -1,0 +1,186 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.28;
+
+import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
+import {ICourtRegistry} from "./interfaces/ICourtRegistry.sol";
+
+/// @title CourtRegistry
+/// @notice Who may write to the ledger, and since when.
+/// @dev Governance is an OpenZeppelin AccessControl role, GOVERNOR_ROLE, separate from the writing role
+/// (being a registered signer). We chose a role held by one address over an N-of-M approval written into
+/// this contract: on a network of courts the role is granted to a multisig wallet (a Safe with, say, 3 of 5
+/// supreme-court officers) or to an OpenZeppelin TimelockController in front of it. Those are audited,
+/// widely deployed and replaceable without redeploying the registry; an approval scheme written here would
+/// be new, unaudited code guarding the most sensitive function of the system. DEFAULT_ADMIN_ROLE can grant
+/// GOVERNOR_ROLE to a new multisig and is meant to be held by the same multisig.
+contract CourtRegistry is ICourtRegistry, AccessControl {
+    /// @notice Role allowed to admit, suspend, reinstate and retire courts and rotate their keys.
+    bytes32 public constant GOVERNOR_ROLE = keccak256("GOVERNOR_ROLE");
+
+    /// @notice Signers a court may have over its lifetime (rotation adds one each time).
+    uint8 public constant MAX_SIGNERS = 32;
+
+    /// @notice Longest appellate chain walked by `hasAuthority` (basic, intermediate, high, supreme, ...).
+    uint256 public constant MAX_APPELLATE_DEPTH = 8;
+
+    mapping(uint32 court => Court) private _courts;
+    mapping(address signer => Signer) private _signers;
+    mapping(uint32 court => address[]) private _courtSigners;
+
+    /// @param governance the account (a multisig in production) granted GOVERNOR_ROLE and DEFAULT_ADMIN_ROLE
+    constructor(address governance) {
+        _grantRole(DEFAULT_ADMIN_ROLE, governance);
+        _grantRole(GOVERNOR_ROLE, governance);
+    }
+
+    /// @inheritdoc ICourtRegistry
+    function admitCourt(uint32 court, bytes8 jurisdiction, uint32 appellateCourt, address firstSigner)
+        external
+        onlyRole(GOVERNOR_ROLE)
+    {
+        _admitCourt(court, jurisdiction, appellateCourt, firstSigner);
+    }
+
+    /// @inheritdoc ICourtRegistry
+    function suspendCourt(uint32 court) external onlyRole(GOVERNOR_ROLE) {
+        Court storage c = _existingCourt(court);
+        if (c.status != CourtStatus.Active) revert CourtRegistryCourtNotActive(court, c.status);
+        c.status = CourtStatus.Suspended;
+        emit CourtSuspended(court);
+    }
+
+    /// @inheritdoc ICourtRegistry
+    function reinstateCourt(uint32 court) external onlyRole(GOVERNOR_ROLE) {
+        Court storage c = _existingCourt(court);
+        if (c.status != CourtStatus.Suspended) revert CourtRegistryCourtNotActive(court, c.status);
+        c.status = CourtStatus.Active;
+        emit CourtReinstated(court);
+    }
+
+    /// @inheritdoc ICourtRegistry
+    function retireCourt(uint32 court) external onlyRole(GOVERNOR_ROLE) {
+        Court storage c = _existingCourt(court);
+        if (c.status == CourtStatus.Retired) revert CourtRegistryCourtNotActive(court, c.status);
+        c.status = CourtStatus.Retired;
+        emit CourtRetired(court);
+    }
+
+    /// @inheritdoc ICourtRegistry
+    function addSigner(uint32 court, address signer) external onlyRole(GOVERNOR_ROLE) {
+        Court storage c = _existingCourt(court);
+        if (c.status == CourtStatus.Retired) revert CourtRegistryCourtNotActive(court, c.status);
+        _addSigner(court, c, signer);
+    }
+
+    /// @inheritdoc ICourtRegistry
+    function retireSigner(address signer) external onlyRole(GOVERNOR_ROLE) {
+        Signer storage s = _signers[signer];
+        if (s.court == 0) revert CourtRegistryUnknownSigner(signer);
+        if (s.validUntil != 0) revert CourtRegistrySignerRetired(signer, s.validUntil);
+        uint40 nowTime = uint40(block.timestamp);
+        s.validUntil = nowTime;
+        emit SignerRetired(s.court, signer, nowTime);
+    }
+
+    /// @inheritdoc ICourtRegistry
+    function activeCourtOf(address signer) external view returns (uint32 court) {
+        Signer memory s = _signers[signer];
+        if (s.court == 0) revert CourtRegistryUnknownSigner(signer);
+        if (s.validUntil != 0 && s.validUntil <= block.timestamp) {
+            revert CourtRegistrySignerRetired(signer, s.validUntil);
+        }
+        CourtStatus status = _courts[s.court].status;
+        if (status != CourtStatus.Active) revert CourtRegistryCourtNotActive(s.court, status);
+        return s.court;
+    }
+
+    /// @inheritdoc ICourtRegistry
+    function isSignerValidAt(address signer, uint32 court, uint64 time) external view returns (bool valid) {
+        Signer memory s = _signers[signer];
+        return s.court != 0 && s.court == court && s.validFrom <= time && (s.validUntil == 0 || time < s.validUntil);
+    }
+
+    /// @inheritdoc ICourtRegistry
+    function hasAuthority(uint32 actor, uint32 target) external view returns (bool allowed) {
+        if (actor == 0 || target == 0) return false;
+        uint32 current = target;
+        for (uint256 depth = 0; depth <= MAX_APPELLATE_DEPTH; ++depth) {
+            if (current == actor) return true;
+            current = _courts[current].appellateCourt;
+            if (current == 0) return false;
+        }
+        return false;
+    }
+
+    /// @inheritdoc ICourtRegistry
+    function courtInfo(uint32 court) external view returns (Court memory) {
+        return _courts[court];
+    }
+
+    /// @inheritdoc ICourtRegistry
+    function signerInfo(address signer) external view returns (Signer memory) {
+        return _signers[signer];
+    }
+
+    /// @inheritdoc ICourtRegistry
+    function signersOf(uint32 court) external view returns (address[] memory signers) {
+        return _courtSigners[court];
+    }
+
+    /// @inheritdoc ICourtRegistry
+    function version() external pure returns (string memory) {
+        return "1.0.0";
+    }
+
+    function _admitCourt(uint32 court, bytes8 jurisdiction, uint32 appellateCourt, address firstSigner) internal {
+        if (court == 0) revert CourtRegistryInvalidCourtId();
+        Court storage c = _courts[court];
+        if (c.status != CourtStatus.None) revert CourtRegistryCourtExists(court);
+        if (!_isJurisdiction(jurisdiction)) revert CourtRegistryInvalidJurisdiction(jurisdiction);
+        if (appellateCourt != 0 && (appellateCourt == court || _courts[appellateCourt].status == CourtStatus.None)) {
+            revert CourtRegistryInvalidAppellateCourt(court, appellateCourt);
+        }
+        c.status = CourtStatus.Active;
+        c.appellateCourt = appellateCourt;
+        c.jurisdiction = jurisdiction;
+        c.admittedAt = uint40(block.timestamp);
+        emit CourtAdmitted(court, jurisdiction, appellateCourt);
+        _addSigner(court, c, firstSigner);
+    }
+
+    function _addSigner(uint32 court, Court storage c, address signer) internal {
+        if (signer == address(0)) revert CourtRegistryZeroSigner();
+        if (_signers[signer].court != 0) revert CourtRegistrySignerExists(signer, _signers[signer].court);
+        if (c.signerCount >= MAX_SIGNERS) revert CourtRegistryTooManySigners(court);
+        c.signerCount += 1;
+        uint40 nowTime = uint40(block.timestamp);
+        _signers[signer] = Signer({court: court, validFrom: nowTime, validUntil: 0});
+        _courtSigners[court].push(signer);
+        emit SignerAdded(court, signer, nowTime);
+    }
+
+    function _existingCourt(uint32 court) internal view returns (Court storage c) {
+        c = _courts[court];
+        if (c.status == CourtStatus.None) revert CourtRegistryUnknownCourt(court);
+    }
+
+    /// @dev "CC-R", "CC-RR" or "CC-RRR" in upper-case ASCII letters or digits, zero-padded on the right.
+    function _isJurisdiction(bytes8 j) internal pure returns (bool) {
+        if (!_isUpper(j[0]) || !_isUpper(j[1]) || j[2] != "-") return false;
+        uint256 len = 3;
+        while (len < 8 && j[len] != 0) {
+            bytes1 ch = j[len];
+            if (!_isUpper(ch) && !(ch >= "0" && ch <= "9")) return false;
+            ++len;
+        }
+        if (len < 4 || len > 6) return false;
+        for (uint256 i = len; i < 8; ++i) {
+            if (j[i] != 0) return false;
+        }
+        return true;
+    }
+
+    function _isUpper(bytes1 ch) internal pure returns (bool) {
+        return ch >= "A" && ch <= "Z";
+    }
+}
