@@ -3,6 +3,7 @@ pragma solidity ^0.8.28;
 
 import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
 import {ICourtRegistry} from "./interfaces/ICourtRegistry.sol";
+import {ICourtAuthorized} from "./interfaces/ICourtAuthorized.sol";
 
 /// @title CourtRegistry
 /// @notice Who may write to the ledger, and since when.
@@ -13,6 +14,8 @@ import {ICourtRegistry} from "./interfaces/ICourtRegistry.sol";
 /// widely deployed and replaceable without redeploying the registry; an approval scheme written here would
 /// be new, unaudited code guarding the most sensitive function of the system. DEFAULT_ADMIN_ROLE can grant
 /// GOVERNOR_ROLE to a new multisig and is meant to be held by the same multisig.
+/// Every governance act that changes who may write is pushed, in the same transaction, to the attached
+/// registries (see ICourtAuthorized), so a court's write needs one storage read there.
 contract CourtRegistry is ICourtRegistry, AccessControl {
     /// @notice Role allowed to admit, suspend, reinstate and retire courts and rotate their keys.
     bytes32 public constant GOVERNOR_ROLE = keccak256("GOVERNOR_ROLE");
@@ -20,12 +23,17 @@ contract CourtRegistry is ICourtRegistry, AccessControl {
     /// @notice Signers a court may have over its lifetime (rotation adds one each time).
     uint8 public constant MAX_SIGNERS = 32;
 
+    /// @notice Registries that can be attached.
+    uint256 public constant MAX_REGISTRIES = 8;
+
     /// @notice Longest appellate chain walked by `hasAuthority` (basic, intermediate, high, supreme, ...).
     uint256 public constant MAX_APPELLATE_DEPTH = 8;
 
     mapping(uint32 court => Court) private _courts;
     mapping(address signer => Signer) private _signers;
     mapping(uint32 court => address[]) private _courtSigners;
+    address[] private _allSigners;
+    ICourtAuthorized[] private _registries;
 
     /// @param governance the account (a multisig in production) granted GOVERNOR_ROLE and DEFAULT_ADMIN_ROLE
     constructor(address governance) {
@@ -47,6 +55,7 @@ contract CourtRegistry is ICourtRegistry, AccessControl {
         if (c.status != CourtStatus.Active) revert CourtRegistryCourtNotActive(court, c.status);
         c.status = CourtStatus.Suspended;
         emit CourtSuspended(court);
+        _syncCourt(court);
     }
 
     /// @inheritdoc ICourtRegistry
@@ -55,6 +64,7 @@ contract CourtRegistry is ICourtRegistry, AccessControl {
         if (c.status != CourtStatus.Suspended) revert CourtRegistryCourtNotActive(court, c.status);
         c.status = CourtStatus.Active;
         emit CourtReinstated(court);
+        _syncCourt(court);
     }
 
     /// @inheritdoc ICourtRegistry
@@ -63,6 +73,7 @@ contract CourtRegistry is ICourtRegistry, AccessControl {
         if (c.status == CourtStatus.Retired) revert CourtRegistryCourtNotActive(court, c.status);
         c.status = CourtStatus.Retired;
         emit CourtRetired(court);
+        _syncCourt(court);
     }
 
     /// @inheritdoc ICourtRegistry
@@ -80,6 +91,29 @@ contract CourtRegistry is ICourtRegistry, AccessControl {
         uint40 nowTime = uint40(block.timestamp);
         s.validUntil = nowTime;
         emit SignerRetired(s.court, signer, nowTime);
+        _syncSigner(signer);
+    }
+
+    /// @inheritdoc ICourtRegistry
+    function attachRegistry(ICourtAuthorized registry) external onlyRole(GOVERNOR_ROLE) {
+        if (registry.courtRegistry() != address(this)) revert CourtRegistryInvalidRegistry(address(registry));
+        uint256 n = _registries.length;
+        if (n >= MAX_REGISTRIES) revert CourtRegistryTooManyRegistries();
+        for (uint256 i = 0; i < n; ++i) {
+            if (_registries[i] == registry) revert CourtRegistryInvalidRegistry(address(registry));
+        }
+        _registries.push(registry);
+        emit RegistryAttached(address(registry));
+        uint256 signers = _allSigners.length;
+        for (uint256 i = 0; i < signers; ++i) {
+            address signer = _allSigners[i];
+            registry.syncWriter(signer, _signers[signer].court, _writerState(signer));
+        }
+    }
+
+    /// @inheritdoc ICourtRegistry
+    function attachedRegistries() external view returns (ICourtAuthorized[] memory registries) {
+        return _registries;
     }
 
     /// @inheritdoc ICourtRegistry
@@ -156,7 +190,36 @@ contract CourtRegistry is ICourtRegistry, AccessControl {
         uint40 nowTime = uint40(block.timestamp);
         _signers[signer] = Signer({court: court, validFrom: nowTime, validUntil: 0});
         _courtSigners[court].push(signer);
+        _allSigners.push(signer);
         emit SignerAdded(court, signer, nowTime);
+        _syncSigner(signer);
+    }
+
+    /// @dev Whether `signer` may write now, as the attached registries must know it.
+    function _writerState(address signer) internal view returns (ICourtAuthorized.WriterState) {
+        Signer storage s = _signers[signer];
+        if (s.validUntil != 0) return ICourtAuthorized.WriterState.SignerRetired;
+        CourtStatus status = _courts[s.court].status;
+        if (status == CourtStatus.Suspended) return ICourtAuthorized.WriterState.CourtSuspended;
+        if (status == CourtStatus.Retired) return ICourtAuthorized.WriterState.CourtRetired;
+        return ICourtAuthorized.WriterState.Active;
+    }
+
+    function _syncSigner(address signer) internal {
+        ICourtAuthorized.WriterState state = _writerState(signer);
+        uint32 court = _signers[signer].court;
+        uint256 n = _registries.length;
+        for (uint256 i = 0; i < n; ++i) {
+            _registries[i].syncWriter(signer, court, state);
+        }
+    }
+
+    function _syncCourt(uint32 court) internal {
+        address[] storage signers = _courtSigners[court];
+        uint256 n = signers.length;
+        for (uint256 i = 0; i < n; ++i) {
+            _syncSigner(signers[i]);
+        }
     }
 
     function _existingCourt(uint32 court) internal view returns (Court storage c) {

@@ -161,9 +161,10 @@ contract JudgmentRegistry is IJudgmentRegistry, CourtAuthorized {
     }
 
     function _isCurrency(bytes3 c) internal pure returns (bool) {
-        for (uint256 i = 0; i < 3; ++i) {
-            if (c[i] < "A" || c[i] > "Z") return false;
-        }
-        return true;
+        return _isUpper(c[0]) && _isUpper(c[1]) && _isUpper(c[2]);
+    }
+
+    function _isUpper(bytes1 b) internal pure returns (bool) {
+        return b >= "A" && b <= "Z";
     }
 }

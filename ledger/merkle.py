@@ -39,11 +39,15 @@ _WORD = 32
 
 try:  # safe-pysha3's C keccak is ~5x faster than eth-hash's default pycryptodome backend.
     from sha3 import keccak_256 as _keccak_256  # type: ignore[import-not-found, unused-ignore]
+except ImportError:  # pragma: no cover - depends on the environment
+    from eth_hash.auto import keccak as _eth_hash_keccak
+
+    def _keccak(data: bytes) -> bytes:
+        return _eth_hash_keccak(data)
+else:
 
     def _keccak(data: bytes) -> bytes:
         return bytes(_keccak_256(data).digest())
-except ImportError:  # pragma: no cover - depends on the environment
-    from eth_hash.auto import keccak as _keccak
 
 
 def leaf_hash(value: bytes) -> bytes:
@@ -82,8 +86,9 @@ class MerkleTree:
     _values: tuple[bytes, ...]
     _positions: dict[bytes, int]
 
-    def __init__(self, tree: tuple[bytes, ...], values: tuple[bytes, ...],
-                 positions: dict[bytes, int]) -> None:
+    def __init__(
+        self, tree: tuple[bytes, ...], values: tuple[bytes, ...], positions: dict[bytes, int]
+    ) -> None:
         # Private: use MerkleTree.build, which establishes the invariants.
         self._tree = tree
         self._values = values

@@ -38,6 +38,7 @@ ENCODING = (
 
 # --- independent reference ---------------------------------------------------------------------------
 
+
 def ref_keccak(data: bytes) -> bytes:
     return _pycryptodome_keccak.new(digest_bits=256, data=data).digest()
 
@@ -78,11 +79,13 @@ def generate_vectors() -> dict[str, object]:
     vectors = []
     for n in SIZES:
         tree = MerkleTree.build(documents(n))
-        vectors.append({
-            "values": ["0x" + v.hex() for v in tree.values],
-            "root": "0x" + tree.root.hex(),
-            "proofs": [["0x" + p.hex() for p in tree.proof(v)] for v in tree.values],
-        })
+        vectors.append(
+            {
+                "values": ["0x" + v.hex() for v in tree.values],
+                "root": "0x" + tree.root.hex(),
+                "proofs": [["0x" + p.hex() for p in tree.proof(v)] for v in tree.values],
+            }
+        )
     return {"encoding": ENCODING, "vectors": vectors}
 
 
@@ -93,6 +96,7 @@ def unhex(s: str) -> bytes:
 
 # --- the reference itself against OpenZeppelin's JS library -------------------------------------------
 
+
 def test_reference_matches_openzeppelin_standard_merkle_tree_dump() -> None:
     """A dump published from @openzeppelin/merkle-tree (leafEncoding ['bytes32', 'uint256'], 3 values)."""
     values = [
@@ -100,8 +104,9 @@ def test_reference_matches_openzeppelin_standard_merkle_tree_dump() -> None:
         ("e45a016fb66918f6e9322c88b3b3ec7b05ccfe0cbb2c21eb3091c474462e611a", 10**18),
         ("6a917ca51ae46a8ee2dcb5405f214d05ca9ac5a9312d9f7daae28f654e165006", 2 * 10**18),
     ]
-    leaves = [ref_keccak(ref_keccak(abi_encode(["bytes32", "uint256"], [bytes.fromhex(v), a])))
-              for v, a in values]
+    leaves = [
+        ref_keccak(ref_keccak(abi_encode(["bytes32", "uint256"], [bytes.fromhex(v), a]))) for v, a in values
+    ]
     assert [t.hex() for t in ref_tree(leaves)] == [
         "16f4adee6ecf2574fead8654ddf1c6a72fb2faa1907ded6d60d40d7861d266c7",
         "bb92f1a94650f1a09a011ac5c369cd0aaad100360e77b5fbc71b31b68afb2e48",
@@ -112,6 +117,7 @@ def test_reference_matches_openzeppelin_standard_merkle_tree_dump() -> None:
 
 
 # --- golden vectors ---------------------------------------------------------------------------------
+
 
 def test_golden_file_is_current() -> None:
     generated = generate_vectors()
@@ -144,6 +150,7 @@ def test_single_leaf_tree_root_is_the_leaf_and_proof_is_empty() -> None:
 
 
 # --- behaviour --------------------------------------------------------------------------------------
+
 
 def test_root_does_not_depend_on_input_order() -> None:
     values = documents(13)
@@ -209,6 +216,7 @@ def test_large_tree_builds_and_proves() -> None:
 
 # --- refusals ---------------------------------------------------------------------------------------
 
+
 def test_build_refuses_empty_wrong_length_and_duplicates() -> None:
     with pytest.raises(ValidationError, match="at least one value"):
         MerkleTree.build([])
@@ -239,6 +247,7 @@ def test_verify_refuses_malformed_input() -> None:
 
 
 # --- properties -------------------------------------------------------------------------------------
+
 
 @settings(max_examples=60, deadline=None)
 @given(st.sets(st.binary(min_size=32, max_size=32), min_size=1, max_size=40), st.randoms())

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity ^0.8.28;
 
+import {ICourtAuthorized} from "./ICourtAuthorized.sol";
+
 /// @title Court registry: who may write to the judicial trust ledger
 /// @notice A court has an id, a jurisdiction, a status and one or more signer accounts. Each signer has the
 /// time it became valid and the time it stopped, so a record signed before a key rotation still verifies
@@ -52,6 +54,13 @@ interface ICourtRegistry {
     /// @notice Emitted when a signer account stops being valid (key rotation or compromise).
     event SignerRetired(uint32 indexed court, address indexed signer, uint40 validUntil);
 
+    /// @notice Emitted when a registry is attached: it now receives every writer update.
+    event RegistryAttached(address indexed registry);
+
+    /// @notice The registry trusts another court registry, or is already attached.
+    error CourtRegistryInvalidRegistry(address registry);
+    /// @notice No more registries can be attached.
+    error CourtRegistryTooManyRegistries();
     /// @notice The court id 0 is reserved for "no court".
     error CourtRegistryInvalidCourtId();
     /// @notice No court with this id was admitted.
@@ -102,6 +111,15 @@ interface ICourtRegistry {
     /// @notice Ends a signer's validity now. Records it wrote before stay valid. Governance only.
     /// @param signer the signer to retire
     function retireSigner(address signer) external;
+
+    /// @notice Attaches a registry courts write to: it receives the current state of every signer now,
+    /// and every later change in the same transaction as the governance act. Governance only.
+    /// @param registry a registry whose `courtRegistry()` is this contract
+    function attachRegistry(ICourtAuthorized registry) external;
+
+    /// @notice The attached registries.
+    /// @return registries their addresses
+    function attachedRegistries() external view returns (ICourtAuthorized[] memory registries);
 
     /// @notice Returns the court of `signer` if the signer may write now, and reverts otherwise.
     /// @dev Reverts with CourtRegistryUnknownSigner, CourtRegistrySignerRetired or CourtRegistryCourtNotActive.

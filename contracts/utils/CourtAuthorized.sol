@@ -3,39 +3,57 @@ pragma solidity ^0.8.28;
 
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
+import {ICourtAuthorized} from "../interfaces/ICourtAuthorized.sol";
 import {ICourtRegistry} from "../interfaces/ICourtRegistry.sol";
 
 /// @title CourtAuthorized
 /// @notice Shared by every registry a court writes to: finds the writing court from the sender (direct
 /// submission) or from an EIP-712 signature (delegated submission through a relayer), and checks
 /// appellate authority. The EIP-712 domain binds signatures to the chain id and this contract's address.
-abstract contract CourtAuthorized is EIP712 {
-    /// @notice The record names a court other than the one whose key wrote it.
-    error CourtAuthorizedWrongCourt(uint32 recordCourt, uint32 signerCourt);
-    /// @notice The acting court has no authority over the court that owns the record.
-    error CourtAuthorizedNoAuthority(uint32 actingCourt, uint32 recordCourt);
-
+abstract contract CourtAuthorized is ICourtAuthorized, EIP712 {
     ICourtRegistry internal immutable _courtRegistry;
+
+    /// @dev signer => court (low 32 bits) | WriterState (next 8 bits)
+    mapping(address signer => uint256) private _writers;
 
     constructor(ICourtRegistry courtRegistry_, string memory name, string memory version_) EIP712(name, version_) {
         _courtRegistry = courtRegistry_;
     }
 
-    /// @notice The court registry this contract trusts.
-    /// @return the registry
-    function courtRegistry() external view returns (ICourtRegistry) {
-        return _courtRegistry;
+    /// @inheritdoc ICourtAuthorized
+    function syncWriter(address signer, uint32 court, WriterState state) external {
+        if (msg.sender != address(_courtRegistry)) revert CourtAuthorizedOnlyCourtRegistry(msg.sender);
+        _writers[signer] = uint256(court) | (uint256(uint8(state)) << 32);
+        emit WriterSynced(signer, court, state);
     }
 
-    /// @dev The active court of msg.sender; reverts with the registry's error otherwise.
+    /// @inheritdoc ICourtAuthorized
+    function writerOf(address signer) external view returns (uint32 court, WriterState state) {
+        uint256 word = _writers[signer];
+        return (uint32(word), WriterState(uint8(word >> 32)));
+    }
+
+    /// @inheritdoc ICourtAuthorized
+    function courtRegistry() external view returns (address) {
+        return address(_courtRegistry);
+    }
+
+    /// @dev The court of msg.sender, which must be allowed to write now.
     function _senderCourt() internal view returns (uint32) {
-        return _courtRegistry.activeCourtOf(msg.sender);
+        return _activeCourt(msg.sender);
     }
 
-    /// @dev The active court of the account that signed `structHash` under this contract's domain.
+    /// @dev The court of the account that signed `structHash` under this contract's domain.
     function _signerCourt(bytes32 structHash, bytes calldata signature) internal view returns (uint32) {
-        address signer = ECDSA.recover(_hashTypedDataV4(structHash), signature);
-        return _courtRegistry.activeCourtOf(signer);
+        return _activeCourt(ECDSA.recover(_hashTypedDataV4(structHash), signature));
+    }
+
+    function _activeCourt(address signer) internal view returns (uint32 court) {
+        uint256 word = _writers[signer];
+        court = uint32(word);
+        if (court == 0) revert CourtAuthorizedUnknownWriter(signer);
+        WriterState state = WriterState(uint8(word >> 32));
+        if (state != WriterState.Active) revert CourtAuthorizedInactiveWriter(signer, court, state);
     }
 
     /// @dev Records are written by the court they name, and by no other.

@@ -52,8 +52,19 @@ _DIGITS = frozenset("0123456789")
 _RESIDENT_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _RESIDENT_CHECK = "10X98765432"
 _PROVINCES = frozenset(
-    [*range(11, 16), *range(21, 24), *range(31, 38), *range(41, 47), *range(50, 55), *range(61, 66),
-     71, 81, 82, 83, 91]
+    [
+        *range(11, 16),
+        *range(21, 24),
+        *range(31, 38),
+        *range(41, 47),
+        *range(50, 55),
+        *range(61, 66),
+        71,
+        81,
+        82,
+        83,
+        91,
+    ]
 )
 _CHINA_TZ = _dt.timezone(_dt.timedelta(hours=8), "CST")
 _EARLIEST_BIRTH = _dt.date(1900, 1, 1)
@@ -203,7 +214,8 @@ def parse_subject(kind: str, value: str, country: str | None = None) -> Resident
             raise InvalidIdentifierError(f"a {kind} does not take a country")
         return ResidentId.parse(value) if kind == "resident_id" else CreditCode.parse(value)
     raise InvalidIdentifierError(
-        f"unknown subject kind {kind[:20]!r}; expected resident_id, credit_code or passport")
+        f"unknown subject kind {kind[:20]!r}; expected resident_id, credit_code or passport"
+    )
 
 
 def subject_from_canonical(text: str) -> ResidentId | CreditCode | Passport:
@@ -240,6 +252,7 @@ def make_credit_code(body17: str) -> str:
 
 
 # --- checks -----------------------------------------------------------------------------------------
+
 
 def _resident_check(body17: str) -> str:
     return _RESIDENT_CHECK[sum(int(c) * w for c, w in zip(body17, _RESIDENT_WEIGHTS, strict=True)) % 11]
@@ -290,7 +303,8 @@ def _credit_code(value: object) -> str:
         if char not in _CREDIT_VALUE:
             raise InvalidIdentifierError(
                 f"credit code character {position} is not allowed (digits and capital letters "
-                "except I, O, Z, S, V)")
+                "except I, O, Z, S, V)"
+            )
     expected = _credit_check(code[:17])
     if code[17] != expected:
         raise InvalidIdentifierError(f"credit code check character is {code[17]}, expected {expected}")
@@ -317,4 +331,4 @@ def _passport_number(value: object) -> str:
 
 
 def _mask(text: str, head: int, tail: int) -> str:
-    return text[:head] + "*" * (len(text) - head - tail) + text[len(text) - tail:]
+    return text[:head] + "*" * (len(text) - head - tail) + text[len(text) - tail :]
