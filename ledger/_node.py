@@ -135,10 +135,9 @@ class AnvilNode:
                 self._wait_gone(5.0)
         elif self._process is not None:
             self._process.poll()
-        for name in (PID_FILE, PORT_FILE):
-            path = self.data_dir / name
-            if _read_int(path) in (self.pid, self.port):
-                path.unlink(missing_ok=True)
+        if _read_int(self.data_dir / PID_FILE) == self.pid:  # not a successor's files
+            for name in (PID_FILE, PORT_FILE):
+                (self.data_dir / name).unlink(missing_ok=True)
 
     def _wait_gone(self, timeout: float) -> bool:
         if self._process is not None:
