@@ -88,12 +88,18 @@ def struct(record: Record) -> tuple[Any, ...]:
     return tuple(msg[name] for name, _, _ in record.FIELDS)
 
 
+def _norm(args: dict[str, Any]) -> dict[str, Any]:
+    """Addresses compared case-insensitively (eth-abi decodes them lower-case)."""
+    return {k: to_checksum_address(v) if isinstance(v, str) and len(v) == 42 and v.startswith("0x") else v
+            for k, v in args.items()}
+
+
 def expect_revert(thunk: Callable[[], Any], error: str, **arguments: Any) -> ContractRevertError:
     """Run ``thunk``; it must revert with custom error ``error`` and exactly ``arguments``."""
     with pytest.raises(ContractRevertError) as exc:
         thunk()
     assert exc.value.error == error, f"expected {error}, got {exc.value}"
-    assert exc.value.arguments == arguments, f"{error}: arguments {exc.value.arguments} != {arguments}"
+    assert _norm(exc.value.arguments) == _norm(arguments), f"{error}: arguments {exc.value.arguments} != {arguments}"
     return exc.value
 
 
