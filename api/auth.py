@@ -1,0 +1,400 @@
+"""Per-client authentication: Ed25519-signed requests, single-use nonces, a rotatable client registry.
+
+Contract
+--------
+A request carries four headers:
+
+``X-Client-Id``   the client's id in the registry
+``X-Timestamp``   unix seconds; refused outside ``now ± clock_skew`` (300 s by default)
+``X-Nonce``       16 to 64 characters of ``[A-Za-z0-9_-]``, random, single use
+``X-Signature``   base64 of the Ed25519 signature over the UTF-8 bytes of
+                  ``METHOD\\nPATH?QUERY\\nTIMESTAMP\\nNONCE\\nSHA256-HEX(BODY)``
+
+``PATH?QUERY`` is the request target exactly as sent (percent-encoding kept), ``?QUERY`` only when there
+is a query; ``SHA256-HEX(BODY)`` is the lowercase hex SHA-256 of the raw body (of ``b""`` when empty).
+Checks, in order: headers present and well formed, timestamp in the window, client known and active,
+signature valid under the client's current key, nonce not seen (it is then stored until the window
+has passed). Any failure is a 401 naming the reason; the nonce is stored only for a valid signature,
+so a forger cannot burn another client's nonces.
+
+The registry (table ``clients`` in ``<data_dir>/service.sqlite``) holds per client: id, kind (court,
+partner, governance, notary), court id (courts and notaries), scopes, Ed25519 public key (raw 32
+bytes, base64 in files) and an active flag. A key is rotated by replacing it: requests signed with the
+old key fail from that moment. :func:`sign_request` is the client side, used by tests, the demo and
+scripts. ``python -m api.auth --data-dir DIR add|rotate|deactivate|list|keygen`` manages the registry.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import hashlib
+import json
+import re
+import secrets
+import sqlite3
+import sys
+import threading
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal, get_args
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+from api.errors import Unauthenticated
+from ledger.errors import ConfigurationError, ValidationError
+
+__all__ = [
+    "DEFAULT_SCOPES",
+    "Authenticator",
+    "Client",
+    "ClientKind",
+    "ClientRegistry",
+    "generate_key",
+    "private_key_from_text",
+    "public_key_text",
+    "sign_request",
+    "signing_message",
+]
+
+ClientKind = Literal["court", "partner", "governance", "notary"]
+KINDS: tuple[str, ...] = get_args(ClientKind)
+
+#: Scopes a client of each kind gets when none are given.
+DEFAULT_SCOPES: dict[str, frozenset[str]] = {
+    "court": frozenset({"judgments:write", "enforcement:write", "defaulters:write", "notary:write",
+                        "records:read"}),
+    "partner": frozenset({"checks:read"}),
+    "governance": frozenset({"courts:write", "records:read"}),
+    "notary": frozenset({"notary:write", "records:read"}),
+}
+
+HEADER_CLIENT = "X-Client-Id"
+HEADER_TIMESTAMP = "X-Timestamp"
+HEADER_NONCE = "X-Nonce"
+HEADER_SIGNATURE = "X-Signature"
+_NONCE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
+_CLIENT_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
+
+
+@dataclass(frozen=True)
+class Client:
+    """An authenticated client: who is calling and what it may do."""
+
+    client_id: str
+    kind: ClientKind
+    court_id: int | None
+    scopes: frozenset[str]
+    active: bool = True
+
+    def has(self, scope: str) -> bool:
+        return scope in self.scopes
+
+
+# -- client side -------------------------------------------------------------------------------
+
+
+def generate_key() -> Ed25519PrivateKey:
+    return Ed25519PrivateKey.generate()
+
+
+def public_key_text(key: Ed25519PrivateKey | Ed25519PublicKey) -> str:
+    """The raw 32-byte public key, base64: the form the registry stores."""
+    public = key.public_key() if isinstance(key, Ed25519PrivateKey) else key
+    raw = public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    return base64.b64encode(raw).decode()
+
+
+def private_key_text(key: Ed25519PrivateKey) -> str:
+    raw = key.private_bytes(serialization.Encoding.Raw, serialization.PrivateFormat.Raw,
+                            serialization.NoEncryption())
+    return base64.b64encode(raw).decode()
+
+
+def private_key_from_text(text: str | bytes) -> Ed25519PrivateKey:
+    """A private key from base64 of its 32 raw bytes, or from PEM."""
+    data = text.encode() if isinstance(text, str) else text
+    if data.lstrip().startswith(b"-----BEGIN"):
+        key = serialization.load_pem_private_key(data, password=None)
+        if not isinstance(key, Ed25519PrivateKey):
+            raise ConfigurationError("the PEM key is not an Ed25519 key")
+        return key
+    return Ed25519PrivateKey.from_private_bytes(base64.b64decode(data.strip()))
+
+
+def signing_message(method: str, target: str, timestamp: str, nonce: str, body: bytes) -> bytes:
+    """``METHOD\\nPATH?QUERY\\nTIMESTAMP\\nNONCE\\nSHA256-HEX(BODY)`` as bytes."""
+    return "\n".join([method.upper(), target, timestamp, nonce, hashlib.sha256(body).hexdigest()]).encode()
+
+
+def sign_request(client_id: str, private_key: Ed25519PrivateKey | str | bytes, method: str, path: str,
+                 body: bytes | str | None = b"", *, timestamp: int | None = None,
+                 nonce: str | None = None) -> dict[str, str]:
+    """The authentication headers for one request. ``path`` includes the query string, as sent.
+
+    Send exactly ``body`` (the same bytes) with these headers; each call makes a fresh nonce.
+    """
+    key = private_key if isinstance(private_key, Ed25519PrivateKey) else private_key_from_text(private_key)
+    raw = body.encode() if isinstance(body, str) else (body or b"")
+    stamp = str(int(time.time()) if timestamp is None else int(timestamp))
+    nonce = nonce or secrets.token_urlsafe(24)
+    signature = key.sign(signing_message(method, path, stamp, nonce, raw))
+    headers = {
+        HEADER_CLIENT: client_id,
+        HEADER_TIMESTAMP: stamp,
+        HEADER_NONCE: nonce,
+        HEADER_SIGNATURE: base64.b64encode(signature).decode(),
+    }
+    if raw:
+        headers["Content-Type"] = "application/json"
+    return headers
+
+
+# -- registry ----------------------------------------------------------------------------------
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS clients (
+    client_id TEXT PRIMARY KEY, kind TEXT NOT NULL, court_id INTEGER, scopes TEXT NOT NULL,
+    public_key BLOB NOT NULL, active INTEGER NOT NULL DEFAULT 1, created_at INTEGER NOT NULL,
+    key_rotated_at INTEGER);
+CREATE TABLE IF NOT EXISTS request_nonces (
+    client_id TEXT NOT NULL, nonce TEXT NOT NULL, expires_at INTEGER NOT NULL,
+    PRIMARY KEY (client_id, nonce));
+CREATE INDEX IF NOT EXISTS request_nonces_by_expiry ON request_nonces (expires_at);
+"""
+
+
+def open_db(path: Path) -> sqlite3.Connection:
+    """The service database (clients, nonces, audit): WAL, NORMAL sync, one shared connection."""
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30.0)
+    conn.execute("PRAGMA journal_mode=WAL")
+    # NORMAL: a committed nonce or audit row survives a crash of the process; only a power cut may lose
+    # the last transactions. Full sync per authenticated request would cap partner checks at disk speed.
+    conn.execute("PRAGMA synchronous=NORMAL")
+    conn.execute("PRAGMA busy_timeout=30000")
+    return conn
+
+
+class ClientRegistry:
+    """The clients table plus the single-use nonces, in one SQLite file shared with the audit log."""
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+        self.db = open_db(self.path)
+        self.lock = threading.RLock()
+        with self.lock:
+            self.db.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        with self.lock:
+            self.db.close()
+
+    # -- management ------------------------------------------------------------------------
+
+    def add(self, client_id: str, kind: str, public_key: str | bytes | Ed25519PublicKey, *,
+            court_id: int | None = None, scopes: Iterable[str] | None = None, active: bool = True,
+            replace: bool = False) -> Client:
+        """Register a client (``replace``: overwrite an existing one, e.g. from the clients file)."""
+        if not _CLIENT_ID.match(client_id):
+            raise ValidationError("a client id is 1 to 64 characters of letters, digits and _ . : -")
+        if kind not in KINDS:
+            raise ValidationError(f"client kind must be one of {', '.join(KINDS)}")
+        if kind in ("court", "notary") and not court_id:
+            raise ValidationError(f"a {kind} client needs its court id")
+        if kind in ("partner", "governance") and court_id:
+            raise ValidationError(f"a {kind} client has no court id")
+        chosen = frozenset(scopes) if scopes is not None else DEFAULT_SCOPES[kind]
+        raw = _public_bytes(public_key)
+        verb = "INSERT OR REPLACE" if replace else "INSERT"
+        with self.lock:
+            try:
+                self.db.execute(
+                    f"{verb} INTO clients (client_id, kind, court_id, scopes, public_key, active, created_at) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (client_id, kind, court_id, json.dumps(sorted(chosen)), raw, int(active), int(time.time())))
+            except sqlite3.IntegrityError:
+                raise ValidationError(f"client {client_id!r} already exists; rotate its key instead") from None
+        return Client(client_id, kind, court_id, chosen, active)  # type: ignore[arg-type]
+
+    def rotate(self, client_id: str, public_key: str | bytes | Ed25519PublicKey) -> None:
+        """Replace the client's key: the old key stops working at once."""
+        with self.lock:
+            cur = self.db.execute("UPDATE clients SET public_key = ?, key_rotated_at = ? WHERE client_id = ?",
+                                  (_public_bytes(public_key), int(time.time()), client_id))
+        if cur.rowcount == 0:
+            raise ValidationError(f"no client {client_id!r}")
+
+    def set_active(self, client_id: str, active: bool) -> None:
+        with self.lock:
+            cur = self.db.execute("UPDATE clients SET active = ? WHERE client_id = ?", (int(active), client_id))
+        if cur.rowcount == 0:
+            raise ValidationError(f"no client {client_id!r}")
+
+    def get(self, client_id: str) -> tuple[Client, bytes] | None:
+        with self.lock:
+            row = self.db.execute("SELECT client_id, kind, court_id, scopes, public_key, active FROM clients "
+                                  "WHERE client_id = ?", (client_id,)).fetchone()
+        if row is None:
+            return None
+        cid, kind, court, scopes, key, active = row
+        return Client(cid, kind, court, frozenset(json.loads(scopes)), bool(active)), bytes(key)
+
+    def clients(self) -> list[Client]:
+        with self.lock:
+            ids = [r[0] for r in self.db.execute("SELECT client_id FROM clients ORDER BY client_id")]
+        return [found[0] for cid in ids if (found := self.get(cid)) is not None]
+
+    def load_file(self, path: Path) -> int:
+        """Upsert the clients listed in a JSON file: ``[{client_id, kind, court_id?, scopes?, public_key,
+        active?}]``. Returns how many were loaded."""
+        try:
+            entries = json.loads(Path(path).read_text())
+        except (OSError, ValueError) as exc:
+            raise ConfigurationError(f"cannot read the clients file {path}: {exc}") from None
+        if not isinstance(entries, list):
+            raise ConfigurationError(f"the clients file {path} must hold a JSON list")
+        for entry in entries:
+            self.add(entry["client_id"], entry["kind"], entry["public_key"], court_id=entry.get("court_id"),
+                     scopes=entry.get("scopes"), active=entry.get("active", True), replace=True)
+        return len(entries)
+
+    # -- nonces ----------------------------------------------------------------------------
+
+    def use_nonce(self, client_id: str, nonce: str, expires_at: int) -> bool:
+        """Store a nonce; False if the client already used it (a replay)."""
+        with self.lock:
+            try:
+                self.db.execute("INSERT INTO request_nonces (client_id, nonce, expires_at) VALUES (?, ?, ?)",
+                                (client_id, nonce, expires_at))
+            except sqlite3.IntegrityError:
+                return False
+        return True
+
+    def purge_nonces(self, now: int | None = None) -> int:
+        with self.lock:
+            cur = self.db.execute("DELETE FROM request_nonces WHERE expires_at < ?",
+                                  (int(time.time()) if now is None else now,))
+        return cur.rowcount
+
+
+def _public_bytes(key: str | bytes | Ed25519PublicKey) -> bytes:
+    if isinstance(key, Ed25519PublicKey):
+        return key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    if isinstance(key, str):
+        text = key.strip()
+        if text.startswith("-----BEGIN"):
+            loaded = serialization.load_pem_public_key(text.encode())
+            if not isinstance(loaded, Ed25519PublicKey):
+                raise ValidationError("the public key is not an Ed25519 key")
+            return _public_bytes(loaded)
+        try:
+            key = base64.b64decode(text, validate=True)
+        except ValueError:
+            raise ValidationError("a public key is base64 of 32 raw bytes, or PEM") from None
+    if len(key) != 32:
+        raise ValidationError("an Ed25519 public key is 32 bytes")
+    Ed25519PublicKey.from_public_bytes(key)
+    return bytes(key)
+
+
+# -- server side -------------------------------------------------------------------------------
+
+
+class Authenticator:
+    """Checks a request's signature headers against the registry."""
+
+    def __init__(self, registry: ClientRegistry, *, clock_skew: int = 300) -> None:
+        self.registry = registry
+        self.clock_skew = clock_skew
+        self._last_purge = 0.0
+
+    def authenticate(self, method: str, target: str, headers: Mapping[str, str], body: bytes,
+                     *, now: float | None = None) -> Client:
+        now = time.time() if now is None else now
+        client_id = headers.get(HEADER_CLIENT)
+        stamp = headers.get(HEADER_TIMESTAMP)
+        nonce = headers.get(HEADER_NONCE)
+        signature = headers.get(HEADER_SIGNATURE)
+        if not (client_id and stamp and nonce and signature):
+            raise Unauthenticated(f"signed request required: send {HEADER_CLIENT}, {HEADER_TIMESTAMP}, "
+                                  f"{HEADER_NONCE} and {HEADER_SIGNATURE}")
+        if not stamp.isdigit():
+            raise Unauthenticated(f"{HEADER_TIMESTAMP} must be unix seconds")
+        if abs(int(stamp) - now) > self.clock_skew:
+            raise Unauthenticated(f"{HEADER_TIMESTAMP} is outside ±{self.clock_skew} s of the server clock")
+        if not _NONCE.match(nonce):
+            raise Unauthenticated(f"{HEADER_NONCE} must be 16 to 64 characters of [A-Za-z0-9_-]")
+        found = self.registry.get(client_id) if _CLIENT_ID.match(client_id) else None
+        if found is None or not found[0].active:
+            raise Unauthenticated("unknown or inactive client")
+        client, key = found
+        try:
+            raw_signature = base64.b64decode(signature, validate=True)
+            Ed25519PublicKey.from_public_bytes(key).verify(
+                raw_signature, signing_message(method, target, stamp, nonce, body))
+        except (InvalidSignature, ValueError):
+            raise Unauthenticated("bad signature") from None
+        if not self.registry.use_nonce(client_id, nonce, int(stamp) + self.clock_skew + 1):
+            raise Unauthenticated(f"{HEADER_NONCE} was already used: replayed request refused")
+        if now - self._last_purge > 60:
+            self._last_purge = now
+            self.registry.purge_nonces(int(now))
+        return client
+
+
+# -- command line ------------------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m api.auth", description="manage the service's API clients")
+    parser.add_argument("--data-dir", type=Path, default=Path(".data"))
+    sub = parser.add_subparsers(dest="command", required=True)
+    add = sub.add_parser("add", help="register a client (prints a new private key unless --public-key)")
+    add.add_argument("client_id")
+    add.add_argument("--kind", choices=KINDS, required=True)
+    add.add_argument("--court", type=int)
+    add.add_argument("--scopes", help="comma-separated; default by kind")
+    add.add_argument("--public-key", help="base64 raw Ed25519 public key (default: generate a key pair)")
+    rotate = sub.add_parser("rotate", help="replace a client's key")
+    rotate.add_argument("client_id")
+    rotate.add_argument("--public-key")
+    for name in ("deactivate", "activate"):
+        sub.add_parser(name).add_argument("client_id")
+    sub.add_parser("list")
+    args = parser.parse_args(argv)
+    registry = ClientRegistry(args.data_dir / "service.sqlite")
+    try:
+        if args.command in ("add", "rotate"):
+            private = None
+            public = args.public_key
+            if public is None:
+                private = generate_key()
+                public = public_key_text(private)
+            if args.command == "add":
+                scopes = [s.strip() for s in args.scopes.split(",")] if args.scopes else None
+                registry.add(args.client_id, args.kind, public, court_id=args.court, scopes=scopes)
+            else:
+                registry.rotate(args.client_id, public)
+            print(json.dumps({"client_id": args.client_id, "public_key": public,
+                              **({"private_key": private_key_text(private)} if private else {})}))
+        elif args.command in ("deactivate", "activate"):
+            registry.set_active(args.client_id, args.command == "activate")
+        else:
+            for c in registry.clients():
+                print(json.dumps({"client_id": c.client_id, "kind": c.kind, "court_id": c.court_id,
+                                  "scopes": sorted(c.scopes), "active": c.active}))
+    except (ValidationError, ConfigurationError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        registry.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

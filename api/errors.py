@@ -1,0 +1,204 @@
+"""Errors as RFC 9457 problem responses: the one place that decides status codes.
+
+Contract: routes raise; they never build error responses. :func:`install` registers handlers that turn
+
+- the library's :class:`~ledger.errors.LedgerError` tree (by class, most specific first),
+- the service's own :class:`ServiceError` tree (authentication, authorisation, idempotency, rate limits),
+- request validation errors (422, with the input values removed: no ID number is ever echoed back)
+
+into ``application/problem+json`` bodies with ``type``, ``title``, ``status`` and ``detail``. A contract
+revert adds ``error`` (the decoded custom error name) and ``arguments``; a verification failure adds
+``step``, ``reason`` and the ``steps`` that passed. Unexpected exceptions become a bare 500 whose detail
+says nothing about the request.
+"""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import ValidationError as PydanticValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from ledger.errors import (
+    ChainError,
+    ChainUnavailableError,
+    ConfigurationError,
+    ContractRevertError,
+    DeploymentError,
+    LedgerError,
+    NotFoundError,
+    SubjectErasedError,
+    TransactionError,
+    ValidationError,
+    VaultError,
+    VerificationError,
+)
+
+__all__ = [
+    "PROBLEM_JSON",
+    "Conflict",
+    "Forbidden",
+    "IdempotencyConflict",
+    "NotFound",
+    "NotReady",
+    "RateLimited",
+    "ServiceError",
+    "Unauthenticated",
+    "install",
+    "jsonable",
+    "problem",
+]
+
+log = logging.getLogger("api")
+
+PROBLEM_JSON = "application/problem+json"
+_TYPE_BASE = "/problems/"
+
+
+class ServiceError(Exception):
+    """An error of the service itself (not of the library). Subclasses fix status and title."""
+
+    status = 500
+    title = "Internal error"
+    slug = "internal"
+    headers: dict[str, str] | None = None
+
+    def __init__(self, detail: str, *, headers: dict[str, str] | None = None) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        if headers:
+            self.headers = headers
+
+
+class Unauthenticated(ServiceError):
+    status, title, slug = 401, "Not authenticated", "unauthenticated"
+    headers = {"WWW-Authenticate": 'Signature realm="judicial-trust-ledger"'}
+
+
+class Forbidden(ServiceError):
+    status, title, slug = 403, "Forbidden", "forbidden"
+
+
+class NotFound(ServiceError):
+    status, title, slug = 404, "Not found", "not-found"
+
+
+class Conflict(ServiceError):
+    status, title, slug = 409, "Conflict", "conflict"
+
+
+class IdempotencyConflict(Conflict):
+    title, slug = "Idempotency key reused with another request", "idempotency-conflict"
+
+
+class NotReady(Conflict):
+    title, slug = "Not confirmed yet", "not-ready"
+
+
+class RateLimited(ServiceError):
+    status, title, slug = 429, "Too many requests", "rate-limited"
+
+
+#: library error class -> (status, title, slug); the first matching class in this order wins.
+_LEDGER: list[tuple[type[LedgerError], int, str, str]] = [
+    (ContractRevertError, 409, "Contract reverted", "contract-revert"),
+    (VerificationError, 422, "Verification failed", "verification-failed"),
+    (SubjectErasedError, 410, "Subject erased", "subject-erased"),
+    (ValidationError, 422, "Invalid input", "invalid-input"),
+    (NotFoundError, 404, "Not found", "not-found"),
+    (ChainUnavailableError, 503, "Chain unavailable", "chain-unavailable"),
+    (DeploymentError, 503, "Deployment unavailable", "deployment-unavailable"),
+    (TransactionError, 502, "Transaction failed", "transaction-failed"),
+    (ChainError, 502, "Chain error", "chain-error"),
+    (VaultError, 500, "Vault error", "vault-error"),
+    (ConfigurationError, 500, "Service misconfigured", "configuration"),
+    (LedgerError, 500, "Ledger error", "ledger-error"),
+]
+
+
+def jsonable(value: Any) -> Any:
+    """Bytes as 0x-hex, containers recursively; everything else unchanged."""
+    if isinstance(value, bytes | bytearray | memoryview):
+        return "0x" + bytes(value).hex()
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [jsonable(v) for v in value]
+    return value
+
+
+def problem(status: int, title: str, slug: str, detail: str, *, headers: dict[str, str] | None = None,
+            **extra: Any) -> JSONResponse:
+    body = {"type": _TYPE_BASE + slug, "title": title, "status": status, "detail": detail}
+    body.update({k: jsonable(v) for k, v in extra.items()})
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def ledger_problem(exc: LedgerError) -> JSONResponse:
+    for cls, status, title, slug in _LEDGER:
+        if isinstance(exc, cls):
+            break
+    extra: dict[str, Any] = {}
+    detail = str(exc)
+    if isinstance(exc, ContractRevertError):
+        extra = {"error": exc.error, "arguments": exc.arguments}
+        if exc.contract:
+            extra["contract"] = exc.contract
+    elif isinstance(exc, VerificationError):
+        steps = getattr(exc, "steps", [])
+        extra = {"step": exc.step, "reason": exc.reason,
+                 "steps": [{"name": s.name, "ok": True, "detail": s.detail} for s in steps]}
+    if status >= 500:
+        # Library messages carry no personal data, but server-side faults are not the client's business.
+        log.error("ledger error answered %s: %s", status, type(exc).__name__)
+        if isinstance(exc, ConfigurationError | VaultError):
+            detail = "the service cannot complete this request; see the service log"
+    return problem(status, title, slug, detail, **extra)
+
+
+def _clean_errors(errors: Any) -> list[dict[str, Any]]:
+    """loc, msg and type of each validation error: never the input, never its context."""
+    out = []
+    for err in errors:
+        out.append({"loc": [str(p) for p in err.get("loc", ())], "msg": str(err.get("msg", "")),
+                    "type": str(err.get("type", ""))})
+    return out
+
+
+def install(app: FastAPI) -> None:
+    """Register every handler on ``app``."""
+
+    @app.exception_handler(LedgerError)
+    async def _ledger(request: Request, exc: LedgerError) -> JSONResponse:
+        return ledger_problem(exc)
+
+    @app.exception_handler(ServiceError)
+    async def _service(request: Request, exc: ServiceError) -> JSONResponse:
+        return problem(exc.status, exc.title, exc.slug, exc.detail, headers=exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _request_validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        return problem(422, "Invalid request", "invalid-request", "the request does not match the schema",
+                       errors=_clean_errors(exc.errors()))
+
+    @app.exception_handler(PydanticValidationError)
+    async def _pydantic(request: Request, exc: PydanticValidationError) -> JSONResponse:
+        return problem(422, "Invalid input", "invalid-input", "a value is not acceptable",
+                       errors=_clean_errors(exc.errors()))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        title = {404: "Not found", 405: "Method not allowed"}.get(exc.status_code, "HTTP error")
+        return problem(exc.status_code, title, "http", str(exc.detail), headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        # The frames, not the message: an unknown exception's message might quote request data.
+        log.error("unexpected %s on %s %s\n%s", type(exc).__name__, request.method, request.url.path,
+                  "".join(traceback.format_tb(exc.__traceback__)))
+        return problem(500, "Internal error", "internal", "the service failed; see the service log")

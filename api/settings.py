@@ -1,0 +1,220 @@
+"""The service's settings: one ``BaseSettings`` class, read from ``LEDGER_*`` environment variables.
+
+Contract: :class:`Settings` holds every knob of the service. The four secrets (vault master key,
+blind-index key, keystore password, governance key) have no defaults. :func:`resolve_secrets` turns the
+settings into usable secrets:
+
+- ``mode == "production"``: every secret must be given explicitly; a missing value, a placeholder
+  (``changeme``, all zeros, a public anvil development key, ...) or a value found in the data
+  directory's ``dev-secrets.json`` stops the service with a :class:`~ledger.errors.ConfigurationError`
+  naming the setting (never its value).
+- ``mode == "development"``: a missing secret is generated once into ``<data_dir>/dev-secrets.json``
+  (mode 0600, the same file and names as :class:`ledger.workspace.Workspace`) and reused on restart.
+
+Environment names match the library's workspace: ``LEDGER_VAULT_KEY``, ``LEDGER_BLIND_INDEX_KEY``,
+``LEDGER_KEYSTORE_PASSWORD``, ``LEDGER_GOVERNANCE_KEY``, ``LEDGER_DATA_DIR``, ``LEDGER_MODE``, ...
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets as _secrets
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from eth_account import Account
+from eth_account.hdaccount import key_from_seed, seed_from_mnemonic
+from eth_account.signers.local import LocalAccount
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from ledger.errors import ConfigurationError
+from ledger.privacy import BlindIndexKey
+
+__all__ = ["DEV_SECRETS_FILE", "ServiceSecrets", "Settings", "resolve_secrets"]
+
+Mode = Literal["development", "production"]
+DEV_SECRETS_FILE = "dev-secrets.json"
+
+#: setting name -> environment name (the names in dev-secrets.json)
+SECRET_ENV = {
+    "vault_key": "LEDGER_VAULT_KEY",
+    "blind_index_key": "LEDGER_BLIND_INDEX_KEY",
+    "keystore_password": "LEDGER_KEYSTORE_PASSWORD",
+    "governance_key": "LEDGER_GOVERNANCE_KEY",
+}
+_PLACEHOLDERS = {
+    "", "changeme", "change-me", "change_me", "secret", "password", "passw0rd", "dev", "development",
+    "test", "testing", "example", "placeholder", "default", "none", "null", "todo", "xxx", "admin",
+}
+_MIN_PASSWORD = 12
+
+
+class Settings(BaseSettings):
+    """Everything the service is configured with. Secrets are ``SecretStr`` and never logged."""
+
+    model_config = SettingsConfigDict(env_prefix="LEDGER_", extra="ignore", hide_input_in_errors=True)
+
+    mode: Mode = "development"
+    data_dir: Path = Field(default=Path(".data"), description="all durable state lives here")
+    chain: str = Field(default="local", description="memory | local (anvil in <data_dir>/chain) | node URL")
+    chain_id: int | None = Field(default=None, description="the chain id the node must report")
+    network_name: str = Field(default="judicial-trust-ledger-dev", description="name in the network descriptor")
+
+    # -- secrets: no defaults; see resolve_secrets ---------------------------------------------------
+    vault_key: SecretStr | None = Field(default=None, description="vault master key, 64 hex digits")
+    blind_index_key: SecretStr | None = Field(default=None, description="blind-index HMAC key, 64 hex digits")
+    keystore_password: SecretStr | None = Field(default=None, description="password of the signer keystore")
+    governance_key: SecretStr | None = Field(default=None, description="governance account private key")
+
+    # -- keys and funding --------------------------------------------------------------------------
+    keystore_kdf: Literal["scrypt", "pbkdf2"] = "scrypt"
+    signer_funding_wei: int = Field(default=-1, description="sent to each new court signer; -1: 10 ETH in "
+                                                             "development, 0 in production")
+    dev_governor_funding_wei: int = 1_000 * 10**18
+
+    # -- authentication ----------------------------------------------------------------------------
+    clock_skew_seconds: int = 300
+    clients_file: Path | None = Field(default=None, description="JSON list of clients loaded at startup")
+
+    # -- public verification -----------------------------------------------------------------------
+    verify_rate_per_second: float = 5.0
+    verify_burst: int = 20
+
+    # -- background work ---------------------------------------------------------------------------
+    index_interval_seconds: float = 0.5
+    index_confirmations: int = 0
+    worker_interval_seconds: float = 0.1
+    receipt_timeout_seconds: float = 120.0
+    max_batch_checks: int = 10_000
+
+    # -- serve.py ----------------------------------------------------------------------------------
+    host: str = "127.0.0.1"
+    port: int = 8000
+    seed_demo: bool = Field(default=False, description="play ledger.demo once into a fresh data directory")
+
+    def funding_wei(self) -> int:
+        if self.signer_funding_wei >= 0:
+            return self.signer_funding_wei
+        return 10 * 10**18 if self.mode == "development" else 0
+
+
+@dataclass(frozen=True)
+class ServiceSecrets:
+    """The resolved secrets. Its ``repr`` shows none of them."""
+
+    vault_key: bytes
+    blind_key: BlindIndexKey
+    keystore_password: str
+    governor: LocalAccount
+
+    def __repr__(self) -> str:
+        return f"ServiceSecrets(governor={self.governor.address}, <secrets redacted>)"
+
+
+def resolve_secrets(settings: Settings) -> ServiceSecrets:
+    """Usable secrets from the settings (production) or the settings plus dev-secrets.json (development)."""
+    given = {name: (getattr(settings, name).get_secret_value() if getattr(settings, name) is not None else None)
+             for name in SECRET_ENV}
+    path = Path(settings.data_dir) / DEV_SECRETS_FILE
+    if settings.mode == "production":
+        missing = [SECRET_ENV[n] for n, v in given.items() if v is None or not v.strip()]
+        if missing:
+            raise ConfigurationError(f"production mode needs explicit values for {', '.join(missing)}")
+        dev_values = set(_read_dev_secrets(path).values())
+        for name, value in given.items():
+            assert value is not None
+            if value.strip() in dev_values:
+                raise ConfigurationError(f"{SECRET_ENV[name]} is a development secret from {path}; "
+                                         "production needs its own")
+            _refuse_placeholder(name, value)
+        values = {n: v.strip() for n, v in given.items() if v is not None}
+    else:
+        dev = _dev_secrets(path)
+        values = {n: (v.strip() if v is not None and v.strip() else dev[SECRET_ENV[n]]) for n, v in given.items()}
+    return ServiceSecrets(
+        vault_key=_hex32("vault_key", values["vault_key"]),
+        blind_key=BlindIndexKey(_hex32("blind_index_key", values["blind_index_key"])),
+        keystore_password=values["keystore_password"],
+        governor=_account(values["governance_key"]),
+    )
+
+
+def _refuse_placeholder(name: str, value: str) -> None:
+    env = SECRET_ENV[name]
+    text = value.strip()
+    lowered = text.lower().removeprefix("0x")
+    if lowered in _PLACEHOLDERS or any(lowered.startswith(p + "-") for p in ("dev", "test", "changeme")):
+        raise ConfigurationError(f"{env} is a placeholder value; set a real secret")
+    if len(set(lowered)) <= 2:
+        raise ConfigurationError(f"{env} is a placeholder value (repeated characters); set a real secret")
+    if name == "keystore_password":
+        if len(text) < _MIN_PASSWORD:
+            raise ConfigurationError(f"{env} must be at least {_MIN_PASSWORD} characters in production")
+        return
+    if name == "governance_key" and lowered in _dev_account_keys():
+        raise ConfigurationError(f"{env} is a public development key (anvil's mnemonic); set a real key")
+    if lowered in _dev_account_keys():
+        raise ConfigurationError(f"{env} is a public development key; set a real secret")
+
+
+def _dev_account_keys() -> set[str]:
+    from ledger._node import DEV_ACCOUNT_COUNT, DEV_MNEMONIC
+
+    seed = seed_from_mnemonic(DEV_MNEMONIC, "")
+    return {key_from_seed(seed, f"m/44'/60'/0'/0/{i}").hex() for i in range(DEV_ACCOUNT_COUNT)}
+
+
+def _hex32(name: str, value: str) -> bytes:
+    digits = value.strip().removeprefix("0x")
+    try:
+        raw = bytes.fromhex(digits)
+    except ValueError:
+        raise ConfigurationError(f"{SECRET_ENV[name]} must be 64 hex digits") from None
+    if len(raw) != 32:
+        raise ConfigurationError(f"{SECRET_ENV[name]} must be 64 hex digits (32 bytes)")
+    return raw
+
+
+def _account(value: str) -> LocalAccount:
+    try:
+        return Account.from_key(_hex32("governance_key", value))
+    except ConfigurationError:
+        raise
+    except Exception:
+        raise ConfigurationError("LEDGER_GOVERNANCE_KEY is not a valid secp256k1 private key") from None
+
+
+def _read_dev_secrets(path: Path) -> dict[str, str]:
+    try:
+        return {k: str(v) for k, v in json.loads(path.read_text()).items()}
+    except (OSError, ValueError):
+        return {}
+
+
+def _dev_secrets(path: Path) -> dict[str, str]:
+    """Read dev-secrets.json, adding whatever is missing (written atomically, mode 0600)."""
+    values = _read_dev_secrets(path)
+    generators = {
+        "LEDGER_VAULT_KEY": lambda: _secrets.token_hex(32),
+        "LEDGER_BLIND_INDEX_KEY": lambda: _secrets.token_hex(32),
+        "LEDGER_KEYSTORE_PASSWORD": lambda: _secrets.token_urlsafe(24),
+        "LEDGER_GOVERNANCE_KEY": lambda: _secrets.token_hex(32),
+    }
+    missing = [k for k in generators if not values.get(k)]
+    if not missing:
+        return values
+    for key in missing:
+        values[key] = generators[key]()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + f".{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        json.dump(values, fh, indent=2)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.chmod(tmp, 0o600)
+    tmp.replace(path)
+    return values

@@ -1,0 +1,626 @@
+"""The ``ledger`` console script: thin commands over the library.
+
+A user's mistake (bad input, a revert, a missing deployment) prints one clear line and exits 1, without a
+stack trace. Commands work on a data directory (``--data-dir``, default ``.data``) shared with the service.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import Progress
+from rich.table import Table
+
+from ledger.errors import LedgerError
+
+app = typer.Typer(help="Judicial trust ledger: record, verify and check court records on an EVM chain.",
+                  no_args_is_help=True, pretty_exceptions_enable=False)
+chain_app = typer.Typer(help="The persistent local chain (an anvil node).", no_args_is_help=True)
+court_app = typer.Typer(help="Governance: courts and their signer keys.", no_args_is_help=True)
+judgment_app = typer.Typer(help="Judgments.", no_args_is_help=True)
+case_app = typer.Typer(help="Enforcement cases and actions.", no_args_is_help=True)
+defaulter_app = typer.Typer(help="Dishonest-debtor listings.", no_args_is_help=True)
+index_app = typer.Typer(help="The off-chain read model.", no_args_is_help=True)
+app.add_typer(chain_app, name="chain")
+app.add_typer(court_app, name="court")
+app.add_typer(judgment_app, name="judgment")
+app.add_typer(case_app, name="case")
+app.add_typer(defaulter_app, name="defaulter")
+app.add_typer(index_app, name="index")
+
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
+
+DataDir = Annotated[Path, typer.Option("--data-dir", envvar="LEDGER_DATA_DIR", help="Data directory.")]
+ChainSpec = Annotated[str, typer.Option("--chain", envvar="LEDGER_CHAIN",
+                                        help="'local' (anvil in the data dir), 'memory', or a node URL.")]
+DEFAULT_DIR = Path(".data")
+
+
+class _Context:
+    """Lazily opened chain, deployment, ledger and workspace for one command."""
+
+    def __init__(self, data_dir: Path, chain_spec: str) -> None:
+        from ledger.workspace import Workspace
+
+        self.ws = Workspace(data_dir, mode=os.environ.get("LEDGER_MODE", "development"))  # type: ignore[arg-type]
+        self.spec = chain_spec
+        self._chain: Any = None
+        self._ledger: Any = None
+
+    @property
+    def chain(self) -> Any:
+        if self._chain is None:
+            from ledger.chain import connect
+
+            self._chain = connect(self.spec, data_dir=self.ws.chain_dir, detach=True)
+        return self._chain
+
+    @property
+    def ledger(self) -> Any:
+        if self._ledger is None:
+            from ledger.client import Ledger
+            from ledger.deployment import load_deployment
+
+            self._ledger = Ledger(self.chain, load_deployment(self.ws.deployment_path))
+        return self._ledger
+
+    def governor(self) -> Any:
+        if self.chain.kind == "rpc":
+            address = os.environ.get("LEDGER_GOVERNOR_ADDRESS")
+            if not address:
+                raise typer.BadParameter("set LEDGER_GOVERNOR_ADDRESS to a key in the data dir's keystore")
+            return self.ws.keystore.load(address, self.ws.secrets().keystore_password)
+        return self.chain.accounts[0]
+
+    def signer(self, court: int) -> Any:
+        return self.ws.court_signer(court)
+
+    def desk(self, court: int) -> Any:
+        from ledger.desk import CourtDesk
+        from ledger.privacy import Vault
+
+        secrets = self.ws.secrets()
+        return CourtDesk(court, Vault.open(self.ws.vault_path, secrets.vault_key), secrets.blind_key)
+
+
+def _ctx(data_dir: Path, chain: str) -> _Context:
+    return _Context(data_dir, chain)
+
+
+def _hex32(value: str, what: str) -> bytes:
+    text = value[2:] if value.startswith("0x") else value
+    try:
+        raw = bytes.fromhex(text)
+    except ValueError:
+        raise typer.BadParameter(f"{what} must be 32 bytes of hex") from None
+    if len(raw) != 32:
+        raise typer.BadParameter(f"{what} must be 32 bytes of hex")
+    return raw
+
+
+def _money(text: str) -> int:
+    """'13000' or '13000.50' yuan -> minor units."""
+    try:
+        whole, _, frac = text.partition(".")
+        if len(frac) > 2:
+            raise ValueError
+        return int(whole) * 100 + int((frac + "00")[:2])
+    except ValueError:
+        raise typer.BadParameter(f"amount {text!r} is not a number with at most 2 decimals") from None
+
+
+def _written(w: Any) -> None:
+    table = Table(show_header=False, box=None)
+    table.add_row("record id", "0x" + w.record_id.hex())
+    table.add_row("contract", f"{w.contract} {w.contract_address}")
+    table.add_row("transaction", w.transaction_hash)
+    table.add_row("block", f"{w.block_number} at {w.block_time}")
+    table.add_row("gas", str(w.gas_used))
+    out.print(table)
+
+
+def _save_certificate(cert: Any, path: Path | None) -> None:
+    if path is not None:
+        path.write_text(cert.to_json())
+        out.print(f"certificate written to {path}")
+
+
+# -- chain ---------------------------------------------------------------------------------------
+
+
+@chain_app.command("start")
+def chain_start(data_dir: DataDir = DEFAULT_DIR, port: int = typer.Option(None, help="Fixed port.")) -> None:
+    """Start (or find) the persistent local chain; it keeps running after this command."""
+    from ledger._node import ensure_node
+
+    node = ensure_node(data_dir.resolve() / "chain", port=port, detach=True)
+    out.print(f"local chain running at {node.url} (pid {node.pid}), state in {node.data_dir}")
+
+
+@chain_app.command("stop")
+def chain_stop(data_dir: DataDir = DEFAULT_DIR) -> None:
+    """Stop the local chain cleanly (its state is saved)."""
+    from ledger.chain import running_node
+
+    node = running_node(data_dir.resolve() / "chain")
+    if node is None:
+        out.print("no local chain is running")
+        return
+    node.stop()
+    out.print("local chain stopped")
+
+
+@chain_app.command("status")
+def chain_status(data_dir: DataDir = DEFAULT_DIR) -> None:
+    """Is the local chain running?"""
+    from ledger.chain import running_node
+
+    node = running_node(data_dir.resolve() / "chain")
+    out.print(f"running at {node.url} (pid {node.pid})" if node else "not running")
+
+
+# -- deployment ----------------------------------------------------------------------------------
+
+
+@app.command()
+def deploy(data_dir: DataDir = DEFAULT_DIR, chain: ChainSpec = "local") -> None:
+    """Deploy the contract suite (or reuse the deployment already on this chain) and print it."""
+    from ledger.deployment import deploy as do_deploy
+
+    ctx = _ctx(data_dir, chain)
+    deployment = do_deploy(ctx.chain, ctx.governor(), ctx.ws.deployment_path)
+    _print_deployment(deployment, ctx.ws.deployment_path)
+
+
+def _print_deployment(deployment: Any, path: Path) -> None:
+    table = Table(title=f"deployment on chain {deployment.chain_id} ({path})")
+    table.add_column("contract")
+    table.add_column("address")
+    table.add_column("block")
+    for name, c in deployment.contracts.items():
+        table.add_row(name, c.address, str(c.block_number))
+    out.print(table)
+
+
+@app.command("check-bytecode")
+def check_bytecode(
+    data_dir: DataDir = DEFAULT_DIR,
+    chain: ChainSpec = "local",
+    deployment_file: Annotated[Path | None, typer.Option("--deployment")] = None,
+) -> None:
+    """Compare the code deployed on chain with the artifacts built from the published source."""
+    from ledger.deployment import check_deployment, load_deployment
+
+    ctx = _ctx(data_dir, chain)
+    deployment = load_deployment(deployment_file or ctx.ws.deployment_path)
+    results = check_deployment(ctx.chain, deployment)
+    for r in results:
+        verdict = "[green]match[/green]" if r.matches else "[red]MISMATCH[/red]"
+        out.print(f"{r.name:<20} {r.address}  {verdict}  {r.reason}")
+    if not all(r.matches for r in results):
+        raise typer.Exit(1)
+
+
+# -- governance ----------------------------------------------------------------------------------
+
+
+@court_app.command("admit")
+def court_admit(
+    court: int,
+    jurisdiction: Annotated[str, typer.Option(help="ISO 3166-2 code, e.g. CN-BJ")],
+    appellate: Annotated[int, typer.Option(help="Court with appellate authority (0 for none).")] = 0,
+    data_dir: DataDir = DEFAULT_DIR,
+    chain: ChainSpec = "local",
+) -> None:
+    """Admit a court; its first signer key is created in the data dir's keystore."""
+    ctx = _ctx(data_dir, chain)
+    signer = ctx.ws.new_court_signer(court)
+    _fund_on_dev_chain(ctx, signer.address)
+    ctx.ledger.admit_court(ctx.governor(), court, jurisdiction, appellate, signer.address)
+    out.print(f"court {court} admitted, signer {signer.address}")
+
+
+def _fund_on_dev_chain(ctx: _Context, address: str) -> None:
+    if ctx.chain.kind in ("local", "memory"):
+        from ledger.chain import send_transaction
+
+        send_transaction(ctx.chain, ctx.chain.accounts[1], {"to": address, "value": 10**19})
+
+
+@court_app.command("rotate-key")
+def court_rotate_key(court: int, data_dir: DataDir = DEFAULT_DIR, chain: ChainSpec = "local") -> None:
+    """Give a court a new signer key and retire the old one; records signed before stay valid."""
+    ctx = _ctx(data_dir, chain)
+    old = ctx.ws.courts().get(court)
+    new = ctx.ws.new_court_signer(court)
+    _fund_on_dev_chain(ctx, new.address)
+    ctx.ledger.governance(ctx.governor(), "addSigner", court, new.address)
+    if old:
+        ctx.ledger.governance(ctx.governor(), "retireSigner", old)
+    out.print(f"court {court}: new signer {new.address}" + (f", retired {old}" if old else ""))
+
+
+def _court_act(function: str, court: int, data_dir: Path, chain: str) -> None:
+    ctx = _ctx(data_dir, chain)
+    ctx.ledger.governance(ctx.governor(), function, court)
+    out.print(f"court {court}: {function} done")
+
+
+@court_app.command("suspend")
+def court_suspend(court: int, data_dir: DataDir = DEFAULT_DIR, chain: ChainSpec = "local") -> None:
+    """Suspend a court: its keys cannot write until reinstated."""
+    _court_act("suspendCourt", court, data_dir, chain)
+
+
+@court_app.command("reinstate")
+def court_reinstate(court: int, data_dir: DataDir = DEFAULT_DIR, chain: ChainSpec = "local") -> None:
+    """Reinstate a suspended court."""
+    _court_act("reinstateCourt", court, data_dir, chain)
+
+
+@court_app.command("retire")
+def court_retire(court: int, data_dir: DataDir = DEFAULT_DIR, chain: ChainSpec = "local") -> None:
+    """Retire a court for good."""
+    _court_act("retireCourt", court, data_dir, chain)
+
+
+# -- records -------------------------------------------------------------------------------------
+
+
+def _party(text: str) -> Any:
+    """ROLE:KIND:ID[:COUNTRY]:NAME, e.g. creditor:resident_id:110105199001011237:张三."""
+    from ledger.privacy import Party, parse_subject
+
+    parts = text.split(":")
+    if len(parts) not in (4, 5):
+        raise typer.BadParameter("a party is ROLE:KIND:ID:NAME or ROLE:passport:NUMBER:COUNTRY:NAME")
+    role, kind, ident = parts[0], parts[1], parts[2]
+    country = parts[3] if len(parts) == 5 else None
+    return Party(role=role, subject=parse_subject(kind, ident, country), name=parts[-1])  # type: ignore[arg-type]
+
+
+@judgment_app.command("record")
+def judgment_record(
+    court: Annotated[int, typer.Option(help="Issuing court (its key must be in the keystore).")],
+    case_number: Annotated[str, typer.Option(help="e.g. (2016)京0102民初1234号")],
+    document: Annotated[Path, typer.Option(exists=True, dir_okay=False, help="The signed judgment file.")],
+    party: Annotated[list[str], typer.Option(help="ROLE:KIND:ID:NAME; repeat for each party.")],
+    amount: Annotated[str, typer.Option(help="Amount in yuan, e.g. 13000.00")],
+    judgment_date: Annotated[str, typer.Option(help="YYYY-MM-DD")],
+    effective_date: Annotated[str, typer.Option(help="YYYY-MM-DD")],
+    currency: str = "CNY",
+    certificate: Annotated[Path | None, typer.Option(help="Write the certificate here.")] = None,
+    data_dir: DataDir = DEFAULT_DIR,
+    chain: ChainSpec = "local",
+) -> None:
+    """Record a judgment: parties go to the vault, only their salted commitment goes on chain."""
+    from ledger.certificates import judgment_certificate
+
+    ctx = _ctx(data_dir, chain)
+    record = ctx.desk(court).judgment(
+        case_number=case_number, document=document.read_bytes(), parties=[_party(p) for p in party],
+        amount=_money(amount), currency=currency, judgment_date=date.fromisoformat(judgment_date),
+        effective_date=date.fromisoformat(effective_date))
+    w = ctx.ledger.submit(ctx.signer(court), record)
+    _written(w)
+    _save_certificate(judgment_certificate(w, ctx.chain.chain_id), certificate)
+
+
+@judgment_app.command("status")
+def judgment_status(
+    judgment_id: str,
+    status: Annotated[str, typer.Argument(help="under_appeal | effective | set_aside | superseded | satisfied")],
+    court: Annotated[int, typer.Option(help="Acting court.")],
+    superseded_by: Annotated[str | None, typer.Option(help="The newer judgment's id.")] = None,
+    data_dir: DataDir = DEFAULT_DIR,
+    chain: ChainSpec = "local",
+) -> None:
+    """Change a judgment's status (history is appended, nothing is overwritten)."""
+    from ledger.records import JudgmentStatusChange
+
+    ctx = _ctx(data_dir, chain)
+    jid = _hex32(judgment_id, "judgment id")
+    sequence = ctx.ledger.judgment(jid)["changes"]
+    change = JudgmentStatusChange(judgment_id=jid, status=status, sequence=sequence,
+                                  superseded_by=_hex32(superseded_by, "superseded-by") if superseded_by else b"\0" * 32)
+    _written(ctx.ledger.submit(ctx.signer(court), change))
+
+
+@case_app.command("open")
+def case_open(
+    court: Annotated[int, typer.Option()],
+    judgment: Annotated[str, typer.Option(help="The judgment id enforced.")],
+    case_number: Annotated[str, typer.Option()],
+    amount_due: Annotated[str, typer.Option(help="In yuan.")],
+    filed_at: Annotated[str, typer.Option(help="YYYY-MM-DD")],
+    data_dir: DataDir = DEFAULT_DIR,
+    chain: ChainSpec = "local",
+) -> None:
+    """Open an enforcement case on an effective judgment."""
+    ctx = _ctx(data_dir, chain)
+    filing = ctx.desk(court).filing(judgment_id=_hex32(judgment, "judgment id"), case_number=case_number,
+                                    amount_due=_money(amount_due), filed_at=date.fromisoformat(filed_at))
+    _written(ctx.ledger.submit(ctx.signer(court), filing))
+
+
+@case_app.command("action")
+def case_action(
+    case_id: str,
+    kind: Annotated[str, typer.Argument(help="notice, asset_inquiry, freeze, payment_received, conclusion, ...")],
+    court: Annotated[int, typer.Option()],
+    amount: Annotated[str | None, typer.Option(help="In yuan, for money actions.")] = None,
+    detail: Annotated[int, typer.Option(help="Asset categories bitmask, or rounds<<32|extensions.")] = 0,
+    document: Annotated[Path | None, typer.Option(exists=True, dir_okay=False)] = None,
+    acknowledge_excess: bool = False,
+    data_dir: DataDir = DEFAULT_DIR,
+    chain: ChainSpec = "local",
+) -> None:
+    """Append an action to a case; impossible sequences are refused by the contract."""
+    from ledger.records import Action, sha256_digest
+
+    ctx = _ctx(data_dir, chain)
+    cid = _hex32(case_id, "case id")
+    action = Action(case_id=cid, sequence=ctx.ledger.case(cid)["actions"], kind=kind,
+                    amount=_money(amount) if amount else 0, detail=detail,
+                    document_digest=sha256_digest(document.read_bytes()) if document else b"\0" * 32,
+                    flags=1 if acknowledge_excess else 0)
+    _written(ctx.ledger.submit(ctx.signer(court), action))
+
+
+def _subject(text: str) -> Any:
+    """KIND:ID or passport:NUMBER:COUNTRY."""
+    from ledger.privacy import parse_subject
+
+    parts = text.split(":")
+    if len(parts) not in (2, 3):
+        raise typer.BadParameter("a subject is KIND:ID (resident_id, credit_code) or passport:NUMBER:COUNTRY")
+    return parse_subject(parts[0], parts[1], parts[2] if len(parts) == 3 else None)
+
+
+@defaulter_app.command("list")
+def defaulter_list(
+    court: Annotated[int, typer.Option()],
+    subject: Annotated[str, typer.Option(help="KIND:ID, e.g. credit_code:91110108MA01ABCDE8")],
+    name: Annotated[str, typer.Option(help="Name, kept in the vault only.")],
+    case: Annotated[str, typer.Option(help="The enforcement case id.")],
+    ground: Annotated[str, typer.Option(help="able_but_refuses, violates_property_report, ...")],
+    restrictions: Annotated[str, typer.Option(help="Comma-separated: flights,rail,high_consumption,...")],
+    certificate: Annotated[Path | None, typer.Option()] = None,
+    data_dir: DataDir = DEFAULT_DIR,
+    chain: ChainSpec = "local",
+) -> None:
+    """List a dishonest judgment debtor (on chain only by blind index) for 2 years."""
+    from ledger.certificates import defaulter_certificate
+    from ledger.records import Ground, Restriction
+
+    ctx = _ctx(data_dir, chain)
+    try:
+        ground_value = Ground[ground.upper()]
+        restriction_value = Restriction.parse(restrictions)
+    except (KeyError, ValueError) as exc:
+        raise typer.BadParameter(str(exc)) from None
+    listing = ctx.desk(court).listing(subject=_subject(subject), display_name=name, case_id=_hex32(case, "case id"),
+                                      ground=ground_value, restrictions=restriction_value,
+                                      listed_at=ctx.chain.w3.eth.get_block("latest")["timestamp"])
+    w = ctx.ledger.submit(ctx.signer(court), listing)
+    _written(w)
+    _save_certificate(defaulter_certificate(w, ctx.chain.chain_id, at=w.block_time, restrictions=restriction_value,
+                                            restricted=True, until=listing.until), certificate)
+
+
+@defaulter_app.command("remove")
+def defaulter_remove(
+    listing: str,
+    reason: Annotated[str, typer.Argument(help="performed, settlement_fulfilled, applicant_agreed, ...")],
+    court: Annotated[int, typer.Option()],
+    data_dir: DataDir = DEFAULT_DIR,
+    chain: ChainSpec = "local",
+) -> None:
+    """Remove a listing, with its reason."""
+    from ledger.records import Removal
+
+    ctx = _ctx(data_dir, chain)
+    lid = _hex32(listing, "listing id")
+    removal = Removal(listing_id=lid, reason=reason, sequence=ctx.ledger.listing(lid)["changes"])
+    _written(ctx.ledger.submit(ctx.signer(court), removal))
+
+
+@defaulter_app.command("check")
+def defaulter_check(
+    subject: Annotated[str, typer.Option(help="KIND:ID")],
+    restriction: Annotated[str, typer.Option(help="flights, rail, company_office, ...")],
+    at: Annotated[int | None, typer.Option(help="Unix time (default: now).")] = None,
+    data_dir: DataDir = DEFAULT_DIR,
+    chain: ChainSpec = "local",
+) -> None:
+    """Is this subject restricted for this restriction (now or at a past time)? Answers from the chain."""
+    from ledger.privacy import blind_index
+    from ledger.records import Restriction
+
+    ctx = _ctx(data_dir, chain)
+    blind = blind_index(ctx.ws.secrets().blind_key, _subject(subject))
+    when = at if at is not None else int(ctx.chain.w3.eth.get_block("latest")["timestamp"])
+    restricted, _, until = ctx.ledger.is_restricted(bytes(blind), Restriction.parse(restriction), when)
+    out.print(f"restricted until {until}" if restricted else "not restricted")
+
+
+# -- notarization and verification ---------------------------------------------------------------
+
+
+@app.command()
+def notarize(
+    files: Annotated[list[Path], typer.Argument(exists=True, dir_okay=False)],
+    court: Annotated[int, typer.Option()],
+    receipts: Annotated[Path, typer.Option(help="Directory for one certificate per file.")] = Path("receipts"),
+    data_dir: DataDir = DEFAULT_DIR,
+    chain: ChainSpec = "local",
+) -> None:
+    """Anchor the SHA-256 digests of files under one Merkle root; write a certificate per file."""
+    import hashlib
+
+    from ledger.certificates import notary_certificate
+    from ledger.merkle import MerkleTree
+    from ledger.records import Anchor
+
+    ctx = _ctx(data_dir, chain)
+    digests: dict[Path, bytes] = {}
+    with Progress(console=err) as progress:
+        task = progress.add_task("hashing", total=len(files))
+        for f in files:
+            h = hashlib.sha256()
+            with open(f, "rb") as fh:
+                for chunk in iter(lambda fh=fh: fh.read(1 << 20), b""):
+                    h.update(chunk)
+            digests[f] = h.digest()
+            progress.advance(task)
+    unique = list(dict.fromkeys(digests.values()))
+    tree = MerkleTree.build(unique)
+    w = ctx.ledger.submit(ctx.signer(court), Anchor(court=court, root=tree.root, size=len(unique)))
+    receipts.mkdir(parents=True, exist_ok=True)
+    for f, d in digests.items():
+        cert = notary_certificate(w, ctx.chain.chain_id, digest=d, proof=tree.proof(d))
+        (receipts / f"{f.name}.certificate.json").write_text(cert.to_json())
+    out.print(f"anchored {len(unique)} digests under root 0x{tree.root.hex()} in block {w.block_number}; "
+              f"certificates in {receipts}/")
+
+
+@app.command()
+def verify(
+    certificate: Annotated[Path, typer.Argument(exists=True, dir_okay=False)],
+    document: Annotated[Path | None, typer.Option(exists=True, dir_okay=False)] = None,
+    rpc: Annotated[str | None, typer.Option(help="Node URL for online checks; omit to verify offline.")] = None,
+    trust: Annotated[Path | None, typer.Option(help="Signed network descriptor (JSON) to trust.")] = None,
+    governor: Annotated[str | None, typer.Option(help="Pinned governance address that signed --trust.")] = None,
+    unsafe_trust_any: bool = typer.Option(False, help="Trust any deployment (development only)."),
+) -> None:
+    """Verify a certificate (and its document), step by step, without our service."""
+    from ledger.errors import VerificationError
+    from ledger.verify import NetworkDescriptor, TrustAnchors, UnsafeTrustAnyNetwork, verify_certificate
+
+    if unsafe_trust_any:
+        anchors: TrustAnchors = UnsafeTrustAnyNetwork()
+    elif trust and governor:
+        anchors = TrustAnchors.from_descriptors([NetworkDescriptor.model_validate_json(trust.read_text())],
+                                                [governor])
+    else:
+        raise typer.BadParameter("give --trust FILE and --governor ADDRESS (or --unsafe-trust-any)")
+    try:
+        result = verify_certificate(certificate.read_bytes(), trust=anchors, rpc=rpc,
+                                    document=document.read_bytes() if document else None)
+    except VerificationError as exc:
+        for step in getattr(exc, "steps", []):
+            out.print(f"  [green]✓[/green] {step.name:<10} {step.detail}")
+        out.print(f"  [red]✗[/red] {exc.step:<10} {exc.reason}")
+        out.print(f"[red]NOT VERIFIED[/red] at step '{exc.step}'")
+        raise typer.Exit(1) from None
+    for step in result.steps:
+        out.print(f"  [green]✓[/green] {step.name:<10} {step.detail}")
+    out.print(f"[green]VERIFIED[/green]: {result.summary}")
+
+
+@app.command("trust-descriptor")
+def trust_descriptor(
+    name: Annotated[str, typer.Option(help="Network name, e.g. cn-courts-test")],
+    output: Annotated[Path, typer.Option("--out")] = Path("network.json"),
+    data_dir: DataDir = DEFAULT_DIR,
+    chain: ChainSpec = "local",
+) -> None:
+    """Write the network descriptor of this deployment, signed by the governance key."""
+    from ledger.deployment import load_deployment
+    from ledger.verify import NetworkDescriptor
+
+    ctx = _ctx(data_dir, chain)
+    governor = ctx.governor()
+    descriptor = NetworkDescriptor.from_deployment(load_deployment(ctx.ws.deployment_path), name).signed(governor)
+    output.write_text(descriptor.model_dump_json(indent=2))
+    out.print(f"descriptor written to {output}; governance address {governor.address}")
+
+
+# -- index and demo ------------------------------------------------------------------------------
+
+
+@index_app.command("sync")
+def index_sync(data_dir: DataDir = DEFAULT_DIR, chain: ChainSpec = "local") -> None:
+    """Bring the read model up to the chain head."""
+    from ledger.index import Index, Indexer
+
+    ctx = _ctx(data_dir, chain)
+    with Index(ctx.ws.index_path) as index:
+        started = time.perf_counter()
+        result = Indexer(ctx.ledger, index).sync()
+        out.print(f"indexed {result.events} events up to block {result.to_block} "
+                  f"in {time.perf_counter() - started:.2f}s")
+
+
+@app.command()
+def stats(data_dir: DataDir = DEFAULT_DIR, chain: ChainSpec = "local") -> None:
+    """Statistics from the read model (synced first)."""
+    from ledger.index import Index, Indexer
+
+    ctx = _ctx(data_dir, chain)
+    with Index(ctx.ws.index_path) as index:
+        Indexer(ctx.ledger, index).sync()
+        table = Table(title="statistics")
+        table.add_column("figure")
+        table.add_column("value", justify="right")
+        for key, value in index.statistics().items():
+            table.add_row(key, json.dumps(value, ensure_ascii=False) if isinstance(value, dict) else str(value))
+        out.print(table)
+
+
+@app.command()
+def demo(data_dir: DataDir = DEFAULT_DIR, chain: ChainSpec = "local") -> None:
+    """Play the three stories of the source report on the current chain."""
+    from ledger.demo import DEMO_APPELLATE_COURT, DEMO_COURT, play
+    from ledger.privacy import Vault
+
+    ctx = _ctx(data_dir, chain)
+    secrets = ctx.ws.secrets()
+    known = ctx.ws.courts()
+    signer = ctx.ws.court_signer(DEMO_COURT) if DEMO_COURT in known else ctx.ws.new_court_signer(DEMO_COURT)
+    appellate = (ctx.ws.court_signer(DEMO_APPELLATE_COURT) if DEMO_APPELLATE_COURT in known
+                 else ctx.ws.new_court_signer(DEMO_APPELLATE_COURT))
+    with Vault.open(ctx.ws.vault_path, secrets.vault_key) as vault:
+        result = play(ctx.ledger, ctx.governor(), vault, secrets.blind_key, signer=signer,
+                      appellate_signer=appellate, funder=ctx.chain.accounts[1] if ctx.chain.accounts else None,
+                      progress=lambda line: out.print(f"• {line}"))
+    count = sum(len(v) for v in result.writes.values())
+    out.print(f"[green]demo done[/green]: {count} records written")
+
+
+def main() -> None:
+    """Console entry point: user errors become one line on stderr and exit status 1."""
+    try:
+        code = app(standalone_mode=False)
+        if isinstance(code, int) and code:
+            sys.exit(code)
+    except LedgerError as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        sys.exit(1)
+    except (typer.BadParameter, ValueError) as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        sys.exit(1)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        sys.exit(1)
+    except Exception as exc:  # click's usage errors
+        import click
+
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        raise
+
+
+if __name__ == "__main__":
+    main()
