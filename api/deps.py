@@ -14,16 +14,14 @@ A missing or bad credential is a 401; the wrong kind of client or a missing scop
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 from fastapi import Depends, Request
 from starlette.concurrency import run_in_threadpool
 
 from api.auth import Client
 from api.errors import Forbidden
-
-if TYPE_CHECKING:
-    from api.services import Services
+from api.services import Services
 
 __all__ = [
     "CurrentClient",
@@ -40,7 +38,7 @@ def get_services(request: Request) -> Services:
     return request.app.state.services  # type: ignore[no-any-return]
 
 
-ServicesDep = Annotated["Services", Depends(get_services)]
+ServicesDep = Annotated[Services, Depends(get_services)]
 
 
 def request_target(request: Request) -> str:

@@ -1032,10 +1032,15 @@ class _Retry(Exception):
 
 
 class Indexer:
-    """Follows one deployment's events into an :class:`Index`."""
+    """Follows one deployment's events into an :class:`Index`.
 
-    def __init__(self, ledger: Ledger, index: Index, *, confirmations: int = 0,
-                 batch_blocks: int = 500) -> None:
+    ``start_block`` (default and minimum: the deployment's first block) starts a partial index that
+    ignores everything earlier, for tests or an operator who needs only recent history; its answers are
+    about the indexed blocks only. An index file keeps the start it was built with.
+    """
+
+    def __init__(self, ledger: Ledger, index: Index, *, confirmations: int = 0, batch_blocks: int = 500,
+                 start_block: int | None = None) -> None:
         if confirmations < 0:
             raise ValidationError("confirmations must not be negative")
         if batch_blocks < 1:
@@ -1048,6 +1053,8 @@ class Indexer:
         deployment = ledger.deployment
         self.addresses = [to_checksum_address(a) for a in deployment.addresses.values()]
         self.start_block = min(c.block_number for c in deployment.contracts.values())
+        if start_block is not None:
+            self.start_block = max(self.start_block, start_block)
         self._identity = (deployment.chain_id, deployment.genesis_hash, deployment.addresses,
                           self.start_block)
 

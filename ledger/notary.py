@@ -1,0 +1,860 @@
+"""Internal notarization: digests in, receipt ids out at once; Merkle batches anchored on chain.
+
+Contract
+--------
+:class:`NotaryBatcher` takes SHA-256 digests (or files, hashed here as a stream) and answers each with a
+receipt id as soon as the digest is durably stored. It closes a batch **by size or by age, whichever
+comes first** (``max_size`` pending digests, or the oldest pending digest older than ``max_age``
+seconds), builds one Merkle tree over the batch (:mod:`ledger.merkle`'s encoding, so OpenZeppelin's
+``MerkleProof`` and ``NotaryAnchor.verifyInclusion`` accept the proofs), and anchors its root with one
+``Anchor`` record signed by the court. From then on the receipt carries its proof, a certificate
+(:func:`ledger.certificates.notary_certificate`) and can verify a digest or a file.
+
+A digest is notarized once. Submitting a digest that the store already holds, pending or anchored,
+returns its first receipt: submission is idempotent (a client may retry), and no digest is ever
+anchored twice under two roots. The receipt's time is that of the first submission, which is the
+stronger statement ("this document existed then").
+
+Durability (SQLite in WAL mode, ``synchronous=FULL``), each step one transaction:
+
+1. ``submit``/``submit_many`` commit the receipts before returning their ids. Receipts are numbered
+   by ``seq`` (rowid, contiguous: rows are never deleted), so everything after the last batch's
+   ``last_seq`` is pending and a batch is a contiguous ``seq`` range: closing a batch writes one
+   batch row, never touches the receipts.
+2. Closing writes the batch row (root, size, metadata and its digest) together with the tree: the
+   ``2n-1`` nodes as one BLOB in ``merkle.py``'s layout, and each receipt's leaf position as a
+   ``uint32`` array in ``seq`` order. A proof is read lazily: ``log2(n)`` 32-byte slices of that
+   BLOB through SQLite's incremental BLOB I/O, with no per-receipt rows.
+3. Before anything is sent, the record's EIP-712 signature and the signed raw transaction (nonce,
+   hash) are stored: state ``signed``.
+4. After the receipt, the block number, hash and time: state ``anchored``.
+
+After a crash anywhere, :meth:`NotaryBatcher.run_once` resumes the oldest unfinished batch first: if
+``NotaryAnchor.anchorRecord(root)`` shows the root anchored, it records the transaction that did it
+(the stored hash, else the ``RootAnchored`` log); otherwise it re-sends the stored transaction (the
+same bytes, so the same hash), and only when that nonce was taken by another transaction does it
+sign a new one for the same root. The root of a closed batch never changes, and the contract refuses
+a root twice, so a batch is anchored exactly once.
+
+One process runs the batcher of a store (``run_once`` is serialised within the process, and the
+sending account must not send concurrently elsewhere, or its nonce moves under the stored
+transaction, which is handled by re-signing, at the cost of a retry). Submissions may come from any
+thread.
+"""
+
+from __future__ import annotations
+
+import array
+import contextlib
+import hashlib
+import json
+import logging
+import os
+import sqlite3
+import sys
+import threading
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any, Literal
+
+from eth_account.signers.local import LocalAccount
+from eth_utils import keccak, to_checksum_address
+from pydantic import BaseModel, ConfigDict
+from web3.exceptions import ContractLogicError, TimeExhausted, TransactionNotFound
+
+from ledger.certificates import Certificate, notary_certificate
+from ledger.client import Ledger, Written, decode_revert
+from ledger.errors import (
+    ChainUnavailableError,
+    ConfigurationError,
+    ContractRevertError,
+    LedgerError,
+    NotFoundError,
+    TransactionError,
+    ValidationError,
+)
+from ledger.merkle import verify_proof
+from ledger.records import Anchor
+
+__all__ = [
+    "BatchResult",
+    "NotAnchoredError",
+    "NotaryBatcher",
+    "Receipt",
+    "ReceiptState",
+    "sha256_file",
+]
+
+log = logging.getLogger("ledger.notary")
+
+try:  # the same C keccak ledger.merkle prefers; the tree is rebuilt here to keep its flat node array
+    from sha3 import keccak_256 as _keccak_256  # type: ignore[import-not-found, unused-ignore]
+
+    def _keccak(data: bytes) -> bytes:
+        return _keccak_256(data).digest()  # type: ignore[no-any-return]
+except ImportError:  # pragma: no cover - depends on the environment
+
+    def _keccak(data: bytes) -> bytes:
+        return keccak(data)
+
+
+ReceiptState = Literal["pending", "anchoring", "anchored"]
+
+SCHEMA_VERSION = 1
+METADATA_SYSTEM = "judicial-trust-ledger/notary"
+_ROOT_ANCHORED = keccak(text="RootAnchored(bytes32,uint32,uint32,bytes32)")
+_IN_CHUNK = 5_000  # bound on SQL variables per statement
+_READ_CHUNK = 1 << 20
+
+
+class NotAnchoredError(LedgerError):
+    """The receipt's batch is not anchored yet: no proof, no certificate (try again later)."""
+
+
+class Receipt(BaseModel):
+    """What the batcher knows about one submitted digest."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    digest: bytes
+    state: ReceiptState
+    submitted_at: float
+    batch: int | None = None
+    root: bytes | None = None
+    proof: list[bytes] | None = None
+    batch_size: int | None = None
+    transaction_hash: str | None = None
+    block_number: int | None = None
+    block_time: int | None = None
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    """One batch that :meth:`NotaryBatcher.run_once` anchored (or found anchored after a crash)."""
+
+    batch: int
+    root: bytes
+    size: int
+    transaction_hash: str
+    block_number: int
+    recovered: bool
+
+
+@dataclass
+class _Batch:
+    id: int
+    first_seq: int
+    last_seq: int
+    root: bytes
+    size: int
+    metadata_digest: bytes
+    state: str
+    signature: bytes | None
+    sender: str | None
+    nonce: int | None
+    raw_tx: bytes | None
+    tx_hash: str | None
+    block_number: int | None
+    block_hash: str | None
+    block_time: int | None
+    gas_used: int | None
+
+    COLUMNS = ("id, first_seq, last_seq, root, size, metadata_digest, state, signature, sender, nonce, "
+               "raw_tx, tx_hash, block_number, block_hash, block_time, gas_used")
+
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS receipts (
+    seq INTEGER PRIMARY KEY,            -- submission order; a batch is a contiguous seq range
+    rid BLOB NOT NULL UNIQUE,           -- the receipt id: 16 random bytes, shown as hex
+    digest BLOB NOT NULL UNIQUE,        -- a digest is notarized once
+    submitted_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS batches (
+    id INTEGER PRIMARY KEY,
+    first_seq INTEGER NOT NULL,
+    last_seq INTEGER NOT NULL UNIQUE,
+    root BLOB NOT NULL UNIQUE,
+    size INTEGER NOT NULL,
+    metadata TEXT NOT NULL,             -- canonical JSON; metadata_digest = sha256(metadata)
+    metadata_digest BLOB NOT NULL,
+    closed_at REAL NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('closed', 'signed', 'anchored')),
+    signature BLOB, sender TEXT, nonce INTEGER, raw_tx BLOB, tx_hash TEXT, sent_at REAL,
+    block_number INTEGER, block_hash TEXT, block_time INTEGER, gas_used INTEGER, anchored_at REAL
+);
+CREATE INDEX IF NOT EXISTS batches_unfinished ON batches (id) WHERE state != 'anchored';
+CREATE TABLE IF NOT EXISTS trees (
+    batch INTEGER PRIMARY KEY REFERENCES batches (id),
+    nodes BLOB NOT NULL,                -- 2n-1 nodes of 32 bytes, ledger.merkle's layout
+    positions BLOB NOT NULL             -- uint32 little-endian node index of each receipt, in seq order
+);
+"""
+
+
+def sha256_file(source: bytes | str | os.PathLike[str] | IO[bytes]) -> bytes:
+    """SHA-256 of a file's bytes, a path, or a binary stream (read in chunks, never whole)."""
+    if isinstance(source, bytes | bytearray | memoryview):
+        return hashlib.sha256(source).digest()
+    if isinstance(source, str | os.PathLike):
+        with open(source, "rb") as fh:
+            return hashlib.file_digest(fh, "sha256").digest()
+    h = hashlib.sha256()
+    while chunk := source.read(_READ_CHUNK):
+        h.update(chunk)
+    return h.digest()
+
+
+class NotaryBatcher:
+    """Durable batching and anchoring of document digests for one court.
+
+    ``signer`` is a registered signer of ``court``; it signs every ``Anchor`` record. With ``relayer``,
+    the relayer sends ``anchorBySig``; without, the signer sends ``anchor`` itself.
+    """
+
+    def __init__(
+        self,
+        store_path: str | os.PathLike[str],
+        ledger: Ledger,
+        court: int,
+        signer: LocalAccount,
+        *,
+        max_size: int = 10_000,
+        max_age: float = 2.0,
+        relayer: LocalAccount | None = None,
+        receipt_timeout: float = 120.0,
+    ) -> None:
+        if not 1 <= max_size <= 2**32 - 1:
+            raise ValidationError("max_size must be between 1 and 2**32 - 1")
+        if max_age <= 0:
+            raise ValidationError("max_age must be positive")
+        self.path = Path(store_path)
+        self.ledger = ledger
+        self.court = court
+        self.signer = signer
+        self.relayer = relayer
+        self.max_size = max_size
+        self.max_age = max_age
+        self.receipt_timeout = receipt_timeout
+        self._contract = ledger.contract("NotaryAnchor")
+        self._conns: dict[int, sqlite3.Connection] = {}
+        self._conns_lock = threading.Lock()
+        self._run_lock = threading.Lock()
+        self._wake = threading.Event()
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._init_store()
+
+    # -- storage ---------------------------------------------------------------------------
+
+    def _db(self) -> sqlite3.Connection:
+        """This thread's connection (SQLite connections are not shared between threads here)."""
+        key = threading.get_ident()
+        conn = self._conns.get(key)
+        if conn is None:
+            conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30.0)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=FULL")
+            conn.execute("PRAGMA foreign_keys=ON")
+            with self._conns_lock:
+                self._conns[key] = conn
+        return conn
+
+    @contextlib.contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction; taken at once (IMMEDIATE) so concurrent writers queue, never deadlock."""
+        db = self._db()
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            yield db
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
+
+    def _init_store(self) -> None:
+        identity = {
+            "schema": str(SCHEMA_VERSION),
+            "chain_id": str(self.ledger.chain.chain_id),
+            "contract": to_checksum_address(self._contract.address),
+            "court": str(self.court),
+        }
+        self._db().executescript(_SCHEMA)  # idempotent: CREATE ... IF NOT EXISTS
+        with self._write() as db:
+            stored = dict(db.execute("SELECT key, value FROM meta").fetchall())
+            if not stored:
+                db.executemany("INSERT INTO meta (key, value) VALUES (?, ?)", identity.items())
+            elif stored != identity:
+                wrong = sorted(k for k in identity if stored.get(k) != identity[k])
+                raise ConfigurationError(
+                    f"notary store {self.path} belongs to another {', '.join(wrong)}; use one store per court "
+                    "and deployment"
+                )
+
+    def close(self) -> None:
+        """Stop the background thread and close every connection."""
+        self.stop()
+        with self._conns_lock:
+            conns, self._conns = list(self._conns.values()), {}
+        for conn in conns:
+            with contextlib.suppress(sqlite3.Error):
+                conn.close()
+
+    def __enter__(self) -> NotaryBatcher:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- submitting ------------------------------------------------------------------------
+
+    def submit(self, digest: bytes) -> str:
+        """Store one SHA-256 digest; its receipt id, once the digest is durable."""
+        return self.submit_many([digest])[0]
+
+    def submit_file(self, source: bytes | str | os.PathLike[str] | IO[bytes]) -> str:
+        """Hash a file (bytes, path or stream) with SHA-256 and submit the digest; the file is not kept."""
+        return self.submit(sha256_file(source))
+
+    def submit_files(self, sources: Iterable[bytes | str | os.PathLike[str] | IO[bytes]]) -> list[str]:
+        return self.submit_many([sha256_file(s) for s in sources])
+
+    def submit_many(self, digests: Sequence[bytes]) -> list[str]:
+        """Store many digests in one transaction; receipt ids in the same order.
+
+        A digest already in the store (pending or anchored, or twice in this call) gets its first receipt.
+        """
+        words = [_digest(d, i) for i, d in enumerate(digests)]
+        if not words:
+            return []
+        unique = list(dict.fromkeys(words))
+        rids = os.urandom(16 * len(unique))
+        rows = [(rids[16 * i:16 * i + 16], d) for i, d in enumerate(unique)]
+        now = time.time()
+        with self._write() as db:
+            before = db.total_changes
+            db.executemany(f"INSERT OR IGNORE INTO receipts (rid, digest, submitted_at) VALUES (?, ?, {now!r})",
+                           rows)
+            inserted = db.total_changes - before
+            if inserted == len(unique):
+                by_digest = {d: rid for rid, d in rows}
+            else:  # some digests were there before: read back every id (rare path)
+                by_digest = {}
+                for start in range(0, len(unique), _IN_CHUNK):
+                    chunk = unique[start:start + _IN_CHUNK]
+                    marks = ",".join("?" * len(chunk))
+                    by_digest.update((bytes(d), bytes(r)) for d, r in db.execute(
+                        f"SELECT digest, rid FROM receipts WHERE digest IN ({marks})", chunk))
+            pending = self._pending_count(db)
+        if inserted and (pending == inserted or pending >= self.max_size):
+            self._wake.set()  # the first pending digest starts the age clock; a full batch is due now
+        return [by_digest[w].hex() for w in words]
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def receipt(self, receipt_id: str) -> Receipt:
+        """The receipt, with its proof once its batch is anchored (raises NotFoundError)."""
+        db = self._db()
+        rid = _receipt_key(receipt_id)
+        row = db.execute("SELECT seq, digest, submitted_at FROM receipts WHERE rid = ?", (rid,)).fetchone()
+        if row is None:
+            raise NotFoundError(f"no notary receipt {receipt_id}")
+        seq, digest, submitted_at = int(row[0]), bytes(row[1]), float(row[2])
+        batch = self._batch_of(db, seq)
+        if batch is None:
+            return Receipt(id=rid.hex(), digest=digest, state="pending", submitted_at=submitted_at)
+        if batch.state != "anchored":
+            return Receipt(id=rid.hex(), digest=digest, state="anchoring", submitted_at=submitted_at,
+                           batch=batch.id, root=batch.root, batch_size=batch.size)
+        return self._anchored_receipt(rid, digest, submitted_at, batch, self._proof(db, batch, seq))
+
+    def receipts(self, receipt_ids: Iterable[str]) -> list[Receipt]:
+        """Many receipts at once: each anchored batch's tree is read once, not once per receipt."""
+        db = self._db()
+        keys = [_receipt_key(r) for r in receipt_ids]
+        found: dict[bytes, tuple[int, bytes, float]] = {}
+        for start in range(0, len(keys), _IN_CHUNK):
+            chunk = keys[start:start + _IN_CHUNK]
+            marks = ",".join("?" * len(chunk))
+            for rid, seq, digest, at in db.execute(
+                    f"SELECT rid, seq, digest, submitted_at FROM receipts WHERE rid IN ({marks})", chunk):
+                found[bytes(rid)] = (int(seq), bytes(digest), float(at))
+        trees: dict[int, tuple[bytes, array.array[int]]] = {}
+        batches: list[_Batch] = []
+        out = []
+        for rid in keys:
+            if rid not in found:
+                raise NotFoundError(f"no notary receipt {rid.hex()}")
+            seq, digest, at = found[rid]
+            batch = next((b for b in batches if b.first_seq <= seq <= b.last_seq), None)
+            if batch is None:
+                batch = self._batch_of(db, seq)
+                if batch is not None:
+                    batches.append(batch)
+            if batch is None:
+                out.append(Receipt(id=rid.hex(), digest=digest, state="pending", submitted_at=at))
+            elif batch.state != "anchored":
+                out.append(Receipt(id=rid.hex(), digest=digest, state="anchoring", submitted_at=at,
+                                   batch=batch.id, root=batch.root, batch_size=batch.size))
+            else:
+                if batch.id not in trees:
+                    nodes, raw = db.execute("SELECT nodes, positions FROM trees WHERE batch = ?",
+                                            (batch.id,)).fetchone()
+                    trees[batch.id] = (bytes(nodes), _positions(raw))
+                nodes, positions = trees[batch.id]
+                proof = _proof_from(nodes, positions[seq - batch.first_seq])
+                out.append(self._anchored_receipt(rid, digest, at, batch, proof))
+        return out
+
+    def _anchored_receipt(self, rid: bytes, digest: bytes, at: float, batch: _Batch, proof: list[bytes]) -> Receipt:
+        return Receipt(id=rid.hex(), digest=digest, state="anchored", submitted_at=at, batch=batch.id,
+                       root=batch.root, proof=proof, batch_size=batch.size, transaction_hash=batch.tx_hash,
+                       block_number=batch.block_number, block_time=batch.block_time)
+
+    def certificate(self, receipt_id: str) -> Certificate:
+        """The portable certificate of an anchored receipt (NotAnchoredError before that)."""
+        receipt = self.receipt(receipt_id)
+        if receipt.state != "anchored" or receipt.batch is None or receipt.proof is None:
+            raise NotAnchoredError(f"notary receipt {receipt.id} is {receipt.state}; its certificate exists "
+                                   "once its batch is anchored")
+        batch = self._batch(self._db(), receipt.batch)
+        assert batch is not None and batch.signature is not None and batch.tx_hash is not None
+        record = Anchor(court=self.court, root=batch.root, size=batch.size, metadata_digest=batch.metadata_digest)
+        written = Written(
+            record=record,
+            record_id=record.record_id(),
+            signature=batch.signature,
+            signer=self.signer.address,
+            contract="NotaryAnchor",
+            contract_address=to_checksum_address(self._contract.address),
+            transaction_hash=batch.tx_hash,
+            block_number=int(batch.block_number or 0),
+            block_hash=str(batch.block_hash),
+            block_time=int(batch.block_time or 0),
+            gas_used=int(batch.gas_used or 0),
+            sender=str(batch.sender),
+        )
+        return notary_certificate(written, self.ledger.chain.chain_id, digest=receipt.digest, proof=receipt.proof)
+
+    def verify(self, receipt_id: str, digest: bytes | None = None, *,
+               document: bytes | str | os.PathLike[str] | IO[bytes] | None = None, on_chain: bool = False) -> bool:
+        """Whether ``digest`` (or the SHA-256 of ``document``) is the receipt's, proven in an anchored root.
+
+        A digest is 32 bytes; a document is hashed, so pass a file as ``document=`` even when it happens
+        to be 32 bytes long. A pending receipt verifies nothing yet: False. ``on_chain`` also asks
+        ``NotaryAnchor.verifyInclusion``.
+        """
+        if (digest is None) == (document is None):
+            raise ValidationError("give either a digest or a document")
+        word = _digest(digest, 0) if digest is not None else sha256_file(document)  # type: ignore[arg-type]
+        receipt = self.receipt(receipt_id)
+        if receipt.digest != word or receipt.state != "anchored":
+            return False
+        assert receipt.root is not None and receipt.proof is not None
+        if not verify_proof(receipt.root, word, receipt.proof):
+            return False
+        return not on_chain or self.ledger.verify_inclusion(receipt.root, word, receipt.proof)
+
+    def stats(self) -> dict[str, int]:
+        """Counts for monitoring: pending digests, unfinished and anchored batches."""
+        db = self._db()
+        unfinished, anchored = db.execute(
+            "SELECT count(*) FILTER (WHERE state != 'anchored'), count(*) FILTER (WHERE state = 'anchored') "
+            "FROM batches").fetchone()
+        return {"pending": self._pending_count(db), "unfinished_batches": unfinished, "anchored_batches": anchored}
+
+    # -- batching --------------------------------------------------------------------------
+
+    def due(self) -> bool:
+        """Whether :meth:`run_once` has work: an unfinished batch, a full batch, or an old enough digest."""
+        db = self._db()
+        if self._unfinished(db) is not None:
+            return True
+        pending = self._pending_count(db)
+        if pending == 0:
+            return False
+        if pending >= self.max_size:
+            return True
+        oldest = self._oldest_pending(db)
+        return oldest is not None and time.time() - oldest >= self.max_age
+
+    def run_once(self, *, force: bool = False) -> BatchResult | None:
+        """Finish the oldest unfinished batch, or close and anchor one due batch; None when idle.
+
+        ``force`` closes a batch of whatever is pending, without waiting for size or age.
+        """
+        with self._run_lock:
+            db = self._db()
+            batch = self._unfinished(db)
+            if batch is not None:
+                return self._anchor(batch, recovered=True)
+            batch = self._close(force=force)
+            if batch is None:
+                return None
+            return self._anchor(batch, recovered=False)
+
+    def flush(self) -> list[BatchResult]:
+        """Close and anchor everything pending now, whatever its age."""
+        results = []
+        while (result := self.run_once(force=True)) is not None:
+            results.append(result)
+        return results
+
+    def start(self) -> None:
+        """Run :meth:`run_once` in a background thread until :meth:`stop`."""
+        if self._thread is not None and self._thread.is_alive():
+            return
+        self._stopping.clear()
+        self._thread = threading.Thread(target=self._loop, name=f"notary-batcher-{self.court}", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float | None = 30.0) -> None:
+        thread = self._thread
+        if thread is None:
+            return
+        self._stopping.set()
+        self._wake.set()
+        thread.join(timeout)
+        self._thread = None
+
+    def _loop(self) -> None:
+        backoff = 0.0
+        while not self._stopping.is_set():
+            try:
+                if self.run_once() is not None:
+                    backoff = 0.0
+                    continue
+            except Exception as exc:  # the loop survives a chain outage; the batch resumes later
+                backoff = min(max(2 * backoff, 0.25), 30.0)
+                log.warning("notary batch not anchored yet (%s: %s); retrying in %.2gs",
+                            type(exc).__name__, exc, backoff)
+                self._stopping.wait(backoff)
+                continue
+            self._wake.wait(self._idle_wait())
+            self._wake.clear()
+
+    def _idle_wait(self) -> float:
+        db = self._db()
+        oldest = self._oldest_pending(db)
+        if oldest is None:
+            return self.max_age
+        return min(self.max_age, max(0.0, oldest + self.max_age - time.time()) + 0.001)
+
+    # -- internals: batches ----------------------------------------------------------------
+
+    def _high_water(self, db: sqlite3.Connection) -> int:
+        return int(db.execute("SELECT coalesce(max(last_seq), 0) FROM batches").fetchone()[0])
+
+    def _pending_count(self, db: sqlite3.Connection) -> int:
+        last = int(db.execute("SELECT coalesce(max(seq), 0) FROM receipts").fetchone()[0])
+        return last - self._high_water(db)
+
+    def _oldest_pending(self, db: sqlite3.Connection) -> float | None:
+        row = db.execute("SELECT submitted_at FROM receipts WHERE seq > ? ORDER BY seq LIMIT 1",
+                         (self._high_water(db),)).fetchone()
+        return None if row is None else float(row[0])
+
+    def _batch(self, db: sqlite3.Connection, batch_id: int) -> _Batch | None:
+        row = db.execute(f"SELECT {_Batch.COLUMNS} FROM batches WHERE id = ?", (batch_id,)).fetchone()
+        return _row_batch(row)
+
+    def _batch_of(self, db: sqlite3.Connection, seq: int) -> _Batch | None:
+        row = db.execute(f"SELECT {_Batch.COLUMNS} FROM batches WHERE last_seq >= ? ORDER BY last_seq LIMIT 1",
+                         (seq,)).fetchone()
+        batch = _row_batch(row)
+        return batch if batch is not None and batch.first_seq <= seq else None
+
+    def _unfinished(self, db: sqlite3.Connection) -> _Batch | None:
+        row = db.execute(f"SELECT {_Batch.COLUMNS} FROM batches WHERE state != 'anchored' ORDER BY id LIMIT 1"
+                         ).fetchone()
+        return _row_batch(row)
+
+    def _proof(self, db: sqlite3.Connection, batch: _Batch, seq: int) -> list[bytes]:
+        with db.blobopen("trees", "positions", batch.id, readonly=True) as blob:
+            blob.seek(4 * (seq - batch.first_seq))
+            index = int.from_bytes(blob.read(4), "little")
+        path = []
+        with db.blobopen("trees", "nodes", batch.id, readonly=True) as blob:
+            while index > 0:
+                sibling = index + 1 if index % 2 == 1 else index - 1
+                blob.seek(32 * sibling)
+                path.append(blob.read(32))
+                index = (index - 1) // 2
+        return path
+
+    def _close(self, *, force: bool) -> _Batch | None:
+        """Cut the oldest pending digests into a batch: build its tree and store both in one transaction."""
+        db = self._db()
+        high = self._high_water(db)
+        rows = db.execute("SELECT seq, digest, submitted_at FROM receipts WHERE seq > ? ORDER BY seq LIMIT ?",
+                          (high, self.max_size)).fetchall()
+        if not rows:
+            return None
+        if not force and len(rows) < self.max_size and time.time() - float(rows[0][2]) < self.max_age:
+            return None
+        first, last = int(rows[0][0]), int(rows[-1][0])
+        if last - first + 1 != len(rows):  # rowids are contiguous because receipts are never deleted
+            raise LedgerError(f"notary store {self.path}: receipts {first}..{last} are not contiguous")
+        nodes, positions = _build_tree([bytes(r[1]) for r in rows])
+        root = nodes[:32]
+        closed_at = time.time()
+        with self._write() as db:
+            if self._high_water(db) != high:  # another process closed this range meanwhile
+                return None
+            batch_id = int(db.execute("SELECT coalesce(max(id), 0) + 1 FROM batches").fetchone()[0])
+            metadata = json.dumps({
+                "system": METADATA_SYSTEM, "court": self.court, "batch": batch_id, "size": len(rows),
+                "first_submitted_at": float(rows[0][2]), "last_submitted_at": float(rows[-1][2]),
+                "closed_at": closed_at,
+            }, sort_keys=True, separators=(",", ":"))
+            metadata_digest = hashlib.sha256(metadata.encode()).digest()
+            db.execute("INSERT INTO batches (id, first_seq, last_seq, root, size, metadata, metadata_digest, "
+                       "closed_at, state) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'closed')",
+                       (batch_id, first, last, root, len(rows), metadata, metadata_digest, closed_at))
+            db.execute("INSERT INTO trees (batch, nodes, positions) VALUES (?, ?, ?)",
+                       (batch_id, nodes, positions))
+        log.info("notary batch %d closed: %d digests, root 0x%s", batch_id, len(rows), root.hex())
+        batch = self._batch(db, batch_id)
+        assert batch is not None
+        return batch
+
+    # -- internals: anchoring --------------------------------------------------------------
+
+    def _record(self, batch: _Batch) -> Anchor:
+        return Anchor(court=self.court, root=batch.root, size=batch.size, metadata_digest=batch.metadata_digest)
+
+    def _anchor(self, batch: _Batch, *, recovered: bool) -> BatchResult:
+        """Take a closed or signed batch to anchored; safe to repeat after a crash at any point."""
+        if self._on_chain(batch.root):
+            return self._confirm_existing(batch, recovered=True)
+        if batch.raw_tx is None:
+            try:
+                batch = self._sign(batch)
+            except ContractRevertError as exc:
+                if exc.error == "NotaryAnchorAlreadyAnchored":
+                    return self._confirm_existing(batch, recovered=True)
+                raise
+        assert batch.raw_tx is not None and batch.tx_hash is not None
+        try:
+            self._send_raw(batch)
+        except Exception as exc:
+            text = str(exc).lower()
+            if "already known" in text or "known transaction" in text or "already imported" in text:
+                pass  # the node has it from before the crash: wait for it
+            elif "nonce" in text:
+                # The stored nonce was taken: either by this very transaction (mined) or by another one.
+                if self._on_chain(batch.root):
+                    return self._confirm_existing(batch, recovered=True)
+                log.warning("notary batch %d: nonce %s was taken by another transaction; signing anew",
+                            batch.id, batch.nonce)
+                batch = self._sign(batch)
+                self._send_raw(batch)
+            else:
+                raise
+        assert batch.tx_hash is not None
+        try:
+            receipt = self.ledger.w3.eth.wait_for_transaction_receipt(
+                batch.tx_hash, timeout=self.receipt_timeout,
+                poll_latency=0.5 if self.ledger.chain.kind == "rpc" else 0.02)
+        except TimeExhausted:
+            raise TransactionError(f"anchor of notary batch {batch.id} ({batch.tx_hash}) was not mined within "
+                                   f"{self.receipt_timeout:g}s; it will be re-sent") from None
+        if receipt["status"] != 1:
+            if self._on_chain(batch.root):
+                return self._confirm_existing(batch, recovered=True)
+            raise self._replay_revert(batch)
+        return self._mark_anchored(batch, receipt, recovered=recovered)
+
+    def _on_chain(self, root: bytes) -> bool:
+        record = self.ledger.anchor(root)
+        if record["court"] == 0:
+            return False
+        if record["court"] != self.court:
+            raise LedgerError(f"root 0x{root.hex()} is anchored by court {record['court']}, not {self.court}")
+        return True
+
+    def _sign(self, batch: _Batch) -> _Batch:
+        """Sign the record and the transaction, and store both before anything is sent."""
+        record = self._record(batch)
+        signature = batch.signature or self.ledger.sign(self.signer, record)
+        sender = self.relayer or self.signer
+        to, data = self.ledger.call_data(record, signature if self.relayer is not None else None)
+        w3 = self.ledger.w3
+        tx: dict[str, Any] = {"to": to, "data": data, "chainId": self.ledger.chain.chain_id,
+                              "nonce": w3.eth.get_transaction_count(sender.address, "pending")}
+        tx.update(_fees(w3))
+        try:
+            estimate = w3.eth.estimate_gas({**tx, "from": sender.address})  # type: ignore[typeddict-item]
+        except ContractLogicError as exc:
+            raise decode_revert(_revert_data(exc)) from None
+        tx["gas"] = estimate * (100 + GAS_MARGIN_PERCENT) // 100
+        signed = sender.sign_transaction(tx)
+        tx_hash = "0x" + bytes(signed.hash).hex()
+        with self._write() as db:
+            db.execute("UPDATE batches SET state = 'signed', signature = ?, sender = ?, nonce = ?, raw_tx = ?, "
+                       "tx_hash = ? WHERE id = ?",
+                       (signature, sender.address, tx["nonce"], bytes(signed.raw_transaction), tx_hash, batch.id))
+        updated = self._batch(self._db(), batch.id)
+        assert updated is not None
+        return updated
+
+    def _send_raw(self, batch: _Batch) -> None:
+        """Hand the stored transaction to the node (the seam crash tests cut)."""
+        assert batch.raw_tx is not None
+        with self._write() as db:
+            db.execute("UPDATE batches SET sent_at = ? WHERE id = ?", (time.time(), batch.id))
+        try:
+            self.ledger.w3.eth.send_raw_transaction(batch.raw_tx)
+        except OSError as exc:
+            raise ChainUnavailableError(f"lost the chain while anchoring: {exc}") from exc
+
+    def _replay_revert(self, batch: _Batch) -> Exception:
+        record = self._record(batch)
+        sender = self.relayer or self.signer
+        to, data = self.ledger.call_data(record, batch.signature if self.relayer is not None else None)
+        try:
+            self.ledger.w3.eth.call({"from": sender.address, "to": to, "data": data})  # type: ignore[typeddict-item]
+        except ContractLogicError as exc:
+            return decode_revert(_revert_data(exc))
+        return TransactionError(f"anchor of notary batch {batch.id} ({batch.tx_hash}) reverted")
+
+    def _confirm_existing(self, batch: _Batch, *, recovered: bool) -> BatchResult:
+        """The root is on chain: record the transaction that anchored it."""
+        w3 = self.ledger.w3
+        receipt = None
+        if batch.tx_hash is not None:
+            with contextlib.suppress(TransactionNotFound):
+                candidate = w3.eth.get_transaction_receipt(batch.tx_hash)  # type: ignore[arg-type]
+                if candidate["status"] == 1 and self._logs_root(candidate, batch.root):
+                    receipt = candidate
+        if receipt is None:  # anchored by another transaction: find it by its log
+            start = self.ledger.deployment.contracts["NotaryAnchor"].block_number
+            logs = w3.eth.get_logs({"address": self._contract.address, "fromBlock": start, "toBlock": "latest",
+                                    "topics": ["0x" + _ROOT_ANCHORED.hex(), "0x" + batch.root.hex()]})
+            if not logs:
+                raise TransactionError(f"root 0x{batch.root.hex()} is anchored but its RootAnchored log was not found")
+            receipt = w3.eth.get_transaction_receipt(logs[0]["transactionHash"])
+            tx = w3.eth.get_transaction(logs[0]["transactionHash"])
+            sender = to_checksum_address(tx["from"])
+            signature = batch.signature or self.ledger.sign(self.signer, self._record(batch))
+            with self._write() as db:
+                db.execute("UPDATE batches SET signature = ?, sender = ?, tx_hash = ? WHERE id = ?",
+                           (signature, sender, "0x" + bytes(receipt["transactionHash"]).hex(), batch.id))
+            refreshed = self._batch(self._db(), batch.id)
+            assert refreshed is not None
+            batch = refreshed
+        return self._mark_anchored(batch, receipt, recovered=recovered)
+
+    @staticmethod
+    def _logs_root(receipt: Any, root: bytes) -> bool:
+        return any(len(log["topics"]) > 1 and bytes(log["topics"][0]) == _ROOT_ANCHORED
+                   and bytes(log["topics"][1]) == root for log in receipt["logs"])
+
+    def _mark_anchored(self, batch: _Batch, receipt: Any, *, recovered: bool) -> BatchResult:
+        block = self.ledger.w3.eth.get_block(receipt["blockNumber"])
+        tx_hash = "0x" + bytes(receipt["transactionHash"]).hex()
+        with self._write() as db:
+            db.execute("UPDATE batches SET state = 'anchored', tx_hash = ?, block_number = ?, block_hash = ?, "
+                       "block_time = ?, gas_used = ?, anchored_at = ? WHERE id = ?",
+                       (tx_hash, int(receipt["blockNumber"]), "0x" + bytes(block["hash"]).hex(),
+                        int(block["timestamp"]), int(receipt["gasUsed"]), time.time(), batch.id))
+        log.info("notary batch %d anchored in block %d (%s)", batch.id, receipt["blockNumber"], tx_hash)
+        return BatchResult(batch.id, batch.root, batch.size, tx_hash, int(receipt["blockNumber"]), recovered)
+
+
+# -- pure helpers --------------------------------------------------------------------------------
+
+GAS_MARGIN_PERCENT = 20
+
+
+def _fees(w3: Any) -> dict[str, int]:
+    # The library's fee policy (EIP-1559 when the chain has a base fee, zero for free-gas networks).
+    from ledger.chain import _fees as chain_fees
+
+    return chain_fees(w3)
+
+
+def _revert_data(exc: ContractLogicError) -> bytes:
+    data: Any = exc.data
+    if isinstance(data, dict):
+        data = data.get("data")
+    if isinstance(data, str) and data.startswith("0x"):
+        return bytes.fromhex(data[2:])
+    return data if isinstance(data, bytes) else b""
+
+
+def _digest(value: object, index: int) -> bytes:
+    if isinstance(value, str):
+        text = value.removeprefix("0x").removeprefix("0X")
+        try:
+            value = bytes.fromhex(text)
+        except ValueError:
+            raise ValidationError(f"digest #{index} is not hex") from None
+    if not isinstance(value, bytes | bytearray | memoryview) or len(value) != 32:
+        raise ValidationError(f"digest #{index} must be 32 bytes (a SHA-256 digest)")
+    return bytes(value)
+
+
+def _receipt_key(receipt_id: str) -> bytes:
+    try:
+        key = bytes.fromhex(receipt_id)
+    except (ValueError, TypeError):
+        key = b""
+    if len(key) != 16:
+        raise NotFoundError(f"no notary receipt {receipt_id!r}")
+    return key
+
+
+def _row_batch(row: Any) -> _Batch | None:
+    if row is None:
+        return None
+    (bid, first, last, root, size, mdigest, state, sig, sender, nonce, raw, tx_hash, bn, bh, bt, gas) = row
+    return _Batch(int(bid), int(first), int(last), bytes(root), int(size), bytes(mdigest), str(state),
+                  None if sig is None else bytes(sig), sender, nonce, None if raw is None else bytes(raw),
+                  tx_hash, bn, bh, bt, gas)
+
+
+def _build_tree(values: list[bytes]) -> tuple[bytes, bytes]:
+    """(nodes, positions) of the tree :class:`ledger.merkle.MerkleTree` builds over ``values`` (distinct).
+
+    ``nodes`` is the flat ``2n - 1`` node array (root first), ``positions[i]`` the node index of
+    ``values[i]``'s leaf as uint32 little-endian. Same encoding as ``MerkleTree.build`` (tests pin the
+    roots and proofs against it); built here because the flat array is what the store keeps.
+    """
+    k = _keccak
+    n = len(values)
+    size = 2 * n - 1
+    leaves = sorted((k(k(v)), i) for i, v in enumerate(values))
+    tree: list[bytes] = [b""] * size
+    pos = array.array("I", bytes(4 * n))
+    for rank, (leaf, i) in enumerate(leaves):
+        tree[size - 1 - rank] = leaf
+        pos[i] = size - 1 - rank
+    for i in range(size - 1 - n, -1, -1):
+        a, b = tree[2 * i + 1], tree[2 * i + 2]
+        tree[i] = k(a + b) if a <= b else k(b + a)
+    if sys.byteorder != "little":  # pragma: no cover
+        pos.byteswap()
+    return b"".join(tree), pos.tobytes()
+
+
+def _positions(raw: bytes) -> array.array[int]:
+    pos = array.array("I")
+    pos.frombytes(bytes(raw))
+    if sys.byteorder != "little":  # pragma: no cover
+        pos.byteswap()
+    return pos
+
+
+def _proof_from(nodes: bytes, index: int) -> list[bytes]:
+    path = []
+    while index > 0:
+        sibling = index + 1 if index % 2 == 1 else index - 1
+        path.append(nodes[32 * sibling:32 * sibling + 32])
+        index = (index - 1) // 2
+    return path
