@@ -7,6 +7,7 @@
   court a write is for is always ``court_id`` from the credential, never from the request body.
 - ``CurrentPartner``, ``CurrentGovernance``: clients of those kinds.
 - ``requires(scope, *kinds)``: a dependency that also checks a scope, for ``Annotated[Client, ...]``.
+- ``WriteCtx``: the ``Idempotency-Key`` header and the hash of the request, for writes.
 
 A missing or bad credential is a 401; the wrong kind of client or a missing scope is a 403.
 """
@@ -16,12 +17,12 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Header, Request
 from starlette.concurrency import run_in_threadpool
 
 from api.auth import Client
 from api.errors import Forbidden
-from api.services import Services
+from api.services import Services, WriteContext, request_hash
 
 __all__ = [
     "CurrentClient",
@@ -29,6 +30,7 @@ __all__ = [
     "CurrentGovernance",
     "CurrentPartner",
     "ServicesDep",
+    "WriteCtx",
     "client_ip",
     "requires",
 ]
@@ -95,3 +97,15 @@ def requires(scope: str, *kinds: str) -> Callable[[Client], Awaitable[Client]]:
 
 def client_ip(request: Request) -> str:
     return request.client.host if request.client else "unknown"
+
+
+async def write_context(
+    request: Request,
+    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", min_length=1, max_length=200)] = None,
+) -> WriteContext:
+    """The Idempotency-Key header (optional) and the hash of this exact request."""
+    body = await request.body()
+    return WriteContext(idempotency_key, request_hash(request.method, request_target(request), body))
+
+
+WriteCtx = Annotated[WriteContext, Depends(write_context)]

@@ -48,6 +48,7 @@ __all__ = [
     "NotReady",
     "RateLimited",
     "ServiceError",
+    "TooLarge",
     "Unauthenticated",
     "install",
     "jsonable",
@@ -100,6 +101,10 @@ class NotReady(Conflict):
     title, slug = "Not confirmed yet", "not-ready"
 
 
+class TooLarge(ServiceError):
+    status, title, slug = 413, "Request too large", "too-large"
+
+
 class RateLimited(ServiceError):
     status, title, slug = 429, "Too many requests", "rate-limited"
 
@@ -119,6 +124,14 @@ _LEDGER: list[tuple[type[LedgerError], int, str, str]] = [
     (ConfigurationError, 500, "Service misconfigured", "configuration"),
     (LedgerError, 500, "Ledger error", "ledger-error"),
 ]
+
+
+try:  # the notary module is optional at import time
+    from ledger.notary import NotAnchoredError
+
+    _LEDGER.insert(0, (NotAnchoredError, 409, "Not anchored yet", "not-anchored"))
+except ImportError:  # pragma: no cover
+    pass
 
 
 def jsonable(value: Any) -> Any:

@@ -90,6 +90,11 @@ class Settings(BaseSettings):
     receipt_timeout_seconds: float = 120.0
     max_batch_checks: int = 10_000
 
+    # -- notary (ledger.notary.NotaryBatcher, when present) ---------------------------------------
+    notary_court: int | None = Field(default=None, description="court whose signer anchors notary batches")
+    notary_max_size: int = 10_000
+    notary_max_age_seconds: float = 2.0
+
     # -- serve.py ----------------------------------------------------------------------------------
     host: str = "127.0.0.1"
     port: int = 8000

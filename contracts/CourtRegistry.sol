@@ -88,9 +88,12 @@ contract CourtRegistry is ICourtRegistry, AccessControl {
         Signer storage s = _signers[signer];
         if (s.court == 0) revert CourtRegistryUnknownSigner(signer);
         if (s.validUntil != 0) revert CourtRegistrySignerRetired(signer, s.validUntil);
-        uint40 nowTime = uint40(block.timestamp);
-        s.validUntil = nowTime;
-        emit SignerRetired(s.court, signer, nowTime);
+        // Exclusive end one second after now: blocks share a timestamp on some chains (anvil, 1-second
+        // block times), and a record this key wrote earlier in the same second must still verify at its
+        // block time. No later record of this key can exist: the retirement stops its writes at once.
+        uint40 validUntil = uint40(block.timestamp) + 1;
+        s.validUntil = validUntil;
+        emit SignerRetired(s.court, signer, validUntil);
         _syncSigner(signer);
     }
 
@@ -120,9 +123,7 @@ contract CourtRegistry is ICourtRegistry, AccessControl {
     function activeCourtOf(address signer) external view returns (uint32 court) {
         Signer memory s = _signers[signer];
         if (s.court == 0) revert CourtRegistryUnknownSigner(signer);
-        if (s.validUntil != 0 && s.validUntil <= block.timestamp) {
-            revert CourtRegistrySignerRetired(signer, s.validUntil);
-        }
+        if (s.validUntil != 0) revert CourtRegistrySignerRetired(signer, s.validUntil);
         CourtStatus status = _courts[s.court].status;
         if (status != CourtStatus.Active) revert CourtRegistryCourtNotActive(s.court, status);
         return s.court;

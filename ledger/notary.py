@@ -45,8 +45,11 @@ thread.
 from __future__ import annotations
 
 import array
+import bisect
 import contextlib
 import hashlib
+import hmac
+import itertools
 import json
 import logging
 import os
@@ -61,7 +64,6 @@ from typing import IO, Any, Literal
 
 from eth_account.signers.local import LocalAccount
 from eth_utils import keccak, to_checksum_address
-from pydantic import BaseModel, ConfigDict
 from web3.exceptions import ContractLogicError, TimeExhausted, TransactionNotFound
 
 from ledger.certificates import Certificate, notary_certificate
@@ -113,10 +115,9 @@ class NotAnchoredError(LedgerError):
     """The receipt's batch is not anchored yet: no proof, no certificate (try again later)."""
 
 
-class Receipt(BaseModel):
-    """What the batcher knows about one submitted digest."""
-
-    model_config = ConfigDict(frozen=True)
+@dataclass(frozen=True, slots=True)
+class Receipt:
+    """What the batcher knows about one submitted digest (a dataclass: bulk reads build 100k of them)."""
 
     id: str
     digest: bytes
@@ -170,7 +171,6 @@ _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS receipts (
     seq INTEGER PRIMARY KEY,            -- submission order; a batch is a contiguous seq range
-    rid BLOB NOT NULL UNIQUE,           -- the receipt id: 16 random bytes, shown as hex
     digest BLOB NOT NULL UNIQUE,        -- a digest is notarized once
     submitted_at REAL NOT NULL
 );
@@ -288,13 +288,15 @@ class NotaryBatcher:
         with self._write() as db:
             stored = dict(db.execute("SELECT key, value FROM meta").fetchall())
             if not stored:
-                db.executemany("INSERT INTO meta (key, value) VALUES (?, ?)", identity.items())
-            elif stored != identity:
-                wrong = sorted(k for k in identity if stored.get(k) != identity[k])
+                stored = {**identity, "receipt_id_key": os.urandom(32).hex()}
+                db.executemany("INSERT INTO meta (key, value) VALUES (?, ?)", stored.items())
+            wrong = sorted(k for k in identity if stored.get(k) != identity[k])
+            if wrong:
                 raise ConfigurationError(
                     f"notary store {self.path} belongs to another {', '.join(wrong)}; use one store per court "
                     "and deployment"
                 )
+        self._id_key = bytes.fromhex(stored["receipt_id_key"])
 
     def close(self) -> None:
         """Stop the background thread and close every connection."""
@@ -333,88 +335,99 @@ class NotaryBatcher:
         if not words:
             return []
         unique = list(dict.fromkeys(words))
-        rids = os.urandom(16 * len(unique))
-        rows = [(rids[16 * i:16 * i + 16], d) for i, d in enumerate(unique)]
         now = time.time()
+        insert = f"INSERT INTO receipts (seq, digest, submitted_at) VALUES (?, ?, {now!r})"
         with self._write() as db:
-            before = db.total_changes
-            db.executemany(f"INSERT OR IGNORE INTO receipts (rid, digest, submitted_at) VALUES (?, ?, {now!r})",
-                           rows)
-            inserted = db.total_changes - before
-            if inserted == len(unique):
-                by_digest = {d: rid for rid, d in rows}
-            else:  # some digests were there before: read back every id (rare path)
-                by_digest = {}
+            first = int(db.execute("SELECT coalesce(max(seq), 0) + 1 FROM receipts").fetchone()[0])
+            try:  # the common case: every digest is new
+                db.executemany(insert, zip(itertools.count(first), unique))
+                seqs = dict(zip(unique, itertools.count(first)))
+                inserted = len(unique)
+            except sqlite3.IntegrityError:  # some were notarized before: keep their receipts
+                db.execute("ROLLBACK")
+                db.execute("BEGIN IMMEDIATE")
+                first = int(db.execute("SELECT coalesce(max(seq), 0) + 1 FROM receipts").fetchone()[0])
+                seqs = {}
                 for start in range(0, len(unique), _IN_CHUNK):
                     chunk = unique[start:start + _IN_CHUNK]
                     marks = ",".join("?" * len(chunk))
-                    by_digest.update((bytes(d), bytes(r)) for d, r in db.execute(
-                        f"SELECT digest, rid FROM receipts WHERE digest IN ({marks})", chunk))
+                    seqs.update((bytes(d), int(q)) for d, q in db.execute(
+                        f"SELECT digest, seq FROM receipts WHERE digest IN ({marks})", chunk))
+                new = [d for d in unique if d not in seqs]
+                db.executemany(insert, zip(itertools.count(first), new))
+                seqs.update(zip(new, itertools.count(first)))
+                inserted = len(new)
             pending = self._pending_count(db)
         if inserted and (pending == inserted or pending >= self.max_size):
             self._wake.set()  # the first pending digest starts the age clock; a full batch is due now
-        return [by_digest[w].hex() for w in words]
+        ids = {d: self._receipt_id(q) for d, q in seqs.items()}
+        return [ids[w] for w in words]
 
     # -- reading ---------------------------------------------------------------------------
 
     def receipt(self, receipt_id: str) -> Receipt:
         """The receipt, with its proof once its batch is anchored (raises NotFoundError)."""
         db = self._db()
-        rid = _receipt_key(receipt_id)
-        row = db.execute("SELECT seq, digest, submitted_at FROM receipts WHERE rid = ?", (rid,)).fetchone()
+        seq = self._seq(receipt_id)
+        row = db.execute("SELECT digest, submitted_at FROM receipts WHERE seq = ?", (seq,)).fetchone()
         if row is None:
             raise NotFoundError(f"no notary receipt {receipt_id}")
-        seq, digest, submitted_at = int(row[0]), bytes(row[1]), float(row[2])
+        digest, submitted_at = bytes(row[0]), float(row[1])
         batch = self._batch_of(db, seq)
-        if batch is None:
-            return Receipt(id=rid.hex(), digest=digest, state="pending", submitted_at=submitted_at)
-        if batch.state != "anchored":
-            return Receipt(id=rid.hex(), digest=digest, state="anchoring", submitted_at=submitted_at,
-                           batch=batch.id, root=batch.root, batch_size=batch.size)
-        return self._anchored_receipt(rid, digest, submitted_at, batch, self._proof(db, batch, seq))
+        proof = self._proof(db, batch, seq) if batch is not None and batch.state == "anchored" else None
+        return _receipt(receipt_id.lower(), digest, submitted_at, batch, proof)
 
     def receipts(self, receipt_ids: Iterable[str]) -> list[Receipt]:
         """Many receipts at once: each anchored batch's tree is read once, not once per receipt."""
         db = self._db()
-        keys = [_receipt_key(r) for r in receipt_ids]
-        found: dict[bytes, tuple[int, bytes, float]] = {}
-        for start in range(0, len(keys), _IN_CHUNK):
-            chunk = keys[start:start + _IN_CHUNK]
+        ids = [r.lower() for r in receipt_ids]
+        seqs = [self._seq(r) for r in ids]
+        if not seqs:
+            return []
+        found: dict[int, tuple[bytes, float]] = {}
+        unique = sorted(set(seqs))
+        for start in range(0, len(unique), _IN_CHUNK):
+            chunk = unique[start:start + _IN_CHUNK]
             marks = ",".join("?" * len(chunk))
-            for rid, seq, digest, at in db.execute(
-                    f"SELECT rid, seq, digest, submitted_at FROM receipts WHERE rid IN ({marks})", chunk):
-                found[bytes(rid)] = (int(seq), bytes(digest), float(at))
-        trees: dict[int, tuple[bytes, array.array[int]]] = {}
-        batches: list[_Batch] = []
+            found.update((int(q), (bytes(d), float(at))) for q, d, at in db.execute(
+                f"SELECT seq, digest, submitted_at FROM receipts WHERE seq IN ({marks})", chunk))
+        batches = [b for b in map(_row_batch, db.execute(
+            f"SELECT {_Batch.COLUMNS} FROM batches WHERE last_seq >= ? AND first_seq <= ? ORDER BY first_seq",
+            (unique[0], unique[-1]))) if b is not None]
+        starts = [b.first_seq for b in batches]
+        trees: dict[int, tuple[list[bytes], array.array[int]]] = {}
         out = []
-        for rid in keys:
-            if rid not in found:
-                raise NotFoundError(f"no notary receipt {rid.hex()}")
-            seq, digest, at = found[rid]
-            batch = next((b for b in batches if b.first_seq <= seq <= b.last_seq), None)
-            if batch is None:
-                batch = self._batch_of(db, seq)
-                if batch is not None:
-                    batches.append(batch)
-            if batch is None:
-                out.append(Receipt(id=rid.hex(), digest=digest, state="pending", submitted_at=at))
-            elif batch.state != "anchored":
-                out.append(Receipt(id=rid.hex(), digest=digest, state="anchoring", submitted_at=at,
-                                   batch=batch.id, root=batch.root, batch_size=batch.size))
-            else:
+        for rid, seq in zip(ids, seqs, strict=True):
+            if seq not in found:
+                raise NotFoundError(f"no notary receipt {rid}")
+            digest, at = found[seq]
+            i = bisect.bisect_right(starts, seq) - 1
+            batch = batches[i] if i >= 0 and seq <= batches[i].last_seq else None
+            proof = None
+            if batch is not None and batch.state == "anchored":
                 if batch.id not in trees:
                     nodes, raw = db.execute("SELECT nodes, positions FROM trees WHERE batch = ?",
                                             (batch.id,)).fetchone()
-                    trees[batch.id] = (bytes(nodes), _positions(raw))
+                    trees[batch.id] = ([nodes[i:i + 32] for i in range(0, len(nodes), 32)], _positions(raw))
                 nodes, positions = trees[batch.id]
                 proof = _proof_from(nodes, positions[seq - batch.first_seq])
-                out.append(self._anchored_receipt(rid, digest, at, batch, proof))
+            out.append(_receipt(rid, digest, at, batch, proof))
         return out
 
-    def _anchored_receipt(self, rid: bytes, digest: bytes, at: float, batch: _Batch, proof: list[bytes]) -> Receipt:
-        return Receipt(id=rid.hex(), digest=digest, state="anchored", submitted_at=at, batch=batch.id,
-                       root=batch.root, proof=proof, batch_size=batch.size, transaction_hash=batch.tx_hash,
-                       block_number=batch.block_number, block_time=batch.block_time)
+    def _receipt_id(self, seq: int) -> str:
+        """Receipt id: the 6-byte sequence number and an 80-bit keyed tag, so ids cannot be guessed."""
+        key = seq.to_bytes(6, "big")
+        return (key + hashlib.blake2b(key, key=self._id_key, digest_size=10).digest()).hex()
+
+    def _seq(self, receipt_id: str) -> int:
+        try:
+            raw = bytes.fromhex(receipt_id)
+        except (ValueError, TypeError):
+            raw = b""
+        if len(raw) != 16 or not hmac.compare_digest(
+                raw[6:], hashlib.blake2b(raw[:6], key=self._id_key, digest_size=10).digest()):
+            raise NotFoundError(f"no notary receipt {str(receipt_id)[:40]!r}")
+        return int.from_bytes(raw[:6], "big")
 
     def certificate(self, receipt_id: str) -> Certificate:
         """The portable certificate of an anchored receipt (NotAnchoredError before that)."""
@@ -800,14 +813,15 @@ def _digest(value: object, index: int) -> bytes:
     return bytes(value)
 
 
-def _receipt_key(receipt_id: str) -> bytes:
-    try:
-        key = bytes.fromhex(receipt_id)
-    except (ValueError, TypeError):
-        key = b""
-    if len(key) != 16:
-        raise NotFoundError(f"no notary receipt {receipt_id!r}")
-    return key
+def _receipt(rid: str, digest: bytes, at: float, batch: _Batch | None, proof: list[bytes] | None) -> Receipt:
+    if batch is None:
+        return Receipt(rid, digest, "pending", at)
+    anchored = batch.state == "anchored"
+    return Receipt(
+        id=rid, digest=digest, state="anchored" if anchored else "anchoring", submitted_at=at, batch=batch.id,
+        root=batch.root, proof=proof if anchored else None, batch_size=batch.size,
+        transaction_hash=batch.tx_hash if anchored else None, block_number=batch.block_number if anchored else None,
+        block_time=batch.block_time if anchored else None)
 
 
 def _row_batch(row: Any) -> _Batch | None:
@@ -851,10 +865,10 @@ def _positions(raw: bytes) -> array.array[int]:
     return pos
 
 
-def _proof_from(nodes: bytes, index: int) -> list[bytes]:
+def _proof_from(tree: list[bytes], index: int) -> list[bytes]:
+    """Sibling hashes from node ``index`` up to the root (node i's sibling is ((i - 1) ^ 1) + 1)."""
     path = []
-    while index > 0:
-        sibling = index + 1 if index % 2 == 1 else index - 1
-        path.append(nodes[32 * sibling:32 * sibling + 32])
-        index = (index - 1) // 2
+    while index:
+        path.append(tree[((index - 1) ^ 1) + 1])
+        index = (index - 1) >> 1
     return path

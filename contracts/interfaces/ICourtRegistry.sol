@@ -34,7 +34,8 @@ interface ICourtRegistry {
         uint8 signerCount;
     }
 
-    /// @notice A signer account of a court. `validUntil == 0` means still valid.
+    /// @notice A signer account of a court. `validUntil == 0` means still valid; otherwise the key was
+    /// retired in a block with time `validUntil - 1` and is valid for times `validFrom <= t < validUntil`.
     struct Signer {
         uint32 court;
         uint40 validFrom;
@@ -108,7 +109,9 @@ interface ICourtRegistry {
     /// @param signer the new signer account
     function addSigner(uint32 court, address signer) external;
 
-    /// @notice Ends a signer's validity now. Records it wrote before stay valid. Governance only.
+    /// @notice Ends a signer's validity now: it cannot write from this transaction on, and `validUntil`
+    /// becomes the block time + 1, so records it wrote before, in the same second included, stay valid.
+    /// Governance only.
     /// @param signer the signer to retire
     function retireSigner(address signer) external;
 

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import itertools
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import date
 from typing import Any
 
@@ -16,9 +17,10 @@ import pytest
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from eth_utils import keccak, to_checksum_address
+from web3.exceptions import ContractLogicError
 from web3.logs import DISCARD
 
-from ledger.client import Ledger
+from ledger.client import Ledger, _revert_data, decode_revert
 from ledger.errors import ContractRevertError
 from ledger.records import (
     Action,
@@ -71,6 +73,29 @@ def funded_account(ledger: Ledger, funder: LocalAccount) -> LocalAccount:
     account: LocalAccount = Account.create()
     fund(ledger.chain, funder, account.address)
     return account
+
+
+GAS_LIMIT = 6_000_000
+
+
+@contextmanager
+def dry_run_then_send(ledger: Ledger) -> Iterator[None]:
+    """Within the block, ``ledger``'s writes dry-run with eth_call, then send with a fixed gas limit
+    instead of estimating gas (see conftest.py)."""
+    original = ledger.transact
+
+    def transact(sender: LocalAccount, to: str, data: str, **fields: Any) -> Any:
+        if "gas" not in fields:
+            try:
+                ledger.w3.eth.call({"from": sender.address, "to": to, "data": data})
+            except ContractLogicError as exc:
+                raise decode_revert(_revert_data(exc)) from None
+            fields["gas"] = GAS_LIMIT
+        return original(sender, to, data, **fields)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(ledger, "transact", transact)
+        yield
 
 
 # -- calls, reverts, events ----------------------------------------------------------------------

@@ -214,6 +214,8 @@ def test_key_rotation_keeps_old_records_valid(ledger, governor, new_court, funde
     assert one_event(ledger, receipt, "CourtRegistry", "SignerRetired") == {
         "court": court.id, "signer": old.address, "validUntil": valid_until}
     assert _writer_synced(ledger, receipt) == _synced([old.address], court.id, W_SIGNER_RETIRED)
+    # exclusive end one second after the retirement block, so the retirement's own second stays covered
+    assert valid_until == block_time(ledger, receipt) + 1
     assert_writers_consistent(ledger, [old.address, new.address])
     expect_revert(lambda: ledger.view("CourtRegistry", "activeCourtOf", old.address),
                   "CourtRegistrySignerRetired", signer=old.address, validUntil=valid_until)

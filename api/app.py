@@ -1,0 +1,93 @@
+"""The FastAPI application: ``create_app(settings)`` builds it; ``app`` is the default one for uvicorn.
+
+Run it with ``uvicorn api.app:app`` (settings from ``LEDGER_*`` variables, services built at startup),
+``uvicorn --factory api.app:create_app``, or ``python scripts/serve.py`` (chain, deployment, demo data,
+then uvicorn on 127.0.0.1). OpenAPI at ``/openapi.json``, interactive docs at ``/docs``, the public
+verification page (``api/static``, when present) at ``/verify``.
+
+Given ready ``services`` (tests, scripts/serve.py), the caller owns their life cycle; otherwise the app
+opens them at startup and closes them at shutdown.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+from pydantic import BaseModel
+from starlette.concurrency import run_in_threadpool
+
+from api import errors
+from api.routes import API, checks, courts, defaulters, enforcement, judgments, records, verification
+from api.services import Services
+from api.settings import Settings
+
+__all__ = ["app", "create_app"]
+
+STATIC = Path(__file__).resolve().parent / "static"
+
+DESCRIPTION = """
+Write judgments, enforcement actions and dishonest-debtor listings to the judicial trust ledger; let
+partners check restrictions; let anyone verify a certificate.
+
+**Authentication** (every endpoint except `/api/v1/verify/*` and `/api/v1/health`): Ed25519-signed
+requests. Headers `X-Client-Id`, `X-Timestamp` (unix seconds, ±300 s), `X-Nonce` (random, single use),
+`X-Signature` = base64 Ed25519 signature over
+`METHOD\\nPATH?QUERY\\nTIMESTAMP\\nNONCE\\nSHA256-HEX(BODY)`. See `api.auth.sign_request`.
+
+**Writes** answer `202 Accepted` once the write is durably stored, with the outbox id to poll at
+`/api/v1/records/{outbox_id}` (accepted -> submitted -> confirmed | failed). Send an `Idempotency-Key`
+header to retry safely. Errors are RFC 9457 problem documents.
+"""
+
+
+class HealthOut(BaseModel):
+    status: str
+    chain_id: int
+    indexed_block: int
+
+
+def create_app(settings: Settings | None = None, *, services: Services | None = None) -> FastAPI:
+    """The application. Without ``services``, they are opened at startup from ``settings`` (or the env)."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if services is not None:
+            app.state.services = services
+            yield
+            return
+        opened = await run_in_threadpool(Services.open, settings or Settings())
+        try:
+            await run_in_threadpool(opened.start)
+            app.state.services = opened
+            yield
+        finally:
+            await run_in_threadpool(opened.close)
+
+    application = FastAPI(
+        title="Judicial trust ledger", version="0.1.0", description=DESCRIPTION, lifespan=lifespan,
+        openapi_url="/openapi.json", docs_url="/docs", redoc_url=None)
+    if services is not None:
+        application.state.services = services
+    errors.install(application)
+    for module in (courts, judgments, enforcement, defaulters, checks, verification, records):
+        application.include_router(module.router)
+    if importlib.util.find_spec("api.routes.notary") is not None:
+        application.include_router(importlib.import_module("api.routes.notary").router)
+
+    @application.get(f"{API}/health", response_model=HealthOut, tags=["health"], summary="Liveness")
+    def health() -> HealthOut:
+        svc: Services = application.state.services
+        return HealthOut(status="ok", chain_id=svc.chain.chain_id, indexed_block=svc.indexed_block)
+
+    if STATIC.is_dir():
+        application.mount("/verify", StaticFiles(directory=STATIC, html=True), name="verify")
+    return application
+
+
+app = create_app()

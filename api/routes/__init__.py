@@ -1,0 +1,130 @@
+"""Routers, one per resource, and the request/response models they share.
+
+Request models that carry identity numbers (``SubjectIn``, ``PartyIn``) hide their input from validation
+errors; the problem handler removes input values from every 422 anyway. Response models list exactly
+what a client may see: never raw transactions, nonces, keys, vault contents or another client's ids.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import Response
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
+
+from api.auth import Client
+from api.errors import Forbidden
+from api.outbox import Entry
+from ledger.privacy import CreditCode, Party, Passport, ResidentId, parse_subject
+
+__all__ = [
+    "API",
+    "Hex32",
+    "PartyIn",
+    "SubjectIn",
+    "SubjectRefIn",
+    "SubmissionOut",
+    "check_court",
+    "hex32",
+    "submission_out",
+]
+
+API = "/api/v1"
+
+Hex32 = Annotated[str, Field(pattern=r"^0x[0-9a-fA-F]{64}$", examples=["0x" + "ab" * 32])]
+Sha256Hex = Annotated[str, Field(pattern=r"^(0x)?[0-9a-fA-F]{64}$", description="SHA-256, 64 hex digits")]
+
+
+def hex32(value: str) -> bytes:
+    return bytes.fromhex(value.removeprefix("0x").removeprefix("0X"))
+
+
+class _Private(BaseModel):
+    """A request model holding personal data: its input never appears in an error."""
+
+    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True, frozen=True)
+
+
+class SubjectIn(_Private):
+    """A person or organisation by identifier: resident ID, unified social credit code or passport."""
+
+    kind: Literal["resident_id", "credit_code", "passport"]
+    id: str = Field(min_length=1, max_length=64, description="the identifier; never echoed back or logged")
+    country: str | None = Field(default=None, min_length=2, max_length=3, description="passports only")
+    _subject: ResidentId | CreditCode | Passport = PrivateAttr()
+
+    @model_validator(mode="after")
+    def _parse(self) -> SubjectIn:
+        self._subject = parse_subject(self.kind, self.id, self.country)
+        return self
+
+    @property
+    def subject(self) -> ResidentId | CreditCode | Passport:
+        return self._subject
+
+
+class NamedSubjectIn(SubjectIn):
+    name: str = Field(min_length=1, max_length=200, description="display name, kept in the vault only")
+
+
+class PartyIn(NamedSubjectIn):
+    role: Literal["creditor", "debtor", "third_party"]
+
+    def party(self) -> Party:
+        return Party(role=self.role, subject=self.subject, name=self.name)
+
+
+class SubjectRefIn(_Private):
+    """A subject for a check: its identifier, or its blind index if the partner computes it."""
+
+    kind: Literal["resident_id", "credit_code", "passport"] | None = None
+    id: str | None = Field(default=None, min_length=1, max_length=64)
+    country: str | None = Field(default=None, min_length=2, max_length=3)
+    blind_index: Hex32 | None = None
+    _subject: ResidentId | CreditCode | Passport | None = PrivateAttr(default=None)
+
+    @model_validator(mode="after")
+    def _parse(self) -> SubjectRefIn:
+        if self.blind_index is not None:
+            if self.kind is not None or self.id is not None:
+                raise ValueError("give either an identifier (kind, id) or a blind_index, not both")
+            return self
+        if self.kind is None or self.id is None:
+            raise ValueError("give an identifier (kind and id) or a blind_index")
+        self._subject = parse_subject(self.kind, self.id, self.country)
+        return self
+
+    def blind(self, key: object) -> bytes:
+        if self.blind_index is not None:
+            return hex32(self.blind_index)
+        from ledger.privacy import blind_index
+
+        assert self._subject is not None
+        return bytes(blind_index(key, self._subject))  # type: ignore[arg-type]
+
+
+class SubmissionOut(BaseModel):
+    """A write accepted into the durable outbox; poll ``links.record`` for its state."""
+
+    outbox_id: str
+    kind: str
+    state: Literal["accepted", "submitted", "confirmed", "failed"]
+    record_id: Hex32 | None = Field(default=None, description="EIP-712 struct hash; None for governance acts")
+    links: dict[str, str]
+
+
+def submission_out(entry: Entry, response: Response) -> SubmissionOut:
+    location = f"{API}/records/{entry.id}"
+    response.headers["Location"] = location
+    return SubmissionOut(
+        outbox_id=entry.id, kind=entry.kind, state=entry.state,
+        record_id="0x" + entry.record_id.hex() if entry.record_id is not None else None,
+        links={"record": location, "certificate": f"{location}/certificate"})
+
+
+def check_court(named: int | None, client: Client) -> int:
+    """The court a write is for: the credential's. A body naming another court is refused."""
+    assert client.court_id is not None
+    if named is not None and named != client.court_id:
+        raise Forbidden(f"this credential writes for court {client.court_id} only, not for court {named}")
+    return client.court_id

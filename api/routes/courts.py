@@ -1,0 +1,128 @@
+"""Courts: governance acts (admit, suspend, reinstate, retire, add and retire signers) and a court's status.
+
+Every act is accepted into the outbox (202) and sent by the governance account. Admitting a court or
+adding a signer creates the signer key in the service's encrypted keystore (the response names its
+address) and, when funding is configured, sends it gas money right after the act.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Path, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from api.auth import Client
+from api.deps import CurrentClient, ServicesDep, WriteCtx, requires
+from api.errors import Forbidden
+from api.outbox import Entry
+from api.routes import API, SubmissionOut, submission_out
+
+router = APIRouter(prefix=f"{API}/courts", tags=["courts"])
+
+Governance = Annotated[Client, Depends(requires("courts:write", "governance"))]
+CourtId = Annotated[int, Path(gt=0, le=2**32 - 1)]
+Address = Annotated[str, Path(pattern=r"^0x[0-9a-fA-F]{40}$")]
+
+
+class AdmitCourtIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    court_id: int = Field(gt=0, le=2**32 - 1)
+    jurisdiction: str = Field(pattern=r"^[A-Za-z]{2}(-[A-Za-z0-9]{1,5})?$", examples=["CN-BJ"])
+    appellate_court: int = Field(default=0, ge=0, le=2**32 - 1)
+
+
+class GovernanceOut(SubmissionOut):
+    signer: str | None = Field(default=None, description="the signer key created for the court, if any")
+
+
+class SignerOut(BaseModel):
+    address: str
+    state: Literal["pending", "active", "retired", "failed"]
+
+
+class CourtOut(BaseModel):
+    court_id: int
+    status: Literal["none", "active", "suspended", "retired"]
+    jurisdiction: str
+    appellate_court: int
+    admitted_at: int
+    signer_count: int
+    signers_held: list[SignerOut]
+
+
+def _out(entry: Entry, response: Response, signer: str | None = None) -> GovernanceOut:
+    base = submission_out(entry, response)
+    if signer is None and entry.call is not None:
+        signer = entry.call.get("signer")
+    return GovernanceOut(**base.model_dump(), signer=signer)
+
+
+@router.post("", status_code=202, response_model=GovernanceOut, summary="Admit a court with a new signer key")
+def admit_court(body: AdmitCourtIn, client: Governance, services: ServicesDep, ctx: WriteCtx,
+                response: Response) -> GovernanceOut:
+    existing = services.idempotent_entry(client, ctx)
+    if existing is not None:
+        return _out(existing, response)
+    signer = services.signers.create()
+    entry = services.submit_governance(
+        client, ctx, "admit_court",
+        {"court": body.court_id, "jurisdiction": body.jurisdiction.upper(), "appellate_court": body.appellate_court,
+         "signer": signer.address},
+        signer_key=(body.court_id, signer.address), fund=signer.address)
+    return _out(entry, response)
+
+
+def _act(kind: str) -> Any:
+    def act(court_id: CourtId, client: Governance, services: ServicesDep, ctx: WriteCtx,
+            response: Response) -> GovernanceOut:
+        return _out(services.submit_governance(client, ctx, kind, {"court": court_id}), response)
+
+    return act
+
+
+router.add_api_route("/{court_id}/suspend", _act("suspend_court"), methods=["POST"], status_code=202,
+                     response_model=GovernanceOut, summary="Suspend a court (its signers cannot write)")
+router.add_api_route("/{court_id}/reinstate", _act("reinstate_court"), methods=["POST"], status_code=202,
+                     response_model=GovernanceOut, summary="Lift a court's suspension")
+router.add_api_route("/{court_id}/retire", _act("retire_court"), methods=["POST"], status_code=202,
+                     response_model=GovernanceOut, summary="Retire a court for good")
+
+
+@router.post("/{court_id}/signers", status_code=202, response_model=GovernanceOut,
+             summary="Add a signer key to a court (key rotation, step 1)")
+def add_signer(court_id: CourtId, client: Governance, services: ServicesDep, ctx: WriteCtx,
+               response: Response) -> GovernanceOut:
+    existing = services.idempotent_entry(client, ctx)
+    if existing is not None:
+        return _out(existing, response)
+    signer = services.signers.create()
+    entry = services.submit_governance(client, ctx, "add_signer", {"court": court_id, "signer": signer.address},
+                                       signer_key=(court_id, signer.address), fund=signer.address)
+    return _out(entry, response)
+
+
+@router.post("/{court_id}/signers/{address}/retire", status_code=202, response_model=GovernanceOut,
+             summary="Retire a signer key (key rotation, step 2)")
+def retire_signer(court_id: CourtId, address: Address, client: Governance, services: ServicesDep,
+                  ctx: WriteCtx, response: Response) -> GovernanceOut:
+    from eth_utils import to_checksum_address
+
+    signer = to_checksum_address(address)
+    return _out(services.submit_governance(client, ctx, "retire_signer", {"court": court_id, "signer": signer}),
+                response, signer)
+
+
+@router.get("/{court_id}", response_model=CourtOut, summary="A court's status on chain and the keys held here")
+def court_status(court_id: CourtId, client: CurrentClient, services: ServicesDep) -> CourtOut:
+    if client.kind != "governance" and client.court_id != court_id:
+        raise Forbidden("a court client sees its own court only")
+    info = services.ledger.court(court_id)
+    statuses = ["none", "active", "suspended", "retired"]
+    return CourtOut(
+        court_id=court_id, status=statuses[int(info["status"])],  # type: ignore[arg-type]
+        jurisdiction=bytes(info["jurisdiction"]).rstrip(b"\0").decode("ascii", "replace"),
+        appellate_court=int(info["appellate_court"]), admitted_at=int(info["admitted_at"]),
+        signer_count=int(info["signer_count"]),
+        signers_held=[SignerOut(address=a, state=s) for a, s in services.outbox.signer_keys(court_id)])  # type: ignore[arg-type]

@@ -1,0 +1,140 @@
+"""Enforcement cases: file one on a judgment, record its actions in order, read it, fetch its certificate.
+
+The service assigns each action's sequence: the next after every action already accepted for the case
+and not failed (plus, once, those written to the chain outside this service).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Path, Response
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from api.auth import Client
+from api.deps import ServicesDep, WriteCtx, requires
+from api.errors import Forbidden, NotFound
+from api.routes import API, Hex32, Sha256Hex, SubmissionOut, check_court, hex32, submission_out
+from ledger.records import Action, ActionKind
+
+router = APIRouter(prefix=f"{API}/enforcement", tags=["enforcement"])
+
+Writer = Annotated[Client, Depends(requires("enforcement:write", "court"))]
+Reader = Annotated[Client, Depends(requires("records:read", "court", "governance"))]
+CaseIdPath = Annotated[str, Path(pattern=r"^0x[0-9a-fA-F]{64}$")]
+ActionName = Literal[tuple(k.name.lower() for k in ActionKind)]  # type: ignore[valid-type]
+
+
+class FilingIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    court: int | None = Field(default=None, description="optional; must be the credential's court")
+    judgment_id: Hex32
+    case_number: str = Field(min_length=1, max_length=100, examples=["(2019)京0108执4567号"])
+    amount_due: int = Field(gt=0, lt=2**128, description="minor units")
+    filed_at: date
+
+
+class AuctionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    rounds: int = Field(ge=0, lt=2**32)
+    extensions: int = Field(ge=0, lt=2**32)
+
+
+class ActionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    kind: ActionName  # type: ignore[valid-type]
+    amount: int = Field(default=0, ge=0, lt=2**128)
+    detail: int = Field(default=0, ge=0, lt=2**64, description="asset categories bitmask, or see 'auction'")
+    auction: AuctionIn | None = Field(default=None, description="auction_sold: rounds of bidding and extensions")
+    document_sha256: Sha256Hex | None = None
+    flags: int = Field(default=0, ge=0, le=255, description="1: recovery above the amount due acknowledged")
+
+    @model_validator(mode="after")
+    def _auction(self) -> ActionIn:
+        if self.auction is not None and self.detail:
+            raise ValueError("give either detail or auction, not both")
+        return self
+
+
+class ActionOut(BaseModel):
+    sequence: int
+    kind: str
+    amount: int
+    detail: int
+    document_digest: Hex32
+    flags: int
+    state_after: str
+    amount_recovered_after: int
+    recorded_at: int
+    block_number: int
+
+
+class CaseOut(BaseModel):
+    case_id: Hex32
+    court: int
+    judgment_id: Hex32
+    case_number_digest: Hex32
+    amount_due: int
+    state: str
+    amount_recovered: int
+    amount_disbursed: int
+    opened_at: int
+    block_number: int
+    actions: list[ActionOut]
+
+
+@router.post("/cases", status_code=202, response_model=SubmissionOut, summary="File an enforcement case")
+def file_case(body: FilingIn, client: Writer, services: ServicesDep, ctx: WriteCtx,
+              response: Response) -> SubmissionOut:
+    court = check_court(body.court, client)
+    desk = services.desk(court)
+    entry = services.submit_record(client, ctx, court, lambda _: desk.filing(
+        judgment_id=hex32(body.judgment_id), case_number=body.case_number, amount_due=body.amount_due,
+        filed_at=body.filed_at))
+    return submission_out(entry, response)
+
+
+@router.post("/cases/{case_id}/actions", status_code=202, response_model=SubmissionOut,
+             summary="Record the case's next action (the service assigns the sequence)")
+def record_action(case_id: CaseIdPath, body: ActionIn, client: Writer, services: ServicesDep, ctx: WriteCtx,
+                  response: Response) -> SubmissionOut:
+    court = check_court(None, client)
+    cid = hex32(case_id)
+    detail = Action.auction_detail(body.auction.rounds, body.auction.extensions) if body.auction else body.detail
+
+    def make(sequence: int | None) -> Action:
+        assert sequence is not None
+        return Action(case_id=cid, sequence=sequence, kind=ActionKind[body.kind.upper()], amount=body.amount,
+                      detail=detail, flags=body.flags,
+                      document_digest=hex32(body.document_sha256) if body.document_sha256 else b"\x00" * 32)
+
+    entry = services.submit_record(client, ctx, court, make, family="case:0x" + cid.hex())
+    return submission_out(entry, response)
+
+
+@router.get("/cases/{case_id}", response_model=CaseOut, summary="A case of this court with its actions")
+def get_case(case_id: CaseIdPath, client: Reader, services: ServicesDep) -> CaseOut:
+    view = services.index.case_history(hex32(case_id))
+    if view is None:
+        raise NotFound(f"no case {case_id} in the index (yet)")
+    if client.kind != "governance" and view.court != client.court_id:
+        raise Forbidden("the case belongs to another court")
+    return CaseOut(
+        case_id=case_id.lower(), court=view.court, judgment_id="0x" + view.judgment_id.hex(),
+        case_number_digest="0x" + view.case_number_digest.hex(), amount_due=view.amount_due,
+        state=view.state.name.lower(), amount_recovered=view.amount_recovered,
+        amount_disbursed=view.amount_disbursed, opened_at=view.opened_at, block_number=view.block_number,
+        actions=[ActionOut(sequence=a.sequence, kind=a.kind.name.lower(), amount=a.amount, detail=a.detail,
+                           document_digest="0x" + a.document_digest.hex(), flags=a.flags,
+                           state_after=a.state_after.name.lower(), amount_recovered_after=a.amount_recovered_after,
+                           recorded_at=a.recorded_at, block_number=a.block_number) for a in view.actions])
+
+
+@router.get("/cases/{case_id}/certificate", summary="The case's portable certificate, with every action")
+def case_certificate(case_id: CaseIdPath, client: Reader, services: ServicesDep) -> dict[str, Any]:
+    entry = services.record_entry(client, hex32(case_id), "filing")
+    return services.certificate(entry).model_dump(exclude_none=True)

@@ -1,0 +1,137 @@
+"""Judgments: record one (parties to the vault, only their commitment on chain), change its status,
+read it back, fetch its certificate."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Path, Response
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from api.auth import Client
+from api.deps import ServicesDep, WriteCtx, requires
+from api.errors import Forbidden, NotFound
+from api.routes import API, Hex32, PartyIn, Sha256Hex, SubmissionOut, check_court, hex32, submission_out
+from ledger.records import JudgmentStatus, JudgmentStatusChange
+
+router = APIRouter(prefix=f"{API}/judgments", tags=["judgments"])
+
+Writer = Annotated[Client, Depends(requires("judgments:write", "court"))]
+Reader = Annotated[Client, Depends(requires("records:read", "court", "governance"))]
+RecordIdPath = Annotated[str, Path(pattern=r"^0x[0-9a-fA-F]{64}$")]
+StatusName = Literal["effective", "under_appeal", "set_aside", "superseded", "satisfied"]
+
+
+class JudgmentIn(BaseModel):
+    """A judgment as the clerk knows it. Parties go to the vault; the chain gets a salted commitment."""
+
+    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
+
+    court: int | None = Field(default=None, description="optional; must be the credential's court")
+    case_number: str = Field(min_length=1, max_length=100, examples=["(2019)京0108民初12345号"])
+    document_sha256: Sha256Hex
+    parties: list[PartyIn] = Field(min_length=1, max_length=100)
+    amount: int = Field(ge=0, lt=2**128, description="minor units (fen for CNY)")
+    currency: str = Field(pattern=r"^[A-Z]{3}$", examples=["CNY"])
+    judgment_date: date
+    effective_date: date
+
+    @model_validator(mode="after")
+    def _dates(self) -> JudgmentIn:
+        if self.effective_date < self.judgment_date:
+            raise ValueError("effective_date is before judgment_date")
+        return self
+
+
+class StatusChangeIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    status: StatusName
+    superseded_by: Hex32 | None = Field(default=None, description="the later judgment, for 'superseded'")
+
+
+class StatusChangeOut(BaseModel):
+    sequence: int
+    from_status: str
+    to_status: str
+    superseded_by: Hex32 | None
+    changed_at: int
+    block_number: int
+
+
+class JudgmentOut(BaseModel):
+    judgment_id: Hex32
+    court: int
+    case_number_digest: Hex32
+    document_digest: Hex32
+    parties_commitment: Hex32
+    amount: int
+    currency: str
+    status: str
+    superseded_by: Hex32 | None
+    recorded_at: int
+    block_number: int
+    transaction_hash: Hex32
+    status_history: list[StatusChangeOut]
+
+
+def _hex(value: bytes | None) -> str | None:
+    return "0x" + value.hex() if value is not None else None
+
+
+@router.post("", status_code=202, response_model=SubmissionOut, summary="Record a judgment")
+def record_judgment(body: JudgmentIn, client: Writer, services: ServicesDep, ctx: WriteCtx,
+                    response: Response) -> SubmissionOut:
+    court = check_court(body.court, client)
+    existing = services.idempotent_entry(client, ctx)
+    if existing is not None:
+        return submission_out(existing, response)
+    desk = services.desk(court)
+    entry = services.submit_record(client, ctx, court, lambda _: desk.judgment(
+        case_number=body.case_number, document_digest=hex32(body.document_sha256),
+        parties=[p.party() for p in body.parties], amount=body.amount, currency=body.currency,
+        judgment_date=body.judgment_date, effective_date=body.effective_date))
+    return submission_out(entry, response)
+
+
+@router.post("/{judgment_id}/status", status_code=202, response_model=SubmissionOut,
+             summary="Change a judgment's status (the service assigns the sequence)")
+def change_status(judgment_id: RecordIdPath, body: StatusChangeIn, client: Writer, services: ServicesDep,
+                  ctx: WriteCtx, response: Response) -> SubmissionOut:
+    court = check_court(None, client)
+    jid = hex32(judgment_id)
+    successor = hex32(body.superseded_by) if body.superseded_by else b"\x00" * 32
+
+    def make(sequence: int | None) -> JudgmentStatusChange:
+        assert sequence is not None
+        return JudgmentStatusChange(judgment_id=jid, status=JudgmentStatus[body.status.upper()],
+                                    superseded_by=successor, sequence=sequence)
+
+    entry = services.submit_record(client, ctx, court, make, family="judgment:0x" + jid.hex())
+    return submission_out(entry, response)
+
+
+@router.get("/{judgment_id}", response_model=JudgmentOut, summary="A judgment of this court, as indexed")
+def get_judgment(judgment_id: RecordIdPath, client: Reader, services: ServicesDep) -> JudgmentOut:
+    view = services.index.judgment(hex32(judgment_id))
+    if view is None:
+        raise NotFound(f"no judgment {judgment_id} in the index (yet)")
+    if client.kind != "governance" and view.court != client.court_id:
+        raise Forbidden("the judgment belongs to another court")
+    return JudgmentOut(
+        judgment_id=judgment_id.lower(), court=view.court, case_number_digest=_hex(view.case_number_digest),
+        document_digest=_hex(view.document_digest), parties_commitment=_hex(view.parties_commitment),
+        amount=view.amount, currency=view.currency, status=view.status.name.lower(),
+        superseded_by=_hex(view.superseded_by), recorded_at=view.recorded_at, block_number=view.block_number,
+        transaction_hash=_hex(view.transaction_hash),
+        status_history=[StatusChangeOut(sequence=c.sequence, from_status=c.from_status.name.lower(),
+                                        to_status=c.to_status.name.lower(), superseded_by=_hex(c.superseded_by),
+                                        changed_at=c.changed_at, block_number=c.block_number)
+                        for c in view.status_history])  # type: ignore[arg-type]
+
+
+@router.get("/{judgment_id}/certificate", summary="The judgment's portable certificate")
+def judgment_certificate(judgment_id: RecordIdPath, client: Reader, services: ServicesDep) -> dict:  # type: ignore[type-arg]
+    entry = services.record_entry(client, hex32(judgment_id), "judgment")
+    return services.certificate(entry).model_dump(exclude_none=True)

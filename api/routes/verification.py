@@ -1,0 +1,96 @@
+"""Public verification, unauthenticated and rate-limited per client address (429 when exceeded).
+
+- ``POST /verify/certificate``: every step of :func:`ledger.verify.verify_certificate` against this
+  service's node, or the failure (a problem naming the step, with the steps that passed).
+- ``POST /verify/lookup``: one verdict for a case number and a document digest, from the index. Never a
+  list; a miss does not say whether the case number exists.
+- ``GET /verify/network``: the signed network descriptor a verifier pins (with the governance address).
+
+No endpoint here lists records or tells anyone whether a person is listed.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Request
+from pydantic import BaseModel, ConfigDict, Field
+
+from api.deps import ServicesDep, client_ip
+from api.routes import API, Hex32, Sha256Hex, hex32
+from ledger.records import case_number_digest
+
+router = APIRouter(prefix=f"{API}/verify", tags=["verification"])
+
+
+def rate_limited(request: Request, services: ServicesDep) -> None:
+    services.rate_limiter.take(client_ip(request))
+
+
+Limited = Annotated[None, Depends(rate_limited)]
+
+
+class VerifyCertificateIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    certificate: dict[str, Any] = Field(description="the certificate JSON, as issued")
+    document_sha256: Sha256Hex | None = Field(default=None, description="SHA-256 of the document held")
+
+
+class StepOut(BaseModel):
+    name: str
+    ok: bool
+    detail: str
+
+
+class VerificationOut(BaseModel):
+    verified: Literal[True]
+    kind: str
+    record_id: Hex32
+    online: bool
+    network: str
+    steps: list[StepOut]
+    status: dict[str, Any]
+    summary: str
+
+
+class LookupIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    case_number: str = Field(min_length=1, max_length=100)
+    document_sha256: Sha256Hex
+
+
+class LookupOut(BaseModel):
+    verdict: Literal["verified", "not_found"]
+    judgment_id: Hex32 | None = None
+    court: int | None = None
+    status: str | None = None
+    superseded_by: Hex32 | None = None
+    recorded_at: int | None = None
+    block_number: int | None = None
+    transaction_hash: Hex32 | None = None
+
+
+@router.post("/certificate", response_model=VerificationOut, summary="Verify a certificate, step by step")
+def verify_certificate(body: VerifyCertificateIn, _: Limited, services: ServicesDep) -> dict[str, Any]:
+    digest = hex32(body.document_sha256) if body.document_sha256 else None
+    return services.verify(body.certificate, digest).as_dict()
+
+
+@router.post("/lookup", response_model=LookupOut, summary="Is this judgment (case number + document) on record?")
+def lookup(body: LookupIn, _: Limited, services: ServicesDep) -> LookupOut:
+    view = services.index.judgment_by_case_number_digest(case_number_digest(body.case_number),
+                                                         hex32(body.document_sha256))
+    if view is None:
+        return LookupOut(verdict="not_found")
+    return LookupOut(
+        verdict="verified", judgment_id="0x" + view.id.hex(), court=view.court, status=view.status.name.lower(),
+        superseded_by="0x" + view.superseded_by.hex() if view.superseded_by else None,
+        recorded_at=view.recorded_at, block_number=view.block_number,
+        transaction_hash="0x" + view.transaction_hash.hex())
+
+
+@router.get("/network", summary="The network descriptor to pin, signed by governance")
+def network(_: Limited, services: ServicesDep) -> dict[str, Any]:
+    return services.descriptor.model_dump()

@@ -1,0 +1,165 @@
+"""Run the service: chain, deployment, (demo data once), then uvicorn on 127.0.0.1.
+
+``python scripts/serve.py [--data-dir DIR] [--port N] [--chain local|memory|URL] [--demo] [--production]``
+
+Everything durable lives in the data dir (default ``.data`` or ``$LEDGER_DATA_DIR``): the local anvil
+node's state, the deployment, the keystore, the vault, the index, the outbox and the API clients. Stop
+(Ctrl-C) and start again: records, outbox, index and vault carry on; an interrupted submission resumes.
+
+In development mode the first start also writes ``dev-clients.json`` (mode 0600) with signing keys for
+a governance, a partner and (with ``--demo``) the demo court's client, so the API can be tried at once.
+``python scripts/serve.py clients ...`` manages API clients (see ``python -m api.auth --help``).
+All logic lives in ``api`` and ``ledger``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from api.app import create_app  # noqa: E402
+from api.auth import generate_key, private_key_text, public_key_text  # noqa: E402
+from api.auth import main as clients_main  # noqa: E402
+from api.services import Services  # noqa: E402
+from api.settings import Settings  # noqa: E402
+from ledger.errors import LedgerError  # noqa: E402
+
+DEV_CLIENTS_FILE = "dev-clients.json"
+
+
+def seed_demo_once(services: Services) -> None:
+    """Play ``ledger.demo`` into a fresh data dir, once; its records become confirmed outbox entries."""
+    if services.outbox.get_meta("demo_seeded"):
+        return
+    try:
+        from ledger import demo
+    except ImportError:
+        print("demo: ledger.demo is not available in this checkout; nothing seeded", file=sys.stderr)
+        return
+    signer = services.signers.create()
+    appellate = services.signers.create()
+    print("demo: playing the three stories of the source report ...", flush=True)
+    result = demo.play(services.ledger, services.governor, services.vault, services.blind_key, signer=signer,
+                       appellate_signer=appellate, progress=lambda line: print(f"demo: {line}", flush=True))
+    services.outbox.add_signer_key(demo.DEMO_APPELLATE_COURT, appellate.address, active=True)
+    services.outbox.add_signer_key(demo.DEMO_COURT, signer.address, active=True)
+    for writes in result.writes.values():
+        for written in writes:
+            services.outbox.import_written("demo", demo.DEMO_COURT, written)
+    services.outbox.set_meta("demo_seeded", str(int(time.time())))
+
+
+def ensure_dev_clients(services: Services, demo_court: int | None) -> Path:
+    """Development only: signing keys for a governance, a partner and the demo court client (0600)."""
+    path = services.data_dir / DEV_CLIENTS_FILE
+    known: dict[str, Any] = json.loads(path.read_text()) if path.is_file() else {}
+    wanted: list[tuple[str, str, int | None]] = [("dev-governance", "governance", None),
+                                                 ("dev-partner", "partner", None)]
+    if demo_court:
+        wanted.append((f"dev-court-{demo_court}", "court", demo_court))
+    changed = False
+    for client_id, kind, court in wanted:
+        if client_id in known and services.clients.get(client_id) is not None:
+            continue
+        key = generate_key()
+        services.clients.add(client_id, kind, public_key_text(key), court_id=court, replace=True)
+        known[client_id] = {"kind": kind, "court_id": court, "private_key": private_key_text(key)}
+        changed = True
+    if changed:
+        tmp = path.with_name(path.name + ".tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            json.dump(known, fh, indent=2)
+        tmp.replace(path)
+    return path
+
+
+def _announce(server: Any, services: Services, clients_file: Path | None) -> None:
+    while not server.started:
+        if server.should_exit:
+            return
+        time.sleep(0.05)
+    host, port = server.config.host, server.config.port
+    for s in getattr(server, "servers", []):
+        for sock in s.sockets:
+            port = sock.getsockname()[1]
+    base = f"http://{host}:{port}"
+    lines = [
+        f"Judicial trust ledger service ({services.settings.mode}) on chain {services.chain.chain_id}",
+        f"  API docs:      {base}/docs",
+        f"  Verify page:   {base}/verify/",
+        f"  OpenAPI:       {base}/openapi.json",
+        f"  Chain node:    {services.chain.url or services.chain.kind}",
+        f"  Data dir:      {services.data_dir}",
+    ]
+    if clients_file is not None:
+        lines.append(f"  Client keys:   {clients_file} (development)")
+    print("\n".join(lines), flush=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["clients"]:
+        return clients_main(argv[1:])
+    parser = argparse.ArgumentParser(prog="serve.py", description=__doc__.splitlines()[0])
+    parser.add_argument("--data-dir", type=Path)
+    parser.add_argument("--host")
+    parser.add_argument("--port", type=int)
+    parser.add_argument("--chain", help="memory | local | a node URL")
+    parser.add_argument("--demo", action=argparse.BooleanOptionalAction, default=None,
+                        help="seed the demo stories once (LEDGER_SEED_DEMO)")
+    parser.add_argument("--production", action="store_true", help="production mode: every secret explicit")
+    parser.add_argument("--log-level", default="info")
+    args = parser.parse_args(argv)
+    overrides: dict[str, Any] = {}
+    for name in ("data_dir", "host", "port", "chain"):
+        if getattr(args, name) is not None:
+            overrides[name] = getattr(args, name)
+    if args.demo is not None:
+        overrides["seed_demo"] = args.demo
+    if args.production:
+        overrides["mode"] = "production"
+    settings = Settings(**overrides)
+    try:
+        services = Services.open(settings)
+    except LedgerError as exc:
+        print(f"serve: {exc}", file=sys.stderr)
+        return 2
+    try:
+        demo_court = None
+        if settings.seed_demo:
+            seed_demo_once(services)
+            from ledger import demo
+
+            demo_court = demo.DEMO_COURT
+            if settings.notary_court is None:
+                services.settings = settings.model_copy(update={"notary_court": demo_court})
+        clients_file = ensure_dev_clients(services, demo_court) if settings.mode == "development" else None
+        services.start()
+        import uvicorn
+
+        config = uvicorn.Config(create_app(services=services), host=settings.host, port=settings.port,
+                                log_level=args.log_level)
+        server = uvicorn.Server(config)
+        threading.Thread(target=_announce, args=(server, services, clients_file), daemon=True).start()
+        server.run()
+    except LedgerError as exc:
+        print(f"serve: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        services.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
