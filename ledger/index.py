@@ -37,12 +37,12 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NamedTuple, TypedDict
+from typing import TYPE_CHECKING, Any, NamedTuple, TypedDict, cast
 
 from eth_abi import decode as abi_decode
 from eth_utils import keccak, to_checksum_address
@@ -340,17 +340,59 @@ class Statistics(TypedDict):
 # -- decoding ----------------------------------------------------------------------------------
 
 
+def _word_decoder(typ: str) -> Callable[[bytes], Any] | None:
+    """A decoder of one ABI word of a static elementary type (strict like eth_abi), else None."""
+    if typ.startswith("uint"):
+        bits = int(typ[4:] or 256)
+
+        def uint(word: bytes) -> int:
+            value = int.from_bytes(word, "big")
+            if value >> bits:
+                raise ValueError(f"{typ} out of range")
+            return value
+        return uint
+    if typ.startswith("bytes") and typ != "bytes":
+        size = int(typ[5:])
+
+        def fixed(word: bytes) -> bytes:
+            if any(word[size:]):
+                raise ValueError(f"{typ} with non-zero padding")
+            return bytes(word[:size])
+        return fixed
+    if typ == "address":
+        def address(word: bytes) -> str:
+            if any(word[:12]):
+                raise ValueError("address with non-zero padding")
+            return to_checksum_address(word[12:])
+        return address
+    return None
+
+
+_Decoder = Callable[[bytes], Any]
+
+
 @dataclass(frozen=True)
 class _EventSpec:
     name: str
     indexed: tuple[tuple[str, str], ...]
     plain_names: tuple[str, ...]
     plain_types: tuple[str, ...]
+    #: word decoders when every field is a static elementary type (all of ours): ~5x faster than eth_abi
+    words: tuple[tuple[_Decoder, ...], tuple[_Decoder, ...]] | None
 
     def decode(self, topics: Sequence[bytes], data: bytes) -> dict[str, Any]:
-        args: dict[str, Any] = {}
-        for (name, typ), topic in zip(self.indexed, topics[1:], strict=True):
-            args[name] = abi_decode([typ], topic)[0]
+        if len(topics) != len(self.indexed) + 1:
+            raise ValueError("wrong number of topics")
+        pairs = zip(self.indexed, topics[1:], strict=True)
+        if self.words is not None:
+            topic_words, plain_words = self.words
+            if len(data) != 32 * len(plain_words):
+                raise ValueError("wrong data length")
+            args = {name: dec(topic) for ((name, _), topic), dec in zip(pairs, topic_words, strict=True)}
+            for i, (name, dec) in enumerate(zip(self.plain_names, plain_words, strict=True)):
+                args[name] = dec(data[32 * i:32 * i + 32])
+            return args
+        args = {name: abi_decode([typ], topic)[0] for (name, typ), topic in pairs}
         if self.plain_types:
             args.update(zip(self.plain_names, abi_decode(self.plain_types, data), strict=True))
         for name, value in args.items():
@@ -371,12 +413,18 @@ def _event_specs() -> dict[bytes, _EventSpec]:
                 continue
             inputs = item["inputs"]
             signature = f"{item['name']}({','.join(i['type'] for i in inputs)})"
+            indexed = tuple((i["name"], i["type"]) for i in inputs if i["indexed"])
+            plain_types = tuple(i["type"] for i in inputs if not i["indexed"])
+            topic_words = [_word_decoder(t) for _, t in indexed]
+            plain_words = [_word_decoder(t) for t in plain_types]
+            words = None
+            if all(d is not None for d in (*topic_words, *plain_words)):
+                words = (tuple(cast(_Decoder, d) for d in topic_words),
+                         tuple(cast(_Decoder, d) for d in plain_words))
             specs[keccak(signature.encode())] = _EventSpec(
-                name=item["name"],
-                indexed=tuple((i["name"], i["type"]) for i in inputs if i["indexed"]),
-                plain_names=tuple(i["name"] for i in inputs if not i["indexed"]),
-                plain_types=tuple(i["type"] for i in inputs if not i["indexed"]),
-            )
+                name=item["name"], indexed=indexed,
+                plain_names=tuple(i["name"] for i in inputs if not i["indexed"]), plain_types=plain_types,
+                words=words)
     return specs
 
 
@@ -1143,7 +1191,7 @@ class Indexer:
                         raise _Retry
                     times[number] = int(block["timestamp"])
             events.append(_decode(number, int(log["logIndex"]), block_hash, times[number],
-                                  bytes(log["transactionHash"]), to_checksum_address(log["address"]),
+                                  bytes(log["transactionHash"]), str(log["address"]),
                                   [bytes(t) for t in log["topics"]], bytes(log["data"])))
         # The range is consistent if its last block and the block before it are still the ones we saw.
         if self._chain_hash(hi) != head_hash:

@@ -63,6 +63,7 @@ from pathlib import Path
 from typing import IO, Any, Literal
 
 from eth_account.signers.local import LocalAccount
+from eth_typing import HexStr
 from eth_utils import keccak, to_checksum_address
 from web3.exceptions import ContractLogicError, TimeExhausted, TransactionNotFound
 
@@ -95,7 +96,7 @@ try:  # the same C keccak ledger.merkle prefers; the tree is rebuilt here to kee
     from sha3 import keccak_256 as _keccak_256  # type: ignore[import-not-found, unused-ignore]
 
     def _keccak(data: bytes) -> bytes:
-        return _keccak_256(data).digest()  # type: ignore[no-any-return]
+        return bytes(_keccak_256(data).digest())
 except ImportError:  # pragma: no cover - depends on the environment
 
     def _keccak(data: bytes) -> bytes:
@@ -163,8 +164,10 @@ class _Batch:
     block_time: int | None
     gas_used: int | None
 
-    COLUMNS = ("id, first_seq, last_seq, root, size, metadata_digest, state, signature, sender, nonce, "
-               "raw_tx, tx_hash, block_number, block_hash, block_time, gas_used")
+    COLUMNS = (
+        "id, first_seq, last_seq, root, size, metadata_digest, state, signature, sender, nonce, "
+        "raw_tx, tx_hash, block_number, block_hash, block_time, gas_used"
+    )
 
 
 _SCHEMA = """
@@ -293,8 +296,8 @@ class NotaryBatcher:
             wrong = sorted(k for k in identity if stored.get(k) != identity[k])
             if wrong:
                 raise ConfigurationError(
-                    f"notary store {self.path} belongs to another {', '.join(wrong)}; use one store per court "
-                    "and deployment"
+                    f"notary store {self.path} belongs to another {', '.join(wrong)}; "
+                    "use one store per court and deployment"
                 )
         self._id_key = bytes.fromhex(stored["receipt_id_key"])
 
@@ -349,10 +352,14 @@ class NotaryBatcher:
                 first = int(db.execute("SELECT coalesce(max(seq), 0) + 1 FROM receipts").fetchone()[0])
                 seqs = {}
                 for start in range(0, len(unique), _IN_CHUNK):
-                    chunk = unique[start:start + _IN_CHUNK]
+                    chunk = unique[start : start + _IN_CHUNK]
                     marks = ",".join("?" * len(chunk))
-                    seqs.update((bytes(d), int(q)) for d, q in db.execute(
-                        f"SELECT digest, seq FROM receipts WHERE digest IN ({marks})", chunk))
+                    seqs.update(
+                        (bytes(d), int(q))
+                        for d, q in db.execute(
+                            f"SELECT digest, seq FROM receipts WHERE digest IN ({marks})", chunk
+                        )
+                    )
                 new = [d for d in unique if d not in seqs]
                 db.executemany(insert, zip(itertools.count(first), new))
                 seqs.update(zip(new, itertools.count(first)))
@@ -387,13 +394,26 @@ class NotaryBatcher:
         found: dict[int, tuple[bytes, float]] = {}
         unique = sorted(set(seqs))
         for start in range(0, len(unique), _IN_CHUNK):
-            chunk = unique[start:start + _IN_CHUNK]
+            chunk = unique[start : start + _IN_CHUNK]
             marks = ",".join("?" * len(chunk))
-            found.update((int(q), (bytes(d), float(at))) for q, d, at in db.execute(
-                f"SELECT seq, digest, submitted_at FROM receipts WHERE seq IN ({marks})", chunk))
-        batches = [b for b in map(_row_batch, db.execute(
-            f"SELECT {_Batch.COLUMNS} FROM batches WHERE last_seq >= ? AND first_seq <= ? ORDER BY first_seq",
-            (unique[0], unique[-1]))) if b is not None]
+            found.update(
+                (int(q), (bytes(d), float(at)))
+                for q, d, at in db.execute(
+                    f"SELECT seq, digest, submitted_at FROM receipts WHERE seq IN ({marks})", chunk
+                )
+            )
+        batches = [
+            b
+            for b in map(
+                _row_batch,
+                db.execute(
+                    f"SELECT {_Batch.COLUMNS} FROM batches WHERE last_seq >= ? AND first_seq <= ? "
+                    "ORDER BY first_seq",
+                    (unique[0], unique[-1]),
+                ),
+            )
+            if b is not None
+        ]
         starts = [b.first_seq for b in batches]
         trees: dict[int, tuple[list[bytes], array.array[int]]] = {}
         out = []
@@ -406,9 +426,10 @@ class NotaryBatcher:
             proof = None
             if batch is not None and batch.state == "anchored":
                 if batch.id not in trees:
-                    nodes, raw = db.execute("SELECT nodes, positions FROM trees WHERE batch = ?",
-                                            (batch.id,)).fetchone()
-                    trees[batch.id] = ([nodes[i:i + 32] for i in range(0, len(nodes), 32)], _positions(raw))
+                    nodes, raw = db.execute(
+                        "SELECT nodes, positions FROM trees WHERE batch = ?", (batch.id,)
+                    ).fetchone()
+                    trees[batch.id] = ([nodes[i : i + 32] for i in range(0, len(nodes), 32)], _positions(raw))
                 nodes, positions = trees[batch.id]
                 proof = _proof_from(nodes, positions[seq - batch.first_seq])
             out.append(_receipt(rid, digest, at, batch, proof))
@@ -425,7 +446,8 @@ class NotaryBatcher:
         except (ValueError, TypeError):
             raw = b""
         if len(raw) != 16 or not hmac.compare_digest(
-                raw[6:], hashlib.blake2b(raw[:6], key=self._id_key, digest_size=10).digest()):
+            raw[6:], hashlib.blake2b(raw[:6], key=self._id_key, digest_size=10).digest()
+        ):
             raise NotFoundError(f"no notary receipt {str(receipt_id)[:40]!r}")
         return int.from_bytes(raw[:6], "big")
 
@@ -433,11 +455,15 @@ class NotaryBatcher:
         """The portable certificate of an anchored receipt (NotAnchoredError before that)."""
         receipt = self.receipt(receipt_id)
         if receipt.state != "anchored" or receipt.batch is None or receipt.proof is None:
-            raise NotAnchoredError(f"notary receipt {receipt.id} is {receipt.state}; its certificate exists "
-                                   "once its batch is anchored")
+            raise NotAnchoredError(
+                f"notary receipt {receipt.id} is {receipt.state}; its certificate exists "
+                "once its batch is anchored"
+            )
         batch = self._batch(self._db(), receipt.batch)
         assert batch is not None and batch.signature is not None and batch.tx_hash is not None
-        record = Anchor(court=self.court, root=batch.root, size=batch.size, metadata_digest=batch.metadata_digest)
+        record = Anchor(
+            court=self.court, root=batch.root, size=batch.size, metadata_digest=batch.metadata_digest
+        )
         written = Written(
             record=record,
             record_id=record.record_id(),
@@ -452,10 +478,18 @@ class NotaryBatcher:
             gas_used=int(batch.gas_used or 0),
             sender=str(batch.sender),
         )
-        return notary_certificate(written, self.ledger.chain.chain_id, digest=receipt.digest, proof=receipt.proof)
+        return notary_certificate(
+            written, self.ledger.chain.chain_id, digest=receipt.digest, proof=receipt.proof
+        )
 
-    def verify(self, receipt_id: str, digest: bytes | None = None, *,
-               document: bytes | str | os.PathLike[str] | IO[bytes] | None = None, on_chain: bool = False) -> bool:
+    def verify(
+        self,
+        receipt_id: str,
+        digest: bytes | None = None,
+        *,
+        document: bytes | str | os.PathLike[str] | IO[bytes] | None = None,
+        on_chain: bool = False,
+    ) -> bool:
         """Whether ``digest`` (or the SHA-256 of ``document``) is the receipt's, proven in an anchored root.
 
         A digest is 32 bytes; a document is hashed, so pass a file as ``document=`` even when it happens
@@ -478,8 +512,13 @@ class NotaryBatcher:
         db = self._db()
         unfinished, anchored = db.execute(
             "SELECT count(*) FILTER (WHERE state != 'anchored'), count(*) FILTER (WHERE state = 'anchored') "
-            "FROM batches").fetchone()
-        return {"pending": self._pending_count(db), "unfinished_batches": unfinished, "anchored_batches": anchored}
+            "FROM batches"
+        ).fetchone()
+        return {
+            "pending": self._pending_count(db),
+            "unfinished_batches": unfinished,
+            "anchored_batches": anchored,
+        }
 
     # -- batching --------------------------------------------------------------------------
 
@@ -544,8 +583,12 @@ class NotaryBatcher:
                     continue
             except Exception as exc:  # the loop survives a chain outage; the batch resumes later
                 backoff = min(max(2 * backoff, 0.25), 30.0)
-                log.warning("notary batch not anchored yet (%s: %s); retrying in %.2gs",
-                            type(exc).__name__, exc, backoff)
+                log.warning(
+                    "notary batch not anchored yet (%s: %s); retrying in %.2gs",
+                    type(exc).__name__,
+                    exc,
+                    backoff,
+                )
                 self._stopping.wait(backoff)
                 continue
             self._wake.wait(self._idle_wait())
@@ -568,8 +611,9 @@ class NotaryBatcher:
         return last - self._high_water(db)
 
     def _oldest_pending(self, db: sqlite3.Connection) -> float | None:
-        row = db.execute("SELECT submitted_at FROM receipts WHERE seq > ? ORDER BY seq LIMIT 1",
-                         (self._high_water(db),)).fetchone()
+        row = db.execute(
+            "SELECT submitted_at FROM receipts WHERE seq > ? ORDER BY seq LIMIT 1", (self._high_water(db),)
+        ).fetchone()
         return None if row is None else float(row[0])
 
     def _batch(self, db: sqlite3.Connection, batch_id: int) -> _Batch | None:
@@ -577,14 +621,16 @@ class NotaryBatcher:
         return _row_batch(row)
 
     def _batch_of(self, db: sqlite3.Connection, seq: int) -> _Batch | None:
-        row = db.execute(f"SELECT {_Batch.COLUMNS} FROM batches WHERE last_seq >= ? ORDER BY last_seq LIMIT 1",
-                         (seq,)).fetchone()
+        row = db.execute(
+            f"SELECT {_Batch.COLUMNS} FROM batches WHERE last_seq >= ? ORDER BY last_seq LIMIT 1", (seq,)
+        ).fetchone()
         batch = _row_batch(row)
         return batch if batch is not None and batch.first_seq <= seq else None
 
     def _unfinished(self, db: sqlite3.Connection) -> _Batch | None:
-        row = db.execute(f"SELECT {_Batch.COLUMNS} FROM batches WHERE state != 'anchored' ORDER BY id LIMIT 1"
-                         ).fetchone()
+        row = db.execute(
+            f"SELECT {_Batch.COLUMNS} FROM batches WHERE state != 'anchored' ORDER BY id LIMIT 1"
+        ).fetchone()
         return _row_batch(row)
 
     def _proof(self, db: sqlite3.Connection, batch: _Batch, seq: int) -> list[bytes]:
@@ -604,8 +650,10 @@ class NotaryBatcher:
         """Cut the oldest pending digests into a batch: build its tree and store both in one transaction."""
         db = self._db()
         high = self._high_water(db)
-        rows = db.execute("SELECT seq, digest, submitted_at FROM receipts WHERE seq > ? ORDER BY seq LIMIT ?",
-                          (high, self.max_size)).fetchall()
+        rows = db.execute(
+            "SELECT seq, digest, submitted_at FROM receipts WHERE seq > ? ORDER BY seq LIMIT ?",
+            (high, self.max_size),
+        ).fetchall()
         if not rows:
             return None
         if not force and len(rows) < self.max_size and time.time() - float(rows[0][2]) < self.max_age:
@@ -620,17 +668,28 @@ class NotaryBatcher:
             if self._high_water(db) != high:  # another process closed this range meanwhile
                 return None
             batch_id = int(db.execute("SELECT coalesce(max(id), 0) + 1 FROM batches").fetchone()[0])
-            metadata = json.dumps({
-                "system": METADATA_SYSTEM, "court": self.court, "batch": batch_id, "size": len(rows),
-                "first_submitted_at": float(rows[0][2]), "last_submitted_at": float(rows[-1][2]),
-                "closed_at": closed_at,
-            }, sort_keys=True, separators=(",", ":"))
+            metadata = json.dumps(
+                {
+                    "system": METADATA_SYSTEM,
+                    "court": self.court,
+                    "batch": batch_id,
+                    "size": len(rows),
+                    "first_submitted_at": float(rows[0][2]),
+                    "last_submitted_at": float(rows[-1][2]),
+                    "closed_at": closed_at,
+                },
+                sort_keys=True,
+                separators=(",", ":"),
+            )
             metadata_digest = hashlib.sha256(metadata.encode()).digest()
-            db.execute("INSERT INTO batches (id, first_seq, last_seq, root, size, metadata, metadata_digest, "
-                       "closed_at, state) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'closed')",
-                       (batch_id, first, last, root, len(rows), metadata, metadata_digest, closed_at))
-            db.execute("INSERT INTO trees (batch, nodes, positions) VALUES (?, ?, ?)",
-                       (batch_id, nodes, positions))
+            db.execute(
+                "INSERT INTO batches (id, first_seq, last_seq, root, size, metadata, metadata_digest, "
+                "closed_at, state) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'closed')",
+                (batch_id, first, last, root, len(rows), metadata, metadata_digest, closed_at),
+            )
+            db.execute(
+                "INSERT INTO trees (batch, nodes, positions) VALUES (?, ?, ?)", (batch_id, nodes, positions)
+            )
         log.info("notary batch %d closed: %d digests, root 0x%s", batch_id, len(rows), root.hex())
         batch = self._batch(db, batch_id)
         assert batch is not None
@@ -639,7 +698,9 @@ class NotaryBatcher:
     # -- internals: anchoring --------------------------------------------------------------
 
     def _record(self, batch: _Batch) -> Anchor:
-        return Anchor(court=self.court, root=batch.root, size=batch.size, metadata_digest=batch.metadata_digest)
+        return Anchor(
+            court=self.court, root=batch.root, size=batch.size, metadata_digest=batch.metadata_digest
+        )
 
     def _anchor(self, batch: _Batch, *, recovered: bool) -> BatchResult:
         """Take a closed or signed batch to anchored; safe to repeat after a crash at any point."""
@@ -663,8 +724,11 @@ class NotaryBatcher:
                 # The stored nonce was taken: either by this very transaction (mined) or by another one.
                 if self._on_chain(batch.root):
                     return self._confirm_existing(batch, recovered=True)
-                log.warning("notary batch %d: nonce %s was taken by another transaction; signing anew",
-                            batch.id, batch.nonce)
+                log.warning(
+                    "notary batch %d: nonce %s was taken by another transaction; signing anew",
+                    batch.id,
+                    batch.nonce,
+                )
                 batch = self._sign(batch)
                 self._send_raw(batch)
             else:
@@ -672,11 +736,15 @@ class NotaryBatcher:
         assert batch.tx_hash is not None
         try:
             receipt = self.ledger.w3.eth.wait_for_transaction_receipt(
-                batch.tx_hash, timeout=self.receipt_timeout,
-                poll_latency=0.5 if self.ledger.chain.kind == "rpc" else 0.02)
+                HexStr(batch.tx_hash),
+                timeout=self.receipt_timeout,
+                poll_latency=0.5 if self.ledger.chain.kind == "rpc" else 0.02,
+            )
         except TimeExhausted:
-            raise TransactionError(f"anchor of notary batch {batch.id} ({batch.tx_hash}) was not mined within "
-                                   f"{self.receipt_timeout:g}s; it will be re-sent") from None
+            raise TransactionError(
+                f"anchor of notary batch {batch.id} ({batch.tx_hash}) was not mined within "
+                f"{self.receipt_timeout:g}s; it will be re-sent"
+            ) from None
         if receipt["status"] != 1:
             if self._on_chain(batch.root):
                 return self._confirm_existing(batch, recovered=True)
@@ -698,8 +766,12 @@ class NotaryBatcher:
         sender = self.relayer or self.signer
         to, data = self.ledger.call_data(record, signature if self.relayer is not None else None)
         w3 = self.ledger.w3
-        tx: dict[str, Any] = {"to": to, "data": data, "chainId": self.ledger.chain.chain_id,
-                              "nonce": w3.eth.get_transaction_count(sender.address, "pending")}
+        tx: dict[str, Any] = {
+            "to": to,
+            "data": data,
+            "chainId": self.ledger.chain.chain_id,
+            "nonce": w3.eth.get_transaction_count(sender.address, "pending"),
+        }
         tx.update(_fees(w3))
         try:
             estimate = w3.eth.estimate_gas({**tx, "from": sender.address})  # type: ignore[typeddict-item]
@@ -709,9 +781,11 @@ class NotaryBatcher:
         signed = sender.sign_transaction(tx)
         tx_hash = "0x" + bytes(signed.hash).hex()
         with self._write() as db:
-            db.execute("UPDATE batches SET state = 'signed', signature = ?, sender = ?, nonce = ?, raw_tx = ?, "
-                       "tx_hash = ? WHERE id = ?",
-                       (signature, sender.address, tx["nonce"], bytes(signed.raw_transaction), tx_hash, batch.id))
+            db.execute(
+                "UPDATE batches SET state = 'signed', signature = ?, sender = ?, nonce = ?, raw_tx = ?, "
+                "tx_hash = ? WHERE id = ?",
+                (signature, sender.address, tx["nonce"], bytes(signed.raw_transaction), tx_hash, batch.id),
+            )
         updated = self._batch(self._db(), batch.id)
         assert updated is not None
         return updated
@@ -747,17 +821,27 @@ class NotaryBatcher:
                     receipt = candidate
         if receipt is None:  # anchored by another transaction: find it by its log
             start = self.ledger.deployment.contracts["NotaryAnchor"].block_number
-            logs = w3.eth.get_logs({"address": self._contract.address, "fromBlock": start, "toBlock": "latest",
-                                    "topics": ["0x" + _ROOT_ANCHORED.hex(), "0x" + batch.root.hex()]})
+            logs = w3.eth.get_logs(
+                {
+                    "address": self._contract.address,
+                    "fromBlock": start,
+                    "toBlock": "latest",
+                    "topics": ["0x" + _ROOT_ANCHORED.hex(), "0x" + batch.root.hex()],
+                }
+            )
             if not logs:
-                raise TransactionError(f"root 0x{batch.root.hex()} is anchored but its RootAnchored log was not found")
+                raise TransactionError(
+                    f"root 0x{batch.root.hex()} is anchored but its RootAnchored log was not found"
+                )
             receipt = w3.eth.get_transaction_receipt(logs[0]["transactionHash"])
             tx = w3.eth.get_transaction(logs[0]["transactionHash"])
             sender = to_checksum_address(tx["from"])
             signature = batch.signature or self.ledger.sign(self.signer, self._record(batch))
             with self._write() as db:
-                db.execute("UPDATE batches SET signature = ?, sender = ?, tx_hash = ? WHERE id = ?",
-                           (signature, sender, "0x" + bytes(receipt["transactionHash"]).hex(), batch.id))
+                db.execute(
+                    "UPDATE batches SET signature = ?, sender = ?, tx_hash = ? WHERE id = ?",
+                    (signature, sender, "0x" + bytes(receipt["transactionHash"]).hex(), batch.id),
+                )
             refreshed = self._batch(self._db(), batch.id)
             assert refreshed is not None
             batch = refreshed
@@ -765,17 +849,30 @@ class NotaryBatcher:
 
     @staticmethod
     def _logs_root(receipt: Any, root: bytes) -> bool:
-        return any(len(log["topics"]) > 1 and bytes(log["topics"][0]) == _ROOT_ANCHORED
-                   and bytes(log["topics"][1]) == root for log in receipt["logs"])
+        return any(
+            len(log["topics"]) > 1
+            and bytes(log["topics"][0]) == _ROOT_ANCHORED
+            and bytes(log["topics"][1]) == root
+            for log in receipt["logs"]
+        )
 
     def _mark_anchored(self, batch: _Batch, receipt: Any, *, recovered: bool) -> BatchResult:
         block = self.ledger.w3.eth.get_block(receipt["blockNumber"])
         tx_hash = "0x" + bytes(receipt["transactionHash"]).hex()
         with self._write() as db:
-            db.execute("UPDATE batches SET state = 'anchored', tx_hash = ?, block_number = ?, block_hash = ?, "
-                       "block_time = ?, gas_used = ?, anchored_at = ? WHERE id = ?",
-                       (tx_hash, int(receipt["blockNumber"]), "0x" + bytes(block["hash"]).hex(),
-                        int(block["timestamp"]), int(receipt["gasUsed"]), time.time(), batch.id))
+            db.execute(
+                "UPDATE batches SET state = 'anchored', tx_hash = ?, block_number = ?, block_hash = ?, "
+                "block_time = ?, gas_used = ?, anchored_at = ? WHERE id = ?",
+                (
+                    tx_hash,
+                    int(receipt["blockNumber"]),
+                    "0x" + bytes(block["hash"]).hex(),
+                    int(block["timestamp"]),
+                    int(receipt["gasUsed"]),
+                    time.time(),
+                    batch.id,
+                ),
+            )
         log.info("notary batch %d anchored in block %d (%s)", batch.id, receipt["blockNumber"], tx_hash)
         return BatchResult(batch.id, batch.root, batch.size, tx_hash, int(receipt["blockNumber"]), recovered)
 
@@ -818,19 +915,42 @@ def _receipt(rid: str, digest: bytes, at: float, batch: _Batch | None, proof: li
         return Receipt(rid, digest, "pending", at)
     anchored = batch.state == "anchored"
     return Receipt(
-        id=rid, digest=digest, state="anchored" if anchored else "anchoring", submitted_at=at, batch=batch.id,
-        root=batch.root, proof=proof if anchored else None, batch_size=batch.size,
-        transaction_hash=batch.tx_hash if anchored else None, block_number=batch.block_number if anchored else None,
-        block_time=batch.block_time if anchored else None)
+        id=rid,
+        digest=digest,
+        state="anchored" if anchored else "anchoring",
+        submitted_at=at,
+        batch=batch.id,
+        root=batch.root,
+        proof=proof if anchored else None,
+        batch_size=batch.size,
+        transaction_hash=batch.tx_hash if anchored else None,
+        block_number=batch.block_number if anchored else None,
+        block_time=batch.block_time if anchored else None,
+    )
 
 
 def _row_batch(row: Any) -> _Batch | None:
     if row is None:
         return None
     (bid, first, last, root, size, mdigest, state, sig, sender, nonce, raw, tx_hash, bn, bh, bt, gas) = row
-    return _Batch(int(bid), int(first), int(last), bytes(root), int(size), bytes(mdigest), str(state),
-                  None if sig is None else bytes(sig), sender, nonce, None if raw is None else bytes(raw),
-                  tx_hash, bn, bh, bt, gas)
+    return _Batch(
+        int(bid),
+        int(first),
+        int(last),
+        bytes(root),
+        int(size),
+        bytes(mdigest),
+        str(state),
+        None if sig is None else bytes(sig),
+        sender,
+        nonce,
+        None if raw is None else bytes(raw),
+        tx_hash,
+        bn,
+        bh,
+        bt,
+        gas,
+    )
 
 
 def _build_tree(values: list[bytes]) -> tuple[bytes, bytes]:

@@ -58,14 +58,22 @@ def digests(n: int, tag: str = "") -> list[bytes]:
 
 
 def anchor_logs(ledger, root: bytes) -> list:
-    return ledger.w3.eth.get_logs({"address": ledger.contract("NotaryAnchor").address, "fromBlock": 0,
-                                   "toBlock": "latest", "topics": ["0x" + ROOT_ANCHORED.hex(), "0x" + root.hex()]})
+    return ledger.w3.eth.get_logs(
+        {
+            "address": ledger.contract("NotaryAnchor").address,
+            "fromBlock": ledger.deployment.contracts["NotaryAnchor"].block_number,
+            "toBlock": "latest",
+            "topics": ["0x" + ROOT_ANCHORED.hex(), "0x" + root.hex()],
+        }
+    )
 
 
 def stored_batch(store, batch: int) -> dict:
     with sqlite3.connect(store) as db:
         db.row_factory = sqlite3.Row
-        return dict(db.execute("SELECT state, tx_hash, raw_tx, nonce FROM batches WHERE id = ?", (batch,)).fetchone())
+        return dict(
+            db.execute("SELECT state, tx_hash, raw_tx, nonce FROM batches WHERE id = ?", (batch,)).fetchone()
+        )
 
 
 # -- the tree (pure) ---------------------------------------------------------------------------
@@ -77,7 +85,7 @@ def test_flat_tree_is_merkle_tree(n):
     nodes, raw = _build_tree(values)
     reference = MerkleTree.build(values)
     assert nodes[:32] == reference.root
-    tree = [nodes[i:i + 32] for i in range(0, len(nodes), 32)]
+    tree = [nodes[i : i + 32] for i in range(0, len(nodes), 32)]
     positions = _positions(raw)
     for i, v in enumerate(values):
         proof = _proof_from(tree, positions[i])
@@ -90,7 +98,13 @@ def test_sha256_file_reads_bytes_paths_and_streams(tmp_path):
     path = tmp_path / "doc.pdf"
     path.write_bytes(data)
     expected = sha256_digest(data)
-    assert sha256_file(data) == sha256_file(path) == sha256_file(str(path)) == sha256_file(io.BytesIO(data)) == expected
+    assert (
+        sha256_file(data)
+        == sha256_file(path)
+        == sha256_file(str(path))
+        == sha256_file(io.BytesIO(data))
+        == expected
+    )
 
 
 # -- submitting --------------------------------------------------------------------------------
@@ -100,7 +114,7 @@ def test_submit_answers_at_once_and_is_idempotent(make_batcher):
     b = make_batcher()
     one, *many = digests(5)
     rid = b.submit(one)
-    ids = b.submit_many(many + [many[0]])
+    ids = b.submit_many([*many, many[0]])
     assert len(set([rid, *ids])) == 5 and ids[-1] == ids[0]
     assert b.submit(one) == rid  # a digest already held keeps its receipt
     assert b.submit_many([many[1], digests(1)[0]])[0] == ids[1]
@@ -199,7 +213,10 @@ def test_every_proof_verifies_offline_and_on_chain(make_batcher, ledger, court):
     for rid, value, receipt in zip(ids, values, bulk, strict=True):
         assert b.receipt(rid) == receipt
         assert receipt.state == "anchored" and receipt.root == result.root
-        assert receipt.transaction_hash == result.transaction_hash and receipt.block_number == result.block_number
+        assert (
+            receipt.transaction_hash == result.transaction_hash
+            and receipt.block_number == result.block_number
+        )
         assert verify_proof(receipt.root, value, receipt.proof)
         assert ledger.verify_inclusion(receipt.root, value, receipt.proof)
     assert b.verify(ids[0], values[0], on_chain=True)
@@ -239,7 +256,17 @@ def test_certificate_verifies_online_with_the_document(make_batcher, ledger, tru
     cert = b.certificate(rid)
     result = verify_certificate(cert.to_json(), trust=trust, rpc=ledger.w3, document=document)
     names = [s.name for s in result.steps]
-    assert names == ["format", "network", "signature", "proof", "document", "chain", "signer", "record", "status"]
+    assert names == [
+        "format",
+        "network",
+        "signature",
+        "proof",
+        "document",
+        "chain",
+        "signer",
+        "record",
+        "status",
+    ]
     assert result.status["batch_size"] == 5
 
     tampered = bytearray(document)
@@ -348,8 +375,9 @@ def test_crash_after_sending_does_not_send_again(make_batcher, ledger, monkeypat
     assert reopened.receipt(ids[0]).state == "anchored"
 
 
-def test_nonce_taken_meanwhile_signs_anew_for_the_same_root(make_batcher, ledger, monkeypatch, store, court,
-                                                            funder):
+def test_nonce_taken_meanwhile_signs_anew_for_the_same_root(
+    make_batcher, ledger, monkeypatch, store, court, funder
+):
     b = make_batcher()
     values = digests(4)
     ids = b.submit_many(values)
