@@ -16,7 +16,7 @@ Contract of this module:
   from there. Undoing is exact: every derived row carries ``block_number``, and the rows of an entity
   (a case, a listing, a judgment, ...) touched by undone events are dropped and rebuilt by replaying the
   entity's remaining raw events, which the index keeps. A reorganisation deeper than the kept hashes
-  rebuilds the index from the deployment block.
+  rebuilds the index from its start block.
 - Applying an event is idempotent: the raw event's primary key is (block_number, log_index) and an event
   already present is not applied again. So an index rebuilt from the chain alone equals one built
   incrementally, whatever the ranges and pauses; :meth:`Index.dump` is the comparable form.
@@ -24,7 +24,8 @@ Contract of this module:
   (never corrupt the file); the cursor goes back with them, so the next sync simply fetches them again.
   The index is a cache of the chain: deleting the file and syncing again rebuilds it.
 - Reads are thread-safe: each reading thread gets its own connection (WAL lets readers run beside the
-  writer); writes are serialised by a lock. Answers reflect the chain up to :meth:`Index.cursor`.
+  writer); writes are serialised by a lock. One indexer per index file. Answers reflect the chain up to
+  :meth:`Index.cursor`, so with ``confirmations=N`` a record appears N blocks after its own.
 - Partner checks (:meth:`Index.is_restricted`, :meth:`Index.check_many`) follow
   ``DefaulterRegistry.isRestricted`` exactly: a listing covers ``restriction`` when it carries every
   bit of it and ``listed_at <= at < end``, where ``end`` is the removal time if the listing was removed
@@ -47,6 +48,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple, TypedDict, cast
 from eth_abi import decode as abi_decode
 from eth_utils import keccak, to_checksum_address
 from web3.exceptions import BlockNotFound
+from web3.types import RPCEndpoint
 
 from ledger.build import load_artifact
 from ledger.deployment import CONTRACTS
@@ -485,6 +487,16 @@ def _split_topics(blob: bytes) -> list[bytes]:
 def _num(value: int) -> int | str:
     """An unsigned amount as SQLite can keep it exactly (see the schema note)."""
     return value if value <= _INT64_MAX else str(value)
+
+
+def _qty(value: Any) -> int:
+    """A JSON-RPC quantity ("0x1a") or an int."""
+    return int(value, 16) if isinstance(value, str) else int(value)
+
+
+def _bytes(value: Any) -> bytes:
+    """JSON-RPC data ("0x...") or bytes."""
+    return bytes.fromhex(value[2:]) if isinstance(value, str) else bytes(value)
 
 
 def _int(value: Any) -> int:
@@ -1100,6 +1112,7 @@ class Indexer:
         self.w3 = ledger.w3
         deployment = ledger.deployment
         self.addresses = [to_checksum_address(a) for a in deployment.addresses.values()]
+        self._checksum = {a.lower(): a for a in self.addresses}
         self.start_block = min(c.block_number for c in deployment.contracts.values())
         if start_block is not None:
             self.start_block = max(self.start_block, start_block)
@@ -1170,29 +1183,35 @@ class Indexer:
         except BlockNotFound:
             raise _Retry from None
         head_hash = bytes(head["hash"])
-        logs = self.w3.eth.get_logs({"fromBlock": lo, "toBlock": hi, "address": self.addresses})
+        # Through the manager, without web3's result formatters (most of a sync's time otherwise): fields
+        # come back as JSON-RPC hex or, from eth-tester, partly as Python values; _qty/_bytes take both.
+        logs = self.w3.manager.request_blocking(
+            RPCEndpoint("eth_getLogs"),
+            [{"fromBlock": hex(lo), "toBlock": hex(hi), "address": self.addresses}])
         hashes: dict[int, bytes] = {hi: head_hash}
         times: dict[int, int] = {hi: int(head["timestamp"])}
         events: list[_Event] = []
-        for log in sorted(logs, key=lambda x: (x["blockNumber"], x["logIndex"])):
+        for log in sorted(logs, key=lambda x: (_qty(x["blockNumber"]), _qty(x["logIndex"]))):
             if log.get("removed"):
                 raise _Retry
-            number = int(log["blockNumber"])
-            block_hash = bytes(log["blockHash"])
+            number = _qty(log["blockNumber"])
+            block_hash = _bytes(log["blockHash"])
             if hashes.setdefault(number, block_hash) != block_hash:
                 raise _Retry
             if number not in times:
-                stamp: Any = log.get("blockTimestamp")
+                stamp = log.get("blockTimestamp")  # geth >= 1.14.x and anvil include it; spares a call
                 if stamp is not None:
-                    times[number] = int(stamp, 16) if isinstance(stamp, str) else int(stamp)
+                    times[number] = _qty(stamp)
                 else:
                     block = self.w3.eth.get_block(number)
                     if bytes(block["hash"]) != block_hash:
                         raise _Retry
                     times[number] = int(block["timestamp"])
-            events.append(_decode(number, int(log["logIndex"]), block_hash, times[number],
-                                  bytes(log["transactionHash"]), str(log["address"]),
-                                  [bytes(t) for t in log["topics"]], bytes(log["data"])))
+            address = str(log["address"])
+            address = self._checksum.get(address.lower(), address)
+            events.append(_decode(number, _qty(log["logIndex"]), block_hash, times[number],
+                                  _bytes(log["transactionHash"]), address,
+                                  [_bytes(t) for t in log["topics"]], _bytes(log["data"])))
         # The range is consistent if its last block and the block before it are still the ones we saw.
         if self._chain_hash(hi) != head_hash:
             raise _Retry
