@@ -70,8 +70,14 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
             await run_in_threadpool(opened.close)
 
     application = FastAPI(
-        title="Judicial trust ledger", version="0.1.0", description=DESCRIPTION, lifespan=lifespan,
-        openapi_url="/openapi.json", docs_url="/docs", redoc_url=None)
+        title="Judicial trust ledger",
+        version="0.1.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        openapi_url="/openapi.json",
+        docs_url="/docs",
+        redoc_url=None,
+    )
     if services is not None:
         application.state.services = services
     errors.install(application)

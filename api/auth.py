@@ -66,8 +66,9 @@ KINDS: tuple[str, ...] = get_args(ClientKind)
 
 #: Scopes a client of each kind gets when none are given.
 DEFAULT_SCOPES: dict[str, frozenset[str]] = {
-    "court": frozenset({"judgments:write", "enforcement:write", "defaulters:write", "notary:write",
-                        "records:read"}),
+    "court": frozenset(
+        {"judgments:write", "enforcement:write", "defaulters:write", "notary:write", "records:read"}
+    ),
     "partner": frozenset({"checks:read"}),
     "governance": frozenset({"courts:write", "records:read"}),
     "notary": frozenset({"notary:write", "records:read"}),
@@ -110,8 +111,9 @@ def public_key_text(key: Ed25519PrivateKey | Ed25519PublicKey) -> str:
 
 
 def private_key_text(key: Ed25519PrivateKey) -> str:
-    raw = key.private_bytes(serialization.Encoding.Raw, serialization.PrivateFormat.Raw,
-                            serialization.NoEncryption())
+    raw = key.private_bytes(
+        serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption()
+    )
     return base64.b64encode(raw).decode()
 
 
@@ -131,9 +133,16 @@ def signing_message(method: str, target: str, timestamp: str, nonce: str, body: 
     return "\n".join([method.upper(), target, timestamp, nonce, hashlib.sha256(body).hexdigest()]).encode()
 
 
-def sign_request(client_id: str, private_key: Ed25519PrivateKey | str | bytes, method: str, path: str,
-                 body: bytes | str | None = b"", *, timestamp: int | None = None,
-                 nonce: str | None = None) -> dict[str, str]:
+def sign_request(
+    client_id: str,
+    private_key: Ed25519PrivateKey | str | bytes,
+    method: str,
+    path: str,
+    body: bytes | str | None = b"",
+    *,
+    timestamp: int | None = None,
+    nonce: str | None = None,
+) -> dict[str, str]:
     """The authentication headers for one request. ``path`` includes the query string, as sent.
 
     Send exactly ``body`` (the same bytes) with these headers; each call makes a fresh nonce.
@@ -196,9 +205,17 @@ class ClientRegistry:
 
     # -- management ------------------------------------------------------------------------
 
-    def add(self, client_id: str, kind: str, public_key: str | bytes | Ed25519PublicKey, *,
-            court_id: int | None = None, scopes: Iterable[str] | None = None, active: bool = True,
-            replace: bool = False) -> Client:
+    def add(
+        self,
+        client_id: str,
+        kind: str,
+        public_key: str | bytes | Ed25519PublicKey,
+        *,
+        court_id: int | None = None,
+        scopes: Iterable[str] | None = None,
+        active: bool = True,
+        replace: bool = False,
+    ) -> Client:
         """Register a client (``replace``: overwrite an existing one, e.g. from the clients file)."""
         if not _CLIENT_ID.match(client_id):
             raise ValidationError("a client id is 1 to 64 characters of letters, digits and _ . : -")
@@ -214,31 +231,49 @@ class ClientRegistry:
         with self.lock:
             try:
                 self.db.execute(
-                    f"{verb} INTO clients (client_id, kind, court_id, scopes, public_key, active, created_at) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    (client_id, kind, court_id, json.dumps(sorted(chosen)), raw, int(active), int(time.time())))
+                    f"{verb} INTO clients (client_id, kind, court_id, scopes, public_key, active, "
+                    "created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        client_id,
+                        kind,
+                        court_id,
+                        json.dumps(sorted(chosen)),
+                        raw,
+                        int(active),
+                        int(time.time()),
+                    ),
+                )
             except sqlite3.IntegrityError:
-                raise ValidationError(f"client {client_id!r} already exists; rotate its key instead") from None
+                raise ValidationError(
+                    f"client {client_id!r} already exists; rotate its key instead"
+                ) from None
         return Client(client_id, kind, court_id, chosen, active)  # type: ignore[arg-type]
 
     def rotate(self, client_id: str, public_key: str | bytes | Ed25519PublicKey) -> None:
         """Replace the client's key: the old key stops working at once."""
         with self.lock:
-            cur = self.db.execute("UPDATE clients SET public_key = ?, key_rotated_at = ? WHERE client_id = ?",
-                                  (_public_bytes(public_key), int(time.time()), client_id))
+            cur = self.db.execute(
+                "UPDATE clients SET public_key = ?, key_rotated_at = ? WHERE client_id = ?",
+                (_public_bytes(public_key), int(time.time()), client_id),
+            )
         if cur.rowcount == 0:
             raise ValidationError(f"no client {client_id!r}")
 
     def set_active(self, client_id: str, active: bool) -> None:
         with self.lock:
-            cur = self.db.execute("UPDATE clients SET active = ? WHERE client_id = ?", (int(active), client_id))
+            cur = self.db.execute(
+                "UPDATE clients SET active = ? WHERE client_id = ?", (int(active), client_id)
+            )
         if cur.rowcount == 0:
             raise ValidationError(f"no client {client_id!r}")
 
     def get(self, client_id: str) -> tuple[Client, bytes] | None:
         with self.lock:
-            row = self.db.execute("SELECT client_id, kind, court_id, scopes, public_key, active FROM clients "
-                                  "WHERE client_id = ?", (client_id,)).fetchone()
+            row = self.db.execute(
+                "SELECT client_id, kind, court_id, scopes, public_key, active FROM clients "
+                "WHERE client_id = ?",
+                (client_id,),
+            ).fetchone()
         if row is None:
             return None
         cid, kind, court, scopes, key, active = row
@@ -259,8 +294,15 @@ class ClientRegistry:
         if not isinstance(entries, list):
             raise ConfigurationError(f"the clients file {path} must hold a JSON list")
         for entry in entries:
-            self.add(entry["client_id"], entry["kind"], entry["public_key"], court_id=entry.get("court_id"),
-                     scopes=entry.get("scopes"), active=entry.get("active", True), replace=True)
+            self.add(
+                entry["client_id"],
+                entry["kind"],
+                entry["public_key"],
+                court_id=entry.get("court_id"),
+                scopes=entry.get("scopes"),
+                active=entry.get("active", True),
+                replace=True,
+            )
         return len(entries)
 
     # -- nonces ----------------------------------------------------------------------------
@@ -269,16 +311,19 @@ class ClientRegistry:
         """Store a nonce; False if the client already used it (a replay)."""
         with self.lock:
             try:
-                self.db.execute("INSERT INTO request_nonces (client_id, nonce, expires_at) VALUES (?, ?, ?)",
-                                (client_id, nonce, expires_at))
+                self.db.execute(
+                    "INSERT INTO request_nonces (client_id, nonce, expires_at) VALUES (?, ?, ?)",
+                    (client_id, nonce, expires_at),
+                )
             except sqlite3.IntegrityError:
                 return False
         return True
 
     def purge_nonces(self, now: int | None = None) -> int:
         with self.lock:
-            cur = self.db.execute("DELETE FROM request_nonces WHERE expires_at < ?",
-                                  (int(time.time()) if now is None else now,))
+            cur = self.db.execute(
+                "DELETE FROM request_nonces WHERE expires_at < ?", (int(time.time()) if now is None else now,)
+            )
         return cur.rowcount
 
 
@@ -313,16 +358,19 @@ class Authenticator:
         self.clock_skew = clock_skew
         self._last_purge = 0.0
 
-    def authenticate(self, method: str, target: str, headers: Mapping[str, str], body: bytes,
-                     *, now: float | None = None) -> Client:
+    def authenticate(
+        self, method: str, target: str, headers: Mapping[str, str], body: bytes, *, now: float | None = None
+    ) -> Client:
         now = time.time() if now is None else now
         client_id = headers.get(HEADER_CLIENT)
         stamp = headers.get(HEADER_TIMESTAMP)
         nonce = headers.get(HEADER_NONCE)
         signature = headers.get(HEADER_SIGNATURE)
         if not (client_id and stamp and nonce and signature):
-            raise Unauthenticated(f"signed request required: send {HEADER_CLIENT}, {HEADER_TIMESTAMP}, "
-                                  f"{HEADER_NONCE} and {HEADER_SIGNATURE}")
+            raise Unauthenticated(
+                f"signed request required: send {HEADER_CLIENT}, {HEADER_TIMESTAMP}, "
+                f"{HEADER_NONCE} and {HEADER_SIGNATURE}"
+            )
         if not stamp.isdigit():
             raise Unauthenticated(f"{HEADER_TIMESTAMP} must be unix seconds")
         if abs(int(stamp) - now) > self.clock_skew:
@@ -336,7 +384,8 @@ class Authenticator:
         try:
             raw_signature = base64.b64decode(signature, validate=True)
             Ed25519PublicKey.from_public_bytes(key).verify(
-                raw_signature, signing_message(method, target, stamp, nonce, body))
+                raw_signature, signing_message(method, target, stamp, nonce, body)
+            )
         except (InvalidSignature, ValueError):
             raise Unauthenticated("bad signature") from None
         if not self.registry.use_nonce(client_id, nonce, int(stamp) + self.clock_skew + 1):
@@ -351,7 +400,9 @@ class Authenticator:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m api.auth", description="manage the service's API clients")
+    parser = argparse.ArgumentParser(
+        prog="python -m api.auth", description="manage the service's API clients"
+    )
     parser.add_argument("--data-dir", type=Path, default=Path(".data"))
     sub = parser.add_subparsers(dest="command", required=True)
     add = sub.add_parser("add", help="register a client (prints a new private key unless --public-key)")
@@ -380,14 +431,30 @@ def main(argv: list[str] | None = None) -> int:
                 registry.add(args.client_id, args.kind, public, court_id=args.court, scopes=scopes)
             else:
                 registry.rotate(args.client_id, public)
-            print(json.dumps({"client_id": args.client_id, "public_key": public,
-                              **({"private_key": private_key_text(private)} if private else {})}))
+            print(
+                json.dumps(
+                    {
+                        "client_id": args.client_id,
+                        "public_key": public,
+                        **({"private_key": private_key_text(private)} if private else {}),
+                    }
+                )
+            )
         elif args.command in ("deactivate", "activate"):
             registry.set_active(args.client_id, args.command == "activate")
         else:
             for c in registry.clients():
-                print(json.dumps({"client_id": c.client_id, "kind": c.kind, "court_id": c.court_id,
-                                  "scopes": sorted(c.scopes), "active": c.active}))
+                print(
+                    json.dumps(
+                        {
+                            "client_id": c.client_id,
+                            "kind": c.kind,
+                            "court_id": c.court_id,
+                            "scopes": sorted(c.scopes),
+                            "active": c.active,
+                        }
+                    )
+                )
     except (ValidationError, ConfigurationError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

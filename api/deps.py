@@ -37,7 +37,8 @@ __all__ = [
 
 
 def get_services(request: Request) -> Services:
-    return request.app.state.services  # type: ignore[no-any-return]
+    services: Services = request.app.state.services
+    return services
 
 
 ServicesDep = Annotated[Services, Depends(get_services)]
@@ -53,8 +54,9 @@ def request_target(request: Request) -> str:
 
 async def current_client(request: Request, services: ServicesDep) -> Client:
     body = await request.body()
-    return await run_in_threadpool(services.auth.authenticate, request.method, request_target(request),
-                                   request.headers, body)
+    return await run_in_threadpool(
+        services.auth.authenticate, request.method, request_target(request), request.headers, body
+    )
 
 
 CurrentClient = Annotated[Client, Depends(current_client)]
@@ -101,7 +103,9 @@ def client_ip(request: Request) -> str:
 
 async def write_context(
     request: Request,
-    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", min_length=1, max_length=200)] = None,
+    idempotency_key: Annotated[
+        str | None, Header(alias="Idempotency-Key", min_length=1, max_length=200)
+    ] = None,
 ) -> WriteContext:
     """The Idempotency-Key header (optional) and the hash of this exact request."""
     body = await request.body()

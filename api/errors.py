@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 import traceback
-from typing import Any
+from typing import Any, ClassVar
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -67,18 +67,18 @@ class ServiceError(Exception):
     status = 500
     title = "Internal error"
     slug = "internal"
-    headers: dict[str, str] | None = None
+    headers: ClassVar[dict[str, str] | None] = None
 
     def __init__(self, detail: str, *, headers: dict[str, str] | None = None) -> None:
         super().__init__(detail)
         self.detail = detail
         if headers:
-            self.headers = headers
+            self.headers = headers  # type: ignore[misc]
 
 
 class Unauthenticated(ServiceError):
     status, title, slug = 401, "Not authenticated", "unauthenticated"
-    headers = {"WWW-Authenticate": 'Signature realm="judicial-trust-ledger"'}
+    headers: ClassVar[dict[str, str] | None] = {"WWW-Authenticate": 'Signature realm="judicial-trust-ledger"'}
 
 
 class Forbidden(ServiceError):
@@ -145,17 +145,16 @@ def jsonable(value: Any) -> Any:
     return value
 
 
-def problem(status: int, title: str, slug: str, detail: str, *, headers: dict[str, str] | None = None,
-            **extra: Any) -> JSONResponse:
+def problem(
+    status: int, title: str, slug: str, detail: str, *, headers: dict[str, str] | None = None, **extra: Any
+) -> JSONResponse:
     body = {"type": _TYPE_BASE + slug, "title": title, "status": status, "detail": detail}
     body.update({k: jsonable(v) for k, v in extra.items()})
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
 def ledger_problem(exc: LedgerError) -> JSONResponse:
-    for cls, status, title, slug in _LEDGER:
-        if isinstance(exc, cls):
-            break
+    status, title, slug = next((s, t, g) for cls, s, t, g in _LEDGER if isinstance(exc, cls))
     extra: dict[str, Any] = {}
     detail = str(exc)
     if isinstance(exc, ContractRevertError):
@@ -164,8 +163,11 @@ def ledger_problem(exc: LedgerError) -> JSONResponse:
             extra["contract"] = exc.contract
     elif isinstance(exc, VerificationError):
         steps = getattr(exc, "steps", [])
-        extra = {"step": exc.step, "reason": exc.reason,
-                 "steps": [{"name": s.name, "ok": True, "detail": s.detail} for s in steps]}
+        extra = {
+            "step": exc.step,
+            "reason": exc.reason,
+            "steps": [{"name": s.name, "ok": True, "detail": s.detail} for s in steps],
+        }
     if status >= 500:
         # Library messages carry no personal data, but server-side faults are not the client's business.
         log.error("ledger error answered %s: %s", status, type(exc).__name__)
@@ -178,8 +180,13 @@ def _clean_errors(errors: Any) -> list[dict[str, Any]]:
     """loc, msg and type of each validation error: never the input, never its context."""
     out = []
     for err in errors:
-        out.append({"loc": [str(p) for p in err.get("loc", ())], "msg": str(err.get("msg", "")),
-                    "type": str(err.get("type", ""))})
+        out.append(
+            {
+                "loc": [str(p) for p in err.get("loc", ())],
+                "msg": str(err.get("msg", "")),
+                "type": str(err.get("type", "")),
+            }
+        )
     return out
 
 
@@ -196,13 +203,23 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _request_validation(request: Request, exc: RequestValidationError) -> JSONResponse:
-        return problem(422, "Invalid request", "invalid-request", "the request does not match the schema",
-                       errors=_clean_errors(exc.errors()))
+        return problem(
+            422,
+            "Invalid request",
+            "invalid-request",
+            "the request does not match the schema",
+            errors=_clean_errors(exc.errors()),
+        )
 
     @app.exception_handler(PydanticValidationError)
     async def _pydantic(request: Request, exc: PydanticValidationError) -> JSONResponse:
-        return problem(422, "Invalid input", "invalid-input", "a value is not acceptable",
-                       errors=_clean_errors(exc.errors()))
+        return problem(
+            422,
+            "Invalid input",
+            "invalid-input",
+            "a value is not acceptable",
+            errors=_clean_errors(exc.errors()),
+        )
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
@@ -212,6 +229,11 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         # The frames, not the message: an unknown exception's message might quote request data.
-        log.error("unexpected %s on %s %s\n%s", type(exc).__name__, request.method, request.url.path,
-                  "".join(traceback.format_tb(exc.__traceback__)))
+        log.error(
+            "unexpected %s on %s %s\n%s",
+            type(exc).__name__,
+            request.method,
+            request.url.path,
+            "".join(traceback.format_tb(exc.__traceback__)),
+        )
         return problem(500, "Internal error", "internal", "the service failed; see the service log")

@@ -51,6 +51,7 @@ from ledger.records import (
     JudgmentStatusChange,
     Listing,
     Record,
+    RecordId,
     Removal,
 )
 
@@ -128,9 +129,11 @@ CREATE INDEX IF NOT EXISTS court_signers_by_court ON court_signers (court, state
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
 """
 
-_COLUMNS = ("seq, id, client_id, idempotency_key, request_hash, lane, court, kind, record, record_id, call, "
-            "family, state, signer, signature, sender, nonce, raw_tx, tx_hash, block_number, block_hash, "
-            "block_time, gas_used, error, note, accepted_at, submitted_at, finished_at, attempts")
+_COLUMNS = (
+    "seq, id, client_id, idempotency_key, request_hash, lane, court, kind, record, record_id, call, "
+    "family, state, signer, signature, sender, nonce, raw_tx, tx_hash, block_number, block_hash, "
+    "block_time, gas_used, error, note, accepted_at, submitted_at, finished_at, attempts"
+)
 
 
 @dataclass(frozen=True)
@@ -192,10 +195,19 @@ class Entry:
             raise NotFoundError(f"outbox entry {self.id} is not a confirmed record")
         assert self.record_id is not None and self.tx_hash and self.block_hash and self.signer and self.sender
         return Written(
-            record=self.typed_record(), record_id=self.record_id, signature=self.signature, signer=self.signer,
-            contract=contract, contract_address=contract_address, transaction_hash=self.tx_hash,
-            block_number=int(self.block_number or 0), block_hash=self.block_hash,
-            block_time=int(self.block_time or 0), gas_used=int(self.gas_used or 0), sender=self.sender)
+            record=self.typed_record(),
+            record_id=RecordId(self.record_id),
+            signature=self.signature,
+            signer=self.signer,
+            contract=contract,
+            contract_address=contract_address,
+            transaction_hash=self.tx_hash,
+            block_number=int(self.block_number or 0),
+            block_hash=self.block_hash,
+            block_time=int(self.block_time or 0),
+            gas_used=int(self.gas_used or 0),
+            sender=self.sender,
+        )
 
 
 @dataclass
@@ -245,12 +257,19 @@ class Outbox:
 
     def find_idempotent(self, client_id: str, key: str) -> Entry | None:
         with self._lock:
-            row = self._db.execute(f"SELECT {_COLUMNS} FROM outbox WHERE client_id = ? AND idempotency_key = ?",
-                                   (client_id, key)).fetchone()
+            row = self._db.execute(
+                f"SELECT {_COLUMNS} FROM outbox WHERE client_id = ? AND idempotency_key = ?", (client_id, key)
+            ).fetchone()
         return Entry.from_row(row) if row else None
 
-    def accept(self, client_id: str, build: Callable[[Callable[[str, int], int]], NewEntry], *,
-               idempotency_key: str | None = None, request_hash: bytes | None = None) -> tuple[Entry, bool]:
+    def accept(
+        self,
+        client_id: str,
+        build: Callable[[Callable[[str, int], int]], NewEntry],
+        *,
+        idempotency_key: str | None = None,
+        request_hash: bytes | None = None,
+    ) -> tuple[Entry, bool]:
         """Run ``build`` inside one write transaction and store what it returns; (entry, created).
 
         ``build`` receives ``sequence(family, outside_count)``: the next sequence number of a sequenced
@@ -260,20 +279,24 @@ class Outbox:
         """
         with self._tx() as db:
             if idempotency_key is not None:
-                row = db.execute(f"SELECT {_COLUMNS} FROM outbox WHERE client_id = ? AND idempotency_key = ?",
-                                 (client_id, idempotency_key)).fetchone()
+                row = db.execute(
+                    f"SELECT {_COLUMNS} FROM outbox WHERE client_id = ? AND idempotency_key = ?",
+                    (client_id, idempotency_key),
+                ).fetchone()
                 if row is not None:
                     return Entry.from_row(row), False
 
             def sequence(family: str, outside_count: int) -> int:
                 base = db.execute("SELECT base FROM sequences WHERE family = ?", (family,)).fetchone()
                 if base is None:
-                    confirmed = db.execute("SELECT COUNT(*) FROM outbox WHERE family = ? AND state = 'confirmed'",
-                                           (family,)).fetchone()[0]
+                    confirmed = db.execute(
+                        "SELECT COUNT(*) FROM outbox WHERE family = ? AND state = 'confirmed'", (family,)
+                    ).fetchone()[0]
                     base = (max(0, outside_count - confirmed),)
                     db.execute("INSERT INTO sequences (family, base) VALUES (?, ?)", (family, base[0]))
-                count = db.execute("SELECT COUNT(*) FROM outbox WHERE family = ? AND state != 'failed'",
-                                   (family,)).fetchone()[0]
+                count = db.execute(
+                    "SELECT COUNT(*) FROM outbox WHERE family = ? AND state != 'failed'", (family,)
+                ).fetchone()[0]
                 return int(base[0]) + int(count)
 
             new = build(sequence)
@@ -283,20 +306,43 @@ class Outbox:
             row = db.execute(f"SELECT {_COLUMNS} FROM outbox WHERE id = ?", (first,)).fetchone()
         return Entry.from_row(row), True
 
-    def _insert(self, db: sqlite3.Connection, client_id: str, new: NewEntry, key: str | None,
-                request_hash: bytes | None) -> str:
+    def _insert(
+        self,
+        db: sqlite3.Connection,
+        client_id: str,
+        new: NewEntry,
+        key: str | None,
+        request_hash: bytes | None,
+    ) -> str:
         entry_id = "ob_" + secrets.token_hex(12)
         record_json = json.dumps(new.record.to_json(), ensure_ascii=False) if new.record is not None else None
         record_id = bytes(new.record.record_id()) if new.record is not None else None
         db.execute(
             "INSERT INTO outbox (id, client_id, idempotency_key, request_hash, lane, court, kind, record, "
-            "record_id, call, family, state, accepted_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'accepted', ?)",
-            (entry_id, client_id, key, request_hash, new.lane, new.court, new.kind, record_json, record_id,
-             json.dumps(new.call) if new.call is not None else None, new.family, time.time()))
+            "record_id, call, family, state, accepted_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'accepted', ?)",
+            (
+                entry_id,
+                client_id,
+                key,
+                request_hash,
+                new.lane,
+                new.court,
+                new.kind,
+                record_json,
+                record_id,
+                json.dumps(new.call) if new.call is not None else None,
+                new.family,
+                time.time(),
+            ),
+        )
         if new.signer_key is not None:
             court, address = new.signer_key
-            db.execute("INSERT INTO court_signers (address, court, state, entry_id, created_at) "
-                       "VALUES (?, ?, 'pending', ?, ?)", (address, court, entry_id, time.time()))
+            db.execute(
+                "INSERT INTO court_signers (address, court, state, entry_id, created_at) "
+                "VALUES (?, ?, 'pending', ?, ?)",
+                (address, court, entry_id, time.time()),
+            )
         return entry_id
 
     def import_written(self, client_id: str, court: int, written: Written) -> Entry:
@@ -305,8 +351,9 @@ class Outbox:
         kind = KIND_OF[type(record)]
 
         def build(_: Callable[[str, int], int]) -> NewEntry:
-            return NewEntry(lane=court_lane(court), kind=kind, court=court, record=record,
-                            family=family_of(record))
+            return NewEntry(
+                lane=court_lane(court), kind=kind, court=court, record=record, family=family_of(record)
+            )
 
         entry, _ = self.accept(client_id, build, idempotency_key="import:" + written.transaction_hash)
         with self._tx() as db:
@@ -314,8 +361,20 @@ class Outbox:
                 "UPDATE outbox SET state = 'confirmed', signer = ?, signature = ?, sender = ?, tx_hash = ?, "
                 "block_number = ?, block_hash = ?, block_time = ?, gas_used = ?, submitted_at = ?, "
                 "finished_at = ? WHERE id = ?",
-                (written.signer, written.signature, written.sender, written.transaction_hash, written.block_number,
-                 written.block_hash, written.block_time, written.gas_used, time.time(), time.time(), entry.id))
+                (
+                    written.signer,
+                    written.signature,
+                    written.sender,
+                    written.transaction_hash,
+                    written.block_number,
+                    written.block_hash,
+                    written.block_time,
+                    written.gas_used,
+                    time.time(),
+                    time.time(),
+                    entry.id,
+                ),
+            )
         return self.get(entry.id)
 
     # -- reading -------------------------------------------------------------------------------
@@ -341,22 +400,28 @@ class Outbox:
 
     def lanes_with_work(self) -> list[str]:
         with self._lock:
-            rows = self._db.execute("SELECT DISTINCT lane FROM outbox WHERE state IN ('accepted', 'submitted') "
-                                    "ORDER BY lane = 'governance' DESC, lane").fetchall()
+            rows = self._db.execute(
+                "SELECT DISTINCT lane FROM outbox WHERE state IN ('accepted', 'submitted') "
+                "ORDER BY lane = 'governance' DESC, lane"
+            ).fetchall()
         return [r[0] for r in rows]
 
     def entries(self, lane: str, state: State) -> list[Entry]:
         order = "nonce, seq" if state == "submitted" else "seq"
         with self._lock:
-            rows = self._db.execute(f"SELECT {_COLUMNS} FROM outbox WHERE lane = ? AND state = ? ORDER BY {order}",
-                                    (lane, state)).fetchall()
+            rows = self._db.execute(
+                f"SELECT {_COLUMNS} FROM outbox WHERE lane = ? AND state = ? ORDER BY {order}", (lane, state)
+            ).fetchall()
         return [Entry.from_row(r) for r in rows]
 
     def open_governance_before(self, seq: int) -> bool:
         """Whether a governance act accepted before ``seq`` is still open (court writes wait for it)."""
         with self._lock:
-            row = self._db.execute("SELECT 1 FROM outbox WHERE lane = ? AND seq < ? AND state IN "
-                                   "('accepted', 'submitted') LIMIT 1", (GOVERNANCE_LANE, seq)).fetchone()
+            row = self._db.execute(
+                "SELECT 1 FROM outbox WHERE lane = ? AND seq < ? AND state IN "
+                "('accepted', 'submitted') LIMIT 1",
+                (GOVERNANCE_LANE, seq),
+            ).fetchone()
         return row is not None
 
     def counts(self) -> dict[str, int]:
@@ -376,57 +441,101 @@ class Outbox:
         node is authoritative.
         """
         with self._lock:
-            stored = self._db.execute("SELECT next_nonce FROM senders WHERE address = ?", (address,)).fetchone()
-            in_flight = self._db.execute("SELECT 1 FROM outbox WHERE sender = ? AND state = 'submitted' LIMIT 1",
-                                         (address,)).fetchone()
+            stored = self._db.execute(
+                "SELECT next_nonce FROM senders WHERE address = ?", (address,)
+            ).fetchone()
+            in_flight = self._db.execute(
+                "SELECT 1 FROM outbox WHERE sender = ? AND state = 'submitted' LIMIT 1", (address,)
+            ).fetchone()
         if stored is None or in_flight is None:
             return chain_pending
         return max(int(stored[0]), chain_pending)
 
-    def mark_submitted(self, entry_id: str, *, signer: str | None, signature: bytes | None, sender: str,
-                       nonce: int, raw_tx: bytes, tx_hash: str) -> Entry:
+    def mark_submitted(
+        self,
+        entry_id: str,
+        *,
+        signer: str | None,
+        signature: bytes | None,
+        sender: str,
+        nonce: int,
+        raw_tx: bytes,
+        tx_hash: str,
+    ) -> Entry:
         """Store the signed transaction and reserve its nonce, before it is sent."""
         with self._tx() as db:
-            db.execute("UPDATE outbox SET state = 'submitted', signer = ?, signature = ?, sender = ?, nonce = ?, "
-                       "raw_tx = ?, tx_hash = ?, submitted_at = ?, attempts = attempts + 1, note = NULL "
-                       "WHERE id = ?", (signer, signature, sender, nonce, raw_tx, tx_hash, time.time(), entry_id))
-            db.execute("INSERT INTO senders (address, next_nonce) VALUES (?, ?) ON CONFLICT (address) DO UPDATE "
-                       "SET next_nonce = MAX(next_nonce, excluded.next_nonce)", (sender, nonce + 1))
+            db.execute(
+                "UPDATE outbox SET state = 'submitted', signer = ?, signature = ?, sender = ?, nonce = ?, "
+                "raw_tx = ?, tx_hash = ?, submitted_at = ?, attempts = attempts + 1, note = NULL "
+                "WHERE id = ?",
+                (signer, signature, sender, nonce, raw_tx, tx_hash, time.time(), entry_id),
+            )
+            db.execute(
+                "INSERT INTO senders (address, next_nonce) VALUES (?, ?) ON CONFLICT (address) DO UPDATE "
+                "SET next_nonce = MAX(next_nonce, excluded.next_nonce)",
+                (sender, nonce + 1),
+            )
         return self.get(entry_id)
 
     def replace_transaction(self, entry_id: str, raw_tx: bytes, tx_hash: str) -> Entry:
         """Same nonce, new fees: the stored transaction is superseded before it is sent."""
         with self._tx() as db:
-            db.execute("UPDATE outbox SET raw_tx = ?, tx_hash = ?, attempts = attempts + 1 WHERE id = ?",
-                       (raw_tx, tx_hash, entry_id))
+            db.execute(
+                "UPDATE outbox SET raw_tx = ?, tx_hash = ?, attempts = attempts + 1 WHERE id = ?",
+                (raw_tx, tx_hash, entry_id),
+            )
         return self.get(entry_id)
 
-    def mark_confirmed(self, entry_id: str, *, block_number: int, block_hash: str, block_time: int,
-                       gas_used: int, tx_hash: str) -> Entry:
+    def mark_confirmed(
+        self,
+        entry_id: str,
+        *,
+        block_number: int,
+        block_hash: str,
+        block_time: int,
+        gas_used: int,
+        tx_hash: str,
+    ) -> Entry:
         with self._tx() as db:
-            db.execute("UPDATE outbox SET state = 'confirmed', block_number = ?, block_hash = ?, block_time = ?, "
-                       "gas_used = ?, tx_hash = ?, finished_at = ?, note = NULL WHERE id = ?",
-                       (block_number, block_hash, block_time, gas_used, tx_hash, time.time(), entry_id))
+            db.execute(
+                "UPDATE outbox SET state = 'confirmed', block_number = ?, block_hash = ?, block_time = ?, "
+                "gas_used = ?, tx_hash = ?, finished_at = ?, note = NULL WHERE id = ?",
+                (block_number, block_hash, block_time, gas_used, tx_hash, time.time(), entry_id),
+            )
             self._signer_transition(db, entry_id)
         return self.get(entry_id)
 
-    def mark_failed(self, entry_id: str, error: dict[str, Any], *, block_number: int | None = None,
-                    block_hash: str | None = None, gas_used: int | None = None) -> Entry:
+    def mark_failed(
+        self,
+        entry_id: str,
+        error: dict[str, Any],
+        *,
+        block_number: int | None = None,
+        block_hash: str | None = None,
+        gas_used: int | None = None,
+    ) -> Entry:
         with self._tx() as db:
-            db.execute("UPDATE outbox SET state = 'failed', error = ?, block_number = COALESCE(?, block_number), "
-                       "block_hash = COALESCE(?, block_hash), gas_used = COALESCE(?, gas_used), finished_at = ?, "
-                       "note = NULL WHERE id = ?",
-                       (json.dumps(error), block_number, block_hash, gas_used, time.time(), entry_id))
-            db.execute("UPDATE court_signers SET state = 'failed' WHERE entry_id = ? AND state = 'pending'",
-                       (entry_id,))
+            db.execute(
+                "UPDATE outbox SET state = 'failed', error = ?, block_number = COALESCE(?, block_number), "
+                "block_hash = COALESCE(?, block_hash), gas_used = COALESCE(?, gas_used), finished_at = ?, "
+                "note = NULL WHERE id = ?",
+                (json.dumps(error), block_number, block_hash, gas_used, time.time(), entry_id),
+            )
+            db.execute(
+                "UPDATE court_signers SET state = 'failed' WHERE entry_id = ? AND state = 'pending'",
+                (entry_id,),
+            )
         return self.get(entry_id)
 
     def back_to_accepted(self, entry_id: str, note: str) -> None:
         """The nonce went to another transaction: sign again later, with a new nonce."""
         with self._tx() as db:
-            db.execute("UPDATE outbox SET state = 'accepted', nonce = NULL, raw_tx = NULL, tx_hash = NULL, "
-                       "signature = NULL, signer = NULL, sender = NULL, note = ? WHERE id = ? AND state = 'submitted'",
-                       (note, entry_id))
+            db.execute(
+                "UPDATE outbox SET state = 'accepted', nonce = NULL, raw_tx = NULL, tx_hash = NULL, "
+                "signature = NULL, signer = NULL, sender = NULL, note = ? "
+                "WHERE id = ? AND state = 'submitted'",
+                (note, entry_id),
+            )
 
     def note(self, entry_id: str, note: str) -> None:
         with self._lock:
@@ -440,35 +549,51 @@ class Outbox:
             return
         kind, call = row[0], json.loads(row[1])
         if kind in ("admit_court", "add_signer"):
-            db.execute("UPDATE court_signers SET state = 'active', activated_at = ? WHERE entry_id = ?",
-                       (time.time(), entry_id))
+            db.execute(
+                "UPDATE court_signers SET state = 'active', activated_at = ? WHERE entry_id = ?",
+                (time.time(), entry_id),
+            )
         elif kind == "retire_signer":
             db.execute("UPDATE court_signers SET state = 'retired' WHERE address = ?", (call["signer"],))
 
     def add_signer_key(self, court: int, address: str, *, active: bool) -> None:
         """Record a signer key held by this service (e.g. for the demo's courts)."""
         with self._tx() as db:
-            db.execute("INSERT OR REPLACE INTO court_signers (address, court, state, created_at, activated_at) "
-                       "VALUES (?, ?, ?, ?, ?)", (address, court, "active" if active else "pending", time.time(),
-                                                  time.time() if active else None))
+            db.execute(
+                "INSERT OR REPLACE INTO court_signers (address, court, state, created_at, activated_at) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (
+                    address,
+                    court,
+                    "active" if active else "pending",
+                    time.time(),
+                    time.time() if active else None,
+                ),
+            )
 
     def active_signer(self, court: int) -> str | None:
         """The court's newest active signer held here."""
         with self._lock:
-            row = self._db.execute("SELECT address FROM court_signers WHERE court = ? AND state = 'active' "
-                                   "ORDER BY activated_at DESC, created_at DESC LIMIT 1", (court,)).fetchone()
+            row = self._db.execute(
+                "SELECT address FROM court_signers WHERE court = ? AND state = 'active' "
+                "ORDER BY activated_at DESC, created_at DESC LIMIT 1",
+                (court,),
+            ).fetchone()
         return row[0] if row else None
 
     def signer_keys(self, court: int) -> list[tuple[str, str]]:
         with self._lock:
-            rows = self._db.execute("SELECT address, state FROM court_signers WHERE court = ? ORDER BY created_at",
-                                    (court,)).fetchall()
+            rows = self._db.execute(
+                "SELECT address, state FROM court_signers WHERE court = ? ORDER BY created_at", (court,)
+            ).fetchall()
         return [(a, s) for a, s in rows]
 
     def has_signer(self, court: int) -> bool:
         with self._lock:
-            row = self._db.execute("SELECT 1 FROM court_signers WHERE court = ? AND state IN ('pending', 'active') "
-                                   "LIMIT 1", (court,)).fetchone()
+            row = self._db.execute(
+                "SELECT 1 FROM court_signers WHERE court = ? AND state IN ('pending', 'active') LIMIT 1",
+                (court,),
+            ).fetchone()
         return row is not None
 
     # -- meta ----------------------------------------------------------------------------------

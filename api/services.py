@@ -32,13 +32,13 @@ from eth_utils import to_checksum_address
 
 from api.auth import Authenticator, Client, ClientRegistry, open_db
 from api.errors import Conflict, Forbidden, IdempotencyConflict, NotFound, NotReady, RateLimited
-from api.outbox import GOVERNANCE_LANE, Entry, NewEntry, Outbox, court_lane, family_of
+from api.outbox import GOVERNANCE_LANE, KIND_OF, Entry, NewEntry, Outbox, court_lane, family_of
 from api.settings import ServiceSecrets, Settings, resolve_secrets
 from api.worker import OutboxWorker, Signers
 from ledger.certificates import Certificate, case_certificate, defaulter_certificate, judgment_certificate
 from ledger.chain import Chain, connect, send_transaction
 from ledger.client import Ledger
-from ledger.deployment import Deployment, deploy
+from ledger.deployment import Deployment, deploy, load_deployment
 from ledger.desk import CourtDesk
 from ledger.errors import ConfigurationError, LedgerError, VerificationError
 from ledger.index import Index, Indexer
@@ -47,11 +47,14 @@ from ledger.records import (
     CONTRACT_OF,
     Action,
     CaseState,
+    Extension,
     Filing,
     Judgment,
     JudgmentStatus,
+    JudgmentStatusChange,
     Listing,
     Record,
+    Removal,
     Restriction,
 )
 from ledger.signing import Keystore
@@ -88,15 +91,24 @@ class CheckAudit:
         with self.lock:
             self.db.executescript(self._SCHEMA)
 
-    def record(self, client_id: str, at: int, restriction: int,
-               rows: list[tuple[bytes, bool, int | None]], batch: str | None = None) -> None:
+    def record(
+        self,
+        client_id: str,
+        at: int,
+        restriction: int,
+        rows: list[tuple[bytes, bool, int | None]],
+        batch: str | None = None,
+    ) -> None:
         with self.lock:
             self.db.execute("BEGIN")
             self.db.executemany(
                 "INSERT INTO check_audit (client_id, at, subject, restriction, restricted, until, batch) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [(client_id, at, subject, restriction, int(restricted), until, batch)
-                 for subject, restricted, until in rows])
+                [
+                    (client_id, at, subject, restriction, int(restricted), until, batch)
+                    for subject, restricted, until in rows
+                ],
+            )
             self.db.execute("COMMIT")
 
     def rows(self, client_id: str | None = None) -> list[dict[str, Any]]:
@@ -107,8 +119,18 @@ class CheckAudit:
             params = (client_id,)
         with self.lock:
             found = self.db.execute(sql + " ORDER BY id", params).fetchall()
-        return [{"client_id": c, "at": a, "subject": bytes(s), "restriction": r, "restricted": bool(x),
-                 "until": u, "batch": b} for c, a, s, r, x, u, b in found]
+        return [
+            {
+                "client_id": c,
+                "at": a,
+                "subject": bytes(s),
+                "restriction": r,
+                "restricted": bool(x),
+                "until": u,
+                "batch": b,
+            }
+            for c, a, s, r, x, u, b in found
+        ]
 
     def close(self) -> None:
         with self.lock:
@@ -132,8 +154,10 @@ class RateLimiter:
             if tokens < 1.0:
                 self._buckets[key] = (tokens, now)
                 wait = max(1, int((1.0 - tokens) / self.rate + 0.999))
-                raise RateLimited(f"too many verification requests from this address; retry in {wait} s",
-                                  headers={"Retry-After": str(wait)})
+                raise RateLimited(
+                    f"too many verification requests from this address; retry in {wait} s",
+                    headers={"Retry-After": str(wait)},
+                )
             self._buckets[key] = (tokens - 1.0, now)
             if len(self._buckets) > 100_000:  # forget idle addresses
                 cutoff = now - self.burst / max(self.rate, 1e-9)
@@ -156,8 +180,15 @@ def _serialise_provider(chain: Chain) -> None:
 class Services:
     """The running service's parts. Build with :meth:`open`; then :meth:`start`; finally :meth:`close`."""
 
-    def __init__(self, settings: Settings, secrets: ServiceSecrets, chain: Chain, deployment: Deployment,
-                 *, owns_chain: bool = True) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        secrets: ServiceSecrets,
+        chain: Chain,
+        deployment: Deployment,
+        *,
+        owns_chain: bool = True,
+    ) -> None:
         self.settings = settings
         self.secrets = secrets
         self.chain = chain
@@ -179,11 +210,16 @@ class Services:
             self.clients.load_file(settings.clients_file)
         self.auth = Authenticator(self.clients, clock_skew=settings.clock_skew_seconds)
         self.audit = CheckAudit(root / "service.sqlite")
-        self.signers = Signers(self.keystore, secrets.keystore_password, self.outbox, kdf=settings.keystore_kdf)
-        self.worker = OutboxWorker(self.ledger, self.outbox, self.signers, self.governor,
-                                   interval=settings.worker_interval_seconds)
+        self.signers = Signers(
+            self.keystore, secrets.keystore_password, self.outbox, kdf=settings.keystore_kdf
+        )
+        self.worker = OutboxWorker(
+            self.ledger, self.outbox, self.signers, self.governor, interval=settings.worker_interval_seconds
+        )
         self.rate_limiter = RateLimiter(settings.verify_rate_per_second, settings.verify_burst)
-        self.descriptor = NetworkDescriptor.from_deployment(deployment, settings.network_name).signed(self.governor)
+        self.descriptor = NetworkDescriptor.from_deployment(deployment, settings.network_name).signed(
+            self.governor
+        )
         self.trust = TrustAnchors.from_descriptors([self.descriptor], [self.governor.address])
         self.notary: Any = None  # a ledger.notary.NotaryBatcher when enabled (see start_notary)
         self._accept_lock = threading.Lock()
@@ -206,17 +242,21 @@ class Services:
         root.mkdir(parents=True, exist_ok=True)
         owns = chain is None
         if chain is None:
-            chain = connect(settings.chain, data_dir=root / "chain", chain_id=settings.chain_id)
+            chain = connect(
+                settings.chain, data_dir=root / "chain", chain_id=settings.chain_id, port=settings.chain_port
+            )
         try:
             if chain.kind == "memory":
                 _serialise_provider(chain)
+            _same_chain_or_fresh(chain, root)
             if settings.mode == "development":
                 _fund_dev_governor(chain, secrets.governor, settings.dev_governor_funding_wei)
             deployment = deploy(chain, secrets.governor, root / "deployment.json")
             if to_checksum_address(deployment.governor) != secrets.governor.address:
                 raise ConfigurationError(
                     f"the deployment in {root / 'deployment.json'} is governed by {deployment.governor}, "
-                    f"not by the configured governance key ({secrets.governor.address})")
+                    f"not by the configured governance key ({secrets.governor.address})"
+                )
             return cls(settings, secrets, chain, deployment, owns_chain=owns)
         except BaseException:
             if owns:
@@ -269,10 +309,16 @@ class Services:
         from ledger.notary import NotaryBatcher
 
         relayer = self._notary_relayer()
-        self.notary = NotaryBatcher(self.data_dir / "notary.sqlite", self.ledger, court, signer,
-                                    relayer=relayer, max_size=self.settings.notary_max_size,
-                                    max_age=self.settings.notary_max_age_seconds,
-                                    receipt_timeout=self.settings.receipt_timeout_seconds)
+        self.notary = NotaryBatcher(
+            self.data_dir / "notary.sqlite",
+            self.ledger,
+            court,
+            signer,
+            relayer=relayer,
+            max_size=self.settings.notary_max_size,
+            max_age=self.settings.notary_max_age_seconds,
+            receipt_timeout=self.settings.receipt_timeout_seconds,
+        )
         self.notary.start()
 
     def _notary_relayer(self) -> LocalAccount:
@@ -284,9 +330,13 @@ class Services:
             account = self.signers.account(address)
         wei = self.settings.funding_wei()
         if wei and self.chain.w3.eth.get_balance(account.address) < wei // 10:
-            self.outbox.accept("service", lambda _: NewEntry(
-                lane=GOVERNANCE_LANE, kind="fund", call={"to": account.address, "value": str(wei)}),
-                idempotency_key=f"fund-notary-relayer:{account.address}:{int(time.time()) // 3600}")
+            self.outbox.accept(
+                "service",
+                lambda _: NewEntry(
+                    lane=GOVERNANCE_LANE, kind="fund", call={"to": account.address, "value": str(wei)}
+                ),
+                idempotency_key=f"fund-notary-relayer:{account.address}:{int(time.time()) // 3600}",
+            )
             self.worker.wake()
         return account
 
@@ -294,7 +344,9 @@ class Services:
 
     def sync_index(self) -> None:
         result = self.indexer.sync()
-        block_time = int(self.chain.w3.eth.get_block(result.to_block)["timestamp"]) if result.to_block >= 0 else 0
+        block_time = (
+            int(self.chain.w3.eth.get_block(result.to_block)["timestamp"]) if result.to_block >= 0 else 0
+        )
         with self._index_state:
             self._indexed_block = result.to_block
             self._indexed_time = max(self._indexed_time, block_time)
@@ -336,19 +388,23 @@ class Services:
 
     def require_signer(self, court: int) -> None:
         if not self.outbox.has_signer(court):
-            raise Conflict(f"this service holds no signer key for court {court}: governance admits the court "
-                           "(or adds a signer) through this service first")
+            raise Conflict(
+                f"this service holds no signer key for court {court}: governance admits the court "
+                "(or adds a signer) through this service first"
+            )
 
-    def submit(self, client: Client, ctx: WriteContext, build: Callable[[Callable[[str, int], int]], NewEntry]
-               ) -> Entry:
+    def submit(
+        self, client: Client, ctx: WriteContext, build: Callable[[Callable[[str, int], int]], NewEntry]
+    ) -> Entry:
         """Accept a write durably (idempotent per client and key) and wake the worker."""
         if ctx.idempotency_key is not None:
             existing = self.outbox.find_idempotent(client.client_id, ctx.idempotency_key)
             if existing is not None:
                 return self._same_request(existing, ctx)
         with self._accept_lock:  # one accept at a time: a racing retry never runs ``build`` twice
-            entry, created = self.outbox.accept(client.client_id, build, idempotency_key=ctx.idempotency_key,
-                                                request_hash=ctx.request_hash)
+            entry, created = self.outbox.accept(
+                client.client_id, build, idempotency_key=ctx.idempotency_key, request_hash=ctx.request_hash
+            )
         if not created:
             return self._same_request(entry, ctx)
         log.info("accepted %s %s for %s", entry.kind, entry.id, entry.lane)
@@ -380,30 +436,56 @@ class Services:
             return int(self.ledger.listing(key)["changes"])
         raise ValueError(f"unknown sequence family {family}")
 
-    def submit_record(self, client: Client, ctx: WriteContext, court: int,
-                      make: Callable[[int | None], Record], *, family: str | None = None) -> Entry:
-        """Accept a court record; ``make(sequence)`` builds it (the sequence is None for unsequenced kinds)."""
+    def submit_record(
+        self,
+        client: Client,
+        ctx: WriteContext,
+        court: int,
+        make: Callable[[int | None], Record],
+        *,
+        family: str | None = None,
+    ) -> Entry:
+        """Accept a court record; ``make(sequence)`` builds it (sequence None for unsequenced kinds)."""
         self.require_signer(court)
         outside = self.outside_count(family) if family is not None else 0
 
         def build(sequence: Callable[[str, int], int]) -> NewEntry:
             record = make(sequence(family, outside) if family is not None else None)
-            from api.outbox import KIND_OF
-
-            return NewEntry(lane=court_lane(court), kind=KIND_OF[type(record)], court=court, record=record,
-                            family=family_of(record))
+            return NewEntry(
+                lane=court_lane(court),
+                kind=KIND_OF[type(record)],
+                court=court,
+                record=record,
+                family=family_of(record),
+            )
 
         return self.submit(client, ctx, build)
 
-    def submit_governance(self, client: Client, ctx: WriteContext, kind: str, call: dict[str, Any], *,
-                          signer_key: tuple[int, str] | None = None, fund: str | None = None) -> Entry:
+    def submit_governance(
+        self,
+        client: Client,
+        ctx: WriteContext,
+        kind: str,
+        call: dict[str, Any],
+        *,
+        signer_key: tuple[int, str] | None = None,
+        fund: str | None = None,
+    ) -> Entry:
         def build(_: Callable[[str, int], int]) -> NewEntry:
             extra = []
             wei = self.settings.funding_wei()
             if fund is not None and wei > 0:
-                extra.append(NewEntry(lane=GOVERNANCE_LANE, kind="fund", call={"to": fund, "value": str(wei)}))
-            return NewEntry(lane=GOVERNANCE_LANE, kind=kind, court=call.get("court"), call=call,
-                            signer_key=signer_key, extra=extra)
+                extra.append(
+                    NewEntry(lane=GOVERNANCE_LANE, kind="fund", call={"to": fund, "value": str(wei)})
+                )
+            return NewEntry(
+                lane=GOVERNANCE_LANE,
+                kind=kind,
+                court=call.get("court"),
+                call=call,
+                signer_key=signer_key,
+                extra=extra,
+            )
 
         return self.submit(client, ctx, build)
 
@@ -417,7 +499,11 @@ class Services:
             raise NotFound(f"no outbox record {entry_id}") from None
         if entry.client_id == client.client_id or client.kind == "governance":
             return entry
-        if client.kind in ("court", "notary") and client.court_id is not None and entry.court == client.court_id:
+        if (
+            client.kind in ("court", "notary")
+            and client.court_id is not None
+            and entry.court == client.court_id
+        ):
             return entry
         raise NotFound(f"no outbox record {entry_id}")
 
@@ -442,7 +528,9 @@ class Services:
         if entry.state == "failed":
             raise Conflict(f"outbox record {entry.id} failed; it has no certificate")
         if entry.state != "confirmed":
-            raise NotReady(f"outbox record {entry.id} is {entry.state}; its certificate exists once confirmed")
+            raise NotReady(
+                f"outbox record {entry.id} is {entry.state}; its certificate exists once confirmed"
+            )
         if entry.record is None:
             raise NotFound(f"outbox record {entry.id} is a governance act; it has no certificate")
         record = entry.typed_record()
@@ -450,8 +538,12 @@ class Services:
         if isinstance(record, Judgment):
             state = self.ledger.judgment(record.record_id())
             status = JudgmentStatus(state["status"])
-            successor = self.ledger.superseded_by(record.record_id()) if status == JudgmentStatus.SUPERSEDED else None
-            return judgment_certificate(self._written(entry), chain_id, status=status, superseded_by=successor)
+            successor = (
+                self.ledger.superseded_by(record.record_id()) if status == JudgmentStatus.SUPERSEDED else None
+            )
+            return judgment_certificate(
+                self._written(entry), chain_id, status=status, superseded_by=successor
+            )
         if isinstance(record, Filing):
             head = self.chain.w3.eth.block_number
             if not self.wait_indexed(head):
@@ -459,30 +551,52 @@ class Services:
             view = self.index.case_history(record.record_id())
             if view is None:
                 raise NotReady("the case is not indexed yet; retry in a moment")
-            actions = [Action(case_id=view.id, sequence=a.sequence, kind=a.kind, amount=a.amount, detail=a.detail,
-                              document_digest=a.document_digest, flags=a.flags) for a in view.actions]
-            return case_certificate(self._written(entry), chain_id, actions, state=CaseState(view.state),
-                                    amount_recovered=view.amount_recovered)
+            actions = [
+                Action(
+                    case_id=view.id,
+                    sequence=a.sequence,
+                    kind=a.kind,
+                    amount=a.amount,
+                    detail=a.detail,
+                    document_digest=a.document_digest,
+                    flags=a.flags,
+                )
+                for a in view.actions
+            ]
+            return case_certificate(
+                self._written(entry),
+                chain_id,
+                actions,
+                state=CaseState(view.state),
+                amount_recovered=view.amount_recovered,
+            )
         if isinstance(record, Listing):
             at = int(self.chain.w3.eth.get_block("latest")["timestamp"])
             restricted, _, until = self.ledger.is_restricted(record.subject, int(record.restrictions), at)
-            return defaulter_certificate(self._written(entry), chain_id, at=at,
-                                         restrictions=Restriction(record.restrictions), restricted=restricted,
-                                         until=until or None)
+            return defaulter_certificate(
+                self._written(entry),
+                chain_id,
+                at=at,
+                restrictions=Restriction(record.restrictions),
+                restricted=restricted,
+                until=until or None,
+            )
         parent = self._parent(entry, record)
         return self.certificate(parent)
 
     def _parent(self, entry: Entry, record: Record) -> Entry:
         target: tuple[bytes, str] | None = None
-        if hasattr(record, "case_id") and not isinstance(record, Listing):
-            target = (record.case_id, "filing")  # type: ignore[attr-defined]
-        elif hasattr(record, "judgment_id"):
-            target = (record.judgment_id, "judgment")  # type: ignore[attr-defined]
-        elif hasattr(record, "listing_id"):
-            target = (record.listing_id, "listing")  # type: ignore[attr-defined]
+        if isinstance(record, Action):
+            target = (record.case_id, "filing")
+        elif isinstance(record, JudgmentStatusChange):
+            target = (record.judgment_id, "judgment")
+        elif isinstance(record, Extension | Removal):
+            target = (record.listing_id, "listing")
         if target is None:
-            raise NotFound(f"outbox record {entry.id} ({entry.kind}) has no certificate here; notarized digests "
-                           "are certified by the notary endpoints")
+            raise NotFound(
+                f"outbox record {entry.id} ({entry.kind}) has no certificate here; notarized digests "
+                "are certified by the notary endpoints"
+            )
         parent = self.outbox.by_record_id(target[0], target[1])
         if parent is None or parent.state != "confirmed":
             raise NotFound(f"this service holds no signed {target[1]} 0x{target[0].hex()} to certify")
@@ -507,15 +621,48 @@ class Services:
         offline = [s for s in result.steps if s.name not in ("chain", "signer", "record", "status")]
         online = [s for s in result.steps if s.name in ("chain", "signer", "record", "status")]
         if expected is None or expected != document_sha256:
-            reason = (f"a {cert.kind} certificate does not certify a document" if expected is None else
-                      f"the document's SHA-256 0x{document_sha256.hex()} does not match the certified digest "
-                      f"0x{expected.hex()}")
+            reason = (
+                f"a {cert.kind} certificate does not certify a document"
+                if expected is None
+                else f"the document's SHA-256 0x{document_sha256.hex()} does not match the certified digest "
+                f"0x{expected.hex()}"
+            )
             err = VerificationError("document", reason)
             err.steps = offline  # type: ignore[attr-defined]
             raise err
         step = Step("document", "the document's SHA-256 matches the certified digest")
         result.steps = [*offline, step, *online]
         return result
+
+
+def _same_chain_or_fresh(chain: Chain, root: Path) -> None:
+    """Refuse to deploy a second suite over a data dir whose records belong to the first.
+
+    ``deploy`` replaces a deployments file that does not describe the connected chain. With an outbox
+    already there, that would silently start an empty ledger beside the recorded one (and the index,
+    the outbox and the certificates would point at contracts that are gone).
+    """
+    path = root / "deployment.json"
+    if not path.is_file() or not (root / "outbox.sqlite").is_file():
+        return
+    existing = load_deployment(path)
+    genesis = "0x" + bytes(chain.genesis_hash).hex()
+    problems = []
+    if existing.chain_id != chain.chain_id:
+        problems.append(f"chain id {chain.chain_id}, not {existing.chain_id}")
+    if existing.genesis_hash.lower() != genesis:
+        problems.append(f"genesis block {genesis}, not {existing.genesis_hash}")
+    missing = [
+        n for n, c in existing.contracts.items() if not chain.w3.eth.get_code(to_checksum_address(c.address))
+    ]
+    if missing:
+        problems.append(f"no code for {', '.join(missing)}")
+    if problems:
+        raise ConfigurationError(
+            f"the chain at {chain.url or chain.kind} is not the one {path} describes "
+            f"({'; '.join(problems)}). Refusing to deploy a new suite over the records in {root}: "
+            "reconnect the right chain, or move the data dir away to start an empty ledger"
+        )
 
 
 def _fund_dev_governor(chain: Chain, governor: LocalAccount, wei: int) -> None:

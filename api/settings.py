@@ -46,8 +46,25 @@ SECRET_ENV = {
     "governance_key": "LEDGER_GOVERNANCE_KEY",
 }
 _PLACEHOLDERS = {
-    "", "changeme", "change-me", "change_me", "secret", "password", "passw0rd", "dev", "development",
-    "test", "testing", "example", "placeholder", "default", "none", "null", "todo", "xxx", "admin",
+    "",
+    "changeme",
+    "change-me",
+    "change_me",
+    "secret",
+    "password",
+    "passw0rd",
+    "dev",
+    "development",
+    "test",
+    "testing",
+    "example",
+    "placeholder",
+    "default",
+    "none",
+    "null",
+    "todo",
+    "xxx",
+    "admin",
 }
 _MIN_PASSWORD = 12
 
@@ -61,7 +78,12 @@ class Settings(BaseSettings):
     data_dir: Path = Field(default=Path(".data"), description="all durable state lives here")
     chain: str = Field(default="local", description="memory | local (anvil in <data_dir>/chain) | node URL")
     chain_id: int | None = Field(default=None, description="the chain id the node must report")
-    network_name: str = Field(default="judicial-trust-ledger-dev", description="name in the network descriptor")
+    chain_port: int | None = Field(
+        default=None, description="local anvil: a fixed port (default: any free one)"
+    )
+    network_name: str = Field(
+        default="judicial-trust-ledger-dev", description="name in the network descriptor"
+    )
 
     # -- secrets: no defaults; see resolve_secrets ---------------------------------------------------
     vault_key: SecretStr | None = Field(default=None, description="vault master key, 64 hex digits")
@@ -71,8 +93,9 @@ class Settings(BaseSettings):
 
     # -- keys and funding --------------------------------------------------------------------------
     keystore_kdf: Literal["scrypt", "pbkdf2"] = "scrypt"
-    signer_funding_wei: int = Field(default=-1, description="sent to each new court signer; -1: 10 ETH in "
-                                                             "development, 0 in production")
+    signer_funding_wei: int = Field(
+        default=-1, description="sent to each new court signer; -1: 10 ETH in development, 0 in production"
+    )
     dev_governor_funding_wei: int = 1_000 * 10**18
 
     # -- authentication ----------------------------------------------------------------------------
@@ -121,8 +144,10 @@ class ServiceSecrets:
 
 def resolve_secrets(settings: Settings) -> ServiceSecrets:
     """Usable secrets from the settings (production) or the settings plus dev-secrets.json (development)."""
-    given = {name: (getattr(settings, name).get_secret_value() if getattr(settings, name) is not None else None)
-             for name in SECRET_ENV}
+    given = {
+        name: (getattr(settings, name).get_secret_value() if getattr(settings, name) is not None else None)
+        for name in SECRET_ENV
+    }
     path = Path(settings.data_dir) / DEV_SECRETS_FILE
     if settings.mode == "production":
         missing = [SECRET_ENV[n] for n, v in given.items() if v is None or not v.strip()]
@@ -132,13 +157,16 @@ def resolve_secrets(settings: Settings) -> ServiceSecrets:
         for name, value in given.items():
             assert value is not None
             if value.strip() in dev_values:
-                raise ConfigurationError(f"{SECRET_ENV[name]} is a development secret from {path}; "
-                                         "production needs its own")
+                raise ConfigurationError(
+                    f"{SECRET_ENV[name]} is a development secret from {path}; production needs its own"
+                )
             _refuse_placeholder(name, value)
         values = {n: v.strip() for n, v in given.items() if v is not None}
     else:
         dev = _dev_secrets(path)
-        values = {n: (v.strip() if v is not None and v.strip() else dev[SECRET_ENV[n]]) for n, v in given.items()}
+        values = {
+            n: (v.strip() if v is not None and v.strip() else dev[SECRET_ENV[n]]) for n, v in given.items()
+        }
     return ServiceSecrets(
         vault_key=_hex32("vault_key", values["vault_key"]),
         blind_key=BlindIndexKey(_hex32("blind_index_key", values["blind_index_key"])),

@@ -28,14 +28,15 @@ and signer funding by the governance account.
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 from eth_account.signers.local import LocalAccount
 from eth_utils import to_checksum_address
-from web3.exceptions import ContractLogicError, TransactionNotFound, Web3RPCError
+from web3.exceptions import ContractLogicError, ProviderConnectionError, TransactionNotFound, Web3RPCError
 
 from api.outbox import GOVERNANCE_LANE, Entry, Outbox
 from ledger.chain import GAS_MARGIN_PERCENT
@@ -62,6 +63,7 @@ _KNOWN = ("already known", "already imported", "known transaction", "already exi
 _NONCE_LOW = ("nonce too low", "nonce is too low", "oldnonce", "nonce has already been used", "noncetoolow")
 _FEE = ("underpriced", "fee too low", "less than block base fee", "feecap", "fee cap", "max fee per gas")
 
+_EXPECTED_NONCE = re.compile(r"expected (\d+), but got (\d+)")
 _SENT, _WAIT, _DONE = "sent", "wait", "done"
 
 
@@ -105,8 +107,12 @@ class Signers:
 def error_of(exc: BaseException) -> dict[str, Any]:
     """The JSON-ready error stored on a failed entry: decoded name and arguments."""
     if isinstance(exc, ContractRevertError):
-        return {"name": exc.error, "contract": exc.contract, "arguments": _jsonable(exc.arguments),
-                "detail": str(exc)}
+        return {
+            "name": exc.error,
+            "contract": exc.contract,
+            "arguments": _jsonable(exc.arguments),
+            "detail": str(exc),
+        }
     return {"name": type(exc).__name__, "arguments": {}, "detail": str(exc)}
 
 
@@ -132,6 +138,13 @@ def _revert_data(exc: ContractLogicError) -> bytes:
     return bytes(data) if isinstance(data, bytes | bytearray) else b""
 
 
+def _nonce_too_low(message: str) -> bool:
+    if any(m in message for m in _NONCE_LOW):
+        return True
+    found = _EXPECTED_NONCE.search(message)  # eth-tester: "Invalid transaction nonce: Expected 1, but got 0"
+    return found is not None and int(found.group(2)) < int(found.group(1))
+
+
 def _message(exc: BaseException) -> str:
     if isinstance(exc, Web3RPCError) and isinstance(exc.rpc_response, dict):
         error = exc.rpc_response.get("error")
@@ -143,9 +156,17 @@ def _message(exc: BaseException) -> str:
 class OutboxWorker:
     """Drives outbox entries to a final state. ``run_once`` does one pass (tests call it directly)."""
 
-    def __init__(self, ledger: Ledger, outbox: Outbox, signers: Signers, governor: LocalAccount, *,
-                 interval: float = 0.1, resend_after: float = 2.0,
-                 on_finished: Callable[[Entry], None] | None = None) -> None:
+    def __init__(
+        self,
+        ledger: Ledger,
+        outbox: Outbox,
+        signers: Signers,
+        governor: LocalAccount,
+        *,
+        interval: float = 0.1,
+        resend_after: float = 2.0,
+        on_finished: Callable[[Entry], None] | None = None,
+    ) -> None:
         self.ledger = ledger
         self.w3 = ledger.w3
         self.outbox = outbox
@@ -243,7 +264,9 @@ class OutboxWorker:
         except TransactionNotFound:
             known = None
         if known is None:
-            log.info("outbox %s: the node does not know transaction %s; sending it again", entry.id, entry.tx_hash)
+            log.info(
+                "outbox %s: the node does not know transaction %s; sending it again", entry.id, entry.tx_hash
+            )
             return self._broadcast(entry)
         self._last_broadcast[entry.id] = time.monotonic()
         return False
@@ -255,17 +278,22 @@ class OutboxWorker:
         try:
             self.w3.eth.send_raw_transaction(entry.raw_tx)
             return False
-        except Web3RPCError as exc:
+        except (OSError, ProviderConnectionError):
+            raise  # the node is away: the pass ends, the entry stays submitted and is sent again later
+        except Exception as exc:  # nodes refuse in words: Web3RPCError, or eth-tester's ValidationError
             message = _message(exc)
             if any(m in message for m in _KNOWN):
                 return False
-            if any(m in message for m in _NONCE_LOW):
+            if _nonce_too_low(message):
                 receipt = self._receipt(entry.tx_hash)
                 if receipt is not None:
                     self._finish(entry, receipt)
                     return True
-                log.warning("outbox %s: nonce %s was used by another transaction; signing again", entry.id,
-                            entry.nonce)
+                log.warning(
+                    "outbox %s: nonce %s was used by another transaction; signing again",
+                    entry.id,
+                    entry.nonce,
+                )
                 self.outbox.back_to_accepted(entry.id, "nonce taken by another transaction; signing again")
                 return False
             if any(m in message for m in _FEE):
@@ -285,11 +313,22 @@ class OutboxWorker:
         except (ContractLogicError, Web3RPCError) as exc:
             self.outbox.note(entry.id, f"cannot reprice: {_message(exc)[:200]}")
             return
-        tx = {"to": to, "data": data, "value": value, "nonce": entry.nonce, "gas": gas,
-              "chainId": self.ledger.chain.chain_id, **self._fees()}
+        tx: dict[str, Any] = {
+            "to": to,
+            "data": data,
+            "value": value,
+            "nonce": entry.nonce,
+            "gas": gas,
+            "chainId": self.ledger.chain.chain_id,
+            **self._fees(),
+        }
         signed = account.sign_transaction(tx)
-        log.info("outbox %s: transaction underpriced; replaced with current fees (nonce %s)", entry.id, entry.nonce)
-        updated = self.outbox.replace_transaction(entry.id, bytes(signed.raw_transaction), signed.hash.to_0x_hex())
+        log.info(
+            "outbox %s: transaction underpriced; replaced with current fees (nonce %s)", entry.id, entry.nonce
+        )
+        updated = self.outbox.replace_transaction(
+            entry.id, bytes(signed.raw_transaction), signed.hash.to_0x_hex()
+        )
         self._broadcast(updated)
 
     def _finish(self, entry: Entry, receipt: Any) -> None:
@@ -299,14 +338,25 @@ class OutboxWorker:
         self._last_broadcast.pop(entry.id, None)
         if receipt["status"] == 1:
             block = self.w3.eth.get_block(number)
-            done = self.outbox.mark_confirmed(entry.id, block_number=number, block_hash=block_hash,
-                                              block_time=int(block["timestamp"]), gas_used=int(receipt["gasUsed"]),
-                                              tx_hash=tx_hash)
+            done = self.outbox.mark_confirmed(
+                entry.id,
+                block_number=number,
+                block_hash=block_hash,
+                block_time=int(block["timestamp"]),
+                gas_used=int(receipt["gasUsed"]),
+                tx_hash=tx_hash,
+            )
         else:
-            done = self.outbox.mark_failed(entry.id, error_of(self._mined_revert(entry, number)),
-                                           block_number=number, block_hash=block_hash,
-                                           gas_used=int(receipt["gasUsed"]))
-            log.info("outbox %s (%s) failed on chain: %s", entry.id, entry.kind, (done.error or {}).get("name"))
+            done = self.outbox.mark_failed(
+                entry.id,
+                error_of(self._mined_revert(entry, number)),
+                block_number=number,
+                block_hash=block_hash,
+                gas_used=int(receipt["gasUsed"]),
+            )
+            log.info(
+                "outbox %s (%s) failed on chain: %s", entry.id, entry.kind, (done.error or {}).get("name")
+            )
         if self.on_finished is not None:
             try:
                 self.on_finished(done)
@@ -318,16 +368,19 @@ class OutboxWorker:
         account = self._account_for_sender(entry.sender)
         to, data, value, _ = self._payload(entry, account, sign=False)
         try:
-            self.w3.eth.call({"from": entry.sender, "to": to, "data": data, "value": value},  # type: ignore[typeddict-item]
-                             block_identifier=number - 1)
+            self.w3.eth.call(
+                cast(Any, {"from": entry.sender, "to": to, "data": data, "value": value}),
+                block_identifier=number - 1,
+            )
         except ContractLogicError as exc:
             return decode_revert(_revert_data(exc))
         except Exception as exc:
             return exc
         from ledger.errors import TransactionError
 
-        return TransactionError(f"transaction {entry.tx_hash} reverted (out of gas or state changed before "
-                                "inclusion)")
+        return TransactionError(
+            f"transaction {entry.tx_hash} reverted (out of gas or state changed before inclusion)"
+        )
 
     # -- sending -------------------------------------------------------------------------------
 
@@ -342,8 +395,9 @@ class OutboxWorker:
         assert entry.court is not None
         return self.signers.for_court(entry.court)
 
-    def _payload(self, entry: Entry, account: LocalAccount, *, sign: bool = True
-                 ) -> tuple[str, str, int, bytes | None]:
+    def _payload(
+        self, entry: Entry, account: LocalAccount, *, sign: bool = True
+    ) -> tuple[str, str, int, bytes | None]:
         """(to, calldata, value, EIP-712 signature or None) of an entry sent by ``account``."""
         if entry.record is not None:
             record = entry.typed_record()
@@ -358,8 +412,12 @@ class OutboxWorker:
         registry = self.ledger.contract("CourtRegistry")
         function = GOVERNANCE_FUNCTIONS[entry.kind]
         if entry.kind == "admit_court":
-            args: list[Any] = [call["court"], jurisdiction_bytes(call["jurisdiction"]), call["appellate_court"],
-                               to_checksum_address(call["signer"])]
+            args: list[Any] = [
+                call["court"],
+                jurisdiction_bytes(call["jurisdiction"]),
+                call["appellate_court"],
+                to_checksum_address(call["signer"]),
+            ]
         elif entry.kind == "add_signer":
             args = [call["court"], to_checksum_address(call["signer"])]
         elif entry.kind == "retire_signer":
@@ -369,8 +427,8 @@ class OutboxWorker:
         return registry.address, registry.encode_abi(function, args=args), 0, None
 
     def _estimate(self, account: LocalAccount, to: str, data: str, value: int) -> int:
-        estimate = self.w3.eth.estimate_gas({"from": account.address, "to": to, "data": data,  # type: ignore[typeddict-item]
-                                             "value": value})
+        params: Any = {"from": account.address, "to": to, "data": data, "value": value}
+        estimate = self.w3.eth.estimate_gas(params)
         return int(estimate) * (100 + GAS_MARGIN_PERCENT) // 100
 
     def _fees(self) -> dict[str, int]:
@@ -389,8 +447,14 @@ class OutboxWorker:
     def _send_new(self, entry: Entry, in_flight: bool) -> str:
         account = self._sender(entry)
         if account is None:
-            self._fail(entry, {"name": "NoActiveSigner", "arguments": {"court": entry.court},
-                               "detail": f"this service holds no active signer key for court {entry.court}"})
+            self._fail(
+                entry,
+                {
+                    "name": "NoActiveSigner",
+                    "arguments": {"court": entry.court},
+                    "detail": f"this service holds no active signer key for court {entry.court}",
+                },
+            )
             return _DONE
         to, data, value, signature = self._payload(entry, account)
         try:
@@ -400,19 +464,33 @@ class OutboxWorker:
                 return _WAIT  # it may depend on a transaction of this lane not mined yet
             self._fail(entry, error_of(decode_revert(_revert_data(exc))))
             return _DONE
-        except Web3RPCError as exc:
+        except (OSError, ProviderConnectionError):
+            raise
+        except Exception as exc:  # insufficient funds, a node refusing in words: wait and say why
             self.outbox.note(entry.id, f"waiting: {_message(exc)[:200]}")
             return _WAIT
         with self.nonce_lock:
             pending = self.w3.eth.get_transaction_count(account.address, "pending")
             nonce = self.outbox.next_nonce(account.address, pending)
-            tx = {"to": to, "data": data, "value": value, "nonce": nonce, "gas": gas,
-                  "chainId": self.ledger.chain.chain_id, **self._fees()}
+            tx: dict[str, Any] = {
+                "to": to,
+                "data": data,
+                "value": value,
+                "nonce": nonce,
+                "gas": gas,
+                "chainId": self.ledger.chain.chain_id,
+                **self._fees(),
+            }
             signed = account.sign_transaction(tx)
             stored = self.outbox.mark_submitted(
-                entry.id, signer=account.address if signature is not None else None, signature=signature,
-                sender=account.address, nonce=nonce, raw_tx=bytes(signed.raw_transaction),
-                tx_hash=signed.hash.to_0x_hex())
+                entry.id,
+                signer=account.address if signature is not None else None,
+                signature=signature,
+                sender=account.address,
+                nonce=nonce,
+                raw_tx=bytes(signed.raw_transaction),
+                tx_hash=signed.hash.to_0x_hex(),
+            )
         if not self._broadcast(stored):
             receipt = self._receipt(stored.tx_hash or "")
             if receipt is not None:  # automining nodes: settle at once

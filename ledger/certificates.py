@@ -148,6 +148,14 @@ def _first_error(exc: PydanticValidationError) -> str:
 
 def parse_certificate(data: str | bytes | dict[str, Any]) -> Certificate:
     """Parse a certificate; anything malformed raises VerificationError at step ``format``."""
+    return parse_certificate_record(data)[0]
+
+
+def parse_certificate_record(data: str | bytes | dict[str, Any]) -> tuple[Certificate, Record, bytes]:
+    """:func:`parse_certificate`, also returning the typed record and its id (EIP-712 struct hash).
+
+    The verifier needs both right after parsing; they are computed here once.
+    """
     if isinstance(data, bytes | str):
         try:
             data = json.loads(data)
@@ -168,9 +176,10 @@ def parse_certificate(data: str | bytes | dict[str, Any]) -> Certificate:
     if part and getattr(cert, part) is None:
         raise VerificationError("format", f"a {cert.kind} certificate needs its '{part}' section")
     record = cert.typed_record()
-    if "0x" + record.record_id().hex() != cert.record_id.lower():
+    record_id = record.record_id()
+    if "0x" + record_id.hex() != cert.record_id.lower():
         raise VerificationError("format", "record_id is not the EIP-712 struct hash of the record fields")
-    return cert
+    return cert, record, bytes(record_id)
 
 
 def _base(kind: Kind, written: Written, chain_id: int, court: int, status: dict[str, Any]) -> dict[str, Any]:

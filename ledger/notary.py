@@ -17,16 +17,18 @@ stronger statement ("this document existed then").
 
 Durability (SQLite in WAL mode, ``synchronous=FULL``), each step one transaction:
 
-1. ``submit``/``submit_many`` commit the receipts before returning their ids. Receipts are numbered
-   by ``seq`` (rowid, contiguous: rows are never deleted), so everything after the last batch's
-   ``last_seq`` is pending and a batch is a contiguous ``seq`` range: closing a batch writes one
-   batch row, never touches the receipts.
+1. ``submit``/``submit_many`` commit the receipts before returning their ids (one transaction per
+   call). Receipts are numbered by ``seq`` (contiguous: rows are never deleted), so everything after
+   the last batch's ``last_seq`` is pending and a batch is a contiguous ``seq`` range: closing a batch
+   writes one batch row and never touches the receipts. A receipt id is the 6-byte ``seq`` and an
+   80-bit tag (BLAKE2b keyed with a random per-store key), 32 hex digits: found by primary key with no
+   extra index, and not guessable from another receipt's id.
 2. Closing writes the batch row (root, size, metadata and its digest) together with the tree: the
    ``2n-1`` nodes as one BLOB in ``merkle.py``'s layout, and each receipt's leaf position as a
    ``uint32`` array in ``seq`` order. A proof is read lazily: ``log2(n)`` 32-byte slices of that
    BLOB through SQLite's incremental BLOB I/O, with no per-receipt rows.
-3. Before anything is sent, the record's EIP-712 signature and the signed raw transaction (nonce,
-   hash) are stored: state ``signed``.
+3. Before anything is sent, the record's EIP-712 signature (and its signer) and the signed raw
+   transaction (nonce, hash) are stored: state ``signed``.
 4. After the receipt, the block number, hash and time: state ``anchored``.
 
 After a crash anywhere, :meth:`NotaryBatcher.run_once` resumes the oldest unfinished batch first: if
@@ -126,7 +128,7 @@ class Receipt:
     submitted_at: float
     batch: int | None = None
     root: bytes | None = None
-    proof: list[bytes] | None = None
+    proof: tuple[bytes, ...] | None = None
     batch_size: int | None = None
     transaction_hash: str | None = None
     block_number: int | None = None
@@ -155,6 +157,7 @@ class _Batch:
     metadata_digest: bytes
     state: str
     signature: bytes | None
+    signer: str | None
     sender: str | None
     nonce: int | None
     raw_tx: bytes | None
@@ -165,7 +168,7 @@ class _Batch:
     gas_used: int | None
 
     COLUMNS = (
-        "id, first_seq, last_seq, root, size, metadata_digest, state, signature, sender, nonce, "
+        "id, first_seq, last_seq, root, size, metadata_digest, state, signature, signer, sender, nonce, "
         "raw_tx, tx_hash, block_number, block_hash, block_time, gas_used"
     )
 
@@ -187,7 +190,7 @@ CREATE TABLE IF NOT EXISTS batches (
     metadata_digest BLOB NOT NULL,
     closed_at REAL NOT NULL,
     state TEXT NOT NULL CHECK (state IN ('closed', 'signed', 'anchored')),
-    signature BLOB, sender TEXT, nonce INTEGER, raw_tx BLOB, tx_hash TEXT, sent_at REAL,
+    signature BLOB, signer TEXT, sender TEXT, nonce INTEGER, raw_tx BLOB, tx_hash TEXT, sent_at REAL,
     block_number INTEGER, block_hash TEXT, block_time INTEGER, gas_used INTEGER, anchored_at REAL
 );
 CREATE INDEX IF NOT EXISTS batches_unfinished ON batches (id) WHERE state != 'anchored';
@@ -461,6 +464,7 @@ class NotaryBatcher:
             )
         batch = self._batch(self._db(), receipt.batch)
         assert batch is not None and batch.signature is not None and batch.tx_hash is not None
+        assert batch.signer is not None
         record = Anchor(
             court=self.court, root=batch.root, size=batch.size, metadata_digest=batch.metadata_digest
         )
@@ -468,7 +472,7 @@ class NotaryBatcher:
             record=record,
             record_id=record.record_id(),
             signature=batch.signature,
-            signer=self.signer.address,
+            signer=str(batch.signer),
             contract="NotaryAnchor",
             contract_address=to_checksum_address(self._contract.address),
             transaction_hash=batch.tx_hash,
@@ -479,7 +483,7 @@ class NotaryBatcher:
             sender=str(batch.sender),
         )
         return notary_certificate(
-            written, self.ledger.chain.chain_id, digest=receipt.digest, proof=receipt.proof
+            written, self.ledger.chain.chain_id, digest=receipt.digest, proof=list(receipt.proof)
         )
 
     def verify(
@@ -505,7 +509,7 @@ class NotaryBatcher:
         assert receipt.root is not None and receipt.proof is not None
         if not verify_proof(receipt.root, word, receipt.proof):
             return False
-        return not on_chain or self.ledger.verify_inclusion(receipt.root, word, receipt.proof)
+        return not on_chain or self.ledger.verify_inclusion(receipt.root, word, list(receipt.proof))
 
     def stats(self) -> dict[str, int]:
         """Counts for monitoring: pending digests, unfinished and anchored batches."""
@@ -633,18 +637,17 @@ class NotaryBatcher:
         ).fetchone()
         return _row_batch(row)
 
-    def _proof(self, db: sqlite3.Connection, batch: _Batch, seq: int) -> list[bytes]:
+    def _proof(self, db: sqlite3.Connection, batch: _Batch, seq: int) -> tuple[bytes, ...]:
         with db.blobopen("trees", "positions", batch.id, readonly=True) as blob:
             blob.seek(4 * (seq - batch.first_seq))
             index = int.from_bytes(blob.read(4), "little")
         path = []
         with db.blobopen("trees", "nodes", batch.id, readonly=True) as blob:
-            while index > 0:
-                sibling = index + 1 if index % 2 == 1 else index - 1
-                blob.seek(32 * sibling)
+            while index:
+                blob.seek(32 * (((index - 1) ^ 1) + 1))  # the sibling, as in _proof_from
                 path.append(blob.read(32))
-                index = (index - 1) // 2
-        return path
+                index = (index - 1) >> 1
+        return tuple(path)
 
     def _close(self, *, force: bool) -> _Batch | None:
         """Cut the oldest pending digests into a batch: build its tree and store both in one transaction."""
@@ -762,7 +765,7 @@ class NotaryBatcher:
     def _sign(self, batch: _Batch) -> _Batch:
         """Sign the record and the transaction, and store both before anything is sent."""
         record = self._record(batch)
-        signature = batch.signature or self.ledger.sign(self.signer, record)
+        signature = self._signature(batch)
         sender = self.relayer or self.signer
         to, data = self.ledger.call_data(record, signature if self.relayer is not None else None)
         w3 = self.ledger.w3
@@ -782,13 +785,27 @@ class NotaryBatcher:
         tx_hash = "0x" + bytes(signed.hash).hex()
         with self._write() as db:
             db.execute(
-                "UPDATE batches SET state = 'signed', signature = ?, sender = ?, nonce = ?, raw_tx = ?, "
-                "tx_hash = ? WHERE id = ?",
-                (signature, sender.address, tx["nonce"], bytes(signed.raw_transaction), tx_hash, batch.id),
+                "UPDATE batches SET state = 'signed', signature = ?, signer = ?, sender = ?, nonce = ?, "
+                "raw_tx = ?, tx_hash = ? WHERE id = ?",
+                (
+                    signature,
+                    self.signer.address,
+                    sender.address,
+                    tx["nonce"],
+                    bytes(signed.raw_transaction),
+                    tx_hash,
+                    batch.id,
+                ),
             )
         updated = self._batch(self._db(), batch.id)
         assert updated is not None
         return updated
+
+    def _signature(self, batch: _Batch) -> bytes:
+        """The court's signature over the batch's record: the stored one, unless the signer changed since."""
+        if batch.signature is not None and batch.signer == self.signer.address:
+            return batch.signature
+        return self.ledger.sign(self.signer, self._record(batch))
 
     def _send_raw(self, batch: _Batch) -> None:
         """Hand the stored transaction to the node (the seam crash tests cut)."""
@@ -836,11 +853,17 @@ class NotaryBatcher:
             receipt = w3.eth.get_transaction_receipt(logs[0]["transactionHash"])
             tx = w3.eth.get_transaction(logs[0]["transactionHash"])
             sender = to_checksum_address(tx["from"])
-            signature = batch.signature or self.ledger.sign(self.signer, self._record(batch))
+            signature = self._signature(batch)
             with self._write() as db:
                 db.execute(
-                    "UPDATE batches SET signature = ?, sender = ?, tx_hash = ? WHERE id = ?",
-                    (signature, sender, "0x" + bytes(receipt["transactionHash"]).hex(), batch.id),
+                    "UPDATE batches SET signature = ?, signer = ?, sender = ?, tx_hash = ? WHERE id = ?",
+                    (
+                        signature,
+                        self.signer.address,
+                        sender,
+                        "0x" + bytes(receipt["transactionHash"]).hex(),
+                        batch.id,
+                    ),
                 )
             refreshed = self._batch(self._db(), batch.id)
             assert refreshed is not None
@@ -910,47 +933,30 @@ def _digest(value: object, index: int) -> bytes:
     return bytes(value)
 
 
-def _receipt(rid: str, digest: bytes, at: float, batch: _Batch | None, proof: list[bytes] | None) -> Receipt:
+def _receipt(
+    rid: str, digest: bytes, at: float, batch: _Batch | None, proof: tuple[bytes, ...] | None
+) -> Receipt:
     if batch is None:
         return Receipt(rid, digest, "pending", at)
-    anchored = batch.state == "anchored"
+    if batch.state != "anchored":
+        return Receipt(rid, digest, "anchoring", at, batch.id, batch.root, None, batch.size)
     return Receipt(
-        id=rid,
-        digest=digest,
-        state="anchored" if anchored else "anchoring",
-        submitted_at=at,
-        batch=batch.id,
-        root=batch.root,
-        proof=proof if anchored else None,
-        batch_size=batch.size,
-        transaction_hash=batch.tx_hash if anchored else None,
-        block_number=batch.block_number if anchored else None,
-        block_time=batch.block_time if anchored else None,
+        rid,
+        digest,
+        "anchored",
+        at,
+        batch.id,
+        batch.root,
+        proof,
+        batch.size,
+        batch.tx_hash,
+        batch.block_number,
+        batch.block_time,
     )
 
 
 def _row_batch(row: Any) -> _Batch | None:
-    if row is None:
-        return None
-    (bid, first, last, root, size, mdigest, state, sig, sender, nonce, raw, tx_hash, bn, bh, bt, gas) = row
-    return _Batch(
-        int(bid),
-        int(first),
-        int(last),
-        bytes(root),
-        int(size),
-        bytes(mdigest),
-        str(state),
-        None if sig is None else bytes(sig),
-        sender,
-        nonce,
-        None if raw is None else bytes(raw),
-        tx_hash,
-        bn,
-        bh,
-        bt,
-        gas,
-    )
+    return None if row is None else _Batch(*row)  # BLOBs come back as bytes, in _Batch.COLUMNS order
 
 
 def _build_tree(values: list[bytes]) -> tuple[bytes, bytes]:
@@ -985,10 +991,11 @@ def _positions(raw: bytes) -> array.array[int]:
     return pos
 
 
-def _proof_from(tree: list[bytes], index: int) -> list[bytes]:
+def _proof_from(tree: list[bytes], index: int) -> tuple[bytes, ...]:
     """Sibling hashes from node ``index`` up to the root (node i's sibling is ((i - 1) ^ 1) + 1)."""
-    path = []
+    path: list[bytes] = []
+    append = path.append
     while index:
-        path.append(tree[((index - 1) ^ 1) + 1])
+        append(tree[((index - 1) ^ 1) + 1])
         index = (index - 1) >> 1
-    return path
+    return tuple(path)

@@ -24,16 +24,17 @@ import hashlib
 import json
 import warnings
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from eth_account import Account
-from eth_account.messages import encode_defunct
+from eth_account.messages import SignableMessage, encode_defunct
 from eth_utils import keccak, to_checksum_address
 from pydantic import BaseModel, ConfigDict, Field
 from web3 import Web3
 
 from ledger.build import load_artifact
-from ledger.certificates import Certificate, parse_certificate
+from ledger.certificates import Certificate, parse_certificate_record
 from ledger.errors import ChainUnavailableError, ConfigurationError, VerificationError
 from ledger.merkle import verify_proof
 from ledger.records import (
@@ -60,6 +61,49 @@ __all__ = [
     "lookup_judgment",
     "verify_certificate",
 ]
+
+
+# -- fast paths of offline verification ----------------------------------------------------------
+
+try:  # safe-pysha3's C keccak, as ledger.merkle uses it (eth-hash's default backend is several times slower)
+    from sha3 import keccak_256 as _keccak_256  # type: ignore[import-not-found, unused-ignore]
+
+    def _keccak(data: bytes) -> bytes:
+        return bytes(_keccak_256(data).digest())
+except ImportError:  # pragma: no cover - depends on the environment
+
+    def _keccak(data: bytes) -> bytes:
+        return keccak(data)
+
+
+@lru_cache(maxsize=4096)
+def _checksum(address: str) -> str:
+    """``to_checksum_address``, remembered: a verifier sees the same few addresses over and over."""
+    return to_checksum_address(address)
+
+
+@lru_cache(maxsize=1024)
+def _domain_separator(name: str, chain_id: int, contract: str) -> bytes:
+    """The EIP-712 domain separator (``Domain.separator()``), remembered per contract."""
+    return Domain(name, chain_id, contract).separator()
+
+
+def _recover_fast(domain: Domain, struct_hash: bytes, signature: bytes) -> str | None:
+    """The signer of an EIP-712 signature over a record whose struct hash (record id) is known.
+
+    The same eth-account recovery as :func:`ledger.signing.recover_signer`, given the message it signs:
+    EIP-712's ``0x19 0x01 || domainSeparator || hashStruct(record)``, where ``hashStruct`` is the record
+    id and the separator is remembered. None when anything is off: the caller then asks
+    ``recover_signer`` itself, so every failure reads exactly as before.
+    """
+    if len(signature) != 65 or len(struct_hash) != 32:
+        return None
+    try:
+        header = _domain_separator(domain.name, domain.chain_id, domain.verifying_contract)
+        message = SignableMessage(version=b"\x01", header=header, body=struct_hash)
+        return str(Account.recover_message(message, signature=signature))
+    except Exception:
+        return None
 
 
 # -- trust anchors -----------------------------------------------------------------------------
@@ -135,11 +179,11 @@ class TrustAnchors:
     def find(self, chain_id: int, contract_name: str, address: str) -> NetworkDescriptor:
         for d in self.networks:
             c = d.contracts.get(contract_name)
-            if d.chain_id == chain_id and c and to_checksum_address(c.address) == to_checksum_address(address):
+            if d.chain_id == chain_id and c and _checksum(c.address) == _checksum(address):
                 return d
         raise VerificationError(
             "network",
-            f"{contract_name} at {to_checksum_address(address)} on chain {chain_id} is not a trusted deployment",
+            f"{contract_name} at {_checksum(address)} on chain {chain_id} is not a trusted deployment",
         )
 
 
@@ -223,11 +267,16 @@ def verify_certificate(
     Raises VerificationError naming the failed step; returns the result listing every step checked.
     """
     steps = _Steps()
+    struct_hash: bytes | None = None
+    parsed: Any = None
     try:
-        cert = certificate if isinstance(certificate, Certificate) else parse_certificate(certificate)
+        if isinstance(certificate, Certificate):
+            cert = certificate
+        else:
+            cert, parsed, struct_hash = parse_certificate_record(certificate)
     except VerificationError as exc:
         raise steps.fail("format", exc.reason) from None
-    record = cert.typed_record()
+    record = cert.typed_record() if struct_hash is None else parsed
     steps.ok("format", f"certificate version {cert.version}, {cert.kind}")
 
     try:
@@ -238,13 +287,15 @@ def verify_certificate(
 
     domain = Domain(cert.network.contract_name, cert.network.chain_id, cert.network.contract)
     signature = bytes.fromhex(cert.signature.value[2:])
-    try:
-        recovered = recover_signer(domain, record, signature)
-    except Exception as exc:
-        raise steps.fail("signature", f"signature cannot be recovered: {exc}") from None
-    if recovered != to_checksum_address(cert.signature.signer):
+    recovered = _recover_fast(domain, struct_hash, signature) if struct_hash is not None else None
+    if recovered is None:
+        try:
+            recovered = recover_signer(domain, record, signature)
+        except Exception as exc:
+            raise steps.fail("signature", f"signature cannot be recovered: {exc}") from None
+    if recovered != _checksum(cert.signature.signer):
         raise steps.fail("signature", f"signature recovers to {recovered}, not the stated signer "
-                                      f"{to_checksum_address(cert.signature.signer)}: the record or signature was altered")
+                                      f"{_checksum(cert.signature.signer)}: the record or signature was altered")
     if getattr(record, "court", cert.signature.court) != cert.signature.court:
         raise steps.fail("signature", "the signature's court is not the record's court")
     steps.ok("signature", f"EIP-712 signature by {recovered} for court {cert.signature.court}")
@@ -287,8 +338,6 @@ def _document_digest(cert: Certificate) -> bytes | None:
 
 def _check_case_history(cert: Certificate, steps: _Steps) -> None:
     assert cert.case is not None
-    from eth_abi import encode as abi_encode
-
     history = bytes.fromhex(cert.record_id[2:])
     for i, raw in enumerate(cert.case.actions):
         try:
@@ -297,7 +346,8 @@ def _check_case_history(cert: Certificate, steps: _Steps) -> None:
             raise steps.fail("format", f"action {i} is invalid: {exc}") from None
         if "0x" + action.case_id.hex() != cert.record_id.lower() or action.sequence != i:
             raise steps.fail("format", f"action {i} does not belong to this case at position {i}")
-        history = keccak(abi_encode(["bytes32", "bytes32"], [history, action.record_id()]))
+        # keccak256(abi.encode(bytes32 history, bytes32 actionHash)): two words, concatenated
+        history = _keccak(history + action.record_id())
     if "0x" + history.hex() != cert.case.history_hash.lower():
         raise steps.fail("format", "the actions do not hash to the certificate's history hash")
 

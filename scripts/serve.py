@@ -49,8 +49,15 @@ def seed_demo_once(services: Services) -> None:
     signer = services.signers.create()
     appellate = services.signers.create()
     print("demo: playing the three stories of the source report ...", flush=True)
-    result = demo.play(services.ledger, services.governor, services.vault, services.blind_key, signer=signer,
-                       appellate_signer=appellate, progress=lambda line: print(f"demo: {line}", flush=True))
+    result = demo.play(
+        services.ledger,
+        services.governor,
+        services.vault,
+        services.blind_key,
+        signer=signer,
+        appellate_signer=appellate,
+        progress=lambda line: print(f"demo: {line}", flush=True),
+    )
     services.outbox.add_signer_key(demo.DEMO_APPELLATE_COURT, appellate.address, active=True)
     services.outbox.add_signer_key(demo.DEMO_COURT, signer.address, active=True)
     for writes in result.writes.values():
@@ -63,8 +70,10 @@ def ensure_dev_clients(services: Services, demo_court: int | None) -> Path:
     """Development only: signing keys for a governance, a partner and the demo court client (0600)."""
     path = services.data_dir / DEV_CLIENTS_FILE
     known: dict[str, Any] = json.loads(path.read_text()) if path.is_file() else {}
-    wanted: list[tuple[str, str, int | None]] = [("dev-governance", "governance", None),
-                                                 ("dev-partner", "partner", None)]
+    wanted: list[tuple[str, str, int | None]] = [
+        ("dev-governance", "governance", None),
+        ("dev-partner", "partner", None),
+    ]
     if demo_court:
         wanted.append((f"dev-court-{demo_court}", "court", demo_court))
     changed = False
@@ -116,8 +125,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--host")
     parser.add_argument("--port", type=int)
     parser.add_argument("--chain", help="memory | local | a node URL")
-    parser.add_argument("--demo", action=argparse.BooleanOptionalAction, default=None,
-                        help="seed the demo stories once (LEDGER_SEED_DEMO)")
+    parser.add_argument(
+        "--demo",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="seed the demo stories once (LEDGER_SEED_DEMO)",
+    )
     parser.add_argument("--production", action="store_true", help="production mode: every secret explicit")
     parser.add_argument("--log-level", default="info")
     args = parser.parse_args(argv)
@@ -148,8 +161,9 @@ def main(argv: list[str] | None = None) -> int:
         services.start()
         import uvicorn
 
-        config = uvicorn.Config(create_app(services=services), host=settings.host, port=settings.port,
-                                log_level=args.log_level)
+        config = uvicorn.Config(
+            create_app(services=services), host=settings.host, port=settings.port, log_level=args.log_level
+        )
         server = uvicorn.Server(config)
         threading.Thread(target=_announce, args=(server, services, clients_file), daemon=True).start()
         server.run()

@@ -117,9 +117,12 @@ def submission_out(entry: Entry, response: Response) -> SubmissionOut:
     location = f"{API}/records/{entry.id}"
     response.headers["Location"] = location
     return SubmissionOut(
-        outbox_id=entry.id, kind=entry.kind, state=entry.state,
+        outbox_id=entry.id,
+        kind=entry.kind,
+        state=entry.state,
         record_id="0x" + entry.record_id.hex() if entry.record_id is not None else None,
-        links={"record": location, "certificate": f"{location}/certificate"})
+        links={"record": location, "certificate": f"{location}/certificate"},
+    )
 
 
 def check_court(named: int | None, client: Client) -> int:

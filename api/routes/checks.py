@@ -46,16 +46,22 @@ class BatchCheckOut(BaseModel):
     results: list[CheckOut] = Field(description="in the order of the subjects asked about")
 
 
-def _answer(client: Client, services: ServicesDep, subjects: list[SubjectRefIn], restriction: str,
-            batch: str | None) -> list[CheckOut]:
+def _answer(
+    client: Client, services: ServicesDep, subjects: list[SubjectRefIn], restriction: str, batch: str | None
+) -> list[CheckOut]:
     if len(subjects) > services.settings.max_batch_checks:
         raise TooLarge(f"at most {services.settings.max_batch_checks} subjects per batch")
     mask = int(Restriction.parse(restriction))
     blinds = [s.blind(services.blind_key) for s in subjects]
     at = services.now()
     answers = services.index.check_many(blinds, mask, at)
-    services.audit.record(client.client_id, at, mask,
-                          [(b, a.restricted, a.until) for b, a in zip(blinds, answers, strict=True)], batch)
+    services.audit.record(
+        client.client_id,
+        at,
+        mask,
+        [(b, a.restricted, a.until) for b, a in zip(blinds, answers, strict=True)],
+        batch,
+    )
     return [CheckOut(restricted=a.restricted, until=a.until if a.restricted else None) for a in answers]
 
 
@@ -66,5 +72,6 @@ def check(body: CheckIn, client: Partner, services: ServicesDep) -> CheckOut:
 
 @router.post("/batch", response_model=BatchCheckOut, summary="Check up to 10,000 subjects at once")
 def check_batch(body: BatchCheckIn, client: Partner, services: ServicesDep) -> BatchCheckOut:
-    return BatchCheckOut(results=_answer(client, services, body.subjects, body.restriction,
-                                         "batch_" + secrets.token_hex(8)))
+    return BatchCheckOut(
+        results=_answer(client, services, body.subjects, body.restriction, "batch_" + secrets.token_hex(8))
+    )

@@ -60,69 +60,129 @@ def _out(entry: Entry, response: Response, signer: str | None = None) -> Governa
 
 
 @router.post("", status_code=202, response_model=GovernanceOut, summary="Admit a court with a new signer key")
-def admit_court(body: AdmitCourtIn, client: Governance, services: ServicesDep, ctx: WriteCtx,
-                response: Response) -> GovernanceOut:
+def admit_court(
+    body: AdmitCourtIn, client: Governance, services: ServicesDep, ctx: WriteCtx, response: Response
+) -> GovernanceOut:
     existing = services.idempotent_entry(client, ctx)
     if existing is not None:
         return _out(existing, response)
     signer = services.signers.create()
     entry = services.submit_governance(
-        client, ctx, "admit_court",
-        {"court": body.court_id, "jurisdiction": body.jurisdiction.upper(), "appellate_court": body.appellate_court,
-         "signer": signer.address},
-        signer_key=(body.court_id, signer.address), fund=signer.address)
+        client,
+        ctx,
+        "admit_court",
+        {
+            "court": body.court_id,
+            "jurisdiction": body.jurisdiction.upper(),
+            "appellate_court": body.appellate_court,
+            "signer": signer.address,
+        },
+        signer_key=(body.court_id, signer.address),
+        fund=signer.address,
+    )
     return _out(entry, response)
 
 
 def _act(kind: str) -> Any:
-    def act(court_id: CourtId, client: Governance, services: ServicesDep, ctx: WriteCtx,
-            response: Response) -> GovernanceOut:
+    def act(
+        court_id: CourtId, client: Governance, services: ServicesDep, ctx: WriteCtx, response: Response
+    ) -> GovernanceOut:
         return _out(services.submit_governance(client, ctx, kind, {"court": court_id}), response)
 
     return act
 
 
-router.add_api_route("/{court_id}/suspend", _act("suspend_court"), methods=["POST"], status_code=202,
-                     response_model=GovernanceOut, summary="Suspend a court (its signers cannot write)")
-router.add_api_route("/{court_id}/reinstate", _act("reinstate_court"), methods=["POST"], status_code=202,
-                     response_model=GovernanceOut, summary="Lift a court's suspension")
-router.add_api_route("/{court_id}/retire", _act("retire_court"), methods=["POST"], status_code=202,
-                     response_model=GovernanceOut, summary="Retire a court for good")
+router.add_api_route(
+    "/{court_id}/suspend",
+    _act("suspend_court"),
+    methods=["POST"],
+    status_code=202,
+    response_model=GovernanceOut,
+    summary="Suspend a court (its signers cannot write)",
+)
+router.add_api_route(
+    "/{court_id}/reinstate",
+    _act("reinstate_court"),
+    methods=["POST"],
+    status_code=202,
+    response_model=GovernanceOut,
+    summary="Lift a court's suspension",
+)
+router.add_api_route(
+    "/{court_id}/retire",
+    _act("retire_court"),
+    methods=["POST"],
+    status_code=202,
+    response_model=GovernanceOut,
+    summary="Retire a court for good",
+)
 
 
-@router.post("/{court_id}/signers", status_code=202, response_model=GovernanceOut,
-             summary="Add a signer key to a court (key rotation, step 1)")
-def add_signer(court_id: CourtId, client: Governance, services: ServicesDep, ctx: WriteCtx,
-               response: Response) -> GovernanceOut:
+@router.post(
+    "/{court_id}/signers",
+    status_code=202,
+    response_model=GovernanceOut,
+    summary="Add a signer key to a court (key rotation, step 1)",
+)
+def add_signer(
+    court_id: CourtId, client: Governance, services: ServicesDep, ctx: WriteCtx, response: Response
+) -> GovernanceOut:
     existing = services.idempotent_entry(client, ctx)
     if existing is not None:
         return _out(existing, response)
     signer = services.signers.create()
-    entry = services.submit_governance(client, ctx, "add_signer", {"court": court_id, "signer": signer.address},
-                                       signer_key=(court_id, signer.address), fund=signer.address)
+    entry = services.submit_governance(
+        client,
+        ctx,
+        "add_signer",
+        {"court": court_id, "signer": signer.address},
+        signer_key=(court_id, signer.address),
+        fund=signer.address,
+    )
     return _out(entry, response)
 
 
-@router.post("/{court_id}/signers/{address}/retire", status_code=202, response_model=GovernanceOut,
-             summary="Retire a signer key (key rotation, step 2)")
-def retire_signer(court_id: CourtId, address: Address, client: Governance, services: ServicesDep,
-                  ctx: WriteCtx, response: Response) -> GovernanceOut:
+@router.post(
+    "/{court_id}/signers/{address}/retire",
+    status_code=202,
+    response_model=GovernanceOut,
+    summary="Retire a signer key (key rotation, step 2)",
+)
+def retire_signer(
+    court_id: CourtId,
+    address: Address,
+    client: Governance,
+    services: ServicesDep,
+    ctx: WriteCtx,
+    response: Response,
+) -> GovernanceOut:
     from eth_utils import to_checksum_address
 
     signer = to_checksum_address(address)
-    return _out(services.submit_governance(client, ctx, "retire_signer", {"court": court_id, "signer": signer}),
-                response, signer)
+    return _out(
+        services.submit_governance(client, ctx, "retire_signer", {"court": court_id, "signer": signer}),
+        response,
+        signer,
+    )
 
 
-@router.get("/{court_id}", response_model=CourtOut, summary="A court's status on chain and the keys held here")
+@router.get(
+    "/{court_id}", response_model=CourtOut, summary="A court's status on chain and the keys held here"
+)
 def court_status(court_id: CourtId, client: CurrentClient, services: ServicesDep) -> CourtOut:
     if client.kind != "governance" and client.court_id != court_id:
         raise Forbidden("a court client sees its own court only")
     info = services.ledger.court(court_id)
     statuses = ["none", "active", "suspended", "retired"]
     return CourtOut(
-        court_id=court_id, status=statuses[int(info["status"])],  # type: ignore[arg-type]
+        court_id=court_id,
+        status=statuses[int(info["status"])],  # type: ignore[arg-type]
         jurisdiction=bytes(info["jurisdiction"]).rstrip(b"\0").decode("ascii", "replace"),
-        appellate_court=int(info["appellate_court"]), admitted_at=int(info["admitted_at"]),
+        appellate_court=int(info["appellate_court"]),
+        admitted_at=int(info["admitted_at"]),
         signer_count=int(info["signer_count"]),
-        signers_held=[SignerOut(address=a, state=s) for a, s in services.outbox.signer_keys(court_id)])  # type: ignore[arg-type]
+        signers_held=[
+            SignerOut.model_validate({"address": a, "state": s})
+            for a, s in services.outbox.signer_keys(court_id)
+        ],
+    )

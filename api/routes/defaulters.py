@@ -59,18 +59,29 @@ class RemovalIn(BaseModel):
 
 
 @router.post("/listings", status_code=202, response_model=SubmissionOut, summary="List a dishonest debtor")
-def list_defaulter(body: ListingIn, client: Writer, services: ServicesDep, ctx: WriteCtx,
-                   response: Response) -> SubmissionOut:
+def list_defaulter(
+    body: ListingIn, client: Writer, services: ServicesDep, ctx: WriteCtx, response: Response
+) -> SubmissionOut:
     court = check_court(body.court, client)
     existing = services.idempotent_entry(client, ctx)
     if existing is not None:
         return submission_out(existing, response)
     desk = services.desk(court)
     listed_at = body.listed_at or int(time.time())
-    entry = services.submit_record(client, ctx, court, lambda _: desk.listing(
-        subject=body.subject.subject, display_name=body.subject.name, case_id=hex32(body.case_id),
-        ground=Ground[body.ground.upper()], restrictions=Restriction.parse(body.restrictions),
-        listed_at=listed_at, period_seconds=body.period_days * 86400))
+    entry = services.submit_record(
+        client,
+        ctx,
+        court,
+        lambda _: desk.listing(
+            subject=body.subject.subject,
+            display_name=body.subject.name,
+            case_id=hex32(body.case_id),
+            ground=Ground[str(body.ground).upper()],
+            restrictions=Restriction.parse(body.restrictions),
+            listed_at=listed_at,
+            period_seconds=body.period_days * 86400,
+        ),
+    )
     return submission_out(entry, response)
 
 
@@ -84,10 +95,20 @@ def _current_until(services: Any, listing_id: bytes) -> int:
     return int(entry.typed_record().until)
 
 
-@router.post("/listings/{listing_id}/extension", status_code=202, response_model=SubmissionOut,
-             summary="Extend a listing by 1 to 3 years (serious cases)")
-def extend_listing(listing_id: ListingIdPath, body: ExtensionIn, client: Writer, services: ServicesDep,
-                   ctx: WriteCtx, response: Response) -> SubmissionOut:
+@router.post(
+    "/listings/{listing_id}/extension",
+    status_code=202,
+    response_model=SubmissionOut,
+    summary="Extend a listing by 1 to 3 years (serious cases)",
+)
+def extend_listing(
+    listing_id: ListingIdPath,
+    body: ExtensionIn,
+    client: Writer,
+    services: ServicesDep,
+    ctx: WriteCtx,
+    response: Response,
+) -> SubmissionOut:
     court = check_court(None, client)
     lid = hex32(listing_id)
     until = body.until if body.until is not None else _current_until(services, lid) + (body.years or 0) * YEAR
@@ -100,16 +121,26 @@ def extend_listing(listing_id: ListingIdPath, body: ExtensionIn, client: Writer,
     return submission_out(entry, response)
 
 
-@router.post("/listings/{listing_id}/removal", status_code=202, response_model=SubmissionOut,
-             summary="Remove a listing (debt performed, settlement fulfilled, case ended, ...)")
-def remove_listing(listing_id: ListingIdPath, body: RemovalIn, client: Writer, services: ServicesDep,
-                   ctx: WriteCtx, response: Response) -> SubmissionOut:
+@router.post(
+    "/listings/{listing_id}/removal",
+    status_code=202,
+    response_model=SubmissionOut,
+    summary="Remove a listing (debt performed, settlement fulfilled, case ended, ...)",
+)
+def remove_listing(
+    listing_id: ListingIdPath,
+    body: RemovalIn,
+    client: Writer,
+    services: ServicesDep,
+    ctx: WriteCtx,
+    response: Response,
+) -> SubmissionOut:
     court = check_court(None, client)
     lid = hex32(listing_id)
 
     def make(sequence: int | None) -> Removal:
         assert sequence is not None
-        return Removal(listing_id=lid, reason=RemovalReason[body.reason.upper()], sequence=sequence)
+        return Removal(listing_id=lid, reason=RemovalReason[str(body.reason).upper()], sequence=sequence)
 
     entry = services.submit_record(client, ctx, court, make, family="listing:0x" + lid.hex())
     return submission_out(entry, response)
@@ -119,4 +150,3 @@ def remove_listing(listing_id: ListingIdPath, body: RemovalIn, client: Writer, s
 def listing_certificate(listing_id: ListingIdPath, client: Reader, services: ServicesDep) -> dict[str, Any]:
     entry = services.record_entry(client, hex32(listing_id), "listing")
     return services.certificate(entry).model_dump(exclude_none=True)
-

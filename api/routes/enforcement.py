@@ -49,7 +49,9 @@ class ActionIn(BaseModel):
     kind: ActionName  # type: ignore[valid-type]
     amount: int = Field(default=0, ge=0, lt=2**128)
     detail: int = Field(default=0, ge=0, lt=2**64, description="asset categories bitmask, or see 'auction'")
-    auction: AuctionIn | None = Field(default=None, description="auction_sold: rounds of bidding and extensions")
+    auction: AuctionIn | None = Field(
+        default=None, description="auction_sold: rounds of bidding and extensions"
+    )
     document_sha256: Sha256Hex | None = None
     flags: int = Field(default=0, ge=0, le=255, description="1: recovery above the amount due acknowledged")
 
@@ -88,29 +90,56 @@ class CaseOut(BaseModel):
 
 
 @router.post("/cases", status_code=202, response_model=SubmissionOut, summary="File an enforcement case")
-def file_case(body: FilingIn, client: Writer, services: ServicesDep, ctx: WriteCtx,
-              response: Response) -> SubmissionOut:
+def file_case(
+    body: FilingIn, client: Writer, services: ServicesDep, ctx: WriteCtx, response: Response
+) -> SubmissionOut:
     court = check_court(body.court, client)
     desk = services.desk(court)
-    entry = services.submit_record(client, ctx, court, lambda _: desk.filing(
-        judgment_id=hex32(body.judgment_id), case_number=body.case_number, amount_due=body.amount_due,
-        filed_at=body.filed_at))
+    entry = services.submit_record(
+        client,
+        ctx,
+        court,
+        lambda _: desk.filing(
+            judgment_id=hex32(body.judgment_id),
+            case_number=body.case_number,
+            amount_due=body.amount_due,
+            filed_at=body.filed_at,
+        ),
+    )
     return submission_out(entry, response)
 
 
-@router.post("/cases/{case_id}/actions", status_code=202, response_model=SubmissionOut,
-             summary="Record the case's next action (the service assigns the sequence)")
-def record_action(case_id: CaseIdPath, body: ActionIn, client: Writer, services: ServicesDep, ctx: WriteCtx,
-                  response: Response) -> SubmissionOut:
+@router.post(
+    "/cases/{case_id}/actions",
+    status_code=202,
+    response_model=SubmissionOut,
+    summary="Record the case's next action (the service assigns the sequence)",
+)
+def record_action(
+    case_id: CaseIdPath,
+    body: ActionIn,
+    client: Writer,
+    services: ServicesDep,
+    ctx: WriteCtx,
+    response: Response,
+) -> SubmissionOut:
     court = check_court(None, client)
     cid = hex32(case_id)
-    detail = Action.auction_detail(body.auction.rounds, body.auction.extensions) if body.auction else body.detail
+    detail = (
+        Action.auction_detail(body.auction.rounds, body.auction.extensions) if body.auction else body.detail
+    )
 
     def make(sequence: int | None) -> Action:
         assert sequence is not None
-        return Action(case_id=cid, sequence=sequence, kind=ActionKind[body.kind.upper()], amount=body.amount,
-                      detail=detail, flags=body.flags,
-                      document_digest=hex32(body.document_sha256) if body.document_sha256 else b"\x00" * 32)
+        return Action(
+            case_id=cid,
+            sequence=sequence,
+            kind=ActionKind[str(body.kind).upper()],
+            amount=body.amount,
+            detail=detail,
+            flags=body.flags,
+            document_digest=hex32(body.document_sha256) if body.document_sha256 else b"\x00" * 32,
+        )
 
     entry = services.submit_record(client, ctx, court, make, family="case:0x" + cid.hex())
     return submission_out(entry, response)
@@ -124,14 +153,32 @@ def get_case(case_id: CaseIdPath, client: Reader, services: ServicesDep) -> Case
     if client.kind != "governance" and view.court != client.court_id:
         raise Forbidden("the case belongs to another court")
     return CaseOut(
-        case_id=case_id.lower(), court=view.court, judgment_id="0x" + view.judgment_id.hex(),
-        case_number_digest="0x" + view.case_number_digest.hex(), amount_due=view.amount_due,
-        state=view.state.name.lower(), amount_recovered=view.amount_recovered,
-        amount_disbursed=view.amount_disbursed, opened_at=view.opened_at, block_number=view.block_number,
-        actions=[ActionOut(sequence=a.sequence, kind=a.kind.name.lower(), amount=a.amount, detail=a.detail,
-                           document_digest="0x" + a.document_digest.hex(), flags=a.flags,
-                           state_after=a.state_after.name.lower(), amount_recovered_after=a.amount_recovered_after,
-                           recorded_at=a.recorded_at, block_number=a.block_number) for a in view.actions])
+        case_id=case_id.lower(),
+        court=view.court,
+        judgment_id="0x" + view.judgment_id.hex(),
+        case_number_digest="0x" + view.case_number_digest.hex(),
+        amount_due=view.amount_due,
+        state=view.state.name.lower(),
+        amount_recovered=view.amount_recovered,
+        amount_disbursed=view.amount_disbursed,
+        opened_at=view.opened_at,
+        block_number=view.block_number,
+        actions=[
+            ActionOut(
+                sequence=a.sequence,
+                kind=a.kind.name.lower(),
+                amount=a.amount,
+                detail=a.detail,
+                document_digest="0x" + a.document_digest.hex(),
+                flags=a.flags,
+                state_after=a.state_after.name.lower(),
+                amount_recovered_after=a.amount_recovered_after,
+                recorded_at=a.recorded_at,
+                block_number=a.block_number,
+            )
+            for a in view.actions
+        ],
+    )
 
 
 @router.get("/cases/{case_id}/certificate", summary="The case's portable certificate, with every action")

@@ -4,7 +4,7 @@ read it back, fetch its certificate."""
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Response
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -76,37 +76,66 @@ class JudgmentOut(BaseModel):
     status_history: list[StatusChangeOut]
 
 
-def _hex(value: bytes | None) -> str | None:
-    return "0x" + value.hex() if value is not None else None
+def _hex(value: bytes) -> str:
+    return "0x" + value.hex()
+
+
+def _maybe(value: bytes | None) -> str | None:
+    return _hex(value) if value is not None else None
 
 
 @router.post("", status_code=202, response_model=SubmissionOut, summary="Record a judgment")
-def record_judgment(body: JudgmentIn, client: Writer, services: ServicesDep, ctx: WriteCtx,
-                    response: Response) -> SubmissionOut:
+def record_judgment(
+    body: JudgmentIn, client: Writer, services: ServicesDep, ctx: WriteCtx, response: Response
+) -> SubmissionOut:
     court = check_court(body.court, client)
     existing = services.idempotent_entry(client, ctx)
     if existing is not None:
         return submission_out(existing, response)
     desk = services.desk(court)
-    entry = services.submit_record(client, ctx, court, lambda _: desk.judgment(
-        case_number=body.case_number, document_digest=hex32(body.document_sha256),
-        parties=[p.party() for p in body.parties], amount=body.amount, currency=body.currency,
-        judgment_date=body.judgment_date, effective_date=body.effective_date))
+    entry = services.submit_record(
+        client,
+        ctx,
+        court,
+        lambda _: desk.judgment(
+            case_number=body.case_number,
+            document_digest=hex32(body.document_sha256),
+            parties=[p.party() for p in body.parties],
+            amount=body.amount,
+            currency=body.currency,
+            judgment_date=body.judgment_date,
+            effective_date=body.effective_date,
+        ),
+    )
     return submission_out(entry, response)
 
 
-@router.post("/{judgment_id}/status", status_code=202, response_model=SubmissionOut,
-             summary="Change a judgment's status (the service assigns the sequence)")
-def change_status(judgment_id: RecordIdPath, body: StatusChangeIn, client: Writer, services: ServicesDep,
-                  ctx: WriteCtx, response: Response) -> SubmissionOut:
+@router.post(
+    "/{judgment_id}/status",
+    status_code=202,
+    response_model=SubmissionOut,
+    summary="Change a judgment's status (the service assigns the sequence)",
+)
+def change_status(
+    judgment_id: RecordIdPath,
+    body: StatusChangeIn,
+    client: Writer,
+    services: ServicesDep,
+    ctx: WriteCtx,
+    response: Response,
+) -> SubmissionOut:
     court = check_court(None, client)
     jid = hex32(judgment_id)
     successor = hex32(body.superseded_by) if body.superseded_by else b"\x00" * 32
 
     def make(sequence: int | None) -> JudgmentStatusChange:
         assert sequence is not None
-        return JudgmentStatusChange(judgment_id=jid, status=JudgmentStatus[body.status.upper()],
-                                    superseded_by=successor, sequence=sequence)
+        return JudgmentStatusChange(
+            judgment_id=jid,
+            status=JudgmentStatus[body.status.upper()],
+            superseded_by=successor,
+            sequence=sequence,
+        )
 
     entry = services.submit_record(client, ctx, court, make, family="judgment:0x" + jid.hex())
     return submission_out(entry, response)
@@ -120,18 +149,33 @@ def get_judgment(judgment_id: RecordIdPath, client: Reader, services: ServicesDe
     if client.kind != "governance" and view.court != client.court_id:
         raise Forbidden("the judgment belongs to another court")
     return JudgmentOut(
-        judgment_id=judgment_id.lower(), court=view.court, case_number_digest=_hex(view.case_number_digest),
-        document_digest=_hex(view.document_digest), parties_commitment=_hex(view.parties_commitment),
-        amount=view.amount, currency=view.currency, status=view.status.name.lower(),
-        superseded_by=_hex(view.superseded_by), recorded_at=view.recorded_at, block_number=view.block_number,
+        judgment_id=judgment_id.lower(),
+        court=view.court,
+        case_number_digest=_hex(view.case_number_digest),
+        document_digest=_hex(view.document_digest),
+        parties_commitment=_hex(view.parties_commitment),
+        amount=view.amount,
+        currency=view.currency,
+        status=view.status.name.lower(),
+        superseded_by=_maybe(view.superseded_by),
+        recorded_at=view.recorded_at,
+        block_number=view.block_number,
         transaction_hash=_hex(view.transaction_hash),
-        status_history=[StatusChangeOut(sequence=c.sequence, from_status=c.from_status.name.lower(),
-                                        to_status=c.to_status.name.lower(), superseded_by=_hex(c.superseded_by),
-                                        changed_at=c.changed_at, block_number=c.block_number)
-                        for c in view.status_history])  # type: ignore[arg-type]
+        status_history=[
+            StatusChangeOut(
+                sequence=c.sequence,
+                from_status=c.from_status.name.lower(),
+                to_status=c.to_status.name.lower(),
+                superseded_by=_maybe(c.superseded_by),
+                changed_at=c.changed_at,
+                block_number=c.block_number,
+            )
+            for c in view.status_history
+        ],
+    )
 
 
 @router.get("/{judgment_id}/certificate", summary="The judgment's portable certificate")
-def judgment_certificate(judgment_id: RecordIdPath, client: Reader, services: ServicesDep) -> dict:  # type: ignore[type-arg]
+def judgment_certificate(judgment_id: RecordIdPath, client: Reader, services: ServicesDep) -> dict[str, Any]:
     entry = services.record_entry(client, hex32(judgment_id), "judgment")
     return services.certificate(entry).model_dump(exclude_none=True)

@@ -25,7 +25,6 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Request
 from pydantic import BaseModel, ConfigDict, Field
-from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.concurrency import run_in_threadpool
 
 from api.auth import Client
@@ -33,7 +32,7 @@ from api.deps import ServicesDep, requires
 from api.errors import NotFound, NotReady
 from api.routes import API, Hex32, Sha256Hex, hex32
 from api.services import Services
-from ledger.errors import ValidationError
+from ledger.errors import ConfigurationError, ValidationError
 from ledger.notary import NotAnchoredError, NotaryBatcher, Receipt
 
 router = APIRouter(prefix=f"{API}/notary", tags=["notary"])
@@ -225,7 +224,7 @@ async def verify_receipt(
     receipt_id: ReceiptId, request: Request, client: Notary, services: ServicesDep
 ) -> VerifyOut:
     notary = batcher(services)
-    if _content_type(request)[0] == b"multipart/form-data":
+    if _is_multipart(request):
         parts = await hash_uploads(request)
         if len(parts) != 1:
             raise ValidationError(f"upload exactly one file to verify, not {len(parts)}")
@@ -235,6 +234,8 @@ async def verify_receipt(
         digest = hex32(body.digest)
     receipt: Receipt = await run_in_threadpool(notary.receipt, receipt_id)
     match = await run_in_threadpool(notary.verify, receipt_id, digest, on_chain=True)
+    if match and receipt.state != "anchored":  # anchored between the two reads
+        receipt = await run_in_threadpool(notary.receipt, receipt_id)
     if match:
         detail = f"the digest is in the batch anchored in block {receipt.block_number}"
     elif receipt.digest != digest:
@@ -283,8 +284,8 @@ class Upload:
     _hash: Any = field(default_factory=hashlib.sha256, repr=False)
 
 
-def _content_type(request: Request) -> tuple[bytes, dict[bytes, bytes]]:
-    return parse_options_header(request.headers.get("content-type", ""))
+def _is_multipart(request: Request) -> bool:
+    return request.headers.get("content-type", "").lower().startswith("multipart/form-data")
 
 
 async def hash_uploads(request: Request) -> list[Upload]:
@@ -293,7 +294,11 @@ async def hash_uploads(request: Request) -> list[Upload]:
     Nothing is written to disk or kept: each chunk goes into its part's hash and is dropped. Parts without
     a file name (plain form fields) are ignored.
     """
-    ctype, params = _content_type(request)
+    try:  # FastAPI's own multipart dependency; imported here so the JSON endpoints work without it
+        from python_multipart.multipart import MultipartParser, parse_options_header
+    except ImportError:
+        raise ConfigurationError("file uploads need the python-multipart package") from None
+    ctype, params = parse_options_header(request.headers.get("content-type", ""))
     boundary = params.get(b"boundary")
     if ctype != b"multipart/form-data" or not boundary:
         raise ValidationError("send the files as multipart/form-data")

@@ -28,7 +28,9 @@ class RecordOut(BaseModel):
     state: Literal["accepted", "submitted", "confirmed", "failed"]
     court: int | None
     record_id: Hex32 | None
-    record: dict[str, Any] | None = Field(description="the record's on-chain fields (digests, never personal data)")
+    record: dict[str, Any] | None = Field(
+        description="the record's on-chain fields (digests, never personal data)"
+    )
     accepted_at: float
     submitted_at: float | None
     finished_at: float | None
@@ -45,12 +47,23 @@ class RecordOut(BaseModel):
 def get_record(outbox_id: OutboxId, client: CurrentClient, services: ServicesDep) -> RecordOut:
     e = services.entry_for(client, outbox_id)
     return RecordOut(
-        outbox_id=e.id, kind=e.kind, state=e.state, court=e.court,
-        record_id="0x" + e.record_id.hex() if e.record_id is not None else None, record=e.record,
-        accepted_at=e.accepted_at, submitted_at=e.submitted_at, finished_at=e.finished_at,
-        transaction_hash=e.tx_hash if e.state != "accepted" else None, block_number=e.block_number,
-        block_hash=e.block_hash, block_time=e.block_time, gas_used=e.gas_used,
-        error=RecordError(**e.error) if e.error else None, note=e.note)
+        outbox_id=e.id,
+        kind=e.kind,
+        state=e.state,
+        court=e.court,
+        record_id="0x" + e.record_id.hex() if e.record_id is not None else None,
+        record=e.record,
+        accepted_at=e.accepted_at,
+        submitted_at=e.submitted_at,
+        finished_at=e.finished_at,
+        transaction_hash=e.tx_hash if e.state != "accepted" else None,
+        block_number=e.block_number,
+        block_hash=e.block_hash,
+        block_time=e.block_time,
+        gas_used=e.gas_used,
+        error=RecordError(**e.error) if e.error else None,
+        note=e.note,
+    )
 
 
 @router.get("/{outbox_id}/certificate", summary="Certificate of a confirmed record (409 until then)")

@@ -78,17 +78,28 @@ def verify_certificate(body: VerifyCertificateIn, _: Limited, services: Services
     return services.verify(body.certificate, digest).as_dict()
 
 
-@router.post("/lookup", response_model=LookupOut, summary="Is this judgment (case number + document) on record?")
+@router.post(
+    "/lookup",
+    response_model=LookupOut,
+    response_model_exclude_none=True,
+    summary="Is this judgment (case number + document) on record?",
+)
 def lookup(body: LookupIn, _: Limited, services: ServicesDep) -> LookupOut:
-    view = services.index.judgment_by_case_number_digest(case_number_digest(body.case_number),
-                                                         hex32(body.document_sha256))
+    view = services.index.judgment_by_case_number_digest(
+        case_number_digest(body.case_number), hex32(body.document_sha256)
+    )
     if view is None:
         return LookupOut(verdict="not_found")
     return LookupOut(
-        verdict="verified", judgment_id="0x" + view.id.hex(), court=view.court, status=view.status.name.lower(),
+        verdict="verified",
+        judgment_id="0x" + view.id.hex(),
+        court=view.court,
+        status=view.status.name.lower(),
         superseded_by="0x" + view.superseded_by.hex() if view.superseded_by else None,
-        recorded_at=view.recorded_at, block_number=view.block_number,
-        transaction_hash="0x" + view.transaction_hash.hex())
+        recorded_at=view.recorded_at,
+        block_number=view.block_number,
+        transaction_hash="0x" + view.transaction_hash.hex(),
+    )
 
 
 @router.get("/network", summary="The network descriptor to pin, signed by governance")

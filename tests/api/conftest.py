@@ -78,18 +78,26 @@ class CourtClient:
 _ids = itertools.count(random.Random(os.getpid() ^ int(time.time())).randrange(10_000, 2_000_000_000, 1_000))
 
 
-def register(services: Services, kind: str, court_id: int | None = None, scopes: list[str] | None = None,
-             client_id: str | None = None) -> tuple[str, Any]:
+def register(
+    services: Services,
+    kind: str,
+    court_id: int | None = None,
+    scopes: list[str] | None = None,
+    client_id: str | None = None,
+) -> tuple[str, Any]:
     key = generate_key()
     client_id = client_id or f"{kind}-{next(_ids)}"
     services.clients.add(client_id, kind, public_key_text(key), court_id=court_id, scopes=scopes)
     return client_id, key
 
 
-def admit(gov: ApiClient, services: Services, http: Any, court_id: int | None = None,
-          appellate: int = 0) -> CourtClient:
+def admit(
+    gov: ApiClient, services: Services, http: Any, court_id: int | None = None, appellate: int = 0
+) -> CourtClient:
     court_id = court_id or next(_ids)
-    r = gov.post("/api/v1/courts", {"court_id": court_id, "jurisdiction": "CN-BJ", "appellate_court": appellate})
+    r = gov.post(
+        "/api/v1/courts", {"court_id": court_id, "jurisdiction": "CN-BJ", "appellate_court": appellate}
+    )
     gov.confirmed(r)
     signer = r.json()["signer"]
     cid, key = register(services, "court", court_id)
@@ -97,8 +105,14 @@ def admit(gov: ApiClient, services: Services, http: Any, court_id: int | None = 
 
 
 def service_settings(data_dir: Any, **changes: Any) -> Settings:
-    values: dict[str, Any] = dict(mode="development", data_dir=data_dir, chain="memory", keystore_kdf="pbkdf2",
-                                  worker_interval_seconds=0.02, index_interval_seconds=0.2)
+    values: dict[str, Any] = dict(
+        mode="development",
+        data_dir=data_dir,
+        chain="memory",
+        keystore_kdf="pbkdf2",
+        worker_interval_seconds=0.02,
+        index_interval_seconds=0.2,
+    )
     values.update(changes)
     return Settings(**values)
 
@@ -166,8 +180,12 @@ def judgment_body(n: int | None = None, **changes: Any) -> dict[str, Any]:
         "document_sha256": os.urandom(32).hex(),
         "parties": [
             {"role": "creditor", "kind": "resident_id", "id": resident_id(n), "name": "李明（示例）"},
-            {"role": "debtor", "kind": "credit_code", "id": "91110108MA01ABCDE" + _credit_check("91110108MA01ABCDE"),
-             "name": "北京某某网络科技有限公司（示例）"},
+            {
+                "role": "debtor",
+                "kind": "credit_code",
+                "id": "91110108MA01ABCDE" + _credit_check("91110108MA01ABCDE"),
+                "name": "北京某某网络科技有限公司（示例）",
+            },
         ],
         "amount": 1_300_000,
         "currency": "CNY",

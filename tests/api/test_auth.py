@@ -23,8 +23,12 @@ def _problem(r, status):
 def test_no_credentials_is_401(public):
     _problem(public.get(ANY_RECORD), 401)
     _problem(public.post("/api/v1/judgments", judgment_body()), 401)
-    _problem(public.post("/api/v1/checks", {"subject": {"blind_index": "0x" + "11" * 32},
-                                            "restriction": "flights"}), 401)
+    _problem(
+        public.post(
+            "/api/v1/checks", {"subject": {"blind_index": "0x" + "11" * 32}, "restriction": "flights"}
+        ),
+        401,
+    )
 
 
 def test_bad_signature_is_401(http, court):
@@ -49,8 +53,9 @@ def test_path_and_query_are_signed(http, court):
 
 def test_expired_or_future_timestamp_is_401(http, court):
     for skew in (-301, 301):
-        headers = sign_request(court.api.client_id, court.api.key, "GET", ANY_RECORD,
-                               timestamp=int(time.time()) + skew)
+        headers = sign_request(
+            court.api.client_id, court.api.key, "GET", ANY_RECORD, timestamp=int(time.time()) + skew
+        )
         assert "outside" in _problem(http.get(ANY_RECORD, headers=headers), 401)["detail"]
 
 
@@ -80,15 +85,22 @@ def test_malformed_headers_are_401(http, court):
     _problem(http.get(ANY_RECORD, headers={**headers, "X-Nonce": "short"}), 401)
     _problem(http.get(ANY_RECORD, headers={**headers, "X-Timestamp": "yesterday"}), 401)
     _problem(http.get(ANY_RECORD, headers={**headers, "X-Signature": "not base64!"}), 401)
-    _problem(http.get(ANY_RECORD, headers={**headers, "X-Signature": base64.b64encode(b"x" * 64).decode()}), 401)
+    _problem(
+        http.get(ANY_RECORD, headers={**headers, "X-Signature": base64.b64encode(b"x" * 64).decode()}), 401
+    )
 
 
 def test_court_cannot_write_as_another_court(court, other_court):
     body = judgment_body(court=other_court.court_id)
     detail = _problem(court.api.post("/api/v1/judgments", body), 403)["detail"]
     assert str(court.court_id) in detail
-    filing = {"court": other_court.court_id, "judgment_id": "0x" + "11" * 32, "case_number": "(2019)京0108执1号",
-              "amount_due": 1, "filed_at": "2019-04-02"}
+    filing = {
+        "court": other_court.court_id,
+        "judgment_id": "0x" + "11" * 32,
+        "case_number": "(2019)京0108执1号",
+        "amount_due": 1,
+        "filed_at": "2019-04-02",
+    }
     _problem(court.api.post("/api/v1/enforcement/cases", filing), 403)
 
 
@@ -104,8 +116,12 @@ def test_court_cannot_read_another_courts_records(court, other_court):
 def test_wrong_kind_of_client_is_403(court, partner, gov):
     _problem(partner.post("/api/v1/judgments", judgment_body()), 403)
     _problem(court.api.post("/api/v1/courts", {"court_id": 5, "jurisdiction": "CN-BJ"}), 403)
-    _problem(court.api.post("/api/v1/checks", {"subject": {"blind_index": "0x" + "11" * 32},
-                                               "restriction": "flights"}), 403)
+    _problem(
+        court.api.post(
+            "/api/v1/checks", {"subject": {"blind_index": "0x" + "11" * 32}, "restriction": "flights"}
+        ),
+        403,
+    )
     _problem(gov.post("/api/v1/judgments", judgment_body()), 403)
 
 
@@ -119,3 +135,46 @@ def test_court_without_key_here_is_409(services, http):
     cid, key = register(services, "court", court_id=987_654_321)
     r = ApiClient(http, cid, key).post("/api/v1/judgments", judgment_body())
     assert "no signer key" in _problem(r, 409)["detail"]
+
+
+def test_clients_file_is_loaded_and_upserted(tmp_path):
+    from api.auth import ClientRegistry
+
+    key, rotated = generate_key(), generate_key()
+    path = tmp_path / "clients.json"
+    path.write_text(
+        json.dumps(
+            [
+                {"client_id": "airline-1", "kind": "partner", "public_key": public_key_text(key)},
+                {
+                    "client_id": "court-9",
+                    "kind": "court",
+                    "court_id": 9,
+                    "public_key": public_key_text(key),
+                    "scopes": ["records:read"],
+                },
+            ]
+        )
+    )
+    registry = ClientRegistry(tmp_path / "service.sqlite")
+    try:
+        assert registry.load_file(path) == 2
+        found = registry.get("court-9")
+        assert found is not None and found[0].court_id == 9 and found[0].scopes == {"records:read"}
+        path.write_text(
+            json.dumps(
+                [
+                    {
+                        "client_id": "airline-1",
+                        "kind": "partner",
+                        "public_key": public_key_text(rotated),
+                        "active": False,
+                    }
+                ]
+            )
+        )
+        registry.load_file(path)
+        airline = registry.get("airline-1")
+        assert airline is not None and airline[0].active is False and airline[0].scopes == {"checks:read"}
+    finally:
+        registry.close()

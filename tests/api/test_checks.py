@@ -11,13 +11,29 @@ from tests.api.conftest import judgment_body, resident_id
 def _listed_subject(services, court):
     api = court.api
     jid = api.confirmed(api.post("/api/v1/judgments", judgment_body()))["record_id"]
-    case_id = api.confirmed(api.post("/api/v1/enforcement/cases", {
-        "judgment_id": jid, "case_number": "(2021)京0108执77号", "amount_due": 500, "filed_at": "2021-01-05"}))[
-        "record_id"]
+    case_id = api.confirmed(
+        api.post(
+            "/api/v1/enforcement/cases",
+            {
+                "judgment_id": jid,
+                "case_number": "(2021)京0108执77号",
+                "amount_due": 500,
+                "filed_at": "2021-01-05",
+            },
+        )
+    )["record_id"]
     number = resident_id()
-    listing = api.confirmed(api.post("/api/v1/defaulters/listings", {
-        "subject": {"kind": "resident_id", "id": number, "name": "赵强（示例）"}, "case_id": case_id,
-        "ground": "violates_property_report", "restrictions": ["flights", "rail", "high_consumption"]}))
+    listing = api.confirmed(
+        api.post(
+            "/api/v1/defaulters/listings",
+            {
+                "subject": {"kind": "resident_id", "id": number, "name": "赵强（示例）"},
+                "case_id": case_id,
+                "ground": "violates_property_report",
+                "restrictions": ["flights", "rail", "high_consumption"],
+            },
+        )
+    )
     return number, listing
 
 
@@ -38,11 +54,14 @@ def test_check_before_and_after_delisting_with_audit(services, court, partner):
     assert answer.keys() == {"restricted", "until"}
     assert answer["restricted"] is True and answer["until"] > time.time()
     # Not restricted for something the listing does not carry.
-    assert partner.post("/api/v1/checks", {**ask, "restriction": "company_office"}).json() == \
-        {"restricted": False, "until": None}
+    assert partner.post("/api/v1/checks", {**ask, "restriction": "company_office"}).json() == {
+        "restricted": False,
+        "until": None,
+    }
 
-    court.api.confirmed(court.api.post(f"/api/v1/defaulters/listings/{listing['record_id']}/removal",
-                                       {"reason": "performed"}))
+    court.api.confirmed(
+        court.api.post(f"/api/v1/defaulters/listings/{listing['record_id']}/removal", {"reason": "performed"})
+    )
     assert _wait_answer(partner, ask, False) == {"restricted": False, "until": None}
 
     rows = services.audit.rows(partner.client_id)
@@ -79,11 +98,18 @@ def test_batch_limit(partner):
 def test_a_blind_index_under_another_key_finds_nothing(services, court, partner):
     number, _ = _listed_subject(services, court)
     wrong = blind_index(BlindIndexKey.generate(), parse_subject("resident_id", number))
-    r = partner.post("/api/v1/checks", {"subject": {"blind_index": "0x" + wrong.hex()}, "restriction": "flights"})
+    r = partner.post(
+        "/api/v1/checks", {"subject": {"blind_index": "0x" + wrong.hex()}, "restriction": "flights"}
+    )
     assert r.json() == {"restricted": False, "until": None}
 
 
 def test_subject_needs_identifier_or_blind_index(partner):
-    for subject in ({}, {"kind": "resident_id"}, {"blind_index": "0x" + "11" * 32, "kind": "resident_id",
-                                                  "id": resident_id()}):
-        assert partner.post("/api/v1/checks", {"subject": subject, "restriction": "flights"}).status_code == 422
+    for subject in (
+        {},
+        {"kind": "resident_id"},
+        {"blind_index": "0x" + "11" * 32, "kind": "resident_id", "id": resident_id()},
+    ):
+        assert (
+            partner.post("/api/v1/checks", {"subject": subject, "restriction": "flights"}).status_code == 422
+        )

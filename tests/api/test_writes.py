@@ -31,28 +31,53 @@ def test_judgment_case_listing_story_confirms_and_certifies(services, court, tru
     assert judgment["block_number"] and judgment["gas_used"] and judgment["block_hash"]
     assert "parties" not in judgment["record"] and judgment["record"]["parties_commitment"].startswith("0x")
 
-    filing = api.confirmed(api.post("/api/v1/enforcement/cases", {
-        "judgment_id": jid, "case_number": "(2019)京0108执4567号", "amount_due": 1_600_000, "filed_at": "2019-04-02"}))
+    filing = api.confirmed(
+        api.post(
+            "/api/v1/enforcement/cases",
+            {
+                "judgment_id": jid,
+                "case_number": "(2019)京0108执4567号",
+                "amount_due": 1_600_000,
+                "filed_at": "2019-04-02",
+            },
+        )
+    )
     case_id = filing["record_id"]
     subject = {"kind": "credit_code", "id": "91350100M000100Y43", "name": "某某公司（示例）"}
-    done = _post_all(api, [
-        (f"/api/v1/enforcement/cases/{case_id}/actions", {"kind": "notice"}),
-        (f"/api/v1/enforcement/cases/{case_id}/actions", {"kind": "asset_inquiry", "detail": 2}),
-        (f"/api/v1/enforcement/cases/{case_id}/actions", {"kind": "freeze"}),
-        ("/api/v1/defaulters/listings", {"subject": subject, "case_id": case_id, "ground": "able_but_refuses",
-                                         "restrictions": ["flights", "rail"]}),
-    ])
+    done = _post_all(
+        api,
+        [
+            (f"/api/v1/enforcement/cases/{case_id}/actions", {"kind": "notice"}),
+            (f"/api/v1/enforcement/cases/{case_id}/actions", {"kind": "asset_inquiry", "detail": 2}),
+            (f"/api/v1/enforcement/cases/{case_id}/actions", {"kind": "freeze"}),
+            (
+                "/api/v1/defaulters/listings",
+                {
+                    "subject": subject,
+                    "case_id": case_id,
+                    "ground": "able_but_refuses",
+                    "restrictions": ["flights", "rail"],
+                },
+            ),
+        ],
+    )
     assert [d["state"] for d in done] == ["confirmed"] * 4, done
     assert [d["record"]["sequence"] for d in done[:3]] == [0, 1, 2]
     listing_id = done[3]["record_id"]
-    later = _post_all(api, [
-        (f"/api/v1/defaulters/listings/{listing_id}/extension", {"years": 1}),
-        (f"/api/v1/enforcement/cases/{case_id}/actions", {"kind": "payment_received", "amount": 1_600_000}),
-        (f"/api/v1/defaulters/listings/{listing_id}/removal", {"reason": "performed"}),
-        (f"/api/v1/enforcement/cases/{case_id}/actions", {"kind": "disbursement", "amount": 1_600_000}),
-        (f"/api/v1/enforcement/cases/{case_id}/actions", {"kind": "conclusion"}),
-        (f"/api/v1/judgments/{jid}/status", {"status": "satisfied"}),
-    ])
+    later = _post_all(
+        api,
+        [
+            (f"/api/v1/defaulters/listings/{listing_id}/extension", {"years": 1}),
+            (
+                f"/api/v1/enforcement/cases/{case_id}/actions",
+                {"kind": "payment_received", "amount": 1_600_000},
+            ),
+            (f"/api/v1/defaulters/listings/{listing_id}/removal", {"reason": "performed"}),
+            (f"/api/v1/enforcement/cases/{case_id}/actions", {"kind": "disbursement", "amount": 1_600_000}),
+            (f"/api/v1/enforcement/cases/{case_id}/actions", {"kind": "conclusion"}),
+            (f"/api/v1/judgments/{jid}/status", {"status": "satisfied"}),
+        ],
+    )
     assert [d["state"] for d in later] == ["confirmed"] * 6, later
     assert later[0]["record"]["sequence"] == 0 and later[2]["record"]["sequence"] == 1  # listing changes
     assert [later[i]["record"]["sequence"] for i in (1, 3, 4)] == [3, 4, 5]
@@ -62,8 +87,16 @@ def test_judgment_case_listing_story_confirms_and_certifies(services, court, tru
     cert = api.get(f"/api/v1/judgments/{jid}/certificate").json()
     result = verify_certificate(cert, trust=trust, rpc=w3, document=document)
     assert result.status["status"] == "satisfied"
-    assert [s.name for s in result.steps] == ["format", "network", "signature", "document", "chain", "signer",
-                                              "record", "status"]
+    assert [s.name for s in result.steps] == [
+        "format",
+        "network",
+        "signature",
+        "document",
+        "chain",
+        "signer",
+        "record",
+        "status",
+    ]
 
     services.wait_indexed(w3.eth.block_number)
     case_cert = api.get(f"/api/v1/enforcement/cases/{case_id}/certificate").json()
@@ -85,11 +118,24 @@ def test_judgment_case_listing_story_confirms_and_certifies(services, court, tru
 def test_action_on_a_concluded_case_fails_with_the_decoded_revert(court):
     api = court.api
     jid = api.confirmed(api.post("/api/v1/judgments", judgment_body()))["record_id"]
-    case_id = api.confirmed(api.post("/api/v1/enforcement/cases", {
-        "judgment_id": jid, "case_number": "(2020)京0108执888号", "amount_due": 100, "filed_at": "2020-06-15"}))[
-        "record_id"]
-    done = _post_all(api, [(f"/api/v1/enforcement/cases/{case_id}/actions", {"kind": k})
-                           for k in ("notice", "conclusion", "freeze")])
+    case_id = api.confirmed(
+        api.post(
+            "/api/v1/enforcement/cases",
+            {
+                "judgment_id": jid,
+                "case_number": "(2020)京0108执888号",
+                "amount_due": 100,
+                "filed_at": "2020-06-15",
+            },
+        )
+    )["record_id"]
+    done = _post_all(
+        api,
+        [
+            (f"/api/v1/enforcement/cases/{case_id}/actions", {"kind": k})
+            for k in ("notice", "conclusion", "freeze")
+        ],
+    )
     assert [d["state"] for d in done] == ["confirmed", "confirmed", "failed"]
     error = done[2]["error"]
     assert error["name"] == "EnforcementRegistryCaseConcluded"
@@ -103,8 +149,15 @@ def test_action_on_a_concluded_case_fails_with_the_decoded_revert(court):
 
 
 def test_filing_on_an_unknown_judgment_fails(court):
-    r = court.api.post("/api/v1/enforcement/cases", {"judgment_id": "0x" + "42" * 32, "case_number": "(2020)京1执1号",
-                                                     "amount_due": 5, "filed_at": "2020-01-01"})
+    r = court.api.post(
+        "/api/v1/enforcement/cases",
+        {
+            "judgment_id": "0x" + "42" * 32,
+            "case_number": "(2020)京1执1号",
+            "amount_due": 5,
+            "filed_at": "2020-01-01",
+        },
+    )
     record = court.api.wait(r.json()["outbox_id"])
     assert record["state"] == "failed"
     assert record["error"]["name"] == "EnforcementRegistryJudgmentNotEnforceable"
@@ -143,6 +196,8 @@ def test_governance_acts_and_key_rotation(services, http, gov, trust):
 
 def test_document_digest_is_what_goes_on_chain(court):
     document = b"a judgment"
-    r = court.api.post("/api/v1/judgments", judgment_body(document_sha256="0x" + hashlib.sha256(document).hexdigest()))
+    r = court.api.post(
+        "/api/v1/judgments", judgment_body(document_sha256="0x" + hashlib.sha256(document).hexdigest())
+    )
     record = court.api.confirmed(r)
     assert record["record"]["document_digest"] == "0x" + sha256_digest(document).hex()

@@ -20,6 +20,7 @@ from eth_utils import keccak, to_checksum_address
 from web3.exceptions import ContractLogicError
 from web3.logs import DISCARD
 
+from ledger.chain import _fees
 from ledger.client import Ledger, _revert_data, decode_revert
 from ledger.errors import ContractRevertError
 from ledger.records import (
@@ -58,8 +59,14 @@ def next_court_id() -> int:
     return next(_ids)
 
 
-def admit(ledger: Ledger, governor: LocalAccount, funder: LocalAccount, appellate: int = 0,
-          jurisdiction: str = "CN-BJ", funded: bool = True) -> Court:
+def admit(
+    ledger: Ledger,
+    governor: LocalAccount,
+    funder: LocalAccount,
+    appellate: int = 0,
+    jurisdiction: str = "CN-BJ",
+    funded: bool = True,
+) -> Court:
     """Like conftest's ``new_court``, usable outside a function-scoped fixture."""
     court_id = next_court_id()
     signer: LocalAccount = Account.create()
@@ -98,6 +105,48 @@ def dry_run_then_send(ledger: Ledger) -> Iterator[None]:
         yield
 
 
+def send_batch(ledger: Ledger, txs: list[tuple[LocalAccount, str | None, str | bytes]]) -> list[Any]:
+    """Send (sender, to, data) transactions back to back (nonces counted here, no estimation, no dry
+    run), then wait for all of them; each must succeed. ``to=None`` deploys. Order is kept."""
+    w3 = ledger.w3
+    nonces: dict[str, int] = {}
+    fees = _fees(w3)
+    hashes = []
+    for sender, to, data in txs:
+        if sender.address not in nonces:
+            nonces[sender.address] = w3.eth.get_transaction_count(sender.address, "pending")
+        tx: dict[str, Any] = {
+            "data": data,
+            "nonce": nonces[sender.address],
+            "gas": GAS_LIMIT,
+            "chainId": ledger.chain.chain_id,
+            **fees,
+        }
+        if to is not None:
+            tx["to"] = to
+        nonces[sender.address] += 1
+        hashes.append(w3.eth.send_raw_transaction(sender.sign_transaction(tx).raw_transaction))
+    receipts = [w3.eth.wait_for_transaction_receipt(h, timeout=120, poll_latency=0.01) for h in hashes]
+    failed = [i for i, r in enumerate(receipts) if r["status"] != 1]
+    assert not failed, f"transactions {failed} of the batch reverted"
+    return receipts
+
+
+def submit_batch(ledger: Ledger, items: list[tuple[LocalAccount, Record, LocalAccount | None]]) -> list[Any]:
+    """Write (signer, record, relayer or None) records back to back; returns the receipts."""
+    txs: list[tuple[LocalAccount, str | None, str | bytes]] = []
+    for signer, record, relayer in items:
+        signature = ledger.sign(signer, record) if relayer is not None else None
+        to, data = ledger.call_data(record, signature)
+        txs.append((relayer or signer, to, data))
+    return send_batch(ledger, txs)
+
+
+def governance_batch(ledger: Ledger, governor: LocalAccount, calls: list[tuple[str, list[Any]]]) -> list[Any]:
+    c = ledger.contract("CourtRegistry")
+    return send_batch(ledger, [(governor, c.address, c.encode_abi(fn, args=args)) for fn, args in calls])
+
+
 # -- calls, reverts, events ----------------------------------------------------------------------
 
 
@@ -115,8 +164,10 @@ def struct(record: Record) -> tuple[Any, ...]:
 
 def _norm(args: dict[str, Any]) -> dict[str, Any]:
     """Addresses compared case-insensitively (eth-abi decodes them lower-case)."""
-    return {k: to_checksum_address(v) if isinstance(v, str) and len(v) == 42 and v.startswith("0x") else v
-            for k, v in args.items()}
+    return {
+        k: to_checksum_address(v) if isinstance(v, str) and len(v) == 42 and v.startswith("0x") else v
+        for k, v in args.items()
+    }
 
 
 def expect_revert(thunk: Callable[[], Any], error: str, **arguments: Any) -> ContractRevertError:
@@ -124,7 +175,9 @@ def expect_revert(thunk: Callable[[], Any], error: str, **arguments: Any) -> Con
     with pytest.raises(ContractRevertError) as exc:
         thunk()
     assert exc.value.error == error, f"expected {error}, got {exc.value}"
-    assert _norm(exc.value.arguments) == _norm(arguments), f"{error}: arguments {exc.value.arguments} != {arguments}"
+    assert _norm(exc.value.arguments) == _norm(arguments), (
+        f"{error}: arguments {exc.value.arguments} != {arguments}"
+    )
     return exc.value
 
 
@@ -135,8 +188,9 @@ def receipt_of(ledger: Ledger, written_or_receipt: Any) -> Any:
     return ledger.w3.eth.get_transaction_receipt(tx_hash)
 
 
-def events(ledger: Ledger, written_or_receipt: Any, contract: str, event: str,
-           address: str | None = None) -> list[dict[str, Any]]:
+def events(
+    ledger: Ledger, written_or_receipt: Any, contract: str, event: str, address: str | None = None
+) -> list[dict[str, Any]]:
     """The ``event`` logs of ``contract`` (at its deployed address, or ``address``) in a receipt."""
     receipt = receipt_of(ledger, written_or_receipt)
     c = ledger.contract(contract)
@@ -214,15 +268,24 @@ def filing(court: Court | int, judgment_id: bytes, n: int = 0, amount_due: int =
     )
 
 
-def action(case_id: bytes, sequence: int, kind: ActionKind, amount: int = 0, detail: int = 0,
-           flags: int = 0, document: bytes | None = None) -> Action:
+def action(
+    case_id: bytes,
+    sequence: int,
+    kind: ActionKind,
+    amount: int = 0,
+    detail: int = 0,
+    flags: int = 0,
+    document: bytes | None = None,
+) -> Action:
     return Action(
         case_id=case_id,
         sequence=sequence,
         kind=kind,
         amount=amount,
         detail=detail,
-        document_digest=document if document is not None else sha256_digest(f"{kind.name}/{sequence}".encode()),
+        document_digest=document
+        if document is not None
+        else sha256_digest(f"{kind.name}/{sequence}".encode()),
         flags=flags,
     )
 
@@ -232,9 +295,16 @@ def subject(tag: str) -> bytes:
     return keccak(b"blind-index:" + tag.encode() + random.randbytes(8))
 
 
-def listing(court: Court | int, case_id: bytes, subject_: bytes, listed_at: int, *,
-            period: int = 730 * DAY, restrictions: int = Restriction.FLIGHTS | Restriction.RAIL,
-            ground: Ground = Ground.ABLE_BUT_REFUSES) -> Listing:
+def listing(
+    court: Court | int,
+    case_id: bytes,
+    subject_: bytes,
+    listed_at: int,
+    *,
+    period: int = 730 * DAY,
+    restrictions: int = Restriction.FLIGHTS | Restriction.RAIL,
+    ground: Ground = Ground.ABLE_BUT_REFUSES,
+) -> Listing:
     return Listing(
         court=court.id if isinstance(court, Court) else court,
         subject=subject_,
@@ -262,7 +332,9 @@ def open_case(ledger: Ledger, court: Court, n: int = 0, amount_due: int = 1_300_
     return j.record_id, f.record_id
 
 
-def list_subject(ledger: Ledger, court: Court, case_id: bytes, tag: str = "s", **kw: Any) -> tuple[bytes, Listing]:
+def list_subject(
+    ledger: Ledger, court: Court, case_id: bytes, tag: str = "s", **kw: Any
+) -> tuple[bytes, Listing]:
     """List a fresh subject on ``case_id`` starting a little before now (1 transaction)."""
     record = listing(court, case_id, subject(tag), chain_now(ledger) - 100, **kw)
     ledger.submit(court.signer, record)

@@ -31,9 +31,11 @@ from tests.contracts.helpers import (
     court_signers,
     events,
     expect_revert,
+    governance_batch,
     judgment,
     next_court_id,
     one_event,
+    send_batch,
 )
 
 
@@ -66,13 +68,24 @@ def test_admit_court_stores_court_and_signer_and_pushes_writer(ledger, governor)
     t = block_time(ledger, receipt)
 
     assert one_event(ledger, receipt, "CourtRegistry", "CourtAdmitted") == {
-        "court": court, "jurisdiction": jurisdiction_bytes("CN-BJ1"), "appellateCourt": high}
+        "court": court,
+        "jurisdiction": jurisdiction_bytes("CN-BJ1"),
+        "appellateCourt": high,
+    }
     assert one_event(ledger, receipt, "CourtRegistry", "SignerAdded") == {
-        "court": court, "signer": signer.address, "validFrom": t}
+        "court": court,
+        "signer": signer.address,
+        "validFrom": t,
+    }
     assert _writer_synced(ledger, receipt) == _synced([signer.address], court, W_ACTIVE)
 
-    assert ledger.court(court) == {"status": C_ACTIVE, "appellate_court": high,
-                                   "jurisdiction": jurisdiction_bytes("CN-BJ1"), "admitted_at": t, "signer_count": 1}
+    assert ledger.court(court) == {
+        "status": C_ACTIVE,
+        "appellate_court": high,
+        "jurisdiction": jurisdiction_bytes("CN-BJ1"),
+        "admitted_at": t,
+        "signer_count": 1,
+    }
     assert ledger.signer(signer.address) == {"court": court, "valid_from": t, "valid_until": 0}
     assert court_signers(ledger, court) == [signer.address]
     assert ledger.view("CourtRegistry", "activeCourtOf", signer.address) == court
@@ -84,7 +97,7 @@ def test_admit_court_stores_court_and_signer_and_pushes_writer(ledger, governor)
 
 @pytest.mark.parametrize("code", ["CN-B", "US-CA", "CN-110"])
 def test_admit_court_accepts_iso_3166_2_codes(ledger, governor, code):
-    court, signer, _ = _admit(ledger, governor, jurisdiction=code)
+    court, _, _ = _admit(ledger, governor, jurisdiction=code)
     assert ledger.court(court)["jurisdiction"] == code.encode().ljust(8, b"\x00")
 
 
@@ -99,16 +112,33 @@ def test_admit_court_errors(ledger, governor):
 
     expect_revert(admit(0), "CourtRegistryInvalidCourtId")
     expect_revert(admit(court), "CourtRegistryCourtExists", court=court)
-    for bad in (b"cn-BJ\x00\x00\x00", b"CN_BJ\x00\x00\x00", b"CN-\x00\x00\x00\x00\x00", b"CN-1234\x00",
-                b"C1-BJ\x00\x00\x00", b"CN-BJ\x00X\x00", b"CN-bj\x00\x00\x00", b"\x00" * 8):
+    for bad in (
+        b"cn-BJ\x00\x00\x00",
+        b"CN_BJ\x00\x00\x00",
+        b"CN-\x00\x00\x00\x00\x00",
+        b"CN-1234\x00",
+        b"C1-BJ\x00\x00\x00",
+        b"CN-BJ\x00X\x00",
+        b"CN-bj\x00\x00\x00",
+        b"\x00" * 8,
+    ):
         expect_revert(admit(new_id, jurisdiction=bad), "CourtRegistryInvalidJurisdiction", jurisdiction=bad)
     unknown = next_court_id()
-    expect_revert(admit(new_id, appellate=unknown), "CourtRegistryInvalidAppellateCourt",
-                  court=new_id, appellateCourt=unknown)
-    expect_revert(admit(new_id, appellate=new_id), "CourtRegistryInvalidAppellateCourt",
-                  court=new_id, appellateCourt=new_id)
-    expect_revert(admit(new_id, first=signer.address), "CourtRegistrySignerExists",
-                  signer=signer.address, court=court)
+    expect_revert(
+        admit(new_id, appellate=unknown),
+        "CourtRegistryInvalidAppellateCourt",
+        court=new_id,
+        appellateCourt=unknown,
+    )
+    expect_revert(
+        admit(new_id, appellate=new_id),
+        "CourtRegistryInvalidAppellateCourt",
+        court=new_id,
+        appellateCourt=new_id,
+    )
+    expect_revert(
+        admit(new_id, first=signer.address), "CourtRegistrySignerExists", signer=signer.address, court=court
+    )
     expect_revert(admit(new_id, first="0x" + "00" * 20), "CourtRegistryZeroSigner")
     assert ledger.court(new_id)["status"] == C_NONE
 
@@ -128,19 +158,31 @@ def test_suspend_reinstate_retire_sync_every_signer(ledger, governor):
     assert one_event(ledger, receipt, "CourtRegistry", "CourtSuspended") == {"court": court}
     assert _writer_synced(ledger, receipt) == _synced(signers, court, W_COURT_SUSPENDED)
     assert ledger.court(court)["status"] == C_SUSPENDED
-    expect_revert(lambda: ledger.view("CourtRegistry", "activeCourtOf", s1.address),
-                  "CourtRegistryCourtNotActive", court=court, status=C_SUSPENDED)
+    expect_revert(
+        lambda: ledger.view("CourtRegistry", "activeCourtOf", s1.address),
+        "CourtRegistryCourtNotActive",
+        court=court,
+        status=C_SUSPENDED,
+    )
     assert_writers_consistent(ledger, signers)
-    expect_revert(lambda: ledger.governance(governor, "suspendCourt", court),
-                  "CourtRegistryCourtNotActive", court=court, status=C_SUSPENDED)
+    expect_revert(
+        lambda: ledger.governance(governor, "suspendCourt", court),
+        "CourtRegistryCourtNotActive",
+        court=court,
+        status=C_SUSPENDED,
+    )
 
     receipt = ledger.governance(governor, "reinstateCourt", court)
     assert one_event(ledger, receipt, "CourtRegistry", "CourtReinstated") == {"court": court}
     assert _writer_synced(ledger, receipt) == _synced(signers, court, W_ACTIVE)
     assert ledger.court(court)["status"] == C_ACTIVE
     assert_writers_consistent(ledger, signers)
-    expect_revert(lambda: ledger.governance(governor, "reinstateCourt", court),
-                  "CourtRegistryCourtNotActive", court=court, status=C_ACTIVE)
+    expect_revert(
+        lambda: ledger.governance(governor, "reinstateCourt", court),
+        "CourtRegistryCourtNotActive",
+        court=court,
+        status=C_ACTIVE,
+    )
 
     # A suspended court can be retired directly; retirement is final.
     ledger.governance(governor, "suspendCourt", court)
@@ -150,10 +192,18 @@ def test_suspend_reinstate_retire_sync_every_signer(ledger, governor):
     assert ledger.court(court)["status"] == C_RETIRED
     assert_writers_consistent(ledger, signers)
     for fn in ("suspendCourt", "reinstateCourt", "retireCourt"):
-        expect_revert(lambda fn=fn: ledger.governance(governor, fn, court),
-                      "CourtRegistryCourtNotActive", court=court, status=C_RETIRED)
-    expect_revert(lambda: ledger.governance(governor, "addSigner", court, Account.create().address),
-                  "CourtRegistryCourtNotActive", court=court, status=C_RETIRED)
+        expect_revert(
+            lambda fn=fn: ledger.governance(governor, fn, court),
+            "CourtRegistryCourtNotActive",
+            court=court,
+            status=C_RETIRED,
+        )
+    expect_revert(
+        lambda: ledger.governance(governor, "addSigner", court, Account.create().address),
+        "CourtRegistryCourtNotActive",
+        court=court,
+        status=C_RETIRED,
+    )
     # a signer retired after its court keeps the stronger reason
     ledger.governance(governor, "retireSigner", s2.address)
     assert_writers_consistent(ledger, signers)
@@ -171,16 +221,31 @@ def test_governance_on_unknown_court_or_signer(ledger, governor):
     unknown = next_court_id()
     nobody = Account.create().address
     for fn in ("suspendCourt", "reinstateCourt", "retireCourt"):
-        expect_revert(lambda fn=fn: ledger.governance(governor, fn, unknown), "CourtRegistryUnknownCourt",
-                      court=unknown)
-    expect_revert(lambda: ledger.governance(governor, "addSigner", unknown, nobody), "CourtRegistryUnknownCourt",
-                  court=unknown)
-    expect_revert(lambda: ledger.governance(governor, "retireSigner", nobody), "CourtRegistryUnknownSigner",
-                  signer=nobody)
-    expect_revert(lambda: ledger.view("CourtRegistry", "activeCourtOf", nobody), "CourtRegistryUnknownSigner",
-                  signer=nobody)
-    assert ledger.court(unknown) == {"status": C_NONE, "appellate_court": 0, "jurisdiction": b"\x00" * 8,
-                                     "admitted_at": 0, "signer_count": 0}
+        expect_revert(
+            lambda fn=fn: ledger.governance(governor, fn, unknown), "CourtRegistryUnknownCourt", court=unknown
+        )
+    expect_revert(
+        lambda: ledger.governance(governor, "addSigner", unknown, nobody),
+        "CourtRegistryUnknownCourt",
+        court=unknown,
+    )
+    expect_revert(
+        lambda: ledger.governance(governor, "retireSigner", nobody),
+        "CourtRegistryUnknownSigner",
+        signer=nobody,
+    )
+    expect_revert(
+        lambda: ledger.view("CourtRegistry", "activeCourtOf", nobody),
+        "CourtRegistryUnknownSigner",
+        signer=nobody,
+    )
+    assert ledger.court(unknown) == {
+        "status": C_NONE,
+        "appellate_court": 0,
+        "jurisdiction": b"\x00" * 8,
+        "admitted_at": 0,
+        "signer_count": 0,
+    }
     assert ledger.signer(nobody) == {"court": 0, "valid_from": 0, "valid_until": 0}
     assert court_signers(ledger, unknown) == []
     assert not ledger.is_signer_valid_at(nobody, 0, 0)
@@ -204,7 +269,10 @@ def test_key_rotation_keeps_old_records_valid(ledger, governor, new_court, funde
     receipt = ledger.governance(governor, "addSigner", court.id, new.address)
     t_added = block_time(ledger, receipt)
     assert one_event(ledger, receipt, "CourtRegistry", "SignerAdded") == {
-        "court": court.id, "signer": new.address, "validFrom": t_added}
+        "court": court.id,
+        "signer": new.address,
+        "validFrom": t_added,
+    }
     assert ledger.court(court.id)["signer_count"] == 2
     assert court_signers(ledger, court.id) == [old.address, new.address]
     assert_writers_consistent(ledger, [old.address, new.address])
@@ -212,13 +280,20 @@ def test_key_rotation_keeps_old_records_valid(ledger, governor, new_court, funde
     receipt = ledger.governance(governor, "retireSigner", old.address)
     valid_until = ledger.signer(old.address)["valid_until"]
     assert one_event(ledger, receipt, "CourtRegistry", "SignerRetired") == {
-        "court": court.id, "signer": old.address, "validUntil": valid_until}
+        "court": court.id,
+        "signer": old.address,
+        "validUntil": valid_until,
+    }
     assert _writer_synced(ledger, receipt) == _synced([old.address], court.id, W_SIGNER_RETIRED)
     # exclusive end one second after the retirement block, so the retirement's own second stays covered
     assert valid_until == block_time(ledger, receipt) + 1
     assert_writers_consistent(ledger, [old.address, new.address])
-    expect_revert(lambda: ledger.view("CourtRegistry", "activeCourtOf", old.address),
-                  "CourtRegistrySignerRetired", signer=old.address, validUntil=valid_until)
+    expect_revert(
+        lambda: ledger.view("CourtRegistry", "activeCourtOf", old.address),
+        "CourtRegistrySignerRetired",
+        signer=old.address,
+        validUntil=valid_until,
+    )
 
     # The old key's record still verifies at its own time, however close to the retirement.
     assert ledger.is_signer_valid_at(old.address, court.id, t_first)
@@ -228,17 +303,27 @@ def test_key_rotation_keeps_old_records_valid(ledger, governor, new_court, funde
     assert ledger.judgment(first.record_id)["status"] == JudgmentStatus.EFFECTIVE
 
     # The old key cannot write any more; the new one writes and acts on the old key's record.
-    expect_revert(lambda: ledger.submit(old, judgment(court, 2)), "CourtAuthorizedInactiveWriter",
-                  signer=old.address, court=court.id, state=W_SIGNER_RETIRED)
+    expect_revert(
+        lambda: ledger.submit(old, judgment(court, 2)),
+        "CourtAuthorizedInactiveWriter",
+        signer=old.address,
+        court=court.id,
+        state=W_SIGNER_RETIRED,
+    )
     second = ledger.submit(new, judgment(court, 2))
     assert ledger.is_signer_valid_at(new.address, court.id, second.block_time)
-    ledger.submit(new, JudgmentStatusChange(judgment_id=first.record_id, status=JudgmentStatus.SATISFIED,
-                                            sequence=0))
+    ledger.submit(
+        new, JudgmentStatusChange(judgment_id=first.record_id, status=JudgmentStatus.SATISFIED, sequence=0)
+    )
     assert ledger.judgment(first.record_id)["status"] == JudgmentStatus.SATISFIED
 
     # Retirement is final and survives a suspension and reinstatement of the court.
-    expect_revert(lambda: ledger.governance(governor, "retireSigner", old.address), "CourtRegistrySignerRetired",
-                  signer=old.address, validUntil=valid_until)
+    expect_revert(
+        lambda: ledger.governance(governor, "retireSigner", old.address),
+        "CourtRegistrySignerRetired",
+        signer=old.address,
+        validUntil=valid_until,
+    )
     ledger.governance(governor, "suspendCourt", court.id)
     assert_writers_consistent(ledger, [old.address, new.address])
     ledger.governance(governor, "reinstateCourt", court.id)
@@ -250,28 +335,52 @@ def test_key_rotation_keeps_old_records_valid(ledger, governor, new_court, funde
 def test_add_signer_errors(ledger, governor):
     court, s1, _ = _admit(ledger, governor)
     other, s_other, _ = _admit(ledger, governor)
-    expect_revert(lambda: ledger.governance(governor, "addSigner", court, s1.address), "CourtRegistrySignerExists",
-                  signer=s1.address, court=court)
-    expect_revert(lambda: ledger.governance(governor, "addSigner", court, s_other.address),
-                  "CourtRegistrySignerExists", signer=s_other.address, court=other)
-    expect_revert(lambda: ledger.governance(governor, "addSigner", court, "0x" + "00" * 20),
-                  "CourtRegistryZeroSigner")
+    expect_revert(
+        lambda: ledger.governance(governor, "addSigner", court, s1.address),
+        "CourtRegistrySignerExists",
+        signer=s1.address,
+        court=court,
+    )
+    expect_revert(
+        lambda: ledger.governance(governor, "addSigner", court, s_other.address),
+        "CourtRegistrySignerExists",
+        signer=s_other.address,
+        court=other,
+    )
+    expect_revert(
+        lambda: ledger.governance(governor, "addSigner", court, "0x" + "00" * 20), "CourtRegistryZeroSigner"
+    )
     # a retired signer is never reused, for this court or another
     ledger.governance(governor, "retireSigner", s1.address)
-    expect_revert(lambda: ledger.governance(governor, "addSigner", other, s1.address),
-                  "CourtRegistrySignerExists", signer=s1.address, court=court)
+    expect_revert(
+        lambda: ledger.governance(governor, "addSigner", other, s1.address),
+        "CourtRegistrySignerExists",
+        signer=s1.address,
+        court=court,
+    )
 
 
 def test_too_many_signers(ledger, governor):
-    court, _, _ = _admit(ledger, governor)
-    assert ledger.view("CourtRegistry", "MAX_SIGNERS") == 32
-    for _ in range(31):
-        ledger.governance(governor, "addSigner", court, Account.create().address)
-    assert ledger.court(court)["signer_count"] == 32
-    assert len(court_signers(ledger, court)) == 32
-    expect_revert(lambda: ledger.governance(governor, "addSigner", court, Account.create().address),
-                  "CourtRegistryTooManySigners", court=court)
-    assert_writers_consistent(ledger, court_signers(ledger, court)[-2:])
+    """On a bare court registry of its own (no attached registry: 31 key rotations are cheaper)."""
+    cr = ledger.w3.eth.contract(
+        address=_deploy(ledger, governor, "CourtRegistry", governor.address),
+        abi=load_artifact("CourtRegistry").abi,
+    )
+    assert cr.functions.MAX_SIGNERS().call() == 32
+    court = next_court_id()
+    calls = [
+        cr.encode_abi("admitCourt", args=[court, jurisdiction_bytes("CN-BJ"), 0, Account.create().address])
+    ]
+    calls += [cr.encode_abi("addSigner", args=[court, Account.create().address]) for _ in range(31)]
+    send_batch(ledger, [(governor, cr.address, data) for data in calls])
+    assert cr.functions.courtInfo(court).call()[4] == 32
+    assert len(cr.functions.signersOf(court).call()) == 32
+    extra = Account.create().address
+    expect_revert(
+        lambda: ledger.transact(governor, cr.address, cr.encode_abi("addSigner", args=[court, extra])),
+        "CourtRegistryTooManySigners",
+        court=court,
+    )
 
 
 # -- appellate authority ---------------------------------------------------------------------------
@@ -296,9 +405,17 @@ def test_has_authority_follows_the_appellate_chain(ledger, governor):
 def test_has_authority_walks_at_most_max_depth(ledger, governor):
     depth = ledger.view("CourtRegistry", "MAX_APPELLATE_DEPTH")
     assert depth == 8
-    chain = [_admit(ledger, governor)[0]]
-    for _ in range(depth + 1):
-        chain.append(_admit(ledger, governor, appellate=chain[-1])[0])
+    chain = [next_court_id() for _ in range(depth + 2)]
+    bj = jurisdiction_bytes("CN-BJ")
+    governance_batch(
+        ledger,
+        governor,
+        [
+            ("admitCourt", [c, bj, chain[i - 1] if i else 0, Account.create().address])
+            for i, c in enumerate(chain)
+        ],
+    )
+    assert ledger.court(chain[-1])["appellate_court"] == chain[-2]
     bottom = chain[-1]
     assert ledger.view("CourtRegistry", "hasAuthority", chain[1], bottom)  # depth levels up
     assert not ledger.view("CourtRegistry", "hasAuthority", chain[0], bottom)  # one more
@@ -307,10 +424,13 @@ def test_has_authority_walks_at_most_max_depth(ledger, governor):
 # -- attached registries ---------------------------------------------------------------------------
 
 
-def _deploy(ledger, sender, name, *args):
+def _deploy_code(name, *args):
     art = load_artifact(name)
-    data = art.bytecode + abi_encode(["address"] * len(args), list(args))
-    receipt = send_transaction(ledger.chain, sender, {"data": "0x" + data.hex()})
+    return art.bytecode + abi_encode(["address"] * len(args), list(args))
+
+
+def _deploy(ledger, sender, name, *args):
+    receipt = send_transaction(ledger.chain, sender, {"data": "0x" + _deploy_code(name, *args).hex()})
     assert receipt["status"] == 1
     return to_checksum_address(receipt["contractAddress"])
 
@@ -322,18 +442,25 @@ def test_attach_registry(ledger, governor):
     assert attached == [ledger.deployment.address(n) for n in REGISTRIES]
     for name in REGISTRIES:
         assert ledger.view(name, "courtRegistry") == registry_address
-        expect_revert(lambda name=name: ledger.governance(governor, "attachRegistry",
-                                                          ledger.deployment.address(name)),
-                      "CourtRegistryInvalidRegistry", registry=ledger.deployment.address(name))
+        expect_revert(
+            lambda name=name: ledger.governance(governor, "attachRegistry", ledger.deployment.address(name)),
+            "CourtRegistryInvalidRegistry",
+            registry=ledger.deployment.address(name),
+        )
     # A registry that trusts another court registry cannot be attached.
     stranger = _deploy(ledger, governor, "NotaryAnchor", governor.address)
-    expect_revert(lambda: ledger.governance(governor, "attachRegistry", stranger), "CourtRegistryInvalidRegistry",
-                  registry=stranger)
+    expect_revert(
+        lambda: ledger.governance(governor, "attachRegistry", stranger),
+        "CourtRegistryInvalidRegistry",
+        registry=stranger,
+    )
 
     # A separate court registry: attaching pushes every existing signer, up to MAX_REGISTRIES.
     cr_abi = load_artifact("CourtRegistry").abi
     anchor_abi = load_artifact("NotaryAnchor").abi
-    cr = ledger.w3.eth.contract(address=_deploy(ledger, governor, "CourtRegistry", governor.address), abi=cr_abi)
+    cr = ledger.w3.eth.contract(
+        address=_deploy(ledger, governor, "CourtRegistry", governor.address), abi=cr_abi
+    )
     assert cr.functions.MAX_REGISTRIES().call() == 8
 
     def gov(fn, *args):
@@ -344,18 +471,27 @@ def test_attach_registry(ledger, governor):
     gov("addSigner", court, retired.address)
     gov("retireSigner", retired.address)
 
-    anchors = [_deploy(ledger, governor, "NotaryAnchor", cr.address) for _ in range(9)]
-    for i, address in enumerate(anchors[:8]):
-        receipt = gov("attachRegistry", address)
+    code = _deploy_code("NotaryAnchor", cr.address)
+    deployed = send_batch(ledger, [(governor, None, code)] * 9)
+    anchors = [to_checksum_address(r["contractAddress"]) for r in deployed]
+    attached = send_batch(
+        ledger, [(governor, cr.address, cr.encode_abi("attachRegistry", args=[a])) for a in anchors[:8]]
+    )
+    for address, receipt in zip(anchors[:8], attached, strict=True):
         anchor = ledger.w3.eth.contract(address=address, abi=anchor_abi)
-        assert [dict(e["args"]) for e in cr.events.RegistryAttached().process_receipt(receipt, errors=DISCARD)] == [
-            {"registry": address}]
-        synced = [dict(e["args"]) for e in anchor.events.WriterSynced().process_receipt(receipt, errors=DISCARD)]
-        assert synced == [{"signer": active.address, "court": court, "state": W_ACTIVE},
-                          {"signer": retired.address, "court": court, "state": W_SIGNER_RETIRED}]
+        assert [
+            dict(e["args"]) for e in cr.events.RegistryAttached().process_receipt(receipt, errors=DISCARD)
+        ] == [{"registry": address}]
+        synced = [
+            dict(e["args"]) for e in anchor.events.WriterSynced().process_receipt(receipt, errors=DISCARD)
+        ]
+        assert synced == [
+            {"signer": active.address, "court": court, "state": W_ACTIVE},
+            {"signer": retired.address, "court": court, "state": W_SIGNER_RETIRED},
+        ]
         assert tuple(anchor.functions.writerOf(active.address).call()) == (court, W_ACTIVE)
         assert tuple(anchor.functions.writerOf(retired.address).call()) == (court, W_SIGNER_RETIRED)
-        assert [to_checksum_address(a) for a in cr.functions.attachedRegistries().call()] == anchors[: i + 1]
+    assert [to_checksum_address(a) for a in cr.functions.attachedRegistries().call()] == anchors[:8]
     expect_revert(lambda: gov("attachRegistry", anchors[8]), "CourtRegistryTooManyRegistries")
     # later acts reach every attached registry
     gov("suspendCourt", court)
@@ -379,5 +515,9 @@ def test_views_and_roles(ledger, governor):
     assert ledger.view("CourtRegistry", "supportsInterface", bytes.fromhex("01ffc9a7"))  # IERC165
     assert not ledger.view("CourtRegistry", "supportsInterface", bytes.fromhex("ffffffff"))
     # renounceRole needs the caller's own address as confirmation
-    expect_revert(lambda: call(ledger, governor, "CourtRegistry", "renounceRole", GOVERNOR_ROLE,
-                               Account.create().address), "AccessControlBadConfirmation")
+    expect_revert(
+        lambda: call(
+            ledger, governor, "CourtRegistry", "renounceRole", GOVERNOR_ROLE, Account.create().address
+        ),
+        "AccessControlBadConfirmation",
+    )

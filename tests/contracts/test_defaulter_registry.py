@@ -43,26 +43,48 @@ NOT_RESTRICTED = (False, ZERO32, 0)
 
 
 def _listed_event(lst: Listing) -> dict:
-    return {"listingId": lst.record_id(), "subject": lst.subject, "court": lst.court, "caseId": lst.case_id,
-            "ground": lst.ground, "restrictions": int(lst.restrictions), "listedAt": lst.listed_at,
-            "until": lst.until}
+    return {
+        "listingId": lst.record_id(),
+        "subject": lst.subject,
+        "court": lst.court,
+        "caseId": lst.case_id,
+        "ground": lst.ground,
+        "restrictions": int(lst.restrictions),
+        "listedAt": lst.listed_at,
+        "until": lst.until,
+    }
 
 
 def test_list_direct_and_by_sig(ledger, new_court, relayer):
     court = new_court()
     _, cid = open_case(ledger, court, 1)
-    lst = listing(court, cid, subject("a"), chain_now(ledger) - 100,
-                  restrictions=R.FLIGHTS | R.RAIL | R.COMPANY_OFFICE, ground=Ground.EVADES_BY_FALSE_LITIGATION_OR_HIDING_ASSETS)
+    lst = listing(
+        court,
+        cid,
+        subject("a"),
+        chain_now(ledger) - 100,
+        restrictions=R.FLIGHTS | R.RAIL | R.COMPANY_OFFICE,
+        ground=Ground.EVADES_BY_FALSE_LITIGATION_OR_HIDING_ASSETS,
+    )
     lid = lst.record_id()
-    returned = ledger.contract("DefaulterRegistry").functions.list(struct(lst)).call({"from": court.signer.address})
+    returned = (
+        ledger.contract("DefaulterRegistry").functions.list(struct(lst)).call({"from": court.signer.address})
+    )
     assert returned == lid == ledger.view("DefaulterRegistry", "listingId", struct(lst))
 
     w = ledger.submit(court.signer, lst)
     assert one_event(ledger, w, "DefaulterRegistry", "DefaulterListed") == _listed_event(lst)
     assert ledger.listing(lid) == {
-        "court": court.id, "ground": Ground.EVADES_BY_FALSE_LITIGATION_OR_HIDING_ASSETS,
-        "restrictions": int(R.FLIGHTS | R.RAIL | R.COMPANY_OFFICE), "listed_at": lst.listed_at,
-        "until": lst.until, "removed_at": 0, "removal_reason": 0, "changes": 0, "subject": lst.subject}
+        "court": court.id,
+        "ground": Ground.EVADES_BY_FALSE_LITIGATION_OR_HIDING_ASSETS,
+        "restrictions": int(R.FLIGHTS | R.RAIL | R.COMPANY_OFFICE),
+        "listed_at": lst.listed_at,
+        "until": lst.until,
+        "removed_at": 0,
+        "removal_reason": 0,
+        "changes": 0,
+        "subject": lst.subject,
+    }
     assert ledger.view("DefaulterRegistry", "listingsOf", lst.subject) == [lid]
     expect_revert(lambda: ledger.submit(court.signer, lst), "DefaulterRegistryAlreadyListed", listingId=lid)
 
@@ -78,15 +100,19 @@ def test_list_direct_and_by_sig(ledger, new_court, relayer):
         assert one_event(ledger, w, "DefaulterRegistry", "DefaulterListed") == _listed_event(other)
         ids.append(other.record_id())
         if ground == Ground.REFUSES_SETTLEMENT:  # replay of the signed listing
-            expect_revert(lambda o=other, sig=w.signature: ledger.submit(court.signer, o, relayer=relayer,
-                                                                         signature=sig),
-                          "DefaulterRegistryAlreadyListed", listingId=other.record_id())
+            expect_revert(
+                lambda o=other, sig=w.signature: ledger.submit(
+                    court.signer, o, relayer=relayer, signature=sig
+                ),
+                "DefaulterRegistryAlreadyListed",
+                listingId=other.record_id(),
+            )
     assert ledger.view("DefaulterRegistry", "listingsOf", s) == ids
 
 
 def test_list_validation_errors(ledger, new_court):
     court = new_court()
-    jid, cid = open_case(ledger, court, 2)
+    _, cid = open_case(ledger, court, 2)
     now = chain_now(ledger)
     good = listing(court, cid, subject("c"), now - 100)
     fields = good.model_dump()
@@ -100,16 +126,23 @@ def test_list_validation_errors(ledger, new_court):
     expect_revert(submit(bad(subject=ZERO32)), "DefaulterRegistryZeroSubject")
     expect_revert(submit(bad(ground=Ground.NONE)), "DefaulterRegistryInvalidGround")
     for restrictions in (0, 1 << 8, 0xFFFF):
-        expect_revert(submit(bad(restrictions=restrictions)), "DefaulterRegistryInvalidRestrictions",
-                      restrictions=restrictions)
+        expect_revert(
+            submit(bad(restrictions=restrictions)),
+            "DefaulterRegistryInvalidRestrictions",
+            restrictions=restrictions,
+        )
     for listed_at, until in (
-        (now + 3600, now + 3600 + DAY),        # starts beyond the tolerated clock skew
-        (now, now),                            # empty period
-        (now, now - 1),                        # negative period
+        (now + 3600, now + 3600 + DAY),  # starts beyond the tolerated clock skew
+        (now, now),  # empty period
+        (now, now - 1),  # negative period
         (now - 100, now - 100 + 730 * DAY + 1),  # longer than 2 years
     ):
-        expect_revert(submit(bad(listed_at=listed_at, until=until)), "DefaulterRegistryInvalidPeriod",
-                      listedAt=listed_at, until=until)
+        expect_revert(
+            submit(bad(listed_at=listed_at, until=until)),
+            "DefaulterRegistryInvalidPeriod",
+            listedAt=listed_at,
+            until=until,
+        )
     unknown = keccak(b"no such case")
     expect_revert(submit(bad(case_id=unknown)), "DefaulterRegistryCaseNotListable", caseId=unknown, state=0)
     ledger.submit(court.signer, action(cid, 0, ActionKind.CONCLUSION))
@@ -131,7 +164,9 @@ def test_is_restricted_at_past_present_and_future_times(ledger, new_court):
     assert restricted(R.FLIGHTS, now) == (True, l1, t1)
     assert restricted(R.FLIGHTS | R.RAIL, now) == (True, l1, t1)
     assert restricted(R.HIGH_CONSUMPTION, now) == NOT_RESTRICTED
-    assert restricted(R.FLIGHTS | R.HIGH_CONSUMPTION, now) == NOT_RESTRICTED  # every bit asked must be covered
+    assert (
+        restricted(R.FLIGHTS | R.HIGH_CONSUMPTION, now) == NOT_RESTRICTED
+    )  # every bit asked must be covered
     assert restricted(R.FLIGHTS, t0 - 1) == NOT_RESTRICTED  # before the listing
     assert restricted(R.FLIGHTS, t0) == (True, l1, t1)
     assert restricted(R.FLIGHTS, now + YEAR) == (True, l1, t1)  # the future, as it stands
@@ -157,8 +192,12 @@ def test_is_restricted_at_past_present_and_future_times(ledger, new_court):
     w = ledger.submit(court.signer, Removal(listing_id=l2, reason=RemovalReason.PERFORMED, sequence=0))
     removed_at = w.block_time
     assert one_event(ledger, w, "DefaulterRegistry", "DefaulterRemoved") == {
-        "listingId": l2, "subject": s, "byCourt": court.id, "reason": RemovalReason.PERFORMED,
-        "removedAt": removed_at}
+        "listingId": l2,
+        "subject": s,
+        "byCourt": court.id,
+        "reason": RemovalReason.PERFORMED,
+        "removedAt": removed_at,
+    }
     record = ledger.listing(l2)
     assert (record["removed_at"], record["removal_reason"], record["changes"]) == (removed_at, 1, 1)
     assert restricted(R.FLIGHTS, removed_at) == (True, l1, t1)  # the first listing still runs
@@ -181,43 +220,72 @@ def test_extension(ledger, new_court, relayer):
     s, until = lst.subject, lst.until
 
     def extend(new_until, sequence=0, listing_id=lid):
-        return lambda: ledger.submit(court.signer, Extension(listing_id=listing_id, until=new_until,
-                                                             sequence=sequence))
+        return lambda: ledger.submit(
+            court.signer, Extension(listing_id=listing_id, until=new_until, sequence=sequence)
+        )
 
-    expect_revert(extend(until + YEAR - 1), "DefaulterRegistryInvalidExtension", listingId=lid, until=until,
-                  newUntil=until + YEAR - 1)
-    expect_revert(extend(until + 3 * YEAR + 1), "DefaulterRegistryInvalidExtension", listingId=lid, until=until,
-                  newUntil=until + 3 * YEAR + 1)
-    expect_revert(extend(until - 1), "DefaulterRegistryInvalidExtension", listingId=lid, until=until,
-                  newUntil=until - 1)
-    expect_revert(extend(until + YEAR, sequence=1), "DefaulterRegistryOutOfSequence", listingId=lid, expected=0,
-                  given=1)
+    expect_revert(
+        extend(until + YEAR - 1),
+        "DefaulterRegistryInvalidExtension",
+        listingId=lid,
+        until=until,
+        newUntil=until + YEAR - 1,
+    )
+    expect_revert(
+        extend(until + 3 * YEAR + 1),
+        "DefaulterRegistryInvalidExtension",
+        listingId=lid,
+        until=until,
+        newUntil=until + 3 * YEAR + 1,
+    )
+    expect_revert(
+        extend(until - 1), "DefaulterRegistryInvalidExtension", listingId=lid, until=until, newUntil=until - 1
+    )
+    expect_revert(
+        extend(until + YEAR, sequence=1), "DefaulterRegistryOutOfSequence", listingId=lid, expected=0, given=1
+    )
     unknown = keccak(b"no such listing")
-    expect_revert(extend(until + YEAR, listing_id=unknown), "DefaulterRegistryUnknownListing", listingId=unknown)
+    expect_revert(
+        extend(until + YEAR, listing_id=unknown), "DefaulterRegistryUnknownListing", listingId=unknown
+    )
     registry = ledger.contract("DefaulterRegistry")
     for ok in (until + YEAR, until + 3 * YEAR):  # both bounds are allowed (dry run)
         registry.functions.extend(struct(Extension(listing_id=lid, until=ok, sequence=0))).call(
-            {"from": court.signer.address})
+            {"from": court.signer.address}
+        )
 
     ext = Extension(listing_id=lid, until=until + 2 * YEAR, sequence=0)
     w = ledger.submit(court.signer, ext, relayer=relayer)
     assert one_event(ledger, w, "DefaulterRegistry", "ListingExtended") == {
-        "listingId": lid, "subject": s, "byCourt": court.id, "until": until + 2 * YEAR}
+        "listingId": lid,
+        "subject": s,
+        "byCourt": court.id,
+        "until": until + 2 * YEAR,
+    }
     record = ledger.listing(lid)
     assert (record["until"], record["changes"], record["listed_at"]) == (until + 2 * YEAR, 1, lst.listed_at)
     assert ledger.is_restricted(s, R.FLIGHTS, until) == (True, lid, until + 2 * YEAR)
 
     # once only; a replay of the signed extension is out of sequence
     expect_revert(extend(until + 3 * YEAR, sequence=1), "DefaulterRegistryAlreadyExtended", listingId=lid)
-    expect_revert(lambda: ledger.submit(court.signer, ext, relayer=relayer, signature=w.signature),
-                  "DefaulterRegistryOutOfSequence", listingId=lid, expected=1, given=0)
+    expect_revert(
+        lambda: ledger.submit(court.signer, ext, relayer=relayer, signature=w.signature),
+        "DefaulterRegistryOutOfSequence",
+        listingId=lid,
+        expected=1,
+        given=0,
+    )
 
     # removal after an extension takes the next sequence; then nothing more
     removal = Removal(listing_id=lid, reason=RemovalReason.SETTLEMENT_FULFILLED, sequence=1)
     w = ledger.submit(court.signer, removal)
     assert ledger.listing(lid)["changes"] == 2
-    expect_revert(extend(until + 3 * YEAR, sequence=2), "DefaulterRegistryAlreadyRemoved", listingId=lid,
-                  removedAt=w.block_time)
+    expect_revert(
+        extend(until + 3 * YEAR, sequence=2),
+        "DefaulterRegistryAlreadyRemoved",
+        listingId=lid,
+        removedAt=w.block_time,
+    )
 
 
 def test_expired_listing(ledger, new_court):
@@ -231,18 +299,31 @@ def test_expired_listing(ledger, new_court):
     eid = expired.record_id()
     assert ledger.is_restricted(expired.subject, R.FLIGHTS, now) == NOT_RESTRICTED
     assert ledger.is_restricted(expired.subject, R.FLIGHTS, expired.until - 1) == (True, eid, expired.until)
-    expect_revert(lambda: ledger.submit(court.signer, Extension(listing_id=eid, until=expired.until + YEAR,
-                                                                sequence=0)),
-                  "DefaulterRegistryListingExpired", listingId=eid, until=expired.until)
+    expect_revert(
+        lambda: ledger.submit(
+            court.signer, Extension(listing_id=eid, until=expired.until + YEAR, sequence=0)
+        ),
+        "DefaulterRegistryListingExpired",
+        listingId=eid,
+        until=expired.until,
+    )
     w = ledger.submit(court.signer, Removal(listing_id=eid, reason=RemovalReason.PERIOD_EXPIRED, sequence=0))
-    assert one_event(ledger, w, "DefaulterRegistry", "DefaulterRemoved")["reason"] == RemovalReason.PERIOD_EXPIRED
+    assert (
+        one_event(ledger, w, "DefaulterRegistry", "DefaulterRemoved")["reason"]
+        == RemovalReason.PERIOD_EXPIRED
+    )
     # removed after its end: the answer for past times is unchanged
     assert ledger.is_restricted(expired.subject, R.FLIGHTS, expired.until - 1) == (True, eid, expired.until)
 
     running_id, running = list_subject(ledger, court, cid, "g")
-    expect_revert(lambda: ledger.submit(court.signer, Removal(listing_id=running_id,
-                                                              reason=RemovalReason.PERIOD_EXPIRED, sequence=0)),
-                  "DefaulterRegistryListingNotExpired", listingId=running_id, until=running.until)
+    expect_revert(
+        lambda: ledger.submit(
+            court.signer, Removal(listing_id=running_id, reason=RemovalReason.PERIOD_EXPIRED, sequence=0)
+        ),
+        "DefaulterRegistryListingNotExpired",
+        listingId=running_id,
+        until=running.until,
+    )
 
 
 def test_removal_errors_and_replay(ledger, new_court, relayer):
@@ -251,28 +332,47 @@ def test_removal_errors_and_replay(ledger, new_court, relayer):
     lid, _ = list_subject(ledger, court, cid, "h")
     none = Removal.model_construct(listing_id=lid, reason=RemovalReason.NONE, sequence=0)
     expect_revert(lambda: ledger.submit(court.signer, none), "DefaulterRegistryInvalidReason")
-    expect_revert(lambda: ledger.submit(court.signer, Removal(listing_id=lid, reason=1, sequence=4)),
-                  "DefaulterRegistryOutOfSequence", listingId=lid, expected=0, given=4)
+    expect_revert(
+        lambda: ledger.submit(court.signer, Removal(listing_id=lid, reason=1, sequence=4)),
+        "DefaulterRegistryOutOfSequence",
+        listingId=lid,
+        expected=0,
+        given=4,
+    )
     unknown = keccak(b"unknown listing")
-    expect_revert(lambda: ledger.submit(court.signer, Removal(listing_id=unknown, reason=1, sequence=0)),
-                  "DefaulterRegistryUnknownListing", listingId=unknown)
+    expect_revert(
+        lambda: ledger.submit(court.signer, Removal(listing_id=unknown, reason=1, sequence=0)),
+        "DefaulterRegistryUnknownListing",
+        listingId=unknown,
+    )
 
     removal = Removal(listing_id=lid, reason=RemovalReason.CORRECTED_WRONGLY_LISTED, sequence=0)
     w = ledger.submit(court.signer, removal, relayer=relayer)
     assert one_event(ledger, w, "DefaulterRegistry", "DefaulterRemoved") == {
-        "listingId": lid, "subject": ledger.listing(lid)["subject"], "byCourt": court.id,
-        "reason": RemovalReason.CORRECTED_WRONGLY_LISTED, "removedAt": w.block_time}
-    for thunk in (lambda: ledger.submit(court.signer, removal, relayer=relayer, signature=w.signature),
-                  lambda: ledger.submit(court.signer, removal),
-                  lambda: ledger.submit(court.signer, Removal(listing_id=lid, reason=1, sequence=1))):
+        "listingId": lid,
+        "subject": ledger.listing(lid)["subject"],
+        "byCourt": court.id,
+        "reason": RemovalReason.CORRECTED_WRONGLY_LISTED,
+        "removedAt": w.block_time,
+    }
+    for thunk in (
+        lambda: ledger.submit(court.signer, removal, relayer=relayer, signature=w.signature),
+        lambda: ledger.submit(court.signer, removal),
+        lambda: ledger.submit(court.signer, Removal(listing_id=lid, reason=1, sequence=1)),
+    ):
         expect_revert(thunk, "DefaulterRegistryAlreadyRemoved", listingId=lid, removedAt=w.block_time)
     # the other reasons are accepted too (dry run on a fresh listing)
     other, _ = list_subject(ledger, court, cid, "i")
     registry = ledger.contract("DefaulterRegistry")
-    for reason in (RemovalReason.PERFORMED, RemovalReason.SETTLEMENT_FULFILLED, RemovalReason.APPLICANT_AGREED,
-                   RemovalReason.CASE_ENDED):
+    for reason in (
+        RemovalReason.PERFORMED,
+        RemovalReason.SETTLEMENT_FULFILLED,
+        RemovalReason.APPLICANT_AGREED,
+        RemovalReason.CASE_ENDED,
+    ):
         registry.functions.remove(struct(Removal(listing_id=other, reason=reason, sequence=0))).call(
-            {"from": court.signer.address})
+            {"from": court.signer.address}
+        )
 
 
 def test_appellate_court_extends_and_removes(ledger, new_court, relayer):
@@ -284,15 +384,23 @@ def test_appellate_court_extends_and_removes(ledger, new_court, relayer):
     ext = Extension(listing_id=lid, until=lst.until + YEAR, sequence=0)
     rem = Removal(listing_id=lid, reason=RemovalReason.APPLICANT_AGREED, sequence=1)
     for record in (ext, rem):
-        expect_revert(lambda r=record: ledger.submit(sibling.signer, r), "CourtAuthorizedNoAuthority",
-                      actingCourt=sibling.id, recordCourt=lower.id)
+        expect_revert(
+            lambda r=record: ledger.submit(sibling.signer, r),
+            "CourtAuthorizedNoAuthority",
+            actingCourt=sibling.id,
+            recordCourt=lower.id,
+        )
     w = ledger.submit(high.signer, ext, relayer=relayer)
     assert one_event(ledger, w, "DefaulterRegistry", "ListingExtended")["byCourt"] == high.id
     w = ledger.submit(high.signer, rem)
     assert one_event(ledger, w, "DefaulterRegistry", "DefaulterRemoved")["byCourt"] == high.id
     # an appellate court cannot list in the lower court's name
-    expect_revert(lambda: ledger.submit(high.signer, listing(lower, cid, subject("k"), chain_now(ledger) - 10)),
-                  "CourtAuthorizedWrongCourt", recordCourt=lower.id, signerCourt=high.id)
+    expect_revert(
+        lambda: ledger.submit(high.signer, listing(lower, cid, subject("k"), chain_now(ledger) - 10)),
+        "CourtAuthorizedWrongCourt",
+        recordCourt=lower.id,
+        signerCourt=high.id,
+    )
 
 
 def test_views_and_constants(ledger):
@@ -302,7 +410,11 @@ def test_views_and_constants(ledger):
         assert v(r.name) == r.value
     assert v("ALL_RESTRICTIONS") == int(Restriction.all()) == 0xFF
     assert (v("MAX_PERIOD"), v("MIN_EXTENSION"), v("MAX_EXTENSION"), v("CLOCK_SKEW")) == (
-        730 * DAY, YEAR, 3 * YEAR, 15 * 60)
+        730 * DAY,
+        YEAR,
+        3 * YEAR,
+        15 * 60,
+    )
     assert v("LISTING_TYPEHASH") == Listing.type_hash()
     assert v("EXTENSION_TYPEHASH") == Extension.type_hash()
     assert v("REMOVAL_TYPEHASH") == Removal.type_hash()
@@ -345,25 +457,41 @@ def test_period_expired_removal_and_extension_with_time_travel(fresh):
     a_id, a = list_subject(ledger, court, cid, "t1")
     b_id, b = list_subject(ledger, court, cid, "t2")
     expired = Removal(listing_id=a_id, reason=RemovalReason.PERIOD_EXPIRED, sequence=0)
-    expect_revert(lambda: ledger.submit(court.signer, expired), "DefaulterRegistryListingNotExpired",
-                  listingId=a_id, until=a.until)
+    expect_revert(
+        lambda: ledger.submit(court.signer, expired),
+        "DefaulterRegistryListingNotExpired",
+        listingId=a_id,
+        until=a.until,
+    )
     ledger.submit(court.signer, Extension(listing_id=b_id, until=b.until + YEAR, sequence=0), relayer=relayer)
 
     _travel_to(ledger, a.until - 100)  # almost two years later: still running
     assert ledger.is_restricted(a.subject, R.FLIGHTS, chain_now(ledger)) == (True, a_id, a.until)
-    expect_revert(lambda: ledger.submit(court.signer, expired), "DefaulterRegistryListingNotExpired",
-                  listingId=a_id, until=a.until)
+    expect_revert(
+        lambda: ledger.submit(court.signer, expired),
+        "DefaulterRegistryListingNotExpired",
+        listingId=a_id,
+        until=a.until,
+    )
 
     _travel_to(ledger, a.until + 1)  # over
     now = chain_now(ledger)
     assert ledger.is_restricted(a.subject, R.FLIGHTS, now) == NOT_RESTRICTED
     assert ledger.is_restricted(b.subject, R.FLIGHTS, now) == (True, b_id, b.until + YEAR)  # extended in time
-    expect_revert(lambda: ledger.submit(court.signer, Extension(listing_id=a_id, until=a.until + YEAR, sequence=0)),
-                  "DefaulterRegistryListingExpired", listingId=a_id, until=a.until)
+    expect_revert(
+        lambda: ledger.submit(court.signer, Extension(listing_id=a_id, until=a.until + YEAR, sequence=0)),
+        "DefaulterRegistryListingExpired",
+        listingId=a_id,
+        until=a.until,
+    )
     w = ledger.submit(court.signer, expired, relayer=relayer)
     assert w.block_time >= a.until
     assert one_event(ledger, w, "DefaulterRegistry", "DefaulterRemoved") == {
-        "listingId": a_id, "subject": a.subject, "byCourt": court.id, "reason": RemovalReason.PERIOD_EXPIRED,
-        "removedAt": w.block_time}
+        "listingId": a_id,
+        "subject": a.subject,
+        "byCourt": court.id,
+        "reason": RemovalReason.PERIOD_EXPIRED,
+        "removedAt": w.block_time,
+    }
     assert ledger.is_restricted(a.subject, R.FLIGHTS, a.until - 1) == (True, a_id, a.until)
     assert ledger.is_restricted(a.subject, R.FLIGHTS, w.block_time) == NOT_RESTRICTED

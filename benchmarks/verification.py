@@ -1,0 +1,158 @@
+"""Certificate verification: offline (library), online through the library against anvil, and over HTTP.
+
+Certificates of every kind are issued for records written on the shared anvil chain. A verifier holds
+the certificate as JSON text and trusts a network descriptor signed by the governance key (pinned):
+
+- **offline**: ``verify_certificate(text, trust=..., document=...)``: format, network, EIP-712
+  signature (secp256k1 recovery), Merkle proof or case history, document digest. No network.
+- **online**: the same plus chain identity, signer validity at block time, the transaction's log and
+  the record's current status, against anvil through ``rpc=w3`` (about eight JSON-RPC calls).
+- **HTTP**: ``POST /api/v1/verify/certificate`` on the running service (online against its own node;
+  its per-address rate limit lifted for the measurement).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from datetime import date
+from typing import Any
+
+from benchmarks.common import ECDSA, Context, Goal, in_module, latency_summary, profile_shares, time_calls
+from benchmarks.gas import judgment, shared_chain
+from ledger.certificates import case_certificate, defaulter_certificate, judgment_certificate, notary_certificate
+from ledger.merkle import MerkleTree
+from ledger.records import (
+    Action,
+    ActionKind,
+    Anchor,
+    CaseState,
+    Filing,
+    Ground,
+    Listing,
+    Restriction,
+    case_number_digest,
+    sha256_digest,
+)
+from ledger.verify import NetworkDescriptor, TrustAnchors, verify_certificate
+
+NAME = "verify"
+OFFLINE_GOAL = Goal("<=", 1.0, "<= 1 ms median")
+DOCUMENT = b"%PDF-1.7 benchmark judgment document\n" * 200
+
+
+def certificates(ctx: Context) -> dict[str, tuple[str, bytes | None]]:
+    """kind -> (certificate JSON text, the document it certifies or None), written on the shared chain."""
+    def make() -> dict[str, tuple[str, bytes | None]]:
+        env = shared_chain(ctx)
+        ledger = env.ledger
+        court, _ = env.new_court()
+        chain_id = env.chain.chain_id
+        j = judgment(court.id, 0).model_copy(update={"document_digest": sha256_digest(DOCUMENT)})
+        wj = ledger.submit(court.signer, j)
+        filing = Filing(court=court.id, judgment_id=wj.record_id, case_number_digest=case_number_digest("(2024)京0108执9号"),
+                        amount_due=1_300_000, filed_at=date(2024, 4, 1))
+        wf = ledger.submit(court.signer, filing)
+        actions = [Action(case_id=wf.record_id, sequence=0, kind=ActionKind.ASSET_INQUIRY, detail=0b11),
+                   Action(case_id=wf.record_id, sequence=1, kind=ActionKind.FREEZE),
+                   Action(case_id=wf.record_id, sequence=2, kind=ActionKind.PAYMENT_RECEIVED, amount=650_000)]
+        for a in actions:
+            ledger.submit(court.signer, a)
+        now = env.block_time()
+        listing = Listing(court=court.id, subject=sha256_digest(b"bench blind index"), case_id=wf.record_id,
+                          ground=Ground.ABLE_BUT_REFUSES, restrictions=Restriction.FLIGHTS | Restriction.RAIL,
+                          listed_at=now, until=now + 730 * 86400)
+        wl = ledger.submit(court.signer, listing)
+        small = [sha256_digest(DOCUMENT)] + [os.urandom(32) for _ in range(6)]
+        big = [sha256_digest(DOCUMENT + b"big")] + [os.urandom(32) for _ in range(9_999)]
+        out: dict[str, tuple[str, bytes | None]] = {
+            "judgment": (judgment_certificate(wj, chain_id).to_json(), DOCUMENT),
+            "enforcement_case (3 actions)": (case_certificate(wf, chain_id, actions, state=CaseState.OPEN,
+                                                              amount_recovered=650_000).to_json(), None),
+            "defaulter_status": (defaulter_certificate(wl, chain_id, at=wl.block_time, restrictions=Restriction.FLIGHTS,
+                                                       restricted=True, until=listing.until).to_json(), None),
+        }
+        for label, digests, document in (("notarized_digest (7-digest batch)", small, DOCUMENT),
+                                         ("notarized_digest (10,000-digest batch)", big, DOCUMENT + b"big")):
+            tree = MerkleTree.build(digests)
+            wa = ledger.submit(court.signer, Anchor(court=court.id, root=tree.root, size=len(digests)))
+            out[label] = (notary_certificate(wa, chain_id, digest=digests[0], proof=tree.proof(digests[0])).to_json(),
+                          document)
+        return out
+
+    return ctx.shared("certificates", make)
+
+
+def trust_anchors(ctx: Context) -> TrustAnchors:
+    env = shared_chain(ctx)
+    descriptor = NetworkDescriptor.from_deployment(env.deployment, "benchmark").signed(env.governor)
+    return TrustAnchors.from_descriptors([descriptor], [env.governor.address])
+
+
+def run(ctx: Context) -> None:
+    env = shared_chain(ctx)
+    certs = certificates(ctx)
+    trust = trust_anchors(ctx)
+
+    # -- offline ------------------------------------------------------------------------------------
+    runs = ctx.pick(200, 1_000)
+    for kind, (text, document) in certs.items():
+        timings = time_calls(lambda t=text, d=document: verify_certificate(t, trust=trust, document=d), runs)
+        s = latency_summary(timings)
+        ctx.record(f"offline verification: {kind}", s["median_ms"], "ms", size=runs, goal=OFFLINE_GOAL,
+                   note=f"p99 {s['p99_ms']:.2f} ms over {runs} runs", **s)
+    text, document = certs["judgment"]
+    wall, shares = profile_shares(lambda: [verify_certificate(text, trust=trust, document=document) for _ in range(50)], {
+        "secp256k1 recovery (eth-keys)": ECDSA,
+        "EIP-712 encoding (eth-account encode_typed_data)": in_module("eth_account/messages.py", "encode_typed_data"),
+        "parsing and validation (pydantic, record id)": in_module("ledger/certificates.py", "parse_certificate"),
+    })
+    for label, share in shares.items():
+        ctx.record(f"offline judgment verification profile: {label}", 100 * share, "% of time", size=50,
+                   note="cProfile")
+
+    # -- online through the library ----------------------------------------------------------------
+    runs = ctx.pick(30, 200)
+    for kind, (text, document) in certs.items():
+        timings = time_calls(lambda t=text, d=document: verify_certificate(t, trust=trust, document=d, rpc=env.w3),
+                             runs, warmup=2)
+        s = latency_summary(timings)
+        ctx.record(f"online verification (library, anvil): {kind}", s["median_ms"], "ms", size=runs,
+                   note=f"p99 {s['p99_ms']:.1f} ms over {runs} runs", **s)
+
+    # -- over HTTP: POST /api/v1/verify/certificate ------------------------------------------------------
+    from benchmarks.service import shared_service
+
+    svc = shared_service(ctx)
+    r = svc.court.post("/api/v1/judgments", _http_judgment())
+    if r.status_code != 202:
+        raise RuntimeError(f"POST judgment: {r.status_code} {r.text[:300]}")
+    submitted = r.json()
+    record = svc.wait_record(svc.court, submitted["outbox_id"])
+    if record["state"] != "confirmed":
+        raise RuntimeError(f"judgment not confirmed: {record}")
+    c = svc.court.get(f"/api/v1/judgments/{submitted['record_id']}/certificate")
+    if c.status_code != 200:
+        raise RuntimeError(f"GET certificate: {c.status_code} {c.text[:300]}")
+    body = json.dumps({"certificate": c.json()}).encode()
+
+    def post() -> Any:
+        answer = svc.public.post("/api/v1/verify/certificate", body)
+        if answer.status_code != 200:
+            raise RuntimeError(f"POST /api/v1/verify/certificate: {answer.status_code} {answer.text[:300]}")
+        return answer
+
+    runs = ctx.pick(30, 200)
+    t0 = time.perf_counter()
+    timings = time_calls(post, runs, warmup=2)
+    s = latency_summary(timings)
+    ctx.record("HTTP POST /api/v1/verify/certificate (judgment, online)", s["median_ms"], "ms", size=runs,
+               note=f"p99 {s['p99_ms']:.1f} ms; one client, sequential; {runs / (time.perf_counter() - t0):.0f} req/s",
+               **s)
+
+
+def _http_judgment() -> dict[str, Any]:
+    from benchmarks.harness import judgment_body
+
+    return judgment_body(int.from_bytes(os.urandom(3), "big"), "verify")

@@ -1,0 +1,136 @@
+"""Public verification: every step or the failing step; one verdict per look-up; rate-limited."""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import os
+
+import pytest
+
+from api.services import RateLimiter
+from ledger.verify import NetworkDescriptor, TrustAnchors, verify_certificate
+from tests.api.conftest import judgment_body
+
+
+@pytest.fixture(scope="module")
+def certified(court):
+    document = b"%PDF-1.7 " + os.urandom(200)
+    body = judgment_body(document_sha256=hashlib.sha256(document).hexdigest())
+    record = court.api.confirmed(court.api.post("/api/v1/judgments", body))
+    cert = court.api.get(f"/api/v1/judgments/{record['record_id']}/certificate").json()
+    return document, body, record, cert
+
+
+@pytest.fixture(autouse=True)
+def _generous_limit(services):
+    services.rate_limiter = RateLimiter(1000.0, 1000)
+
+
+def test_verify_certificate_lists_every_step(public, certified):
+    document, _, record, cert = certified
+    r = public.post(
+        "/api/v1/verify/certificate",
+        {"certificate": cert, "document_sha256": hashlib.sha256(document).hexdigest()},
+    )
+    assert r.status_code == 200, r.text
+    result = r.json()
+    assert (
+        result["verified"] is True and result["online"] is True and result["record_id"] == record["record_id"]
+    )
+    assert [s["name"] for s in result["steps"]] == [
+        "format",
+        "network",
+        "signature",
+        "document",
+        "chain",
+        "signer",
+        "record",
+        "status",
+    ]
+    assert result["status"]["status"] == "effective"
+
+
+def test_a_tampered_certificate_fails_at_its_step(public, certified):
+    _, _, _, cert = certified
+    forged = copy.deepcopy(cert)
+    forged["record"]["amount"] += 1
+    forged["record_id"] = cert["record_id"]
+    r = public.post("/api/v1/verify/certificate", {"certificate": forged})
+    assert r.status_code == 422 and r.headers["content-type"].startswith("application/problem+json")
+    problem = r.json()
+    assert problem["step"] == "format" and problem["steps"] == []
+
+    other = copy.deepcopy(cert)
+    other["network"]["contract"] = "0x" + "12" * 20
+    problem = public.post("/api/v1/verify/certificate", {"certificate": other}).json()
+    assert problem["step"] == "network" and [s["name"] for s in problem["steps"]] == ["format"]
+
+    resigned = copy.deepcopy(cert)
+    resigned["signature"]["value"] = "0x" + "11" * 65
+    problem = public.post("/api/v1/verify/certificate", {"certificate": resigned}).json()
+    assert problem["step"] == "signature"
+
+
+def test_wrong_document_fails_at_the_document_step(public, certified):
+    _, _, _, cert = certified
+    r = public.post("/api/v1/verify/certificate", {"certificate": cert, "document_sha256": "ab" * 32})
+    problem = r.json()
+    assert r.status_code == 422 and problem["step"] == "document"
+    assert [s["name"] for s in problem["steps"]] == ["format", "network", "signature"]
+
+
+def test_lookup_answers_one_verdict(services, public, certified):
+    _, body, record, _ = certified
+    services.wait_indexed(record["block_number"])
+    r = public.post(
+        "/api/v1/verify/lookup",
+        {"case_number": body["case_number"], "document_sha256": body["document_sha256"]},
+    )
+    answer = r.json()
+    assert answer["verdict"] == "verified" and answer["judgment_id"] == record["record_id"]
+    assert answer["status"] == "effective"
+    # Full-width brackets and spaces name the same case.
+    fullwidth = body["case_number"].replace("(", "（").replace(")", "）")
+    assert (
+        public.post(
+            "/api/v1/verify/lookup",
+            {"case_number": " " + fullwidth, "document_sha256": body["document_sha256"]},
+        ).json()["verdict"]
+        == "verified"
+    )
+    miss = public.post(
+        "/api/v1/verify/lookup", {"case_number": body["case_number"], "document_sha256": "cd" * 32}
+    )
+    assert miss.json()["verdict"] == "not_found" and miss.json().get("judgment_id") is None
+
+
+def test_network_descriptor_is_pinnable(services, public, certified):
+    _, _, _, cert = certified
+    descriptor = NetworkDescriptor.model_validate(public.get("/api/v1/verify/network").json())
+    trust = TrustAnchors.from_descriptors([descriptor], [services.governor.address])
+    assert verify_certificate(cert, trust=trust).online is False
+
+
+def test_rate_limit_is_429_per_address(services, public, certified):
+    services.rate_limiter = RateLimiter(0.01, 3)
+    _, body, _, _ = certified
+    ask = {"case_number": body["case_number"], "document_sha256": body["document_sha256"]}
+    codes = [public.post("/api/v1/verify/lookup", ask).status_code for _ in range(5)]
+    assert codes[:3] == [200, 200, 200] and codes[3:] == [429, 429]
+    r = public.post("/api/v1/verify/lookup", ask)
+    assert (
+        r.headers["content-type"].startswith("application/problem+json")
+        and int(r.headers["Retry-After"]) >= 1
+    )
+
+
+def test_no_public_listing_endpoints(http):
+    spec = http.get("/openapi.json").json()
+    public_paths = [p for p, ops in spec["paths"].items() if p.startswith("/api/v1/verify")]
+    assert sorted(public_paths) == [
+        "/api/v1/verify/certificate",
+        "/api/v1/verify/lookup",
+        "/api/v1/verify/network",
+    ]
+    assert http.get("/docs").status_code == 200

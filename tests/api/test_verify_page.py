@@ -1,0 +1,254 @@
+"""The public /verify page in headless Chromium against the real service (uvicorn on loopback).
+
+A clerk drops a judgment's certificate and the document: the page hashes the document in the browser,
+sends only the certificate and the SHA-256, and shows each step. Needs Debian's ``chromium`` and
+``chromium-driver`` and the ``selenium`` package; skipped where they are missing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import socket
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+
+from api.app import create_app
+from tests.api.conftest import judgment_body
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMEDRIVER = "/usr/bin/chromedriver"
+
+webdriver = pytest.importorskip("selenium.webdriver")
+if not (os.path.exists(CHROMIUM) and os.path.exists(CHROMEDRIVER)):
+    pytest.skip("needs Debian's chromium and chromium-driver", allow_module_level=True)
+
+from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
+
+DOCUMENT = b"%PDF-1.7\n% signed judgment of the Haidian court\n" + b"stream " * 4000 + b"\n%%EOF\n"
+
+
+@pytest.fixture(scope="module")
+def base_url(services) -> Iterator[str]:
+    """The real application, served by uvicorn on a free loopback port."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(services=services), host="127.0.0.1", port=port, log_level="warning", lifespan="on"
+        )
+    )
+    thread = threading.Thread(target=server.run, name="uvicorn-verify-page", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.02)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(10)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    from selenium.webdriver.chrome.options import Options
+    from selenium.webdriver.chrome.service import Service
+
+    profile = tempfile.mkdtemp(prefix="verify-page-chromium-")
+    options = Options()
+    options.binary_location = CHROMIUM
+    for arg in (
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        f"--user-data-dir={profile}",
+        "--lang=en-US",
+        "--window-size=1200,1600",
+    ):
+        options.add_argument(arg)
+    options.set_capability("goog:loggingPrefs", {"performance": "ALL"})
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def files(court, tmp_path_factory) -> dict[str, Path]:
+    """A judgment recorded through the API, its certificate, the document and a one-byte-tampered copy."""
+    api = court.api
+    record = api.confirmed(
+        api.post("/api/v1/judgments", judgment_body(document_sha256=hashlib.sha256(DOCUMENT).hexdigest()))
+    )
+    cert = api.get(f"/api/v1/judgments/{record['record_id']}/certificate")
+    assert cert.status_code == 200, cert.text
+    folder = tmp_path_factory.mktemp("clerk")
+    paths = {
+        "certificate": folder / "certificate.json",
+        "document": folder / "judgment.pdf",
+        "tampered": folder / "judgment-copy.pdf",
+    }
+    paths["certificate"].write_text(json.dumps(cert.json(), ensure_ascii=False, indent=2))
+    paths["document"].write_bytes(DOCUMENT)
+    tampered = bytearray(DOCUMENT)
+    tampered[len(tampered) // 2] ^= 0x01
+    paths["tampered"].write_bytes(bytes(tampered))
+    return paths
+
+
+def open_page(driver: Any, base_url: str) -> None:
+    driver.get(base_url + "/verify/")
+    driver.execute_script("window.localStorage.clear()")
+    driver.get(base_url + "/verify/")
+    WebDriverWait(driver, 10).until(lambda d: d.find_element(By.ID, "lang-toggle").text)
+    driver.get_log("performance")  # drop the page load's events
+
+
+def drop_files(driver: Any, certificate: Path, document: Path | None) -> None:
+    driver.find_element(By.ID, "certificate-input").send_keys(str(certificate))
+    if document is not None:
+        driver.find_element(By.ID, "document-input").send_keys(str(document))
+        WebDriverWait(driver, 20).until(lambda d: d.find_element(By.ID, "document-sha256").text)
+    button = driver.find_element(By.ID, "verify-button")
+    WebDriverWait(driver, 10).until(lambda d: button.is_enabled())
+    button.click()
+    WebDriverWait(driver, 60).until(lambda d: d.find_element(By.ID, "verdict").get_attribute("data-verdict"))
+
+
+def steps(driver: Any) -> list[tuple[str, str, str]]:
+    items = driver.find_elements(By.CSS_SELECTOR, "#steps li")
+    return [
+        (
+            li.get_attribute("data-step"),
+            li.get_attribute("data-ok"),
+            li.find_element(By.CLASS_NAME, "name").text,
+        )
+        for li in items
+    ]
+
+
+def verify_requests(driver: Any) -> list[str]:
+    """Bodies of the page's POSTs to the verify endpoint, from Chromium's network log."""
+    bodies = []
+    for entry in driver.get_log("performance"):
+        message = json.loads(entry["message"])["message"]
+        if message.get("method") != "Network.requestWillBeSent":
+            continue
+        request = message["params"]["request"]
+        if request["method"] == "POST":
+            assert request["url"].endswith("/api/v1/verify/certificate"), request["url"]
+            bodies.append(request.get("postData", ""))
+    return bodies
+
+
+def test_the_page_is_served_at_verify(base_url):
+    r = httpx.get(base_url + "/verify", follow_redirects=True)
+    assert r.status_code == 200 and "verify.js" in r.text
+    assert (
+        httpx.get(base_url + "/verify/verify.js")
+        .headers["content-type"]
+        .startswith(("application/javascript", "text/javascript"))
+    )
+
+
+def test_certificate_and_document_verify(browser, base_url, files):
+    open_page(browser, base_url)
+    drop_files(browser, files["certificate"], files["document"])
+
+    verdict = browser.find_element(By.ID, "verdict")
+    assert verdict.get_attribute("data-verdict") == "verified"
+    assert browser.find_element(By.ID, "verdict-title").text == "✓ Verified"
+    shown = steps(browser)
+    assert [name for name, _, _ in shown] == [
+        "format",
+        "network",
+        "signature",
+        "document",
+        "chain",
+        "signer",
+        "record",
+        "status",
+    ]
+    assert all(ok == "true" for _, ok, _ in shown)
+    assert ("document", "true", "Document fingerprint") in shown
+    assert browser.find_element(By.ID, "document-sha256").text == hashlib.sha256(DOCUMENT).hexdigest()
+    assert "effective" in verdict.text
+
+    (body,) = verify_requests(browser)  # the document stayed in the browser: only its digest went out
+    sent = json.loads(body)
+    assert set(sent) == {"certificate", "document_sha256"}
+    assert sent["document_sha256"] == hashlib.sha256(DOCUMENT).hexdigest()
+    assert "signed judgment" not in body
+
+
+def test_tampered_document_fails_at_step_document(browser, base_url, files):
+    open_page(browser, base_url)
+    drop_files(browser, files["certificate"], files["tampered"])
+
+    verdict = browser.find_element(By.ID, "verdict")
+    assert verdict.get_attribute("data-verdict") == "failed"
+    assert verdict.get_attribute("data-failed-step") == "document"
+    assert "does not match" in browser.find_element(By.ID, "verdict-title").text
+    shown = {name: ok for name, ok, _ in steps(browser)}
+    assert shown["document"] == "false"
+    assert shown["format"] == shown["signature"] == "true"
+
+
+def test_chinese_interface(browser, base_url, files):
+    open_page(browser, base_url)
+    assert browser.find_element(By.TAG_NAME, "h1").text == "Verify a certificate"
+    browser.find_element(By.ID, "lang-toggle").click()
+    assert browser.find_element(By.TAG_NAME, "h1").text == "核验证书"
+    assert browser.find_element(By.TAG_NAME, "html").get_attribute("lang") == "zh-CN"
+    assert browser.find_element(By.ID, "verify-button").text == "核验"
+    assert browser.find_element(By.ID, "lang-toggle").text == "English"
+
+    drop_files(browser, files["certificate"], files["tampered"])
+    assert browser.find_element(By.ID, "verdict-title").text == "✗ 核验未通过：文书与证书不符"
+    names = {name: label for name, _, label in steps(browser)}
+    assert names["document"] == "文书指纹" and names["signature"] == "法院签名"
+
+    browser.refresh()  # the choice is remembered
+    WebDriverWait(browser, 10).until(lambda d: d.find_element(By.TAG_NAME, "h1").text == "核验证书")
+    browser.find_element(By.ID, "lang-toggle").click()
+    assert browser.find_element(By.TAG_NAME, "h1").text == "Verify a certificate"
+
+
+def test_default_language_follows_the_browser(browser, base_url):
+    """A browser whose preferred language is Chinese opens the page in Chinese."""
+    script = browser.execute_cdp_cmd(
+        "Page.addScriptToEvaluateOnNewDocument",
+        {
+            "source": (
+                "Object.defineProperty(navigator, 'language', {get: () => 'zh-CN'});"
+                "Object.defineProperty(navigator, 'languages', {get: () => ['zh-CN', 'zh']});"
+            )
+        },
+    )
+    try:
+        open_page(browser, base_url)
+        assert browser.find_element(By.TAG_NAME, "h1").text == "核验证书"
+        assert browser.title == "司法证书核验"
+    finally:
+        browser.execute_cdp_cmd(
+            "Page.removeScriptToEvaluateOnNewDocument", {"identifier": script["identifier"]}
+        )
