@@ -278,6 +278,30 @@ def _check_and_back_up_state(state: Path) -> None:
     partial = backup.with_name(backup.name + ".tmp")
     shutil.copyfile(state, partial)
     partial.replace(backup)
+    _drop_extra_genesis_blocks(state)
+
+
+def _drop_extra_genesis_blocks(state: Path) -> None:
+    """Keep one block 0 in the state file: the chain's real genesis.
+
+    anvil appends a fresh genesis block (stamped with the start time) to the saved blocks at every start,
+    and on a later load may take any of them as block 0, which changes the genesis hash that deployments
+    and verifiers pin. The real genesis is the earliest one: every later start stamps a later time.
+    """
+    with state.open("rb") as f:
+        data = json.load(f)
+    blocks = data.get("blocks") or []
+    genesis = [b for b in blocks if int(b["header"]["number"], 16) == 0]
+    if len(genesis) <= 1:
+        return
+    keep = min(genesis, key=lambda b: int(b["header"]["timestamp"], 16))
+    data["blocks"] = [b for b in blocks if int(b["header"]["number"], 16) != 0 or b is keep]
+    partial = state.with_name(state.name + ".tmp")
+    with partial.open("w") as f:
+        json.dump(data, f)
+        f.flush()
+        os.fsync(f.fileno())
+    partial.replace(state)
 
 
 def _wait_for_port(log_path: Path, offset: int, process: subprocess.Popen[bytes], timeout: float) -> int:

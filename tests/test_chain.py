@@ -388,3 +388,25 @@ def _fake_w3(base_fee: int | None, gas_price: int, tip: int = 10**9) -> object:
 )
 def test_fees_follow_the_node(base_fee: int | None, gas_price: int, expected: dict[str, int]) -> None:
     assert chain_module._fees(_fake_w3(base_fee, gas_price)) == expected  # type: ignore[arg-type]
+
+
+@pytest.mark.anvil
+def test_regression_restart_appends_genesis_blocks(tmp_path):
+    """anvil appends a new block 0 at each start; the genesis hash must still never change."""
+    import json as _json
+    import time as _time
+
+    seen = set()
+    for _ in range(4):
+        chain = connect("local", data_dir=tmp_path)
+        try:
+            account = chain.accounts[0]
+            send_transaction(chain, account, {"to": account.address, "value": 1})
+            seen.add(bytes(chain.genesis_hash))
+            assert bytes(chain.w3.eth.get_block(1)["parentHash"]) == bytes(chain.genesis_hash)
+        finally:
+            chain.close()
+        _time.sleep(1.1)  # a later start stamps a later genesis time
+    assert len(seen) == 1
+    blocks = _json.loads((tmp_path / "state.json").read_text())["blocks"]
+    assert sum(int(b["header"]["number"], 16) == 0 for b in blocks) <= 2  # ours plus the one this stop saved

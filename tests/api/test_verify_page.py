@@ -2,7 +2,7 @@
 
 A clerk drops a judgment's certificate and the document: the page hashes the document in the browser,
 sends only the certificate and the SHA-256, and shows each step. Needs Debian's ``chromium`` and
-``chromium-driver`` and the ``selenium`` package; skipped where they are missing.
+``chromium-driver`` and the ``selenium`` package (scripts/setup.sh --browser installs them).
 """
 
 from __future__ import annotations
@@ -29,12 +29,14 @@ from tests.api.conftest import judgment_body
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
 
-webdriver = pytest.importorskip("selenium.webdriver")
-if not (os.path.exists(CHROMIUM) and os.path.exists(CHROMEDRIVER)):
-    pytest.skip("needs Debian's chromium and chromium-driver", allow_module_level=True)
-
+from selenium import webdriver  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
+
+# The browser is a test dependency (scripts/setup.sh --browser installs it): missing, the tests fail.
+assert os.path.exists(CHROMIUM) and os.path.exists(CHROMEDRIVER), (
+    "the /verify page tests need Debian's chromium and chromium-driver: run scripts/setup.sh --browser"
+)
 
 DOCUMENT = b"%PDF-1.7\n% signed judgment of the Haidian court\n" + b"stream " * 4000 + b"\n%%EOF\n"
 

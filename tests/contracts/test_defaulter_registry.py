@@ -208,7 +208,7 @@ def test_is_restricted_at_past_present_and_future_times(ledger, new_court):
     # the listing ending last answers; on ties (both removed in one second) the later listing
     by_last = l2 if removed_at == removed_1 else l1
     assert restricted(R.FLIGHTS, removed_1 - 1) == (True, by_last, removed_1)
-    assert restricted(R.FLIGHTS, now) == (True, by_last, removed_1)
+    assert restricted(R.FLIGHTS, second.listed_at) == (True, by_last, removed_1)
     assert restricted(R.RAIL, t0) == (True, l1, removed_1)
     assert restricted(R.FLIGHTS, t0 - 1) == NOT_RESTRICTED
 
