@@ -32,7 +32,7 @@ import re
 import threading
 import time
 from collections.abc import Callable
-from typing import Any, cast
+from typing import Any, Literal, cast
 
 from eth_account.signers.local import LocalAccount
 from eth_utils import to_checksum_address
@@ -70,7 +70,7 @@ _SENT, _WAIT, _DONE = "sent", "wait", "done"
 class Signers:
     """Court signer keys: created into the encrypted keystore, unlocked once and kept in memory."""
 
-    def __init__(self, keystore: Keystore, password: str, outbox: Outbox, *, kdf: str = "scrypt") -> None:
+    def __init__(self, keystore: Keystore, password: str, outbox: Outbox, *, kdf: Literal["scrypt", "pbkdf2"] = "scrypt") -> None:
         self.keystore = keystore
         self._password = password
         self.outbox = outbox

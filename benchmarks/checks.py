@@ -89,13 +89,24 @@ class Listings:
         until = listed_at + 700 * 86_400
         removed_at = self.now - 3_600 if self.removed(i) else None
         values: dict[str, Any] = {
-            "id": hashlib.sha256(b"bench-listing-%d" % i).digest(), "subject": self.subject(i), "court": 7_000,
-            "case_id": hashlib.sha256(b"bench-case-%d" % (i // 2)).digest(), "ground": 1 + i % 6,
-            "restrictions": 0xFF if i % 4 else 0x3B, "listed_at": listed_at, "until": until, "original_until": until,
-            "ends_at": removed_at if removed_at is not None else until, "removed_at": removed_at,
-            "removal_reason": 1 if removed_at is not None else None, "removed_by": 7_000 if removed_at else None,
-            "changes": 1 if removed_at is not None else 0, "recorded_at": listed_at, "block_number": 0,
-            "log_index": i, "tx_hash": b"\x00" * 32,
+            "id": hashlib.sha256(b"bench-listing-%d" % i).digest(),
+            "subject": self.subject(i),
+            "court": 7_000,
+            "case_id": hashlib.sha256(b"bench-case-%d" % (i // 2)).digest(),
+            "ground": 1 + i % 6,
+            "restrictions": 0xFF if i % 4 else 0x3B,
+            "listed_at": listed_at,
+            "until": until,
+            "original_until": until,
+            "ends_at": removed_at if removed_at is not None else until,
+            "removed_at": removed_at,
+            "removal_reason": 1 if removed_at is not None else None,
+            "removed_by": 7_000 if removed_at else None,
+            "changes": 1 if removed_at is not None else 0,
+            "recorded_at": listed_at,
+            "block_number": 0,
+            "log_index": i,
+            "tx_hash": b"\x00" * 32,
         }
         return tuple(values.get(c) for c in self.columns)
 
@@ -145,26 +156,39 @@ def run(ctx: Context) -> None:
     flights = int(Restriction.FLIGHTS)
     for size in ctx.pick([10_000], [10_000, 100_000, 1_000_000]):
         seconds = listings.grow_to(size)
-        ctx.record("synthetic listings inserted (executemany)", size, "rows", size=size,
-                   note=f"{seconds:.1f} s for this step (not a benchmark of the ledger)")
+        ctx.record(
+            "synthetic listings inserted (executemany)",
+            size,
+            "rows",
+            size=size,
+            note=f"{seconds:.1f} s for this step (not a benchmark of the ledger)",
+        )
         index = Index(svc.data_dir / "index.db")
         try:
             subjects, expected = listings.queries(10_000)
             answers = index.check_many(subjects, flights, now)
             if sum(a.restricted for a in answers) != expected:
-                raise RuntimeError(f"check_many found {sum(a.restricted for a in answers)} restricted, expected {expected}")
+                raise RuntimeError(
+                    f"check_many found {sum(a.restricted for a in answers)} restricted, expected {expected}"
+                )
             timings = []
             for _ in range(ctx.pick(3, 5)):
                 t0 = time.perf_counter()
                 index.check_many(subjects, flights, now)
                 timings.append(time.perf_counter() - t0)
-            ctx.record("Index.check_many (no HTTP)", len(subjects) / min(timings), "subjects/s", size=size,
-                       note=f"10,000 subjects per call, half listed; best of {len(timings)}")
+            ctx.record(
+                "Index.check_many (no HTTP)",
+                len(subjects) / min(timings),
+                "subjects/s",
+                size=size,
+                note=f"10,000 subjects per call, half listed; best of {len(timings)}",
+            )
             t0 = time.perf_counter()
             for s in subjects[:2_000]:
                 index.is_restricted(s, flights, now)
-            ctx.record("Index.is_restricted one by one (no HTTP)", 2_000 / (time.perf_counter() - t0), "checks/s",
-                       size=size)
+            ctx.record(
+                "Index.is_restricted one by one (no HTTP)", 2_000 / (time.perf_counter() - t0), "checks/s", size=size
+            )
         finally:
             index.close()
 
@@ -174,18 +198,33 @@ def run(ctx: Context) -> None:
         label = "by resident ID" if by_id else "by blind index"
         subjects, _ = listings.queries(5_000, by_id=by_id)
         ids = [resident_id((k * 7_919) % min(size, ID_SUBJECTS)) for k in range(5_000)] if by_id else []
-        duration = ctx.pick(3.0, 10.0)
+        duration = ctx.pick(2.0, 10.0)
         rate, lat = _single_checks(svc, subjects, ids, duration)
-        ctx.record(f"HTTP single checks, {THREADS} client threads ({label})", rate, "checks/s", size=size,
-                   goal=SINGLE_GOAL if not by_id else None,
-                   note=f"{duration:g} s; median {lat['median_ms']:.1f} ms, p99 {lat['p99_ms']:.1f} ms per request",
-                   **lat)
+        ctx.record(
+            f"HTTP single checks, {THREADS} client threads ({label})",
+            rate,
+            "checks/s",
+            size=size,
+            goal=SINGLE_GOAL if not by_id else None,
+            note=f"{duration:g} s; median {lat['median_ms']:.1f} ms, p99 {lat['p99_ms']:.1f} ms per request",
+            extra=lat,
+        )
+
+    rate, lat = concurrent_load(svc, None, lambda client, k: client.get("/api/v1/health"), ctx.pick(2.0, 5.0))
+    ctx.record(
+        f"HTTP GET /api/v1/health, {THREADS} client threads (no auth, no work)",
+        rate,
+        "requests/s",
+        note=f"the HTTP stack's ceiling here; median {lat['median_ms']:.1f} ms",
+        extra=lat,
+    )
 
     # -- over HTTP: batches ----------------------------------------------------------------------------
     for batch in (1_000, 10_000):
         subjects, expected = listings.queries(batch)
-        body = json.dumps({"subjects": [{"blind_index": "0x" + s.hex()} for s in subjects],
-                           "restriction": "flights"}).encode()
+        body = json.dumps(
+            {"subjects": [{"blind_index": "0x" + s.hex()} for s in subjects], "restriction": "flights"}
+        ).encode()
         timings = []
         for _ in range(ctx.pick(2, 5)):
             t0 = time.perf_counter()
@@ -197,36 +236,54 @@ def run(ctx: Context) -> None:
             if got != expected:
                 raise RuntimeError(f"batch check found {got} restricted, expected {expected}")
         best = min(timings)
-        ctx.record(f"HTTP batch checks, {batch:,} subjects per request", batch / best, "subjects/s", size=size,
-                   goal=BATCH_GOAL if batch == 10_000 else None,
-                   note=f"best of {len(timings)}: {best * 1000:.0f} ms per request (median "
-                        f"{sorted(timings)[len(timings) // 2] * 1000:.0f} ms)")
+        ctx.record(
+            f"HTTP batch checks, {batch:,} subjects per request",
+            batch / best,
+            "subjects/s",
+            size=size,
+            goal=BATCH_GOAL if batch == 10_000 else None,
+            note=f"best of {len(timings)}: {best * 1000:.0f} ms per request (median "
+            f"{sorted(timings)[len(timings) // 2] * 1000:.0f} ms)",
+        )
 
 
-def _single_checks(svc: Any, subjects: Sequence[bytes], ids: Sequence[str], duration: float,
-                   cap: int = 200_000) -> tuple[float, dict[str, float]]:
+def _single_checks(
+    svc: Any, subjects: Sequence[bytes], ids: Sequence[str], duration: float, cap: int = 200_000
+) -> tuple[float, dict[str, float]]:
     """Concurrent POST /api/v1/checks for ``duration`` seconds; (checks/s, latency summary)."""
+
+    def request(client: Any, k: int) -> Any:
+        if ids:
+            subject: dict[str, Any] = {"kind": "resident_id", "id": ids[k % len(ids)]}
+        else:
+            subject = {"blind_index": "0x" + subjects[k % len(subjects)].hex()}
+        return client.post("/api/v1/checks", json.dumps({"subject": subject, "restriction": "flights"}).encode())
+
+    return concurrent_load(svc, "bench-partner", request, duration, cap)
+
+
+def concurrent_load(
+    svc: Any, client_id: str | None, request: Any, duration: float, cap: int = 200_000
+) -> tuple[float, dict[str, float]]:
+    """THREADS clients calling ``request(client, k)`` for ``duration`` seconds; (requests/s, latencies)."""
+    from benchmarks.harness import SignedClient
+
     stop = time.perf_counter() + duration
     lock = threading.Lock()
     latencies: list[float] = []
     count = [0]
 
     def worker(offset: int) -> None:
-        client = svc.client("bench-partner")
+        client = svc.client(client_id) if client_id else SignedClient(svc.base_url, None, None)
         mine: list[float] = []
         k = offset
         try:
             while time.perf_counter() < stop and count[0] < cap:
-                if ids:
-                    subject = {"kind": "resident_id", "id": ids[k % len(ids)]}
-                else:
-                    subject = {"blind_index": "0x" + subjects[k % len(subjects)].hex()}
-                body = json.dumps({"subject": subject, "restriction": "flights"}).encode()
                 t0 = time.perf_counter()
-                r = client.post("/api/v1/checks", body)
+                r = request(client, k)
                 mine.append(time.perf_counter() - t0)
                 if r.status_code != 200:
-                    raise RuntimeError(f"POST /api/v1/checks: {r.status_code} {r.text[:300]}")
+                    raise RuntimeError(f"{r.request.method} {r.request.url.path}: {r.status_code} {r.text[:300]}")
                 k += THREADS
                 with lock:
                     count[0] += 1

@@ -66,8 +66,11 @@ class Result:
 
     def as_json(self) -> dict[str, Any]:
         data = asdict(self)
-        data["goal"] = None if self.goal is None else {"op": self.goal.op, "threshold": self.goal.threshold,
-                                                       "label": self.goal.label()}
+        data["goal"] = (
+            None
+            if self.goal is None
+            else {"op": self.goal.op, "threshold": self.goal.threshold, "label": self.goal.label()}
+        )
         data["status"] = self.status
         return data
 
@@ -103,8 +106,14 @@ def percentile(values: Sequence[float], p: float) -> float:
 
 def latency_summary(seconds: Sequence[float]) -> dict[str, float]:
     ms = [s * 1000.0 for s in seconds]
-    return {"runs": len(ms), "median_ms": statistics.median(ms), "p99_ms": percentile(ms, 99),
-            "min_ms": min(ms), "max_ms": max(ms), "mean_ms": statistics.fmean(ms)}
+    return {
+        "runs": len(ms),
+        "median_ms": statistics.median(ms),
+        "p99_ms": percentile(ms, 99),
+        "min_ms": min(ms),
+        "max_ms": max(ms),
+        "mean_ms": statistics.fmean(ms),
+    }
 
 
 def time_calls(fn: Callable[[], Any], runs: int, *, warmup: int = 3) -> list[float]:
@@ -162,7 +171,8 @@ def ecdsa_backend() -> str:
     except Exception as exc:  # pragma: no cover - informational only
         return f"unknown ({exc})"
     return {"NativeECCBackend": "native (pure Python)", "CoinCurveECCBackend": "coincurve (libsecp256k1)"}.get(
-        name, name)
+        name, name
+    )
 
 
 def _package_version(name: str) -> str:
@@ -184,8 +194,9 @@ def machine_info() -> dict[str, Any]:
     anvil = REPO / "node_modules" / ".bin" / "anvil"
     anvil_version = ""
     with contextlib.suppress(OSError, subprocess.SubprocessError):
-        anvil_version = subprocess.run([str(anvil), "--version"], capture_output=True, text=True,
-                                       timeout=10).stdout.splitlines()[0]
+        anvil_version = subprocess.run(
+            [str(anvil), "--version"], capture_output=True, text=True, timeout=10
+        ).stdout.splitlines()[0]
     return {
         "nproc": os.cpu_count(),
         "cpu_model": _cpu_model(),
@@ -228,8 +239,7 @@ class Context:
     on first use and closed by :meth:`close`, so ``--only`` can run any single area.
     """
 
-    def __init__(self, *, quick: bool, console: Console, keep: bool = False,
-                 only: set[str] | None = None) -> None:
+    def __init__(self, *, quick: bool, console: Console, keep: bool = False, only: set[str] | None = None) -> None:
         self.quick = quick
         self.only = only
         self.console = console
@@ -245,16 +255,31 @@ class Context:
 
     # figures ---------------------------------------------------------------------------------
 
-    def record(self, name: str, value: float | None, unit: str, *, size: int | None = None,
-               goal: Goal | None = None, basis: str = "measured", note: str = "", area: str | None = None,
-               **extra: Any) -> Result:
-        result = Result(area or self.area, name, None if value is None else float(value), unit, size, goal, basis,
-                        note, extra)
+    def record(
+        self,
+        name: str,
+        value: float | None,
+        unit: str,
+        *,
+        size: int | None = None,
+        goal: Goal | None = None,
+        basis: str = "measured",
+        note: str = "",
+        area: str | None = None,
+        extra: dict[str, Any] | None = None,
+        **more: Any,
+    ) -> Result:
+        extra = {**(extra or {}), **more}
+        result = Result(
+            area or self.area, name, None if value is None else float(value), unit, size, goal, basis, note, extra
+        )
         self.results.append(result)
         status = f" [{result.status}]" if result.status else ""
         size_text = f" @ {size:,}" if size is not None else ""
-        self.console.log(f"[dim]{result.area}[/dim] {name}{size_text}: [bold]{fmt_number(result.value, unit)}[/bold] "
-                         f"{unit}{status}" + (f" [dim]({basis})[/dim]" if basis != "measured" else ""))
+        self.console.log(
+            f"[dim]{result.area}[/dim] {name}{size_text}: [bold]{fmt_number(result.value, unit)}[/bold] "
+            f"{unit}{status}" + (f" [dim]({basis})[/dim]" if basis != "measured" else "")
+        )
         return result
 
     def pick(self, quick: Any, full: Any) -> Any:
@@ -264,8 +289,13 @@ class Context:
         self.console.log(f"[dim]{self.area}[/dim] {text}")
 
     def error(self, area: str, exc: BaseException) -> None:
-        self.errors.append({"area": area, "error": f"{type(exc).__name__}: {exc}",
-                            "traceback": "".join(traceback.format_exception(exc))[-4000:]})
+        self.errors.append(
+            {
+                "area": area,
+                "error": f"{type(exc).__name__}: {exc}",
+                "traceback": "".join(traceback.format_exception(exc))[-4000:],
+            }
+        )
         self.console.print(f"[red]{area} failed: {type(exc).__name__}: {exc}[/red]")
         self.console.print("".join(traceback.format_exception(exc))[-3000:], markup=False, highlight=False)
 
@@ -318,8 +348,10 @@ Matcher = Callable[[str, str], bool]
 
 def in_module(path_part: str, *functions: str) -> Matcher:
     """Match functions named ``functions`` (any, if none given) in files whose path contains ``path_part``."""
+
     def match(filename: str, function: str) -> bool:
         return path_part in filename.replace("\\", "/") and (not functions or function in functions)
+
     return match
 
 

@@ -36,8 +36,10 @@ OPENZEPPELIN = REPO / "node_modules" / "@openzeppelin" / "contracts-5.3.0"
 SOLC_MODULE = "solc-0.8.29"
 SOLC_WRAPPER = REPO / "benchmarks" / "solc-js"
 CACHE = REPO / "benchmarks" / "results" / ".cache"
-SCHEMA = ("uint32 court,bytes32 caseNumberDigest,bytes32 documentDigest,bytes32 partiesCommitment,"
-          "uint128 amount,bytes3 currency,uint40 judgmentDate,uint40 effectiveDate")
+SCHEMA = (
+    "uint32 court,bytes32 caseNumberDigest,bytes32 documentDigest,bytes32 partiesCommitment,"
+    "uint128 amount,bytes3 currency,uint40 judgmentDate,uint40 effectiveDate"
+)
 SETTINGS = {
     "evmVersion": "paris",
     "optimizer": {"enabled": True, "runs": 1_000_000},
@@ -53,7 +55,9 @@ def compile_eas(ctx: Context) -> dict[str, dict[str, Any]]:
     import solcx
 
     if not PACKAGE.is_dir() or not OPENZEPPELIN.is_dir() or not (REPO / "node_modules" / SOLC_MODULE).is_dir():
-        raise RuntimeError("the EAS peer needs `npm ci` (eas-contracts 1.9.0, solc-0.8.29, @openzeppelin/contracts-5.3.0)")
+        raise RuntimeError(
+            "the EAS peer needs `npm ci` (eas-contracts 1.9.0, solc-0.8.29, @openzeppelin/contracts-5.3.0)"
+        )
     names = ("SchemaRegistry", "EAS")
     standard = {
         "language": "Solidity",
@@ -65,8 +69,9 @@ def compile_eas(ctx: Context) -> dict[str, dict[str, Any]]:
     from solcx.wrapper import get_solc_version
 
     version = str(get_solc_version(SOLC_WRAPPER))
-    key = hashlib.sha256(json.dumps([standard, version, sorted(_package_digests().items())],
-                                    sort_keys=True).encode()).hexdigest()[:32]
+    key = hashlib.sha256(
+        json.dumps([standard, version, sorted(_package_digests().items())], sort_keys=True).encode()
+    ).hexdigest()[:32]
     cached = CACHE / f"eas-{key}.json"
     if cached.is_file():
         output = json.loads(cached.read_text())
@@ -88,14 +93,25 @@ def compile_eas(ctx: Context) -> dict[str, dict[str, Any]]:
         runtime = data["evm"]["deployedBytecode"]["object"]
         shipped = json.loads((PACKAGE / "artifacts" / "contracts" / f"{n}.sol" / f"{n}.json").read_text())
         identical.append(runtime == shipped["deployedBytecode"].removeprefix("0x"))
-        out[n] = {"abi": data["abi"], "bytecode": bytes.fromhex(data["evm"]["bytecode"]["object"]),
-                  "runtime_bytes": len(runtime) // 2}
+        out[n] = {
+            "abi": data["abi"],
+            "bytecode": bytes.fromhex(data["evm"]["bytecode"]["object"]),
+            "runtime_bytes": len(runtime) // 2,
+        }
     same = all(identical)
-    ctx.record("EAS compile (solc-js 0.8.29, 1,000,000 runs)", compile_seconds, "s",
-               note=("runtime bytecode identical to the package's shipped artifacts" if same else
-                     "WARNING: runtime bytecode differs from the package's artifacts") +
-               ("" if compile_seconds is not None else "; output cached from an earlier run"),
-               identical_to_package=same, solc=version)
+    ctx.record(
+        "EAS compile (solc-js 0.8.29, 1,000,000 runs)",
+        compile_seconds,
+        "s",
+        note=(
+            "runtime bytecode identical to the package's shipped artifacts"
+            if same
+            else "WARNING: runtime bytecode differs from the package's artifacts"
+        )
+        + ("" if compile_seconds is not None else "; output cached from an earlier run"),
+        identical_to_package=same,
+        solc=version,
+    )
     if not same:
         ctx.log("[yellow]EAS bytecode differs from the package's own artifacts: settings may not be EAS's[/yellow]")
     return out
@@ -116,9 +132,19 @@ def _deploy(env: Any, account: Any, bytecode: bytes, args: bytes = b"") -> tuple
 def judgment_data(record: Judgment) -> bytes:
     """The attestation data: the judgment's eight fields, ABI-encoded as the schema declares them."""
     m = record.message()
-    return abi_encode(["uint32", "bytes32", "bytes32", "bytes32", "uint128", "bytes3", "uint40", "uint40"],
-                      [m["court"], m["caseNumberDigest"], m["documentDigest"], m["partiesCommitment"], m["amount"],
-                       m["currency"], m["judgmentDate"], m["effectiveDate"]])
+    return abi_encode(
+        ["uint32", "bytes32", "bytes32", "bytes32", "uint128", "bytes3", "uint40", "uint40"],
+        [
+            m["court"],
+            m["caseNumberDigest"],
+            m["documentDigest"],
+            m["partiesCommitment"],
+            m["amount"],
+            m["currency"],
+            m["judgmentDate"],
+            m["effectiveDate"],
+        ],
+    )
 
 
 def run(ctx: Context, reference: Judgment | None = None) -> None:
@@ -143,8 +169,11 @@ def run(ctx: Context, reference: Judgment | None = None) -> None:
         return receipt
 
     schema_uid = registry.functions.register(SCHEMA, ZERO_ADDRESS, True).call({"from": attester.address})
-    book.receipt("EAS register schema (judgment-equivalent)", send(attester, registry, "register", SCHEMA,
-                                                                   ZERO_ADDRESS, True), system="eas")
+    book.receipt(
+        "EAS register schema (judgment-equivalent)",
+        send(attester, registry, "register", SCHEMA, ZERO_ADDRESS, True),
+        system="eas",
+    )
 
     if reference is None:
         from benchmarks.gas import judgment
@@ -153,17 +182,31 @@ def run(ctx: Context, reference: Judgment | None = None) -> None:
 
     def request_data(n: int) -> tuple[Any, ...]:
         record = reference.model_copy(update={"amount": reference.amount + n})
-        return (ZERO_ADDRESS, 0, True, ZERO32, judgment_data(record), 0)  # recipient, expiry, revocable, ref, data, value
+        return (
+            ZERO_ADDRESS,
+            0,
+            True,
+            ZERO32,
+            judgment_data(record),
+            0,
+        )  # recipient, expiry, revocable, ref, data, value
 
-    book.receipt("EAS attest (first of the schema)", send(attester, eas, "attest", (schema_uid, request_data(1))),
-                 system="eas")
+    book.receipt(
+        "EAS attest (first of the schema)", send(attester, eas, "attest", (schema_uid, request_data(1))), system="eas"
+    )
     attest = send(attester, eas, "attest", (schema_uid, request_data(2)))
     book.receipt("EAS attest", attest, system="eas", note="the peer of 'judgment (direct)'")
     batch = 10
     multi = send(attester, eas, "multiAttest", [(schema_uid, [request_data(10 + i) for i in range(batch)])])
     book.receipt(f"EAS multiAttest ({batch} attestations)", multi, system="eas", per=batch)
-    ctx.record("EAS multiAttest gas per attestation", int(multi["gasUsed"]) / batch, "gas", size=batch,
-               basis="computed", system="eas")
+    ctx.record(
+        "EAS multiAttest gas per attestation",
+        int(multi["gasUsed"]) / batch,
+        "gas",
+        size=batch,
+        basis="computed",
+        system="eas",
+    )
 
     # attestByDelegation: the attester signs EIP-712 typed data, a relayer sends (our ...BySig).
     signer = Account.create()
@@ -171,25 +214,60 @@ def run(ctx: Context, reference: Judgment | None = None) -> None:
     nonce = eas.functions.getNonce(signer.address).call()
     typed = {
         "types": {
-            "EIP712Domain": [{"name": "name", "type": "string"}, {"name": "version", "type": "string"},
-                             {"name": "chainId", "type": "uint256"}, {"name": "verifyingContract", "type": "address"}],
-            "Attest": [{"name": "attester", "type": "address"}, {"name": "schema", "type": "bytes32"},
-                       {"name": "recipient", "type": "address"}, {"name": "expirationTime", "type": "uint64"},
-                       {"name": "revocable", "type": "bool"}, {"name": "refUID", "type": "bytes32"},
-                       {"name": "data", "type": "bytes"}, {"name": "value", "type": "uint256"},
-                       {"name": "nonce", "type": "uint256"}, {"name": "deadline", "type": "uint64"}],
+            "EIP712Domain": [
+                {"name": "name", "type": "string"},
+                {"name": "version", "type": "string"},
+                {"name": "chainId", "type": "uint256"},
+                {"name": "verifyingContract", "type": "address"},
+            ],
+            "Attest": [
+                {"name": "attester", "type": "address"},
+                {"name": "schema", "type": "bytes32"},
+                {"name": "recipient", "type": "address"},
+                {"name": "expirationTime", "type": "uint64"},
+                {"name": "revocable", "type": "bool"},
+                {"name": "refUID", "type": "bytes32"},
+                {"name": "data", "type": "bytes"},
+                {"name": "value", "type": "uint256"},
+                {"name": "nonce", "type": "uint256"},
+                {"name": "deadline", "type": "uint64"},
+            ],
         },
         "primaryType": "Attest",
         "domain": {"name": "EAS", "version": "1.4.0", "chainId": env.chain.chain_id, "verifyingContract": eas_address},
-        "message": {"attester": signer.address, "schema": schema_uid, "recipient": ZERO_ADDRESS, "expirationTime": 0,
-                    "revocable": True, "refUID": ZERO32, "data": data[4], "value": 0, "nonce": nonce, "deadline": 0},
+        "message": {
+            "attester": signer.address,
+            "schema": schema_uid,
+            "recipient": ZERO_ADDRESS,
+            "expirationTime": 0,
+            "revocable": True,
+            "refUID": ZERO32,
+            "data": data[4],
+            "value": 0,
+            "nonce": nonce,
+            "deadline": 0,
+        },
     }
     sig = signer.sign_typed_data(full_message=typed)
     delegated = (schema_uid, data, (sig.v, sig.r.to_bytes(32, "big"), sig.s.to_bytes(32, "big")), signer.address, 0)
-    book.receipt("EAS attestByDelegation (relayer)", send(relayer, eas, "attestByDelegation", delegated), system="eas",
-                 note="the peer of 'judgment (relayer, BySig)'")
+    book.receipt(
+        "EAS attestByDelegation (relayer)",
+        send(relayer, eas, "attestByDelegation", delegated),
+        system="eas",
+        note="the peer of 'judgment (relayer, BySig)'",
+    )
 
-    book.receipt("EAS timestamp (one digest)", send(attester, eas, "timestamp", os.urandom(32)), system="eas",
-                 note="the peer of 'anchor of a 1-digest batch'")
-    ctx.record("EAS attestation data (ABI-encoded judgment)", len(judgment_data(reference)), "bytes",
-               basis="computed", **calldata_costs(judgment_data(reference)), system="eas")
+    book.receipt(
+        "EAS timestamp (one digest)",
+        send(attester, eas, "timestamp", os.urandom(32)),
+        system="eas",
+        note="the peer of 'anchor of a 1-digest batch'",
+    )
+    ctx.record(
+        "EAS attestation data (ABI-encoded judgment)",
+        len(judgment_data(reference)),
+        "bytes",
+        basis="computed",
+        extra=calldata_costs(judgment_data(reference)),
+        system="eas",
+    )

@@ -71,13 +71,22 @@ class GasBook:
     def tx_input(self, tx_hash: Any) -> bytes:
         return bytes(self.env.w3.eth.get_transaction(tx_hash)["input"])
 
-    def record(self, name: str, gas_used: int, tx_hash: Any, *, system: str = "ledger", goal: Goal | None = None,
-               note: str = "", per: int | None = None) -> None:
+    def record(
+        self,
+        name: str,
+        gas_used: int,
+        tx_hash: Any,
+        *,
+        system: str = "ledger",
+        goal: Goal | None = None,
+        note: str = "",
+        per: int | None = None,
+    ) -> None:
         costs = calldata_costs(self.tx_input(tx_hash))
         extra: dict[str, Any] = {**costs, "execution": gas_used - costs["intrinsic"], "system": system}
         if per:
             extra["per_item"] = gas_used / per
-        self.ctx.record(name, gas_used, "gas", goal=goal, note=note, **extra)
+        self.ctx.record(name, gas_used, "gas", goal=goal, note=note, extra=extra)
 
     def written(self, name: str, w: Written, **kw: Any) -> Written:
         self.record(name, w.gas_used, w.transaction_hash, **kw)
@@ -113,29 +122,51 @@ def run(ctx: Context) -> None:
     samples = [ledger.submit(signer, judgment(court.id, n)) for n in range(5)]
     gases = [w.gas_used for w in samples]
     j1, j2, j3 = samples[0], samples[1], samples[2]
-    book.record("judgment (direct)", int(statistics.median(gases)), samples[2].transaction_hash, goal=JUDGMENT_GOAL,
-                note=f"median of {len(gases)}, range {min(gases):,}-{max(gases):,}")
+    book.record(
+        "judgment (direct)",
+        int(statistics.median(gases)),
+        samples[2].transaction_hash,
+        goal=JUDGMENT_GOAL,
+        note=f"median of {len(gases)}, range {min(gases):,}-{max(gases):,}",
+    )
     book.written("judgment (relayer, BySig)", ledger.submit(signer, judgment(court.id, 100), relayer=relayer))
 
     # -- status changes -------------------------------------------------------------------------
     def change(w: Written, status: JudgmentStatus, seq: int, successor: bytes = b"\x00" * 32) -> JudgmentStatusChange:
         return JudgmentStatusChange(judgment_id=w.record_id, status=status, superseded_by=successor, sequence=seq)
 
-    book.written("status change: effective -> under appeal",
-                 ledger.submit(signer, change(j1, JudgmentStatus.UNDER_APPEAL, 0)))
-    book.written("status change: under appeal -> effective (BySig)",
-                 ledger.submit(signer, change(j1, JudgmentStatus.EFFECTIVE, 1), relayer=relayer))
-    book.written("status change: -> superseded (stores successor)",
-                 ledger.submit(signer, change(j1, JudgmentStatus.SUPERSEDED, 2, j2.record_id)))
-    book.written("status change: effective -> satisfied", ledger.submit(signer, change(j3, JudgmentStatus.SATISFIED, 0)))
+    book.written(
+        "status change: effective -> under appeal", ledger.submit(signer, change(j1, JudgmentStatus.UNDER_APPEAL, 0))
+    )
+    book.written(
+        "status change: under appeal -> effective (BySig)",
+        ledger.submit(signer, change(j1, JudgmentStatus.EFFECTIVE, 1), relayer=relayer),
+    )
+    book.written(
+        "status change: -> superseded (stores successor)",
+        ledger.submit(signer, change(j1, JudgmentStatus.SUPERSEDED, 2, j2.record_id)),
+    )
+    book.written(
+        "status change: effective -> satisfied", ledger.submit(signer, change(j3, JudgmentStatus.SATISFIED, 0))
+    )
 
     # -- enforcement case and every action kind ---------------------------------------------------
     j4, j5 = samples[3], samples[4]
-    filing = Filing(court=court.id, judgment_id=j4.record_id, case_number_digest=case_number_digest("(2024)京0108执1号"),
-                    amount_due=10_000_000, filed_at=date(2024, 4, 1))
+    filing = Filing(
+        court=court.id,
+        judgment_id=j4.record_id,
+        case_number_digest=case_number_digest("(2024)京0108执1号"),
+        amount_due=10_000_000,
+        filed_at=date(2024, 4, 1),
+    )
     case = book.written("case filing (direct)", ledger.submit(signer, filing)).record_id
-    filing2 = Filing(court=court.id, judgment_id=j5.record_id, case_number_digest=case_number_digest("(2024)京0108执2号"),
-                     amount_due=10_000_000, filed_at=date(2024, 4, 2))
+    filing2 = Filing(
+        court=court.id,
+        judgment_id=j5.record_id,
+        case_number_digest=case_number_digest("(2024)京0108执2号"),
+        amount_due=10_000_000,
+        filed_at=date(2024, 4, 2),
+    )
     case2 = book.written("case filing (BySig)", ledger.submit(signer, filing2, relayer=relayer)).record_id
 
     k = ActionKind
@@ -150,8 +181,10 @@ def run(ctx: Context) -> None:
         ("auction listed (pending 0 -> 1)", {"kind": k.AUCTION_LISTED, "amount": 5_940_000}),
         ("auction failed (pending 1 -> 0)", {"kind": k.AUCTION_FAILED}),
         ("auction listed again", {"kind": k.AUCTION_LISTED, "amount": 4_750_000}),
-        ("auction sold (rounds, extensions)", {"kind": k.AUCTION_SOLD, "amount": 4_750_000,
-                                               "detail": Action.auction_detail(19, 14)}),
+        (
+            "auction sold (rounds, extensions)",
+            {"kind": k.AUCTION_SOLD, "amount": 4_750_000, "detail": Action.auction_detail(19, 14)},
+        ),
         ("deduction (first recovery: 0 -> amount)", {"kind": k.DEDUCTION, "amount": 100_000}),
         ("payment received (adds to recovered)", {"kind": k.PAYMENT_RECEIVED, "amount": 4_750_000}),
         ("disbursement (first: 0 -> amount)", {"kind": k.DISBURSEMENT, "amount": 4_000_000}),
@@ -164,32 +197,53 @@ def run(ctx: Context) -> None:
     ]
     for seq, (label, fields) in enumerate(plan):
         book.written(f"action: {label}", ledger.submit(signer, Action(case_id=case, sequence=seq, **fields)))
-    book.written("action: notice (BySig)",
-                 ledger.submit(signer, Action(case_id=case2, sequence=0, kind=k.NOTICE), relayer=relayer))
+    book.written(
+        "action: notice (BySig)",
+        ledger.submit(signer, Action(case_id=case2, sequence=0, kind=k.NOTICE), relayer=relayer),
+    )
 
     # -- defaulter listings -----------------------------------------------------------------------
     now = env.block_time()
     restrictions = Restriction.FLIGHTS | Restriction.RAIL | Restriction.HIGH_CONSUMPTION
 
     def listing(subject: bytes) -> Listing:
-        return Listing(court=court.id, subject=subject, case_id=case2, ground=Ground.ABLE_BUT_REFUSES,
-                       restrictions=restrictions, listed_at=now, until=now + 730 * 86400)
+        return Listing(
+            court=court.id,
+            subject=subject,
+            case_id=case2,
+            ground=Ground.ABLE_BUT_REFUSES,
+            restrictions=restrictions,
+            listed_at=now,
+            until=now + 730 * 86400,
+        )
 
     s1, s2 = sha256_digest(b"blind index 1"), sha256_digest(b"blind index 2")
     l1 = book.written("listing (direct)", ledger.submit(signer, listing(s1)))
     book.written("listing (BySig)", ledger.submit(signer, listing(s2), relayer=relayer))
-    again = Listing(court=court.id, subject=s1, case_id=case2, ground=Ground.VIOLATES_PROPERTY_REPORT,
-                    restrictions=Restriction.LOANS_AND_CARDS, listed_at=now, until=now + 365 * 86400)
+    again = Listing(
+        court=court.id,
+        subject=s1,
+        case_id=case2,
+        ground=Ground.VIOLATES_PROPERTY_REPORT,
+        restrictions=Restriction.LOANS_AND_CARDS,
+        listed_at=now,
+        until=now + 365 * 86400,
+    )
     l3 = book.written("listing (subject already listed)", ledger.submit(signer, again))
-    book.written("extension (+1 year)", ledger.submit(signer, Extension(listing_id=l1.record_id,
-                                                                        until=listing(s1).until + 365 * 86400,
-                                                                        sequence=0)))
-    book.written("removal (after an extension)", ledger.submit(signer, Removal(listing_id=l1.record_id,
-                                                                              reason=RemovalReason.PERFORMED,
-                                                                              sequence=1)))
-    book.written("removal (BySig)", ledger.submit(signer, Removal(listing_id=l3.record_id,
-                                                                  reason=RemovalReason.APPLICANT_AGREED, sequence=0),
-                                                  relayer=relayer))
+    book.written(
+        "extension (+1 year)",
+        ledger.submit(signer, Extension(listing_id=l1.record_id, until=listing(s1).until + 365 * 86400, sequence=0)),
+    )
+    book.written(
+        "removal (after an extension)",
+        ledger.submit(signer, Removal(listing_id=l1.record_id, reason=RemovalReason.PERFORMED, sequence=1)),
+    )
+    book.written(
+        "removal (BySig)",
+        ledger.submit(
+            signer, Removal(listing_id=l3.record_id, reason=RemovalReason.APPLICANT_AGREED, sequence=0), relayer=relayer
+        ),
+    )
 
     # -- notary anchors: one transaction per batch, whatever its size --------------------------------
     sizes = ctx.pick([1, 100, 1_000], [1, 100, 1_000, 10_000])
@@ -198,12 +252,21 @@ def run(ctx: Context) -> None:
         tree = MerkleTree.build([os.urandom(32) for _ in range(size)])
         w = ledger.submit(signer, Anchor(court=court.id, root=tree.root, size=size))
         book.written(f"anchor of a {size:,}-digest batch", w, per=size)
-        ctx.record("notary gas per digest", w.gas_used / size, "gas/digest", size=size, basis="computed",
-                   goal=NOTARY_GOAL if size == 1_000 else None, note="one anchor transaction / batch size")
+        ctx.record(
+            "notary gas per digest",
+            w.gas_used / size,
+            "gas/digest",
+            size=size,
+            basis="computed",
+            goal=NOTARY_GOAL if size == 1_000 else None,
+            note="one anchor transaction / batch size",
+        )
         big_tree = tree
     tree = MerkleTree.build([os.urandom(32) for _ in range(1_000)])
-    book.written("anchor (BySig, as the notary service sends it)",
-                 ledger.submit(signer, Anchor(court=court.id, root=tree.root, size=1_000), relayer=relayer))
+    book.written(
+        "anchor (BySig, as the notary service sends it)",
+        ledger.submit(signer, Anchor(court=court.id, root=tree.root, size=1_000), relayer=relayer),
+    )
     if big_tree is not None:
         value = big_tree.values[0]
         proof = big_tree.proof(value)
@@ -211,9 +274,16 @@ def run(ctx: Context) -> None:
         data = contract.encode_abi("verifyInclusion", args=[big_tree.root, value, proof])
         estimate = env.w3.eth.estimate_gas({"to": contract.address, "data": data})
         costs = calldata_costs(bytes.fromhex(data[2:]))
-        ctx.record("verifyInclusion on chain (estimate)", estimate, "gas", size=len(big_tree),
-                   note=f"{len(proof)}-step proof, as a transaction would pay; a view call is free",
-                   **costs, execution=estimate - costs["intrinsic"], system="ledger")
+        ctx.record(
+            "verifyInclusion on chain (estimate)",
+            estimate,
+            "gas",
+            size=len(big_tree),
+            note=f"{len(proof)}-step proof, as a transaction would pay; a view call is free",
+            extra=costs,
+            execution=estimate - costs["intrinsic"],
+            system="ledger",
+        )
 
     # -- governance acts (each pushed to the four attached registries) ----------------------------------
     other, admit_receipt = env.new_court()

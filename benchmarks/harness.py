@@ -70,8 +70,9 @@ class ChainEnv:
         if receipt["status"] != 1:
             raise RuntimeError(f"funding {address} failed")
 
-    def new_court(self, *, signer: LocalAccount | None = None, appellate: int = 0, fund: bool = True,
-                  court_id: int | None = None) -> tuple[Court, Any]:
+    def new_court(
+        self, *, signer: LocalAccount | None = None, appellate: int = 0, fund: bool = True, court_id: int | None = None
+    ) -> tuple[Court, Any]:
         """Admit a court with a fresh (funded) signer; returns the court and the admitCourt receipt."""
         court_id = court_id or next(self._court_ids)
         signer = signer or Account.create()
@@ -108,7 +109,7 @@ def direct_call(ledger: Ledger, record: Record) -> Calldata:
         function = FUNCTIONS[kind][0]
         types = ",".join(t for _, t, _ in record.FIELDS)
         selector = keccak(f"{function}(({types}))".encode())[:4]
-        to, expected = ledger.call_data(record)
+        _to, expected = ledger.call_data(record)
         if "0x" + (selector + record.encode()[32:]).hex() != expected:
             raise AssertionError(f"fast calldata of {kind.__name__} differs from Ledger.call_data")
         _SELECTORS[kind] = selector
@@ -151,9 +152,22 @@ class BulkWriter:
         try:
             batch: list[dict[str, Any]] = []
             for call, gas in txs:
-                batch.append({"jsonrpc": "2.0", "id": next(self._id), "method": "eth_sendTransaction",
-                              "params": [{"from": sender, "to": call.to, "data": "0x" + call.data.hex(),
-                                          "gas": hex(gas), "nonce": hex(nonce)}]})
+                batch.append(
+                    {
+                        "jsonrpc": "2.0",
+                        "id": next(self._id),
+                        "method": "eth_sendTransaction",
+                        "params": [
+                            {
+                                "from": sender,
+                                "to": call.to,
+                                "data": "0x" + call.data.hex(),
+                                "gas": hex(gas),
+                                "nonce": hex(nonce),
+                            }
+                        ],
+                    }
+                )
                 nonce += 1
                 if len(batch) >= self.per_block:
                     self._rpc(batch)
@@ -245,10 +259,21 @@ class ServiceProcess:
         }
         self.log_path = self.data_dir / "serve.log"
         self._log = self.log_path.open("ab")
-        argv = [sys.executable, str(REPO / "scripts" / "serve.py"), "--data-dir", str(self.data_dir),
-                "--port", str(self.port), "--chain", "local", "--log-level", "warning"]
-        self.process = subprocess.Popen(argv, cwd=REPO, env=env, stdin=subprocess.DEVNULL, stdout=self._log,
-                                        stderr=subprocess.STDOUT)
+        argv = [
+            sys.executable,
+            str(REPO / "scripts" / "serve.py"),
+            "--data-dir",
+            str(self.data_dir),
+            "--port",
+            str(self.port),
+            "--chain",
+            "local",
+            "--log-level",
+            "warning",
+        ]
+        self.process = subprocess.Popen(
+            argv, cwd=REPO, env=env, stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT
+        )
         try:
             self._wait_healthy(180.0)
         except BaseException:
@@ -270,8 +295,9 @@ class ServiceProcess:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"the service exited ({self.process.returncode}); see {self.log_path}:\n"
-                                   + self.log_tail())
+                raise RuntimeError(
+                    f"the service exited ({self.process.returncode}); see {self.log_path}:\n" + self.log_tail()
+                )
             with contextlib.suppress(requests.RequestException):
                 if requests.get(self.base_url + "/api/v1/health", timeout=2).status_code == 200:
                     return
@@ -283,8 +309,9 @@ class ServiceProcess:
             return self.log_path.read_bytes()[-n:].decode("utf-8", "replace")
         return ""
 
-    def wait_record(self, client: SignedClient, outbox_id: str, timeout: float = 300.0,
-                    poll: float = 0.05) -> dict[str, Any]:
+    def wait_record(
+        self, client: SignedClient, outbox_id: str, timeout: float = 300.0, poll: float = 0.05
+    ) -> dict[str, Any]:
         deadline = time.monotonic() + timeout
         while True:
             r = client.get(f"/api/v1/records/{outbox_id}")
@@ -299,8 +326,9 @@ class ServiceProcess:
 
     def admit_court(self) -> str:
         """Admit the benchmark court through governance; returns its signer address once confirmed."""
-        r = self.governance.post("/api/v1/courts", {"court_id": self.court_id, "jurisdiction": "CN-BJ",
-                                                    "appellate_court": 0})
+        r = self.governance.post(
+            "/api/v1/courts", {"court_id": self.court_id, "jurisdiction": "CN-BJ", "appellate_court": 0}
+        )
         if r.status_code != 202:
             raise RuntimeError(f"admitting the court: {r.status_code} {r.text[:300]}")
         record = self.wait_record(self.governance, r.json()["outbox_id"])
@@ -340,11 +368,18 @@ def judgment_body(n: int, salt: str) -> dict[str, Any]:
         "case_number": f"(2024)京0108民初{100_000 + n}号",
         "document_sha256": keccak(f"bench document {salt}/{n}".encode()).hex(),
         "parties": [
-            {"role": "creditor", "kind": "resident_id",
-             "id": make_resident_id("110105", f"19{70 + n % 30:02d}0{1 + n % 9}1{n % 9}", f"{n % 1000:03d}"),
-             "name": "李明（示例）"},
-            {"role": "debtor", "kind": "credit_code", "id": make_credit_code("91110108MA01ABCDE"),
-             "name": "北京某某网络科技有限公司（示例）"},
+            {
+                "role": "creditor",
+                "kind": "resident_id",
+                "id": make_resident_id("110105", f"19{70 + n % 30:02d}0{1 + n % 9}1{n % 9}", f"{n % 1000:03d}"),
+                "name": "李明（示例）",
+            },
+            {
+                "role": "debtor",
+                "kind": "credit_code",
+                "id": make_credit_code("91110108MA01ABCDE"),
+                "name": "北京某某网络科技有限公司（示例）",
+            },
         ],
         "amount": 1_300_000 + n,
         "currency": "CNY",
@@ -355,4 +390,4 @@ def judgment_body(n: int, salt: str) -> dict[str, Any]:
 
 def chunks(items: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:
     for start in range(0, len(items), size):
-        yield items[start:start + size]
+        yield items[start : start + size]

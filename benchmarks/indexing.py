@@ -45,16 +45,40 @@ def stories(env: ChainEnv, court: int, first: int, count: int, now: int) -> Iter
     ledger = env.ledger
     for n in range(first, first + count):
         seed = n.to_bytes(8, "big")
-        j = Judgment(court=court, case_number_digest=case_number_digest(f"(2024)京0108民初{n}号"),
-                     document_digest=os.urandom(24) + seed, parties_commitment=os.urandom(32), amount=1_000_000 + n,
-                     currency="CNY", judgment_date=date(2024, 1, 2), effective_date=date(2024, 1, 20))
-        f = Filing(court=court, judgment_id=j.record_id(), case_number_digest=case_number_digest(f"(2024)京0108执{n}号"),
-                   amount_due=1_000_000 + n, filed_at=date(2024, 2, 1))
+        j = Judgment(
+            court=court,
+            case_number_digest=case_number_digest(f"(2024)京0108民初{n}号"),
+            document_digest=os.urandom(24) + seed,
+            parties_commitment=os.urandom(32),
+            amount=1_000_000 + n,
+            currency="CNY",
+            judgment_date=date(2024, 1, 2),
+            effective_date=date(2024, 1, 20),
+        )
+        f = Filing(
+            court=court,
+            judgment_id=j.record_id(),
+            case_number_digest=case_number_digest(f"(2024)京0108执{n}号"),
+            amount_due=1_000_000 + n,
+            filed_at=date(2024, 2, 1),
+        )
         case = f.record_id()
-        listing = Listing(court=court, subject=os.urandom(24) + seed, case_id=case, ground=Ground.ABLE_BUT_REFUSES,
-                          restrictions=Restriction.FLIGHTS | Restriction.RAIL, listed_at=now, until=now + 700 * 86_400)
-        records = [j, f, Action(case_id=case, sequence=0, kind=ActionKind.NOTICE),
-                   Action(case_id=case, sequence=1, kind=ActionKind.ASSET_INQUIRY, detail=0b101), listing]
+        listing = Listing(
+            court=court,
+            subject=os.urandom(24) + seed,
+            case_id=case,
+            ground=Ground.ABLE_BUT_REFUSES,
+            restrictions=Restriction.FLIGHTS | Restriction.RAIL,
+            listed_at=now,
+            until=now + 700 * 86_400,
+        )
+        records = [
+            j,
+            f,
+            Action(case_id=case, sequence=0, kind=ActionKind.NOTICE),
+            Action(case_id=case, sequence=1, kind=ActionKind.ASSET_INQUIRY, detail=0b101),
+            listing,
+        ]
         if n % 4 == 3:
             records.append(Removal(listing_id=listing.record_id(), reason=RemovalReason.PERFORMED, sequence=0))
         for record in records:
@@ -75,12 +99,18 @@ def run(ctx: Context) -> None:
     for size in sizes:
         wanted = math.ceil(size / RECORDS_PER_STORY)
         t0 = time.perf_counter()
-        written = writer.send(signer.address, stories(env, court.id, made_stories, wanted - made_stories,
-                                                      env.block_time()))
+        written = writer.send(
+            signer.address, stories(env, court.id, made_stories, wanted - made_stories, env.block_time())
+        )
         made = time.perf_counter() - t0
         made_stories = wanted
-        ctx.record("bulk load into anvil (not the library's write path)", written / made, "tx/s", size=size,
-                   note=f"{written:,} transactions in {made:.0f} s; anvil signs, {PER_BLOCK} per block")
+        ctx.record(
+            "bulk load into anvil (not the library's write path)",
+            written / made,
+            "tx/s",
+            size=size,
+            note=f"{written:,} transactions in {made:.0f} s; anvil signs, {PER_BLOCK} per block",
+        )
         path = ctx.tmp / f"index-{size}.db"
         index = Index(path)
         try:
@@ -94,9 +124,20 @@ def run(ctx: Context) -> None:
             raise RuntimeError(f"index holds {stats['judgments_recorded']} judgments, the chain {made_stories}")
         records = result.events
         rate = records / elapsed
-        ctx.record("index rebuild from the chain (fresh file, Indexer.sync)", elapsed, "s", size=records,
-                   note=f"{result.to_block - result.from_block + 1:,} blocks; {os.path.getsize(path) / 1e6:.0f} MB")
+        ctx.record(
+            "index rebuild from the chain (fresh file, Indexer.sync)",
+            elapsed,
+            "s",
+            size=records,
+            note=f"{result.to_block - result.from_block + 1:,} blocks; {os.path.getsize(path) / 1e6:.0f} MB",
+        )
         ctx.record("indexer sync rate", rate, "events/s", size=records)
     if rate is not None and sizes[-1] < 100_000:
-        ctx.record("index rebuild from the chain (fresh file, Indexer.sync)", 100_000 / rate, "s", size=100_000,
-                   basis="extrapolated", note=f"from the {sizes[-1]:,}-record rate, assuming it stays linear")
+        ctx.record(
+            "index rebuild from the chain (fresh file, Indexer.sync)",
+            100_000 / rate,
+            "s",
+            size=100_000,
+            basis="extrapolated",
+            note=f"from the {sizes[-1]:,}-record rate, assuming it stays linear",
+        )

@@ -27,15 +27,16 @@ def run(ctx: Context) -> None:
     court, _ = env.new_court()
     for n in ctx.pick([1_000], [10_000, 100_000]):
         store = ctx.tmp / f"notary-{n}.sqlite"
-        batcher = NotaryBatcher(store, env.ledger, court.id, court.signer, relayer=env.relayer,
-                                max_size=10_000, max_age=2.0)
+        batcher = NotaryBatcher(
+            store, env.ledger, court.id, court.signer, relayer=env.relayer, max_size=10_000, max_age=2.0
+        )
         try:
             digests = [os.urandom(32) for _ in range(n)]
             batcher.start()
             t0 = time.perf_counter()
             ids: list[str] = []
             for start in range(0, n, CHUNK):
-                ids += batcher.submit_many(digests[start:start + CHUNK])
+                ids += batcher.submit_many(digests[start : start + CHUNK])
             t1 = time.perf_counter()
             deadline = time.monotonic() + 1_800
             while True:
@@ -58,9 +59,15 @@ def run(ctx: Context) -> None:
             batches = batcher.stats()["anchored_batches"]
         finally:
             batcher.close()
-        ctx.record("notarization end to end (submit -> every receipt has its proof)", n / (t2 - t0), "digests/s",
-                   size=n, goal=GOAL if n >= 10_000 else None, note=f"{batches} batch(es) anchored; {t2 - t0:.2f} s"
-                   + ("; latency-bound: the batch closes by age (2 s), not by size" if n % 10_000 else ""))
+        ctx.record(
+            "notarization end to end (submit -> every receipt has its proof)",
+            n / (t2 - t0),
+            "digests/s",
+            size=n,
+            goal=GOAL if n >= 10_000 else None,
+            note=f"{batches} batch(es) anchored; {t2 - t0:.2f} s"
+            + ("; latency-bound: the batch closes by age (2 s), not by size" if n % 10_000 else ""),
+        )
         ctx.record("notary submit_many (durable, SQLite FULL sync)", n / (t1 - t0), "digests/s", size=n)
         ctx.record("notary receipts() read with proofs", n / (t2 - t_anchored), "receipts/s", size=n)
         ctx.record("notary: last anchor confirmed after the last submit", t_anchored - t1, "s", size=n)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import itertools
 import json
 import shlex
 import sys
@@ -120,30 +121,76 @@ def print_tables(console: Console, summary: dict[str, Any]) -> None:
     m = meta["machine"]
     console.rule("results")
     console.print(f"{meta['date']}  {meta['preset']}  `{meta['command']}`  {meta['elapsed_seconds']} s")
-    console.print(f"{m['nproc']} CPUs ({m['cpu_model']}), {m['ram_gib']} GiB RAM, Python {m['python']}, "
-                  f"ECDSA: {m['ecdsa_backend']}, load average {meta['load_average_start']} -> "
-                  f"{meta['load_average_end']}")
+    console.print(
+        f"{m['nproc']} CPUs ({m['cpu_model']}), {m['ram_gib']} GiB RAM, Python {m['python']}, "
+        f"ECDSA: {m['ecdsa_backend']}, load average {meta['load_average_start']} -> "
+        f"{meta['load_average_end']}"
+    )
     gas = _gas_rows(summary)
     if gas:
         t = Table(title="Gas per write (receipts on anvil, Prague rules)", show_lines=False)
-        for col, just in (("write", "left"), ("system", "left"), ("gas used", "right"), ("calldata B", "right"),
-                          ("21k+calldata", "right"), ("7623 floor", "right"), ("execution", "right"),
-                          ("per item", "right"), ("goal", "right"), ("status", "left")):
+        for col, just in (
+            ("write", "left"),
+            ("system", "left"),
+            ("gas used", "right"),
+            ("calldata B", "right"),
+            ("21k+calldata", "right"),
+            ("7623 floor", "right"),
+            ("execution", "right"),
+            ("per item", "right"),
+            ("goal", "right"),
+            ("status", "left"),
+        ):
             t.add_column(col, justify=just)  # type: ignore[arg-type]
         for r in gas:
             e = r["extra"]
-            t.add_row(r["name"], e.get("system", ""), fmt_number(r["value"]), f"{e['calldata_bytes']:,}",
-                      f"{e['intrinsic']:,}", f"{e['floor_7623']:,}", f"{_execution(r):,}",
-                      fmt_number(e.get("per_item")) if e.get("per_item") else "", _goal(r), _status(r))
+            t.add_row(
+                r["name"],
+                e.get("system", ""),
+                fmt_number(r["value"]),
+                f"{e['calldata_bytes']:,}",
+                f"{e['intrinsic']:,}",
+                f"{e['floor_7623']:,}",
+                f"{_execution(r):,}",
+                fmt_number(e.get("per_item")) if e.get("per_item") else "",
+                _goal(r),
+                _status(r),
+            )
         console.print(t)
     t = Table(title="Figures", show_lines=False)
-    for col, just in (("area", "left"), ("figure", "left"), ("size", "right"), ("value", "right"),
-                      ("unit", "left"), ("goal", "right"), ("status", "left"), ("basis", "left"), ("note", "left")):
+    for col, just in (
+        ("area", "left"),
+        ("figure", "left"),
+        ("size", "right"),
+        ("value", "right"),
+        ("unit", "left"),
+        ("goal", "right"),
+        ("status", "left"),
+        ("basis", "left"),
+        ("note", "left"),
+    ):
         t.add_column(col, justify=just, overflow="fold")  # type: ignore[arg-type]
     for r in _other_rows(summary):
-        t.add_row(r["area"], r["name"], _size(r), fmt_number(r["value"], r["unit"]), r["unit"], _goal(r), _status(r),
-                  r["basis"], r.get("note", ""))
+        t.add_row(
+            r["area"],
+            r["name"],
+            _size(r),
+            fmt_number(r["value"], r["unit"]),
+            r["unit"],
+            _goal(r),
+            _status(r),
+            r["basis"],
+            r.get("note", ""),
+        )
     console.print(t)
+    growth = growth_rows(summary)
+    if growth:
+        t = Table(title="Growth at 10x steps (per-item speed relative to the previous size; 1.00 = linear)")
+        for col in ("area", "figure", "unit", "size: value", "ratio per step", "verdict"):
+            t.add_column(col, overflow="fold")
+        for g in growth:
+            t.add_row(g["area"], g["name"], g["unit"], g["points"], g["ratios"], g["verdict"])
+        console.print(t)
     for e in summary.get("errors", []):
         console.print(f"[red]{e['area']}: {e['error']}[/red]")
 
@@ -151,6 +198,49 @@ def print_tables(console: Console, summary: dict[str, Any]) -> None:
 def _execution(r: dict[str, Any]) -> int:
     e = r["extra"]
     return int(e.get("execution", (r["value"] or 0) - e["intrinsic"]))
+
+
+def growth_rows(summary: dict[str, Any]) -> list[dict[str, Any]]:
+    """Figures measured at several sizes: per-item speed at each 10x step, relative to the step before.
+
+    For a rate (unit ``.../s``) the ratio is rate(size) / rate(previous size); for a duration (``s``) it is
+    the same thing computed per item. 1.0 means the total grows linearly with the size; below 0.8 the
+    figure stops growing linearly (each item costs more at the bigger size).
+    """
+    groups: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
+    for r in summary["results"]:
+        if r.get("size") and r["basis"] == "measured" and r["value"] and (r["unit"].endswith("/s") or r["unit"] == "s"):
+            groups.setdefault((r["area"], r["name"], r["unit"]), []).append(r)
+    out = []
+    for (area, name, unit), rows in groups.items():
+        rows = sorted(rows, key=lambda r: r["size"])
+        if len(rows) < 2 or len({r["size"] for r in rows}) < 2:
+            continue
+        ratios = []
+        for a, b in itertools.pairwise(rows):
+            if unit == "s":
+                ratios.append((a["value"] / a["size"]) / (b["value"] / b["size"]))
+            else:
+                ratios.append(b["value"] / a["value"])
+        worst = min(ratios)
+        verdict = (
+            "linear"
+            if worst >= 0.8
+            else f"sublinear from {rows[ratios.index(worst)]['size']:,} to {rows[ratios.index(worst) + 1]['size']:,}"
+        )
+        if all(x > 1.25 for x in ratios):
+            verdict = "per-item cost falls (fixed costs amortized)"
+        out.append(
+            {
+                "area": area,
+                "name": name,
+                "unit": unit,
+                "points": ", ".join(f"{r['size']:,}: {fmt_number(r['value'], unit)}" for r in rows),
+                "ratios": ", ".join(f"{x:.2f}" for x in ratios),
+                "verdict": verdict,
+            }
+        )
+    return out
 
 
 def _status(r: dict[str, Any]) -> str:
@@ -179,22 +269,48 @@ def render_markdown(summary: dict[str, Any]) -> str:
     ]
     gas = _gas_rows(summary)
     if gas:
-        lines += ["### Gas per write", "",
-                  "| write | system | gas used | calldata bytes | 21,000 + calldata (EIP-2028) | EIP-7623 floor "
-                  "| execution | per item | goal | status |",
-                  "|---|---|---:|---:|---:|---:|---:|---:|---|---|"]
+        lines += [
+            "### Gas per write",
+            "",
+            "| write | system | gas used | calldata bytes | 21,000 + calldata (EIP-2028) | EIP-7623 floor "
+            "| execution | per item | goal | status |",
+            "|---|---|---:|---:|---:|---:|---:|---:|---|---|",
+        ]
         for r in gas:
             e = r["extra"]
-            lines.append(f"| {r['name']} | {e.get('system', '')} | {fmt_number(r['value'])} | {e['calldata_bytes']:,} | "
-                         f"{e['intrinsic']:,} | {e['floor_7623']:,} | {_execution(r):,} | "
-                         f"{fmt_number(e.get('per_item')) if e.get('per_item') else ''} | {_goal(r)} | {_status(r)} |")
+            lines.append(
+                f"| {r['name']} | {e.get('system', '')} | {fmt_number(r['value'])} | {e['calldata_bytes']:,} | "
+                f"{e['intrinsic']:,} | {e['floor_7623']:,} | {_execution(r):,} | "
+                f"{fmt_number(e.get('per_item')) if e.get('per_item') else ''} | {_goal(r)} | {_status(r)} |"
+            )
         lines.append("")
-    lines += ["### Figures", "", "| area | figure | size | value | unit | goal | status | basis | note |",
-              "|---|---|---:|---:|---|---|---|---|---|"]
+    lines += [
+        "### Figures",
+        "",
+        "| area | figure | size | value | unit | goal | status | basis | note |",
+        "|---|---|---:|---:|---|---|---|---|---|",
+    ]
     for r in _other_rows(summary):
         note = (r.get("note") or "").replace("|", "\\|")
-        lines.append(f"| {r['area']} | {r['name']} | {_size(r)} | {fmt_number(r['value'], r['unit'])} | {r['unit']} | "
-                     f"{_goal(r)} | {_status(r)} | {r['basis']} | {note} |")
+        lines.append(
+            f"| {r['area']} | {r['name']} | {_size(r)} | {fmt_number(r['value'], r['unit'])} | {r['unit']} | "
+            f"{_goal(r)} | {_status(r)} | {r['basis']} | {note} |"
+        )
+    growth = growth_rows(summary)
+    if growth:
+        lines += [
+            "",
+            "### Growth at 10x steps",
+            "",
+            "Per-item speed at each size relative to the size before it (1.00 = the total grows linearly).",
+            "",
+            "| area | figure | unit | size: value | ratio per step | verdict |",
+            "|---|---|---|---|---|---|",
+        ]
+        for g in growth:
+            lines.append(
+                f"| {g['area']} | {g['name']} | {g['unit']} | {g['points']} | {g['ratios']} | {g['verdict']} |"
+            )
     if summary.get("errors"):
         lines += ["", "Errors: " + "; ".join(f"{e['area']}: {e['error']}" for e in summary["errors"])]
     return "\n".join(lines) + "\n"

@@ -32,8 +32,9 @@ def shared_service(ctx: Context) -> ServiceProcess:
         except BaseException:
             svc.stop()
             raise
-        ctx.record("service start (anvil, deploy, stores) and court admission", time.perf_counter() - t0, "s",
-                   area="service")
+        ctx.record(
+            "service start (anvil, deploy, stores) and court admission", time.perf_counter() - t0, "s", area="service"
+        )
         return svc
 
     return ctx.shared("service", start, lambda svc: svc.stop())
@@ -87,10 +88,20 @@ def run(ctx: Context) -> None:
         t2 = time.perf_counter()
         if states.get("confirmed", 0) != n:
             raise RuntimeError(f"of {n} judgments: {states}; see {svc.log_path}")
-        ctx.record("HTTP judgments accepted (202, durable in the outbox)", n / (t1 - t0), "records/s", size=n,
-                   note=f"{CLIENT_THREADS} client threads")
-        ctx.record("HTTP judgments confirmed on chain, end to end", n / (t2 - t0), "records/s", size=n,
-                   note=f"first POST to last confirmed: {t2 - t0:.1f} s")
+        ctx.record(
+            "HTTP judgments accepted (202, durable in the outbox)",
+            n / (t1 - t0),
+            "records/s",
+            size=n,
+            note=f"{CLIENT_THREADS} client threads",
+        )
+        ctx.record(
+            "HTTP judgments confirmed on chain, end to end",
+            n / (t2 - t0),
+            "records/s",
+            size=n,
+            note=f"first POST to last confirmed: {t2 - t0:.1f} s",
+        )
     ctx.shared("service_judgments", lambda: ids)
 
 

@@ -40,20 +40,35 @@ def run(ctx: Context) -> None:
             latencies.append(time.perf_counter() - t)
         elapsed = time.perf_counter() - t0
         lat = latency_summary(latencies)
-        ctx.record("Ledger.submit sequential", n / elapsed, "records/s", size=n,
-                   note=f"median {lat['median_ms']:.0f} ms, p99 {lat['p99_ms']:.0f} ms per record", **lat)
+        ctx.record(
+            "Ledger.submit sequential",
+            n / elapsed,
+            "records/s",
+            size=n,
+            note=f"median {lat['median_ms']:.0f} ms, p99 {lat['p99_ms']:.0f} ms per record",
+            extra=lat,
+        )
 
     # where the sequential time goes
     sample = [judgment(court.id, 1_000_000 + next(counter)) for _ in range(ctx.pick(10, 30))]
-    wall, shares = profile_shares(lambda: [ledger.submit(signer, r) for r in sample], {
-        "secp256k1 (EIP-712 + transaction signatures)": ECDSA,
-        "JSON-RPC round trips to anvil": RPC,
-        "  of which eth_estimateGas": in_module("web3/eth/eth.py", "estimate_gas"),
-        "  of which waiting for the receipt": in_module("web3/eth/eth.py", "wait_for_transaction_receipt"),
-    })
+    _wall, shares = profile_shares(
+        lambda: [ledger.submit(signer, r) for r in sample],
+        {
+            "secp256k1 (EIP-712 + transaction signatures)": ECDSA,
+            "JSON-RPC round trips to anvil": RPC,
+            "  of which eth_estimateGas": in_module("web3/eth/eth.py", "estimate_gas"),
+            "  of which waiting for the receipt": in_module("web3/eth/eth.py", "wait_for_transaction_receipt"),
+        },
+    )
     for label, share in shares.items():
-        ctx.record(f"Ledger.submit profile: {label}", 100 * share, "% of time", size=len(sample), basis="measured",
-                   note="cProfile; the profiler slows Python parts")
+        ctx.record(
+            f"Ledger.submit profile: {label}",
+            100 * share,
+            "% of time",
+            size=len(sample),
+            basis="measured",
+            note="cProfile; the profiler slows Python parts",
+        )
 
     # -- pipelined: sign all, send all, then wait for all --------------------------------------------
     w3 = env.w3
@@ -68,8 +83,14 @@ def run(ctx: Context) -> None:
         for i, record in enumerate(records):
             ledger.sign(signer, record)  # the EIP-712 signature that goes into the certificate
             to, data = ledger.call_data(record)
-            tx: dict[str, Any] = {"to": to, "data": data, "nonce": nonce + i, "gas": gas, "chainId": env.chain.chain_id,
-                                  **fees}
+            tx: dict[str, Any] = {
+                "to": to,
+                "data": data,
+                "nonce": nonce + i,
+                "gas": gas,
+                "chainId": env.chain.chain_id,
+                **fees,
+            }
             raws.append(signer.sign_transaction(tx).raw_transaction)
         t1 = time.perf_counter()
         hashes = [w3.eth.send_raw_transaction(raw) for raw in raws]
@@ -81,10 +102,20 @@ def run(ctx: Context) -> None:
             raise RuntimeError(f"{failed} of {n} pipelined writes reverted")
         phases = {"sign": t1 - t0, "send": t2 - t1, "wait for receipts": t3 - t2}
         bound = max(phases, key=lambda k: phases[k])
-        ctx.record("pipelined writes end to end", n / (t3 - t0), "records/s", size=n,
-                   note="bounded by " + bound + ": " + ", ".join(f"{k} {v:.1f} s" for k, v in phases.items()),
-                   phases=phases)
+        ctx.record(
+            "pipelined writes end to end",
+            n / (t3 - t0),
+            "records/s",
+            size=n,
+            note="bounded by " + bound + ": " + ", ".join(f"{k} {v:.1f} s" for k, v in phases.items()),
+            phases=phases,
+        )
         ctx.record("pipelined: signing (EIP-712 + tx)", n / phases["sign"], "records/s", size=n)
         ctx.record("pipelined: eth_sendRawTransaction", n / phases["send"], "tx/s", size=n)
-        ctx.record("pipelined: anvil mining after the last send", phases["wait for receipts"], "s", size=n,
-                   note="anvil mines one block per transaction (automine)")
+        ctx.record(
+            "pipelined: anvil mining after the last send",
+            phases["wait for receipts"],
+            "s",
+            size=n,
+            note="anvil mines one block per transaction (automine)",
+        )

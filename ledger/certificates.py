@@ -13,7 +13,8 @@ from __future__ import annotations
 import json
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError as PydanticValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import ValidationError as PydanticValidationError
 
 from ledger.client import Written
 from ledger.errors import VerificationError
@@ -214,7 +215,7 @@ def case_certificate(filing: Written, chain_id: int, actions: list[Action], *, s
                      amount_recovered: int) -> Certificate:
     record = filing.record
     assert isinstance(record, Filing)
-    history = filing.record_id
+    history: bytes = filing.record_id
     from eth_abi import encode as abi_encode
     from eth_utils import keccak
 

@@ -107,6 +107,15 @@ def _hex32(value: str, what: str) -> bytes:
     return raw
 
 
+def _enum(enum_cls: Any, name: str) -> Any:
+    """A record enum from its lower-case name, or a clear error listing the names."""
+    key = name.strip().upper().replace("-", "_")
+    if key not in enum_cls.__members__ or key == "NONE":
+        known = ", ".join(m.lower() for m in enum_cls.__members__ if m != "NONE")
+        raise typer.BadParameter(f"unknown {enum_cls.__name__} {name!r}; known: {known}")
+    return enum_cls[key]
+
+
 def _money(text: str) -> int:
     """'13000' or '13000.50' yuan -> minor units."""
     try:
@@ -325,12 +334,12 @@ def judgment_status(
     chain: ChainSpec = "local",
 ) -> None:
     """Change a judgment's status (history is appended, nothing is overwritten)."""
-    from ledger.records import JudgmentStatusChange
+    from ledger.records import JudgmentStatus, JudgmentStatusChange
 
     ctx = _ctx(data_dir, chain)
     jid = _hex32(judgment_id, "judgment id")
     sequence = ctx.ledger.judgment(jid)["changes"]
-    change = JudgmentStatusChange(judgment_id=jid, status=status, sequence=sequence,
+    change = JudgmentStatusChange(judgment_id=jid, status=_enum(JudgmentStatus, status), sequence=sequence,
                                   superseded_by=_hex32(superseded_by, "superseded-by") if superseded_by else b"\0" * 32)
     _written(ctx.ledger.submit(ctx.signer(court), change))
 
@@ -365,11 +374,11 @@ def case_action(
     chain: ChainSpec = "local",
 ) -> None:
     """Append an action to a case; impossible sequences are refused by the contract."""
-    from ledger.records import Action, sha256_digest
+    from ledger.records import Action, ActionKind, sha256_digest
 
     ctx = _ctx(data_dir, chain)
     cid = _hex32(case_id, "case id")
-    action = Action(case_id=cid, sequence=ctx.ledger.case(cid)["actions"], kind=kind,
+    action = Action(case_id=cid, sequence=ctx.ledger.case(cid)["actions"], kind=_enum(ActionKind, kind),
                     amount=_money(amount) if amount else 0, detail=detail,
                     document_digest=sha256_digest(document.read_bytes()) if document else b"\0" * 32,
                     flags=1 if acknowledge_excess else 0)
@@ -426,11 +435,11 @@ def defaulter_remove(
     chain: ChainSpec = "local",
 ) -> None:
     """Remove a listing, with its reason."""
-    from ledger.records import Removal
+    from ledger.records import Removal, RemovalReason
 
     ctx = _ctx(data_dir, chain)
     lid = _hex32(listing, "listing id")
-    removal = Removal(listing_id=lid, reason=reason, sequence=ctx.ledger.listing(lid)["changes"])
+    removal = Removal(listing_id=lid, reason=_enum(RemovalReason, reason), sequence=ctx.ledger.listing(lid)["changes"])
     _written(ctx.ledger.submit(ctx.signer(court), removal))
 
 
@@ -478,7 +487,7 @@ def notarize(
         for f in files:
             h = hashlib.sha256()
             with open(f, "rb") as fh:
-                for chunk in iter(lambda fh=fh: fh.read(1 << 20), b""):
+                while chunk := fh.read(1 << 20):
                     h.update(chunk)
             digests[f] = h.digest()
             progress.advance(task)

@@ -2,7 +2,8 @@
 
 Contract: :func:`deploy` deploys the five contracts in dependency order (court registry first, each
 registry given the addresses it trusts as constructor immutables), grants the governance role to the
-given account, attaches the four registries to the court registry (which pushes writer rights to them), and writes a deployments file (chain id, genesis hash, addresses, transaction hashes,
+given account, attaches the four registries to the court registry (which pushes writer rights to them),
+and writes a deployments file (chain id, genesis hash, addresses, transaction hashes,
 block numbers, artifact digests). Called again on a chain that already has that deployment, it reuses it.
 Only standard JSON-RPC methods are used.
 """
@@ -110,7 +111,7 @@ def deploy(chain: Chain, governor: LocalAccount, path: Path | None = None, *, re
         receipt = send_transaction(chain, governor, {"data": "0x" + data.hex()})
         if receipt["status"] != 1 or not receipt.get("contractAddress"):
             raise DeploymentError(f"deploying {name} failed in transaction {receipt['transactionHash'].hex()}")
-        address = to_checksum_address(receipt["contractAddress"])
+        address = to_checksum_address(str(receipt["contractAddress"]))
         addresses[name] = address
         records[name] = ContractDeployment(
             address=address,
@@ -119,7 +120,7 @@ def deploy(chain: Chain, governor: LocalAccount, path: Path | None = None, *, re
             artifact_digest=art.digest,
         )
     registry_abi = load_artifact("CourtRegistry").abi
-    court_registry = chain.w3.eth.contract(address=addresses["CourtRegistry"], abi=registry_abi)
+    court_registry = chain.w3.eth.contract(address=to_checksum_address(addresses["CourtRegistry"]), abi=registry_abi)
     for name in CONTRACTS:
         if name == "CourtRegistry":
             continue

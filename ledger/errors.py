@@ -18,10 +18,10 @@ __all__ = [
     "InvalidIdentifierError",
     "LedgerError",
     "NotFoundError",
+    "SubjectErasedError",
     "TransactionError",
     "ValidationError",
     "VaultError",
-    "SubjectErasedError",
     "VerificationError",
 ]
 

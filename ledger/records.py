@@ -20,6 +20,7 @@ from eth_utils import keccak
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 __all__ = [
+    "CONTRACT_OF",
     "Action",
     "ActionKind",
     "Anchor",
@@ -36,7 +37,6 @@ __all__ = [
     "Removal",
     "RemovalReason",
     "Restriction",
-    "CONTRACT_OF",
     "case_number_digest",
     "date_to_unix",
     "sha256_digest",

@@ -13,7 +13,7 @@ import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from eth_account import Account
 from eth_account.messages import encode_typed_data
@@ -135,7 +135,8 @@ class Keystore:
     def path_for(self, address: str) -> Path:
         return self.directory / f"{to_checksum_address(address)}.json"
 
-    def create(self, password: str, *, private_key: bytes | None = None, kdf: str = "scrypt") -> LocalAccount:
+    def create(self, password: str, *, private_key: bytes | None = None,
+               kdf: Literal["scrypt", "pbkdf2"] = "scrypt") -> LocalAccount:
         """Generate (or import) a key and store it encrypted; returns the unlocked account."""
         if not password:
             raise ConfigurationError("a keystore password is required")

@@ -29,6 +29,7 @@ from typing import Any
 
 from eth_account import Account
 from eth_account.messages import SignableMessage, encode_defunct
+from eth_typing import HexStr
 from eth_utils import keccak, to_checksum_address
 from pydantic import BaseModel, ConfigDict, Field
 from web3 import Web3
@@ -56,8 +57,8 @@ __all__ = [
     "Step",
     "TrustAnchors",
     "UnsafeTrustAnyNetwork",
-    "VerificationResult",
     "Verdict",
+    "VerificationResult",
     "lookup_judgment",
     "verify_certificate",
 ]
@@ -395,7 +396,7 @@ def _verify_online(w3: Web3, cert: Certificate, record: Any, network: Any, steps
     steps.ok("signer", f"registered for court {cert.signature.court} and valid at block time {t.block_time}")
 
     try:
-        receipt = w3.eth.get_transaction_receipt(t.hash)
+        receipt = w3.eth.get_transaction_receipt(HexStr(t.hash))
     except Exception:
         raise steps.fail("record", f"transaction {t.hash} is not on this chain") from None
     if receipt["status"] != 1 or receipt["blockNumber"] != t.block_number or \
@@ -495,7 +496,8 @@ def lookup_judgment(w3: Web3, judgment_registry: str, *, case_number: str, docum
     digest also matches is reported. A case number with only other documents answers ``does_not_match``.
     """
     contract = _contract(w3, "JudgmentRegistry", judgment_registry)
-    topic0 = "0x" + keccak(text="JudgmentRecorded(bytes32,uint32,bytes32,bytes32,bytes32,uint128,bytes3,uint40,uint40)").hex()
+    event = "JudgmentRecorded(bytes32,uint32,bytes32,bytes32,bytes32,uint128,bytes3,uint40,uint40)"
+    topic0 = "0x" + keccak(text=event).hex()
     topic3 = "0x" + case_number_digest(case_number).hex()
     head = w3.eth.block_number
     seen_case = False
@@ -511,7 +513,8 @@ def lookup_judgment(w3: Web3, judgment_registry: str, *, case_number: str, docum
                 jid = bytes(event["args"]["id"])
                 _, status, _, _, _ = contract.functions.judgmentRecord(jid).call()
                 st = JudgmentStatus(status)
-                successor = bytes(contract.functions.supersededBy(jid).call()) if st == JudgmentStatus.SUPERSEDED else None
+                successor = (bytes(contract.functions.supersededBy(jid).call())
+                             if st == JudgmentStatus.SUPERSEDED else None)
                 return Verdict("verified", "0x" + jid.hex(), event["args"]["court"], st.name.lower(),
                                "0x" + successor.hex() if successor else None, log["blockNumber"],
                                "0x" + bytes(log["transactionHash"]).hex())

@@ -27,10 +27,7 @@ BACKENDS = ["memory", "anvil"]
 
 @pytest.fixture(scope="session", params=BACKENDS)
 def chain(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Chain:
-    if request.param == "memory":
-        c = connect("memory")
-    else:
-        c = connect("local", data_dir=tmp_path_factory.mktemp("anvil"))
+    c = connect("memory") if request.param == "memory" else connect("local", data_dir=tmp_path_factory.mktemp("anvil"))
     yield c
     c.close()
 

@@ -76,7 +76,7 @@ def test_no_personal_data_in_any_calldata_or_log(demo):
 
 def test_scan_would_catch_a_leak(demo):
     """The scan is not vacuous: a plaintext ID number put in calldata is found."""
-    ledger, vault, result = demo
+    _, vault, result = demo
     needles = _personal_strings(vault, result)
     leaked = b"\x00" * 4 + needles[0] + b"\x00" * 4
     assert any(n in leaked for n in needles)

@@ -5,7 +5,6 @@ Regenerate with ``UPDATE_GOLDEN=1 pytest tests/test_golden_certificates.py`` aft
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
@@ -54,7 +53,8 @@ def _written(record, n: int) -> Written:
     domain = Domain(name, CHAIN_ID, ADDRESSES[name])
     return Written(record=record, record_id=record.record_id(), signature=sign_record(COURT_KEY, domain, record),
                    signer=COURT_KEY.address, contract=name, contract_address=ADDRESSES[name],
-                   transaction_hash="0x" + f"{n:02x}" * 32, block_number=100 + n, block_hash="0x" + f"{n + 16:02x}" * 32,
+                   transaction_hash="0x" + f"{n:02x}" * 32, block_number=100 + n,
+                   block_hash="0x" + f"{n + 16:02x}" * 32,
                    block_time=1_700_000_000 + n, gas_used=50_000, sender=COURT_KEY.address)
 
 

@@ -55,7 +55,8 @@ def _judgment_cert(ledger, court, n=0):
 def _all_certificates(ledger, court):
     """One certificate of each kind, on chain."""
     wj, cj = _judgment_cert(ledger, court)
-    filing = Filing(court=court.id, judgment_id=wj.record_id, case_number_digest=case_number_digest("(2019)京0105执1号"),
+    filing = Filing(court=court.id, judgment_id=wj.record_id,
+                    case_number_digest=case_number_digest("(2019)京0105执1号"),
                     amount_due=1_300_000, filed_at=date(2019, 1, 2))
     wf = ledger.submit(court.signer, filing)
     actions = [
@@ -229,7 +230,7 @@ def test_key_used_outside_its_validity_fails_signer(ledger, new_court, governor,
 
 
 def test_record_not_on_chain_fails_record(ledger, court, trust):
-    w, cert = _judgment_cert(ledger, court, 2)
+    _, cert = _judgment_cert(ledger, court, 2)
     _, other = _judgment_cert(ledger, court, 3)
     data = json.loads(cert.to_json())
     data["transaction"] = json.loads(other.to_json())["transaction"]
