@@ -70,7 +70,8 @@ _SENT, _WAIT, _DONE = "sent", "wait", "done"
 class Signers:
     """Court signer keys: created into the encrypted keystore, unlocked once and kept in memory."""
 
-    def __init__(self, keystore: Keystore, password: str, outbox: Outbox, *, kdf: Literal["scrypt", "pbkdf2"] = "scrypt") -> None:
+    def __init__(self, keystore: Keystore, password: str, outbox: Outbox, *,
+                 kdf: Literal["scrypt", "pbkdf2"] = "scrypt") -> None:
         self.keystore = keystore
         self._password = password
         self.outbox = outbox

@@ -23,6 +23,7 @@ from typing import Any
 
 from eth_abi import encode as abi_encode
 from eth_account import Account
+from eth_typing import ChecksumAddress
 from eth_utils import to_checksum_address
 
 from benchmarks.common import REPO, Context
@@ -122,11 +123,14 @@ def _package_digests() -> dict[str, str]:
     return {str(p.relative_to(REPO)): hashlib.sha256(p.read_bytes()).hexdigest() for p in files}
 
 
-def _deploy(env: Any, account: Any, bytecode: bytes, args: bytes = b"") -> tuple[str, Any]:
+def _deploy(env: Any, account: Any, bytecode: bytes, args: bytes = b"") -> tuple[ChecksumAddress, Any]:
     receipt = send_transaction(env.chain, account, {"data": "0x" + (bytecode + args).hex()})
     if receipt["status"] != 1:
         raise RuntimeError("deploying an EAS contract failed")
-    return to_checksum_address(receipt["contractAddress"]), receipt
+    address = receipt["contractAddress"]
+    if address is None:
+        raise RuntimeError("no contract address in the deployment receipt")
+    return to_checksum_address(address), receipt
 
 
 def judgment_data(record: Judgment) -> bytes:

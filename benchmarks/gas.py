@@ -298,4 +298,6 @@ def run(ctx: Context) -> None:
     if ctx.only is None or "eas" not in ctx.only:  # `--only gas,eas` would otherwise run it twice
         from benchmarks import eas
 
-        eas.run(ctx, reference=j2.record)
+        reference = j2.record
+        assert isinstance(reference, Judgment)
+        eas.run(ctx, reference=reference)

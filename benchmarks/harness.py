@@ -32,7 +32,7 @@ from typing import Any
 import requests
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
-from eth_utils import keccak
+from eth_utils import keccak, to_checksum_address
 
 from benchmarks.common import REPO
 from ledger.chain import Chain, connect, send_transaction
@@ -146,7 +146,7 @@ class BulkWriter:
     def send(self, sender: str, txs: Iterable[tuple[Calldata, int]]) -> int:
         """Send ``(calldata, gas limit)`` transactions from ``sender`` in order; returns how many were mined."""
         w3 = self.chain.w3
-        nonce = w3.eth.get_transaction_count(sender, "pending")
+        nonce: int = w3.eth.get_transaction_count(to_checksum_address(sender), "pending")
         first = nonce
         self.call("evm_setAutomine", [False])
         try:
@@ -183,7 +183,7 @@ class BulkWriter:
                 self.call("evm_mine", [])
         finally:
             self.call("evm_setAutomine", [True])
-        mined = w3.eth.get_transaction_count(sender, "latest") - first
+        mined = w3.eth.get_transaction_count(to_checksum_address(sender), "latest") - first
         if mined != nonce - first:
             raise RuntimeError(f"only {mined} of {nonce - first} bulk transactions were mined")
         return mined
@@ -239,7 +239,7 @@ class ServiceProcess:
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.court_id = court_id
         self.keys = {name: generate_key() for name in ("bench-governance", "bench-partner", "bench-court")}
-        clients = [
+        clients: list[dict[str, Any]] = [
             {"client_id": "bench-governance", "kind": "governance"},
             {"client_id": "bench-partner", "kind": "partner"},
             {"client_id": "bench-court", "kind": "court", "court_id": court_id},

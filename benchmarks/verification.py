@@ -226,7 +226,7 @@ def self_check(ctx: Context, certs: dict[str, tuple[str, bytes | None]]) -> None
 
     from ledger import verify as verify_module
     from ledger.certificates import parse_certificate
-    from ledger.records import Extension, Judgment, JudgmentStatusChange, Removal
+    from ledger.records import Extension, Judgment, JudgmentStatus, JudgmentStatusChange, Removal, RemovalReason
     from ledger.signing import Domain, recover_signer, sign_record, signing_digest
 
     rng = random.Random(7)
@@ -258,7 +258,7 @@ def self_check(ctx: Context, certs: dict[str, tuple[str, bytes | None]]) -> None
                 judgment_date=date(2000 + i % 25, 1 + i % 12, 1),
                 effective_date=date(2026, 1, 1),
             ),
-            JudgmentStatusChange(judgment_id=word(), status=1 + i % 5, superseded_by=word(), sequence=n),
+            JudgmentStatusChange(judgment_id=word(), status=JudgmentStatus(1 + i % 5), superseded_by=word(), sequence=n),
             Filing(
                 court=1 + n % 10**9,
                 judgment_id=word(),
@@ -269,7 +269,7 @@ def self_check(ctx: Context, certs: dict[str, tuple[str, bytes | None]]) -> None
             Action(
                 case_id=word(),
                 sequence=n,
-                kind=i % 19,
+                kind=ActionKind(i % 19),
                 amount=rng.randrange(2**128),
                 detail=rng.randrange(2**64),
                 document_digest=word(),
@@ -279,13 +279,13 @@ def self_check(ctx: Context, certs: dict[str, tuple[str, bytes | None]]) -> None
                 court=1 + n % 10**9,
                 subject=word(),
                 case_id=word(),
-                ground=1 + i % 6,
-                restrictions=1 + i % 255,
+                ground=Ground(1 + i % 6),
+                restrictions=Restriction(1 + i % 255),
                 listed_at=1_700_000_000 + n % 10**6,
                 until=1_700_000_000 + n % 10**6 + 86_400,
             ),
             Extension(listing_id=word(), until=rng.randrange(1, 2**40), sequence=n),
-            Removal(listing_id=word(), reason=1 + i % 6, sequence=n),
+            Removal(listing_id=word(), reason=RemovalReason(1 + i % 6), sequence=n),
             Anchor(court=1 + n % 10**9, root=word(), size=1 + n, metadata_digest=word()),
         ]
         for record in records:

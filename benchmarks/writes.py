@@ -77,7 +77,7 @@ def run(ctx: Context) -> None:
         nonce = w3.eth.get_transaction_count(signer.address, "pending")
         fees = _fees(w3)
         to, data = ledger.call_data(records[0])
-        gas = w3.eth.estimate_gas({"from": signer.address, "to": to, "data": data}) * 12 // 10
+        gas = w3.eth.estimate_gas({"from": signer.address, "to": to, "data": data}) * 12 // 10  # type: ignore[typeddict-item]
         t0 = time.perf_counter()
         raws = []
         for i, record in enumerate(records):
