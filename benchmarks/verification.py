@@ -17,6 +17,7 @@ import json
 import os
 import time
 from datetime import date
+from functools import partial
 from typing import Any
 
 from benchmarks.common import ECDSA, Context, Goal, in_module, latency_summary, profile_shares, time_calls
@@ -129,7 +130,7 @@ def run(ctx: Context) -> None:
     # -- offline ------------------------------------------------------------------------------------
     runs = ctx.pick(100, 1_000)
     for kind, (text, document) in certs.items():
-        timings = time_calls(lambda t=text, d=document: verify_certificate(t, trust=trust, document=d), runs)
+        timings = time_calls(partial(verify_certificate, text, trust=trust, document=document), runs)
         s = latency_summary(timings)
         ctx.record(
             f"offline verification: {kind}",
@@ -159,7 +160,7 @@ def run(ctx: Context) -> None:
     runs = ctx.pick(10, 200)
     for kind, (text, document) in certs.items():
         timings = time_calls(
-            lambda t=text, d=document: verify_certificate(t, trust=trust, document=d, rpc=env.w3), runs, warmup=2
+            partial(verify_certificate, text, trust=trust, document=document, rpc=env.w3), runs, warmup=2
         )
         s = latency_summary(timings)
         ctx.record(
@@ -258,7 +259,9 @@ def self_check(ctx: Context, certs: dict[str, tuple[str, bytes | None]]) -> None
                 judgment_date=date(2000 + i % 25, 1 + i % 12, 1),
                 effective_date=date(2026, 1, 1),
             ),
-            JudgmentStatusChange(judgment_id=word(), status=JudgmentStatus(1 + i % 5), superseded_by=word(), sequence=n),
+            JudgmentStatusChange(
+                judgment_id=word(), status=JudgmentStatus(1 + i % 5), superseded_by=word(), sequence=n
+            ),
             Filing(
                 court=1 + n % 10**9,
                 judgment_id=word(),

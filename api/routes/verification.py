@@ -62,7 +62,7 @@ class LookupIn(BaseModel):
 
 
 class LookupOut(BaseModel):
-    verdict: Literal["verified", "not_found"]
+    verdict: Literal["verified", "does_not_match", "not_on_chain"]
     judgment_id: Hex32 | None = None
     court: int | None = None
     status: str | None = None
@@ -85,11 +85,11 @@ def verify_certificate(body: VerifyCertificateIn, _: Limited, services: Services
     summary="Is this judgment (case number + document) on record?",
 )
 def lookup(body: LookupIn, _: Limited, services: ServicesDep) -> LookupOut:
-    view = services.index.judgment_by_case_number_digest(
-        case_number_digest(body.case_number), hex32(body.document_sha256)
-    )
+    digest = case_number_digest(body.case_number)
+    view = services.index.judgment_by_case_number_digest(digest, hex32(body.document_sha256))
     if view is None:
-        return LookupOut(verdict="not_found")
+        known = services.index.case_number_recorded(digest)
+        return LookupOut(verdict="does_not_match" if known else "not_on_chain")
     return LookupOut(
         verdict="verified",
         judgment_id="0x" + view.id.hex(),

@@ -102,7 +102,11 @@ def test_lookup_answers_one_verdict(services, public, certified):
     miss = public.post(
         "/api/v1/verify/lookup", {"case_number": body["case_number"], "document_sha256": "cd" * 32}
     )
-    assert miss.json()["verdict"] == "not_found" and miss.json().get("judgment_id") is None
+    assert miss.json()["verdict"] == "does_not_match" and miss.json().get("judgment_id") is None
+    unknown = public.post(
+        "/api/v1/verify/lookup", {"case_number": "(2099)京9999执1号", "document_sha256": body["document_sha256"]}
+    )
+    assert unknown.json()["verdict"] == "not_on_chain"
 
 
 def test_network_descriptor_is_pinnable(services, public, certified):
