@@ -10,12 +10,8 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import sqlite3
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import httpx
 import pytest
@@ -23,100 +19,10 @@ import pytest
 from ledger._node import running_node
 from ledger.index import Index
 from ledger.privacy import make_resident_id
+from tests.api._service import Service, client_cli, free_port
 from tests.api.conftest import ApiClient, judgment_body
 
 pytestmark = [pytest.mark.anvil, pytest.mark.slow]
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class Service:
-    def __init__(self, data_dir: Path, port: int) -> None:
-        self.data_dir = data_dir
-        self.port = port
-        self.base = f"http://127.0.0.1:{port}"
-        self.proc: subprocess.Popen[bytes] | None = None
-        self.log = data_dir.parent / "service.log"
-
-    def start(self, timeout: float = 120.0) -> None:
-        env = {
-            **os.environ,
-            "LEDGER_KEYSTORE_KDF": "pbkdf2",
-            "LEDGER_WORKER_INTERVAL_SECONDS": "0.02",
-            "LEDGER_INDEX_INTERVAL_SECONDS": "0.2",
-            "PYTHONUNBUFFERED": "1",
-        }
-        with self.log.open("ab") as log:
-            self.proc = subprocess.Popen(
-                [
-                    sys.executable,
-                    str(ROOT / "scripts" / "serve.py"),
-                    "--data-dir",
-                    str(self.data_dir),
-                    "--port",
-                    str(self.port),
-                    "--chain",
-                    "local",
-                    "--demo",
-                    "--log-level",
-                    "warning",
-                ],
-                cwd=ROOT,
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            assert self.proc.poll() is None, self.log.read_text()[-3000:]
-            try:
-                if httpx.get(f"{self.base}/api/v1/health", timeout=2).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.2)
-        raise AssertionError("the service did not come up:\n" + self.log.read_text()[-3000:])
-
-    def kill(self) -> None:
-        """SIGKILL the service; its anvil child gets SIGTERM from the kernel and saves its state."""
-        assert self.proc is not None
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait(10)
-
-    def wait_node_gone(self) -> None:
-        deadline = time.monotonic() + 30
-        while running_node(self.data_dir / "chain") is not None:
-            assert time.monotonic() < deadline, "anvil outlived the killed service"
-            time.sleep(0.1)
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(10)
-        node = running_node(self.data_dir / "chain")
-        if node is not None:
-            node.stop()
-
-
-def _client_cli(data_dir: Path, *args: str) -> dict:
-    out = subprocess.run(
-        [sys.executable, "-m", "api.auth", "--data-dir", str(data_dir), *args],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return json.loads(out.stdout)
 
 
 def _wait_check(partner: ApiClient, body: dict, restricted: bool, timeout: float = 30.0) -> dict:
@@ -132,7 +38,7 @@ def _wait_check(partner: ApiClient, body: dict, restricted: bool, timeout: float
 
 def test_service_survives_sigkill_with_every_accepted_write_confirmed_once(tmp_path):
     data_dir = tmp_path / "data"
-    service = Service(data_dir, _free_port())
+    service = Service(data_dir, free_port(), demo=True, log=tmp_path / "service.log")
     try:
         service.start()
         http = httpx.Client(base_url=service.base, timeout=30)
@@ -145,7 +51,7 @@ def test_service_survives_sigkill_with_every_accepted_write_confirmed_once(tmp_p
 
         court_id = 31_000 + os.getpid() % 1000
         gov.confirmed(gov.post("/api/v1/courts", {"court_id": court_id, "jurisdiction": "CN-ZJ"}))
-        cred = _client_cli(data_dir, "add", "court-e2e", "--kind", "court", "--court", str(court_id))
+        cred = client_cli(data_dir, "add", "court-e2e", "--kind", "court", "--court", str(court_id))
         court = ApiClient(http, "court-e2e", cred["private_key"])
 
         judgment = judgment_body(7)

@@ -175,9 +175,7 @@ def expect_revert(thunk: Callable[[], Any], error: str, **arguments: Any) -> Con
     with pytest.raises(ContractRevertError) as exc:
         thunk()
     assert exc.value.error == error, f"expected {error}, got {exc.value}"
-    assert _norm(exc.value.arguments) == _norm(arguments), (
-        f"{error}: arguments {exc.value.arguments} != {arguments}"
-    )
+    assert _norm(exc.value.arguments) == _norm(arguments), f"{error}: arguments {exc.value.arguments} != {arguments}"
     return exc.value
 
 
@@ -283,9 +281,7 @@ def action(
         kind=kind,
         amount=amount,
         detail=detail,
-        document_digest=document
-        if document is not None
-        else sha256_digest(f"{kind.name}/{sequence}".encode()),
+        document_digest=document if document is not None else sha256_digest(f"{kind.name}/{sequence}".encode()),
         flags=flags,
     )
 
@@ -332,9 +328,7 @@ def open_case(ledger: Ledger, court: Court, n: int = 0, amount_due: int = 1_300_
     return j.record_id, f.record_id
 
 
-def list_subject(
-    ledger: Ledger, court: Court, case_id: bytes, tag: str = "s", **kw: Any
-) -> tuple[bytes, Listing]:
+def list_subject(ledger: Ledger, court: Court, case_id: bytes, tag: str = "s", **kw: Any) -> tuple[bytes, Listing]:
     """List a fresh subject on ``case_id`` starting a little before now (1 transaction)."""
     record = listing(court, case_id, subject(tag), chain_now(ledger) - 100, **kw)
     ledger.submit(court.signer, record)

@@ -128,9 +128,7 @@ KINDS: dict[str, Callable[[World, int], Record]] = {
     "Filing": lambda w, n: filing(w.a, w.judgment_id, 100 + n),
     "Action": lambda w, n: action(w.case_id, 0, ActionKind.NOTICE, document=sha256_digest(bytes([n]))),
     "Listing": lambda w, n: listing(w.a, w.case_id, keccak(b"matrix subject"), w.now - 100 - n),
-    "Extension": lambda w, n: Extension(
-        listing_id=w.listing_id, until=w.listing_until + YEAR + n, sequence=0
-    ),
+    "Extension": lambda w, n: Extension(listing_id=w.listing_id, until=w.listing_until + YEAR + n, sequence=0),
     "Removal": lambda w, n: Removal(listing_id=w.listing_id, reason=1 + n, sequence=0),
     "Anchor": lambda w, n: Anchor(court=w.a.id, root=keccak(bytes([n]) + b"matrix root"), size=1),
 }
@@ -173,9 +171,7 @@ def test_refused_writer(world, relayer, kind, delegated, actor):
     key, expected = _actor(world, actor)
     record = KINDS[kind](world, 0)
     error, arguments = expected(kind)
-    expect_revert(
-        lambda: world.ledger.submit(key, record, relayer=relayer if delegated else None), error, **arguments
-    )
+    expect_revert(lambda: world.ledger.submit(key, record, relayer=relayer if delegated else None), error, **arguments)
 
 
 @pytest.mark.parametrize("kind", list(KINDS))

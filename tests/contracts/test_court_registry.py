@@ -136,9 +136,7 @@ def test_admit_court_errors(ledger, governor):
         court=new_id,
         appellateCourt=new_id,
     )
-    expect_revert(
-        admit(new_id, first=signer.address), "CourtRegistrySignerExists", signer=signer.address, court=court
-    )
+    expect_revert(admit(new_id, first=signer.address), "CourtRegistrySignerExists", signer=signer.address, court=court)
     expect_revert(admit(new_id, first="0x" + "00" * 20), "CourtRegistryZeroSigner")
     assert ledger.court(new_id)["status"] == C_NONE
 
@@ -312,9 +310,7 @@ def test_key_rotation_keeps_old_records_valid(ledger, governor, new_court, funde
     )
     second = ledger.submit(new, judgment(court, 2))
     assert ledger.is_signer_valid_at(new.address, court.id, second.block_time)
-    ledger.submit(
-        new, JudgmentStatusChange(judgment_id=first.record_id, status=JudgmentStatus.SATISFIED, sequence=0)
-    )
+    ledger.submit(new, JudgmentStatusChange(judgment_id=first.record_id, status=JudgmentStatus.SATISFIED, sequence=0))
     assert ledger.judgment(first.record_id)["status"] == JudgmentStatus.SATISFIED
 
     # Retirement is final and survives a suspension and reinstatement of the court.
@@ -347,9 +343,7 @@ def test_add_signer_errors(ledger, governor):
         signer=s_other.address,
         court=other,
     )
-    expect_revert(
-        lambda: ledger.governance(governor, "addSigner", court, "0x" + "00" * 20), "CourtRegistryZeroSigner"
-    )
+    expect_revert(lambda: ledger.governance(governor, "addSigner", court, "0x" + "00" * 20), "CourtRegistryZeroSigner")
     # a retired signer is never reused, for this court or another
     ledger.governance(governor, "retireSigner", s1.address)
     expect_revert(
@@ -368,9 +362,7 @@ def test_too_many_signers(ledger, governor):
     )
     assert cr.functions.MAX_SIGNERS().call() == 32
     court = next_court_id()
-    calls = [
-        cr.encode_abi("admitCourt", args=[court, jurisdiction_bytes("CN-BJ"), 0, Account.create().address])
-    ]
+    calls = [cr.encode_abi("admitCourt", args=[court, jurisdiction_bytes("CN-BJ"), 0, Account.create().address])]
     calls += [cr.encode_abi("addSigner", args=[court, Account.create().address]) for _ in range(31)]
     send_batch(ledger, [(governor, cr.address, data) for data in calls])
     assert cr.functions.courtInfo(court).call()[4] == 32
@@ -410,10 +402,7 @@ def test_has_authority_walks_at_most_max_depth(ledger, governor):
     governance_batch(
         ledger,
         governor,
-        [
-            ("admitCourt", [c, bj, chain[i - 1] if i else 0, Account.create().address])
-            for i, c in enumerate(chain)
-        ],
+        [("admitCourt", [c, bj, chain[i - 1] if i else 0, Account.create().address]) for i, c in enumerate(chain)],
     )
     assert ledger.court(chain[-1])["appellate_court"] == chain[-2]
     bottom = chain[-1]
@@ -458,9 +447,7 @@ def test_attach_registry(ledger, governor):
     # A separate court registry: attaching pushes every existing signer, up to MAX_REGISTRIES.
     cr_abi = load_artifact("CourtRegistry").abi
     anchor_abi = load_artifact("NotaryAnchor").abi
-    cr = ledger.w3.eth.contract(
-        address=_deploy(ledger, governor, "CourtRegistry", governor.address), abi=cr_abi
-    )
+    cr = ledger.w3.eth.contract(address=_deploy(ledger, governor, "CourtRegistry", governor.address), abi=cr_abi)
     assert cr.functions.MAX_REGISTRIES().call() == 8
 
     def gov(fn, *args):
@@ -479,12 +466,10 @@ def test_attach_registry(ledger, governor):
     )
     for address, receipt in zip(anchors[:8], attached, strict=True):
         anchor = ledger.w3.eth.contract(address=address, abi=anchor_abi)
-        assert [
-            dict(e["args"]) for e in cr.events.RegistryAttached().process_receipt(receipt, errors=DISCARD)
-        ] == [{"registry": address}]
-        synced = [
-            dict(e["args"]) for e in anchor.events.WriterSynced().process_receipt(receipt, errors=DISCARD)
+        assert [dict(e["args"]) for e in cr.events.RegistryAttached().process_receipt(receipt, errors=DISCARD)] == [
+            {"registry": address}
         ]
+        synced = [dict(e["args"]) for e in anchor.events.WriterSynced().process_receipt(receipt, errors=DISCARD)]
         assert synced == [
             {"signer": active.address, "court": court, "state": W_ACTIVE},
             {"signer": retired.address, "court": court, "state": W_SIGNER_RETIRED},
@@ -516,8 +501,6 @@ def test_views_and_roles(ledger, governor):
     assert not ledger.view("CourtRegistry", "supportsInterface", bytes.fromhex("ffffffff"))
     # renounceRole needs the caller's own address as confirmation
     expect_revert(
-        lambda: call(
-            ledger, governor, "CourtRegistry", "renounceRole", GOVERNOR_ROLE, Account.create().address
-        ),
+        lambda: call(ledger, governor, "CourtRegistry", "renounceRole", GOVERNOR_ROLE, Account.create().address),
         "AccessControlBadConfirmation",
     )

@@ -67,9 +67,7 @@ def test_list_direct_and_by_sig(ledger, new_court, relayer):
         ground=Ground.EVADES_BY_FALSE_LITIGATION_OR_HIDING_ASSETS,
     )
     lid = lst.record_id()
-    returned = (
-        ledger.contract("DefaulterRegistry").functions.list(struct(lst)).call({"from": court.signer.address})
-    )
+    returned = ledger.contract("DefaulterRegistry").functions.list(struct(lst)).call({"from": court.signer.address})
     assert returned == lid == ledger.view("DefaulterRegistry", "listingId", struct(lst))
 
     w = ledger.submit(court.signer, lst)
@@ -101,9 +99,7 @@ def test_list_direct_and_by_sig(ledger, new_court, relayer):
         ids.append(other.record_id())
         if ground == Ground.REFUSES_SETTLEMENT:  # replay of the signed listing
             expect_revert(
-                lambda o=other, sig=w.signature: ledger.submit(
-                    court.signer, o, relayer=relayer, signature=sig
-                ),
+                lambda o=other, sig=w.signature: ledger.submit(court.signer, o, relayer=relayer, signature=sig),
                 "DefaulterRegistryAlreadyListed",
                 listingId=other.record_id(),
             )
@@ -164,9 +160,7 @@ def test_is_restricted_at_past_present_and_future_times(ledger, new_court):
     assert restricted(R.FLIGHTS, now) == (True, l1, t1)
     assert restricted(R.FLIGHTS | R.RAIL, now) == (True, l1, t1)
     assert restricted(R.HIGH_CONSUMPTION, now) == NOT_RESTRICTED
-    assert (
-        restricted(R.FLIGHTS | R.HIGH_CONSUMPTION, now) == NOT_RESTRICTED
-    )  # every bit asked must be covered
+    assert restricted(R.FLIGHTS | R.HIGH_CONSUMPTION, now) == NOT_RESTRICTED  # every bit asked must be covered
     assert restricted(R.FLIGHTS, t0 - 1) == NOT_RESTRICTED  # before the listing
     assert restricted(R.FLIGHTS, t0) == (True, l1, t1)
     assert restricted(R.FLIGHTS, now + YEAR) == (True, l1, t1)  # the future, as it stands
@@ -220,9 +214,7 @@ def test_extension(ledger, new_court, relayer):
     s, until = lst.subject, lst.until
 
     def extend(new_until, sequence=0, listing_id=lid):
-        return lambda: ledger.submit(
-            court.signer, Extension(listing_id=listing_id, until=new_until, sequence=sequence)
-        )
+        return lambda: ledger.submit(court.signer, Extension(listing_id=listing_id, until=new_until, sequence=sequence))
 
     expect_revert(
         extend(until + YEAR - 1),
@@ -245,9 +237,7 @@ def test_extension(ledger, new_court, relayer):
         extend(until + YEAR, sequence=1), "DefaulterRegistryOutOfSequence", listingId=lid, expected=0, given=1
     )
     unknown = keccak(b"no such listing")
-    expect_revert(
-        extend(until + YEAR, listing_id=unknown), "DefaulterRegistryUnknownListing", listingId=unknown
-    )
+    expect_revert(extend(until + YEAR, listing_id=unknown), "DefaulterRegistryUnknownListing", listingId=unknown)
     registry = ledger.contract("DefaulterRegistry")
     for ok in (until + YEAR, until + 3 * YEAR):  # both bounds are allowed (dry run)
         registry.functions.extend(struct(Extension(listing_id=lid, until=ok, sequence=0))).call(
@@ -300,18 +290,13 @@ def test_expired_listing(ledger, new_court):
     assert ledger.is_restricted(expired.subject, R.FLIGHTS, now) == NOT_RESTRICTED
     assert ledger.is_restricted(expired.subject, R.FLIGHTS, expired.until - 1) == (True, eid, expired.until)
     expect_revert(
-        lambda: ledger.submit(
-            court.signer, Extension(listing_id=eid, until=expired.until + YEAR, sequence=0)
-        ),
+        lambda: ledger.submit(court.signer, Extension(listing_id=eid, until=expired.until + YEAR, sequence=0)),
         "DefaulterRegistryListingExpired",
         listingId=eid,
         until=expired.until,
     )
     w = ledger.submit(court.signer, Removal(listing_id=eid, reason=RemovalReason.PERIOD_EXPIRED, sequence=0))
-    assert (
-        one_event(ledger, w, "DefaulterRegistry", "DefaulterRemoved")["reason"]
-        == RemovalReason.PERIOD_EXPIRED
-    )
+    assert one_event(ledger, w, "DefaulterRegistry", "DefaulterRemoved")["reason"] == RemovalReason.PERIOD_EXPIRED
     # removed after its end: the answer for past times is unchanged
     assert ledger.is_restricted(expired.subject, R.FLIGHTS, expired.until - 1) == (True, eid, expired.until)
 

@@ -32,11 +32,7 @@ def test_open_case_direct(ledger, new_court):
     court = new_court()
     jid = ledger.submit(court.signer, judgment(court, 1)).record_id
     f = filing(court, jid, 1, amount_due=2_000_000)
-    returned = (
-        ledger.contract("EnforcementRegistry")
-        .functions.openCase(struct(f))
-        .call({"from": court.signer.address})
-    )
+    returned = ledger.contract("EnforcementRegistry").functions.openCase(struct(f)).call({"from": court.signer.address})
     assert returned == f.record_id() == ledger.view("EnforcementRegistry", "caseId", struct(f))
 
     w = ledger.submit(court.signer, f)
@@ -78,9 +74,7 @@ def test_open_case_by_sig_and_errors(ledger, new_court, relayer):
         "EnforcementRegistryCaseExists",
         caseId=f.record_id(),
     )
-    expect_revert(
-        lambda: ledger.submit(court.signer, f), "EnforcementRegistryCaseExists", caseId=f.record_id()
-    )
+    expect_revert(lambda: ledger.submit(court.signer, f), "EnforcementRegistryCaseExists", caseId=f.record_id())
 
     zero = Filing.model_construct(**{**f.model_dump(), "amount_due": 0})
     expect_revert(lambda: ledger.submit(court.signer, zero), "EnforcementRegistryZeroAmountDue")
@@ -92,9 +86,7 @@ def test_open_case_by_sig_and_errors(ledger, new_court, relayer):
         status=0,
     )
     # a judgment under appeal (or set aside, superseded, satisfied) is not enforceable
-    ledger.submit(
-        court.signer, JudgmentStatusChange(judgment_id=jid, status=JudgmentStatus.UNDER_APPEAL, sequence=0)
-    )
+    ledger.submit(court.signer, JudgmentStatusChange(judgment_id=jid, status=JudgmentStatus.UNDER_APPEAL, sequence=0))
     expect_revert(
         lambda: ledger.submit(court.signer, filing(court, jid, 4)),
         "EnforcementRegistryJudgmentNotEnforceable",
@@ -139,9 +131,7 @@ def test_every_action_kind_and_the_history_hash_chain(ledger, new_court, relayer
     returned = ledger.contract("EnforcementRegistry").functions.recordAction(struct(first))
     assert returned.call({"from": court.signer.address}) == first.record_id()
     # even sequences relayed with the court's signature, odd ones sent by the court's key
-    receipts = submit_batch(
-        ledger, [(court.signer, a, relayer if a.sequence % 2 == 0 else None) for a in actions]
-    )
+    receipts = submit_batch(ledger, [(court.signer, a, relayer if a.sequence % 2 == 0 else None) for a in actions])
     for a, w in zip(actions, receipts, strict=True):
         seq, kind, amount, detail, flags = a.sequence, a.kind, a.amount, a.detail, a.flags
         if kind in (K.DEDUCTION, K.PAYMENT_RECEIVED):
@@ -235,12 +225,8 @@ def test_impossible_sequences(ledger, new_court):
         if kind in MONEY:
             expect_revert(act(0, kind, 0), "EnforcementRegistryZeroAmount", caseId=cid, kind=kind)
         else:
-            expect_revert(
-                act(0, kind, 7), "EnforcementRegistryUnexpectedAmount", caseId=cid, kind=kind, amount=7
-            )
-    expect_revert(
-        act(0, K.NOTICE, detail=1), "EnforcementRegistryInvalidDetail", caseId=cid, kind=K.NOTICE, detail=1
-    )
+            expect_revert(act(0, kind, 7), "EnforcementRegistryUnexpectedAmount", caseId=cid, kind=kind, amount=7)
+    expect_revert(act(0, K.NOTICE, detail=1), "EnforcementRegistryInvalidDetail", caseId=cid, kind=K.NOTICE, detail=1)
     expect_revert(
         act(0, K.VALUATION, 5, detail=1),
         "EnforcementRegistryInvalidDetail",
@@ -255,12 +241,8 @@ def test_impossible_sequences(ledger, new_court):
         kind=K.ASSET_INQUIRY,
         detail=1 << 16,
     )
-    expect_revert(
-        act(0, K.PAYMENT_RECEIVED, 5, flags=2), "EnforcementRegistryInvalidFlags", caseId=cid, flags=2
-    )
-    expect_revert(
-        act(0, K.PAYMENT_RECEIVED, 5, flags=0x81), "EnforcementRegistryInvalidFlags", caseId=cid, flags=0x81
-    )
+    expect_revert(act(0, K.PAYMENT_RECEIVED, 5, flags=2), "EnforcementRegistryInvalidFlags", caseId=cid, flags=2)
+    expect_revert(act(0, K.PAYMENT_RECEIVED, 5, flags=0x81), "EnforcementRegistryInvalidFlags", caseId=cid, flags=0x81)
     for kind in (K.NOTICE, K.DISBURSEMENT, K.AUCTION_SOLD):
         expect_revert(act(0, kind, 5, flags=1), "EnforcementRegistryInvalidFlags", caseId=cid, flags=1)
 
@@ -346,8 +328,6 @@ def test_views_and_constants(ledger):
     assert ledger.view("EnforcementRegistry", "ACTION_TYPEHASH") == Action.type_hash()
     assert ledger.view("EnforcementRegistry", "FLAG_EXCESS_ACKNOWLEDGED") == 1
     assert ledger.view("EnforcementRegistry", "ASSET_CATEGORY_MASK") == 0xFFFF
-    assert ledger.view("EnforcementRegistry", "judgmentRegistry") == ledger.deployment.address(
-        "JudgmentRegistry"
-    )
+    assert ledger.view("EnforcementRegistry", "judgmentRegistry") == ledger.deployment.address("JudgmentRegistry")
     record = ledger.case(keccak(b"unknown case"))
     assert record["state"] == CaseState.NONE and record["court"] == 0 and record["history_hash"] == ZERO32

@@ -35,9 +35,7 @@ def _recorded_event(j: Judgment) -> dict:
 
 
 def _change(jid: bytes, status: JudgmentStatus, sequence: int, superseded_by: bytes = ZERO32):
-    return JudgmentStatusChange(
-        judgment_id=jid, status=status, superseded_by=superseded_by, sequence=sequence
-    )
+    return JudgmentStatusChange(judgment_id=jid, status=status, superseded_by=superseded_by, sequence=sequence)
 
 
 def test_record_judgment_direct(ledger, new_court):
@@ -87,9 +85,7 @@ def test_record_judgment_validation_errors(ledger, new_court):
         return Judgment.model_construct(**{**fields, **changes})
 
     for digest in ("case_number_digest", "document_digest", "parties_commitment"):
-        expect_revert(
-            lambda d=digest: ledger.submit(court.signer, bad(**{d: ZERO32})), "JudgmentRegistryZeroDigest"
-        )
+        expect_revert(lambda d=digest: ledger.submit(court.signer, bad(**{d: ZERO32})), "JudgmentRegistryZeroDigest")
     jd = base.message()["judgmentDate"]
     expect_revert(
         lambda: ledger.submit(court.signer, bad(effective_date=0)),
