@@ -49,18 +49,82 @@ class Court:
     signer: LocalAccount
 
 
-class ChainEnv:
-    """anvil (``connect("local")`` in ``data_dir``) with the suite deployed and helpers to admit courts."""
+class MemoryAnvil:
+    """anvil without ``--state``: the same node and arguments as ``connect("local")`` but no persistence.
 
-    def __init__(self, data_dir: Path, *, first_court: int = 1_000) -> None:
+    The project's node rewrites its whole history to ``state.json`` every second (``--state-interval 1``),
+    about 2.6 KB per record; at 100,000 records that is a quarter of a gigabyte a second and it throttles
+    anvil by an order of magnitude. The indexer benchmark, which needs a big chain and only reads it, uses
+    this node instead; everything else runs on ``connect("local")``.
+    """
+
+    def __init__(self, data_dir: Path, timeout: float = 30.0) -> None:
+        from ledger import _node
+
         self.data_dir = Path(data_dir)
-        self.chain: Chain = connect("local", data_dir=self.data_dir)
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.log_path = self.data_dir / "anvil.log"
+        argv = [
+            str(_node.find_anvil()),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            "0",
+            "--chain-id",
+            str(_node.DEFAULT_CHAIN_ID),
+            "--hardfork",
+            _node.DEFAULT_HARDFORK,
+            "--mnemonic",
+            _node.DEV_MNEMONIC,
+            "--accounts",
+            str(_node.DEV_ACCOUNT_COUNT),
+        ]
+        self._log = self.log_path.open("wb")
+        self.process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT)
+        try:
+            port = _node._wait_for_port(self.log_path, 0, self.process, timeout)
+        except BaseException:
+            self.stop()
+            raise
+        self.url = f"http://127.0.0.1:{port}"
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(5)
+        self._log.close()
+
+
+class ChainEnv:
+    """anvil (``connect("local")`` in ``data_dir``) with the suite deployed and helpers to admit courts.
+
+    With ``persist=False`` the node is a :class:`MemoryAnvil` reached by URL, with the same dev accounts.
+    """
+
+    def __init__(self, data_dir: Path, *, first_court: int = 1_000, persist: bool = True) -> None:
+        self.data_dir = Path(data_dir)
+        self.memory_node: MemoryAnvil | None = None
+        if persist:
+            self.chain: Chain = connect("local", data_dir=self.data_dir)
+        else:
+            from ledger.chain import _dev_accounts
+
+            self.memory_node = MemoryAnvil(self.data_dir)
+            try:
+                self.chain = connect(self.memory_node.url, keys=_dev_accounts())
+            except BaseException:
+                self.memory_node.stop()
+                raise
         try:
             self.governor, self.funder, self.relayer = self.chain.accounts[:3]
             self.deployment: Deployment = deploy(self.chain, self.governor)
             self.ledger = Ledger(self.chain, self.deployment)
         except BaseException:
-            self.chain.close()
+            self.close()
             raise
         self.w3 = self.chain.w3
         self._court_ids = itertools.count(first_court)
@@ -86,6 +150,8 @@ class ChainEnv:
 
     def close(self) -> None:
         self.chain.close()
+        if self.memory_node is not None:
+            self.memory_node.stop()
 
 
 @dataclass(frozen=True)

@@ -119,3 +119,16 @@ def run(ctx: Context) -> None:
             size=n,
             note="anvil mines one block per transaction (automine)",
         )
+
+    # the project's node keeps its whole history in state.json, rewritten every second
+    state = env.data_dir / "state.json"
+    blocks = int(w3.eth.block_number)
+    if state.is_file() and blocks:
+        size = state.stat().st_size
+        ctx.record(
+            "anvil state.json of the project's node (rewritten every second)",
+            size / 1e6,
+            "MB",
+            size=blocks,
+            note=f"{size / blocks / 1000:.1f} KB per block (one transaction each); --state-interval 1",
+        )

@@ -122,6 +122,8 @@ contract CourtRegistry is ICourtRegistry, AccessControl {
     /// @inheritdoc ICourtRegistry
     function activeCourtOf(address signer) external view returns (uint32 court) {
         Signer memory s = _signers[signer];
+        // Equality on a court id, not on a time (slither's incorrect-equality is a false positive here).
+        // slither-disable-next-line incorrect-equality
         if (s.court == 0) revert CourtRegistryUnknownSigner(signer);
         if (s.validUntil != 0) revert CourtRegistrySignerRetired(signer, s.validUntil);
         CourtStatus status = _courts[s.court].status;
@@ -132,6 +134,9 @@ contract CourtRegistry is ICourtRegistry, AccessControl {
     /// @inheritdoc ICourtRegistry
     function isSignerValidAt(address signer, uint32 court, uint64 time) external view returns (bool valid) {
         Signer memory s = _signers[signer];
+        // `validUntil == 0` means "never retired", a sentinel, not a time comparison; the times are compared
+        // with <= and <, end exclusive (slither's incorrect-equality is a false positive here).
+        // slither-disable-next-line incorrect-equality
         return s.court != 0 && s.court == court && s.validFrom <= time && (s.validUntil == 0 || time < s.validUntil);
     }
 
@@ -140,8 +145,11 @@ contract CourtRegistry is ICourtRegistry, AccessControl {
         if (actor == 0 || target == 0) return false;
         uint32 current = target;
         for (uint256 depth = 0; depth <= MAX_APPELLATE_DEPTH; ++depth) {
+            // Court ids, not times (slither's incorrect-equality is a false positive on both lines).
+            // slither-disable-next-line incorrect-equality
             if (current == actor) return true;
             current = _courts[current].appellateCourt;
+            // slither-disable-next-line incorrect-equality
             if (current == 0) return false;
         }
         return false;
@@ -187,7 +195,7 @@ contract CourtRegistry is ICourtRegistry, AccessControl {
         if (signer == address(0)) revert CourtRegistryZeroSigner();
         if (_signers[signer].court != 0) revert CourtRegistrySignerExists(signer, _signers[signer].court);
         if (c.signerCount >= MAX_SIGNERS) revert CourtRegistryTooManySigners(court);
-        c.signerCount += 1;
+        ++c.signerCount;
         uint40 nowTime = uint40(block.timestamp);
         _signers[signer] = Signer({court: court, validFrom: nowTime, validUntil: 0});
         _courtSigners[court].push(signer);
@@ -201,7 +209,10 @@ contract CourtRegistry is ICourtRegistry, AccessControl {
         Signer storage s = _signers[signer];
         if (s.validUntil != 0) return ICourtAuthorized.WriterState.SignerRetired;
         CourtStatus status = _courts[s.court].status;
+        // Enum statuses, not times (slither's incorrect-equality is a false positive on both lines).
+        // slither-disable-next-line incorrect-equality
         if (status == CourtStatus.Suspended) return ICourtAuthorized.WriterState.CourtSuspended;
+        // slither-disable-next-line incorrect-equality
         if (status == CourtStatus.Retired) return ICourtAuthorized.WriterState.CourtRetired;
         return ICourtAuthorized.WriterState.Active;
     }

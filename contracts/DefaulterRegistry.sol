@@ -34,12 +34,16 @@ contract DefaulterRegistry is IDefaulterRegistry, CourtAuthorized {
     uint40 public constant MIN_EXTENSION = 365 days;
     /// @notice Longest extension (3 years).
     uint40 public constant MAX_EXTENSION = 1095 days;
-    /// @notice Tolerated clock difference between the court's listedAt and the block time.
+    /// @notice How far ahead of the block time a listing may start (clock differences).
     uint40 public constant CLOCK_SKEW = 15 minutes;
+    /// @notice How far behind the block time a listing may start: room for a court's durable outbox to
+    /// deliver a listing after a node outage, short enough that past answers of isRestricted stay settled.
+    uint40 public constant MAX_BACKDATE = 1 days;
 
     /// @notice EIP-712 type of a listing; its struct hash is the listing id.
     bytes32 public constant LISTING_TYPEHASH = keccak256(
-        "Listing(uint32 court,bytes32 subject,bytes32 caseId,uint8 ground,uint16 restrictions,uint40 listedAt,uint40 until)"
+        "Listing(uint32 court,bytes32 subject,bytes32 caseId,uint8 ground,uint16 restrictions,uint40 listedAt,"
+        "uint40 until)"
     );
     /// @notice EIP-712 type of an extension.
     bytes32 public constant EXTENSION_TYPEHASH =
@@ -106,12 +110,15 @@ contract DefaulterRegistry is IDefaulterRegistry, CourtAuthorized {
         view
         returns (bool restricted, bytes32 listingId_, uint40 until)
     {
+        if (restriction == 0 || restriction & ~ALL_RESTRICTIONS != 0) {
+            revert DefaulterRegistryInvalidRestrictions(restriction);
+        }
         bytes32[] storage ids = _bySubject[subject];
         uint256 n = ids.length;
         for (uint256 i = 0; i < n; ++i) {
-            ListingRecord storage l = _listings[ids[i]];
-            uint40 end = l.removedAt != 0 && l.removedAt < l.until ? l.removedAt : l.until;
-            if (l.restrictions & restriction == restriction && l.listedAt <= time && time < end && end >= until) {
+            ListingRecord storage rec = _listings[ids[i]];
+            uint40 end = rec.removedAt != 0 && rec.removedAt < rec.until ? rec.removedAt : rec.until;
+            if (rec.restrictions & restriction == restriction && rec.listedAt <= time && time < end && end >= until) {
                 restricted = true;
                 listingId_ = ids[i];
                 until = end;
@@ -139,74 +146,101 @@ contract DefaulterRegistry is IDefaulterRegistry, CourtAuthorized {
         return "1.0.0";
     }
 
-    function _list(Listing calldata l, bytes32 id) internal returns (bytes32) {
+    function _list(Listing calldata listing, bytes32 id) internal returns (bytes32) {
         if (_listings[id].ground != Ground.None) revert DefaulterRegistryAlreadyListed(id);
-        if (l.subject == 0) revert DefaulterRegistryZeroSubject();
-        if (l.ground == Ground.None) revert DefaulterRegistryInvalidGround();
-        if (l.restrictions == 0 || l.restrictions & ~ALL_RESTRICTIONS != 0) {
-            revert DefaulterRegistryInvalidRestrictions(l.restrictions);
+        if (listing.subject == 0) revert DefaulterRegistryZeroSubject();
+        if (listing.ground == Ground.None) revert DefaulterRegistryInvalidGround();
+        if (listing.restrictions == 0 || listing.restrictions & ~ALL_RESTRICTIONS != 0) {
+            revert DefaulterRegistryInvalidRestrictions(listing.restrictions);
         }
-        if (l.listedAt > block.timestamp + CLOCK_SKEW || l.until <= l.listedAt || l.until - l.listedAt > MAX_PERIOD) {
-            revert DefaulterRegistryInvalidPeriod(l.listedAt, l.until);
+        // A listing starts now, give or take a clock skew ahead and a day behind: backdating it further would
+        // rewrite what isRestricted answered for past times, which partners may already have relied on.
+        if (
+            listing.listedAt > block.timestamp + CLOCK_SKEW || listing.listedAt + MAX_BACKDATE < block.timestamp
+                || listing.until <= listing.listedAt || listing.until - listing.listedAt > MAX_PERIOD
+        ) {
+            revert DefaulterRegistryInvalidPeriod(listing.listedAt, listing.until);
         }
-        IEnforcementRegistry.CaseState state = _enforcement.caseRecord(l.caseId).state;
+        IEnforcementRegistry.CaseRecord memory enforcementCase = _enforcement.caseRecord(listing.caseId);
+        IEnforcementRegistry.CaseState state = enforcementCase.state;
         if (state == IEnforcementRegistry.CaseState.None || state == IEnforcementRegistry.CaseState.Concluded) {
-            revert DefaulterRegistryCaseNotListable(l.caseId, uint8(state));
+            revert DefaulterRegistryCaseNotListable(listing.caseId, uint8(state));
         }
+        _requireAuthority(listing.court, enforcementCase.court);
         _listings[id] = ListingRecord({
-            court: l.court,
-            ground: l.ground,
-            restrictions: l.restrictions,
-            listedAt: l.listedAt,
-            until: l.until,
+            court: listing.court,
+            ground: listing.ground,
+            restrictions: listing.restrictions,
+            listedAt: listing.listedAt,
+            until: listing.until,
             removedAt: 0,
             removalReason: RemovalReason.None,
             changes: 0,
-            subject: l.subject
+            subject: listing.subject
         });
-        _bySubject[l.subject].push(id);
-        emit DefaulterListed(id, l.subject, l.court, l.caseId, l.ground, l.restrictions, l.listedAt, l.until);
+        _bySubject[listing.subject].push(id);
+        emit DefaulterListed(
+            id,
+            listing.subject,
+            listing.court,
+            listing.caseId,
+            listing.ground,
+            listing.restrictions,
+            listing.listedAt,
+            listing.until
+        );
         return id;
     }
 
     function _extend(Extension calldata e, uint32 actingCourt) internal {
-        ListingRecord storage l = _existing(e.listingId, actingCourt, e.sequence);
-        if (l.changes != 0) revert DefaulterRegistryAlreadyExtended(e.listingId);
-        if (block.timestamp >= l.until) revert DefaulterRegistryListingExpired(e.listingId, l.until);
-        if (e.until < l.until + MIN_EXTENSION || e.until > l.until + MAX_EXTENSION) {
-            revert DefaulterRegistryInvalidExtension(e.listingId, l.until, e.until);
+        ListingRecord storage rec = _existing(e.listingId, actingCourt, e.sequence);
+        if (rec.changes != 0) revert DefaulterRegistryAlreadyExtended(e.listingId);
+        if (block.timestamp >= rec.until) revert DefaulterRegistryListingExpired(e.listingId, rec.until);
+        if (e.until < rec.until + MIN_EXTENSION || e.until > rec.until + MAX_EXTENSION) {
+            revert DefaulterRegistryInvalidExtension(e.listingId, rec.until, e.until);
         }
-        l.until = e.until;
-        l.changes = 1;
-        emit ListingExtended(e.listingId, l.subject, actingCourt, e.until);
+        rec.until = e.until;
+        rec.changes = 1;
+        emit ListingExtended(e.listingId, rec.subject, actingCourt, e.until);
     }
 
     function _remove(Removal calldata r, uint32 actingCourt) internal {
-        ListingRecord storage l = _existing(r.listingId, actingCourt, r.sequence);
+        ListingRecord storage rec = _existing(r.listingId, actingCourt, r.sequence);
         if (r.reason == RemovalReason.None) revert DefaulterRegistryInvalidReason();
-        if (r.reason == RemovalReason.PeriodExpired && block.timestamp < l.until) {
-            revert DefaulterRegistryListingNotExpired(r.listingId, l.until);
+        if (r.reason == RemovalReason.PeriodExpired && block.timestamp < rec.until) {
+            revert DefaulterRegistryListingNotExpired(r.listingId, rec.until);
         }
         uint40 nowTime = uint40(block.timestamp);
-        l.removedAt = nowTime;
-        l.removalReason = r.reason;
-        l.changes += 1;
-        emit DefaulterRemoved(r.listingId, l.subject, actingCourt, r.reason, nowTime);
+        rec.removedAt = nowTime;
+        rec.removalReason = r.reason;
+        ++rec.changes;
+        emit DefaulterRemoved(r.listingId, rec.subject, actingCourt, r.reason, nowTime);
     }
 
     /// @dev The listing, checked to exist, not removed, changeable by `actingCourt` at `sequence`.
-    function _existing(bytes32 id, uint32 actingCourt, uint32 sequence) internal view returns (ListingRecord storage l) {
-        l = _listings[id];
-        if (l.ground == Ground.None) revert DefaulterRegistryUnknownListing(id);
-        _requireAuthority(actingCourt, l.court);
-        if (l.removedAt != 0) revert DefaulterRegistryAlreadyRemoved(id, l.removedAt);
-        if (sequence != l.changes) revert DefaulterRegistryOutOfSequence(id, l.changes, sequence);
+    function _existing(bytes32 id, uint32 actingCourt, uint32 sequence)
+        internal
+        view
+        returns (ListingRecord storage rec)
+    {
+        rec = _listings[id];
+        if (rec.ground == Ground.None) revert DefaulterRegistryUnknownListing(id);
+        _requireAuthority(actingCourt, rec.court);
+        if (rec.removedAt != 0) revert DefaulterRegistryAlreadyRemoved(id, rec.removedAt);
+        if (sequence != rec.changes) revert DefaulterRegistryOutOfSequence(id, rec.changes, sequence);
     }
 
-    function _hashListing(Listing calldata l) internal pure returns (bytes32) {
+    function _hashListing(Listing calldata listing) internal pure returns (bytes32) {
         return keccak256(
             abi.encode(
-                LISTING_TYPEHASH, l.court, l.subject, l.caseId, uint8(l.ground), l.restrictions, l.listedAt, l.until
+                LISTING_TYPEHASH,
+                listing.court,
+                listing.subject,
+                listing.caseId,
+                uint8(listing.ground),
+                listing.restrictions,
+                listing.listedAt,
+                listing.until
             )
         );
     }

@@ -15,7 +15,8 @@ contract EnforcementRegistry is IEnforcementRegistry, CourtAuthorized {
     );
     /// @notice EIP-712 type of an action.
     bytes32 public constant ACTION_TYPEHASH = keccak256(
-        "Action(bytes32 caseId,uint32 sequence,uint8 kind,uint128 amount,uint64 detail,bytes32 documentDigest,uint8 flags)"
+        "Action(bytes32 caseId,uint32 sequence,uint8 kind,uint128 amount,uint64 detail,bytes32 documentDigest,"
+        "uint8 flags)"
     );
     /// @notice Flag: the court acknowledges recovery above the amount due.
     uint8 public constant FLAG_EXCESS_ACKNOWLEDGED = 1;
@@ -138,20 +139,22 @@ contract EnforcementRegistry is IEnforcementRegistry, CourtAuthorized {
             c.amountRecovered = recovered + a.amount;
         } else if (kind == ActionKind.Disbursement) {
             if (c.amountDisbursed + a.amount > c.amountRecovered) {
-                revert EnforcementRegistryDisbursementExceedsRecovered(id, c.amountRecovered, c.amountDisbursed, a.amount);
+                revert EnforcementRegistryDisbursementExceedsRecovered(
+                    id, c.amountRecovered, c.amountDisbursed, a.amount
+                );
             }
             c.amountDisbursed += a.amount;
         } else if (kind == ActionKind.AssetInquiry) {
             if (a.detail & ~ASSET_CATEGORY_MASK != 0) revert EnforcementRegistryInvalidDetail(id, kind, a.detail);
             c.assetsInquired = true;
         } else if (kind == ActionKind.AuctionListed) {
-            c.pendingAuctions += 1;
+            ++c.pendingAuctions;
         } else if (kind == ActionKind.AuctionSold || kind == ActionKind.AuctionFailed) {
             if (c.pendingAuctions == 0) revert EnforcementRegistryNoAuctionListed(id);
             if (kind == ActionKind.AuctionSold && (a.detail >> 32) == 0) {
                 revert EnforcementRegistryInvalidDetail(id, kind, a.detail);
             }
-            c.pendingAuctions -= 1;
+            --c.pendingAuctions;
         } else if (kind == ActionKind.TerminationNoAssets) {
             if (!c.assetsInquired) revert EnforcementRegistryAssetInquiryRequired(id);
             c.state = CaseState.Terminated;
@@ -169,7 +172,9 @@ contract EnforcementRegistry is IEnforcementRegistry, CourtAuthorized {
     }
 
     function _hashFiling(Filing calldata f) internal pure returns (bytes32) {
-        return keccak256(abi.encode(FILING_TYPEHASH, f.court, f.judgmentId, f.caseNumberDigest, f.amountDue, f.filedAt));
+        return keccak256(
+            abi.encode(FILING_TYPEHASH, f.court, f.judgmentId, f.caseNumberDigest, f.amountDue, f.filedAt)
+        );
     }
 
     function _hashAction(Action calldata a) internal pure returns (bytes32) {

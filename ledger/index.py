@@ -818,8 +818,8 @@ class Index:
     def check_many(self, subjects: Sequence[bytes], restriction: int, at: int) -> list[RestrictionAnswer]:
         """:meth:`is_restricted` for many subjects, answers in the same order; one query per chunk."""
         restriction = int(restriction)
-        if not 0 <= restriction <= 0xFFFF:
-            raise ValidationError("restriction must be a 16-bit mask")
+        if not 0 < restriction <= 0xFF:
+            raise ValidationError("restriction must name at least one of the 8 defined restrictions")
         if at < 0:
             raise ValidationError("time must not be negative")
         at = min(int(at), _INT64_MAX)  # listing times are uint40: clamping changes no answer

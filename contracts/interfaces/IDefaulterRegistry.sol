@@ -93,7 +93,11 @@ interface IDefaulterRegistry {
     event ListingExtended(bytes32 indexed listingId, bytes32 indexed subject, uint32 indexed byCourt, uint40 until);
     /// @notice Emitted when a listing is removed.
     event DefaulterRemoved(
-        bytes32 indexed listingId, bytes32 indexed subject, uint32 indexed byCourt, RemovalReason reason, uint40 removedAt
+        bytes32 indexed listingId,
+        bytes32 indexed subject,
+        uint32 indexed byCourt,
+        RemovalReason reason,
+        uint40 removedAt
     );
 
     /// @notice A listing with this id exists.
@@ -106,7 +110,9 @@ interface IDefaulterRegistry {
     error DefaulterRegistryInvalidGround();
     /// @notice No restriction, or a bit outside the defined restrictions.
     error DefaulterRegistryInvalidRestrictions(uint16 restrictions);
-    /// @notice The listing starts in the future, or its period is empty or longer than 2 years.
+    /// @notice The listing starts more than 15 minutes ahead or more than a day behind the block time, or its
+    /// period is empty or longer than 2 years. Backdating further is refused so that what isRestricted
+    /// answered for a past time does not change later.
     error DefaulterRegistryInvalidPeriod(uint40 listedAt, uint40 until);
     /// @notice The enforcement case is unknown or concluded.
     error DefaulterRegistryCaseNotListable(bytes32 caseId, uint8 state);
@@ -125,7 +131,8 @@ interface IDefaulterRegistry {
     /// @notice The change's sequence is not the listing's change counter.
     error DefaulterRegistryOutOfSequence(bytes32 listingId, uint32 expected, uint32 given);
 
-    /// @notice Lists a subject; sender: a signer of `listing.court`.
+    /// @notice Lists a subject; sender: a signer of `listing.court`, which must be the enforcement case's
+    /// court or a court with appellate authority over it.
     /// @param listing the listing
     /// @return listingId the listing id
     function list(Listing calldata listing) external returns (bytes32 listingId);
@@ -156,7 +163,8 @@ interface IDefaulterRegistry {
 
     /// @notice Whether `subject` was restricted for every restriction bit in `restriction` at `time`.
     /// @param subject the blind index
-    /// @param restriction one or more restriction bits
+    /// @param restriction one or more restriction bits (zero or an undefined bit reverts with
+    /// DefaulterRegistryInvalidRestrictions)
     /// @param time unix time, past or present
     /// @return restricted true when a listing covering `restriction` ran at `time`
     /// @return listingId the listing that restricts (the one ending last), or zero

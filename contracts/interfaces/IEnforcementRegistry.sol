@@ -135,7 +135,9 @@ interface IEnforcementRegistry {
     /// @notice Recovery above the amount due without the acknowledgement flag.
     error EnforcementRegistryRecoveryExceedsDue(bytes32 caseId, uint128 due, uint128 recovered, uint128 amount);
     /// @notice Disbursement of more than was recovered.
-    error EnforcementRegistryDisbursementExceedsRecovered(bytes32 caseId, uint128 recovered, uint128 disbursed, uint128 amount);
+    error EnforcementRegistryDisbursementExceedsRecovered(
+        bytes32 caseId, uint128 recovered, uint128 disbursed, uint128 amount
+    );
     /// @notice An auction sold or failed with no auction listed.
     error EnforcementRegistryNoAuctionListed(bytes32 caseId);
     /// @notice Termination for lack of assets before any asset inquiry.

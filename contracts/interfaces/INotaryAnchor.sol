@@ -56,7 +56,10 @@ interface INotaryAnchor {
     /// @param digest the document digest (SHA-256)
     /// @param proof the Merkle proof
     /// @return included true when the root is anchored and the proof leads from the digest to it
-    function verifyInclusion(bytes32 root, bytes32 digest, bytes32[] calldata proof) external view returns (bool included);
+    function verifyInclusion(bytes32 root, bytes32 digest, bytes32[] calldata proof)
+        external
+        view
+        returns (bool included);
 
     /// @notice The leaf of a digest.
     /// @param digest the document digest

@@ -4,6 +4,7 @@ protection and appellate authority."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -21,6 +22,7 @@ from ledger.records import (
     RemovalReason,
     Restriction,
 )
+from tests.conftest import fund
 from tests.contracts.helpers import (
     DAY,
     YEAR,
@@ -132,6 +134,8 @@ def test_list_validation_errors(ledger, new_court):
         (now, now),  # empty period
         (now, now - 1),  # negative period
         (now - 100, now - 100 + 730 * DAY + 1),  # longer than 2 years
+        (now - DAY - 3600, now + DAY),  # backdated by more than a day
+        (now - 400 * DAY, now - 400 * DAY + 730 * DAY),  # backdated by a year: would rewrite past answers
     ):
         expect_revert(
             submit(bad(listed_at=listed_at, until=until)),
@@ -150,7 +154,7 @@ def test_is_restricted_at_past_present_and_future_times(ledger, new_court):
     _, cid = open_case(ledger, court, 3)
     now = chain_now(ledger)
     s = subject("d")
-    first = listing(court, cid, s, now - 1000, restrictions=R.FLIGHTS | R.RAIL)
+    first = listing(court, cid, s, now - 300, restrictions=R.FLIGHTS | R.RAIL)
     ledger.submit(court.signer, first)
     l1, t0, t1 = first.record_id(), first.listed_at, first.until
 
@@ -169,7 +173,7 @@ def test_is_restricted_at_past_present_and_future_times(ledger, new_court):
     assert ledger.is_restricted(subject("nobody"), R.FLIGHTS, now) == NOT_RESTRICTED
 
     # a second listing of the subject that ends later answers for the restriction both cover
-    second = listing(court, cid, s, now - 500, restrictions=R.FLIGHTS)
+    second = listing(court, cid, s, now - 150, restrictions=R.FLIGHTS)
     ledger.submit(court.signer, second)
     l2, t2 = second.record_id(), second.until
     assert restricted(R.FLIGHTS, now) == (True, l2, t2)
@@ -278,15 +282,18 @@ def test_extension(ledger, new_court, relayer):
     )
 
 
-def test_expired_listing(ledger, new_court):
-    """A listing whose period is already over (the contract accepts a past start): no extension,
-    removal as PeriodExpired allowed; a running listing cannot be removed as PeriodExpired."""
+def test_expired_listing(ledger, new_court, funder):
+    """A listing whose period is over: no extension, removal as PeriodExpired allowed; a running listing
+    cannot be removed as PeriodExpired. (Listings cannot be backdated, so this one runs for 2 seconds.)"""
     court = new_court()
     _, cid = open_case(ledger, court, 5)
-    now = chain_now(ledger)
-    expired = listing(court, cid, subject("f"), now - 730 * DAY, period=730 * DAY - 10)
+    expired = listing(court, cid, subject("f"), chain_now(ledger), period=2)
     ledger.submit(court.signer, expired)
     eid = expired.record_id()
+    time.sleep(3.1)  # wall-clock time moves both backends' block times on
+    fund(ledger.chain, funder, court.signer.address, 1)  # a new block, so "latest" is past the period
+    now = chain_now(ledger)
+    assert now >= expired.until
     assert ledger.is_restricted(expired.subject, R.FLIGHTS, now) == NOT_RESTRICTED
     assert ledger.is_restricted(expired.subject, R.FLIGHTS, expired.until - 1) == (True, eid, expired.until)
     expect_revert(
@@ -480,3 +487,23 @@ def test_period_expired_removal_and_extension_with_time_travel(fresh):
     }
     assert ledger.is_restricted(a.subject, R.FLIGHTS, a.until - 1) == (True, a_id, a.until)
     assert ledger.is_restricted(a.subject, R.FLIGHTS, w.block_time) == NOT_RESTRICTED
+
+
+def test_regression_listing_for_another_courts_case_is_refused(ledger, new_court):
+    """Only the enforcement case's court, or one above it, lists the case's debtor."""
+    owner, stranger = new_court(), new_court()
+    appellate = new_court()
+    lower = new_court(appellate=appellate.id)
+    _, cid = open_case(ledger, owner, 40)
+    expect_revert(lambda: ledger.submit(stranger.signer, listing(stranger, cid, subject("x"), chain_now(ledger))),
+                  "CourtAuthorizedNoAuthority", actingCourt=stranger.id, recordCourt=owner.id)
+    _, lower_case = open_case(ledger, lower, 41)
+    w = ledger.submit(appellate.signer, listing(appellate, lower_case, subject("y"), chain_now(ledger)))
+    assert ledger.listing(w.record_id)["court"] == appellate.id
+
+
+def test_regression_is_restricted_for_no_restriction_reverts(ledger, new_court):
+    """Asking about restriction 0 used to answer 'restricted' for any running listing."""
+    for restriction in (0, 1 << 8):
+        expect_revert(lambda r=restriction: ledger.is_restricted(subject("z"), r, chain_now(ledger)),
+                      "DefaulterRegistryInvalidRestrictions", restrictions=restriction)
