@@ -443,6 +443,26 @@ def defaulter_remove(
     _written(ctx.ledger.submit(ctx.signer(court), removal))
 
 
+@defaulter_app.command("extend")
+def defaulter_extend(
+    listing: str,
+    years: Annotated[int, typer.Argument(help="1 to 3 years, for serious cases; once, while the listing runs.")],
+    court: Annotated[int, typer.Option()],
+    data_dir: DataDir = DEFAULT_DIR,
+    chain: ChainSpec = "local",
+) -> None:
+    """Extend a running listing by 1 to 3 years."""
+    from ledger.records import Extension
+
+    ctx = _ctx(data_dir, chain)
+    lid = _hex32(listing, "listing id")
+    current = ctx.ledger.listing(lid)
+    if not 1 <= years <= 3:
+        raise typer.BadParameter("a listing is extended by 1 to 3 years")
+    extension = Extension(listing_id=lid, until=current["until"] + years * 365 * 86400, sequence=current["changes"])
+    _written(ctx.ledger.submit(ctx.signer(court), extension))
+
+
 @defaulter_app.command("check")
 def defaulter_check(
     subject: Annotated[str, typer.Option(help="KIND:ID")],
