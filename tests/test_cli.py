@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -17,7 +18,12 @@ LEDGER = [sys.executable, "-m", "ledger.cli"]
 
 @pytest.fixture(scope="module")
 def workdir(tmp_path_factory):
+    """A data dir with a running local chain, the suite deployed, court 110105 admitted, a descriptor."""
     path = tmp_path_factory.mktemp("cli")
+    run(path, "chain", "start")
+    run(path, "deploy")
+    run(path, "court", "admit", "110105", "--jurisdiction", "CN-BJ")
+    run(path, "trust-descriptor", "--name", "test", "--out", "network.json")
     yield path
     subprocess.run([*LEDGER, "chain", "stop", "--data-dir", str(path / ".data")], cwd=path, timeout=60)
 
@@ -31,11 +37,9 @@ def run(workdir: Path, *args: str, ok: bool = True) -> subprocess.CompletedProce
 
 
 def test_full_session(workdir):
-    run(workdir, "chain", "start")
-    run(workdir, "deploy")
-    assert "match" in run(workdir, "check-bytecode").stdout
-    assert "MISMATCH" not in run(workdir, "check-bytecode").stdout
-    run(workdir, "court", "admit", "110105", "--jurisdiction", "CN-BJ")
+    assert "deployment on chain 31337" in run(workdir, "deploy").stdout  # the second time: reused
+    checked = run(workdir, "check-bytecode").stdout
+    assert checked.count("matches the artifact") == 5 and "MISMATCH" not in checked
     doc = workdir / "judgment.pdf"
     doc.write_bytes(b"%PDF-1.7 a judgment\n")
     creditor = f"creditor:resident_id:{make_resident_id()}:张三"
@@ -48,7 +52,6 @@ def test_full_session(workdir):
     cert = json.loads((workdir / "judgment.cert.json").read_text())
     assert cert["record"]["amount"] == 1_300_050
     assert make_resident_id() not in (workdir / "judgment.cert.json").read_text()
-    run(workdir, "trust-descriptor", "--name", "test", "--out", "network.json")
     governor = json.loads((workdir / "network.json").read_text())["governor"]
     port = (workdir / ".data" / "chain" / "anvil.port").read_text().strip()
     verified = run(workdir, "verify", "judgment.cert.json", "--document", str(doc), "--rpc",
@@ -59,6 +62,44 @@ def test_full_session(workdir):
     failed = run(workdir, "verify", "judgment.cert.json", "--document", str(doc), "--trust", "network.json",
                  "--governor", governor, ok=False)
     assert failed.returncode == 1 and "NOT VERIFIED at step 'document'" in failed.stdout
+
+
+def test_enforcement_listing_and_notarization(workdir):
+    doc = workdir / "j2.pdf"
+    doc.write_bytes(b"%PDF-1.7 another judgment\n")
+    debtor_id = make_credit_code("91110108MA01FGHJK")
+    out = run(workdir, "judgment", "record", "--court", "110105", "--case-number", "(2017)京0102民初77号",
+              "--document", str(doc),
+              "--party", f"creditor:resident_id:{make_resident_id('110105', '19800101', '042')}:李四",
+              "--party", f"debtor:credit_code:{debtor_id}:某某公司", "--amount", "500",
+              "--judgment-date", "2017-01-01", "--effective-date", "2017-01-20").stdout
+    judgment_id = re.search(r"record id\s+(0x[0-9a-f]{64})", out).group(1)
+    out = run(workdir, "case", "open", "--court", "110105", "--judgment", judgment_id, "--case-number",
+              "(2017)京0102执9号", "--amount-due", "500", "--filed-at", "2017-02-01").stdout
+    case_id = re.search(r"record id\s+(0x[0-9a-f]{64})", out).group(1)
+    run(workdir, "case", "action", case_id, "asset_inquiry", "--court", "110105", "--detail", "3")
+    refused = run(workdir, "case", "action", case_id, "payment_received", "--court", "110105", "--amount", "600",
+                  ok=False)
+    assert refused.returncode == 1 and "EnforcementRegistryRecoveryExceedsDue" in refused.stderr
+    out = run(workdir, "defaulter", "list", "--court", "110105", "--subject", f"credit_code:{debtor_id}",
+              "--name", "某某公司", "--case", case_id, "--ground", "able_but_refuses",
+              "--restrictions", "company_office,loans_and_cards").stdout
+    listing_id = re.search(r"record id\s+(0x[0-9a-f]{64})", out).group(1)
+    check = ("defaulter", "check", "--subject", f"credit_code:{debtor_id}", "--restriction", "company_office")
+    assert "restricted until" in run(workdir, *check).stdout
+    run(workdir, "defaulter", "extend", listing_id, "1", "--court", "110105")
+    run(workdir, "defaulter", "remove", listing_id, "performed", "--court", "110105")
+    assert "not restricted" in run(workdir, *check).stdout
+    files = [workdir / f"evidence-{i}.txt" for i in range(3)]
+    for i, f in enumerate(files):
+        f.write_text(f"evidence {i}")
+    out = run(workdir, "notarize", *map(str, files), "--court", "110105", "--receipts", "receipts").stdout
+    assert "anchored 3 digests" in out
+    governor = json.loads((workdir / "network.json").read_text())["governor"]
+    port = (workdir / ".data" / "chain" / "anvil.port").read_text().strip()
+    verified = run(workdir, "verify", "receipts/evidence-1.txt.certificate.json", "--document", str(files[1]),
+                   "--rpc", f"http://127.0.0.1:{port}", "--trust", "network.json", "--governor", governor).stdout
+    assert "VERIFIED" in verified and "proof" in verified
 
 
 def test_user_mistakes_print_one_line_and_exit_1(workdir):
