@@ -103,7 +103,7 @@ contract CourtRegistry is ICourtRegistry, AccessControl {
         uint256 n = _registries.length;
         if (n >= MAX_REGISTRIES) revert CourtRegistryTooManyRegistries();
         for (uint256 i = 0; i < n; ++i) {
-            if (_registries[i] == registry) revert CourtRegistryInvalidRegistry(address(registry));
+            if (address(_registries[i]) == address(registry)) revert CourtRegistryInvalidRegistry(address(registry));
         }
         _registries.push(registry);
         emit RegistryAttached(address(registry));

@@ -125,7 +125,10 @@ def compile_contracts(root: Path = REPO_DIR) -> dict[str, Any]:
     output: dict[str, Any] = solcx.compile_standard(
         _standard_input(root), base_path=str(root), solc_binary=wrapper, allow_empty=True
     )
-    errors = [e for e in output.get("errors", []) if e.get("severity") == "error"]
+    # Errors anywhere, and warnings about our own sources, fail the build: a warning today is a bug later.
+    errors = [e for e in output.get("errors", []) if e.get("severity") == "error" or (
+        e.get("severity") == "warning"
+        and any(loc.get("file", "").startswith("contracts/") for loc in [e.get("sourceLocation") or {}]))]
     if errors:
         raise DeploymentError("compilation failed:\n" + "\n".join(e["formattedMessage"] for e in errors))
     return output

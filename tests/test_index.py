@@ -393,9 +393,8 @@ def test_an_index_serves_one_deployment_and_start(ledger: Ledger, tmp_path: Path
 # -- reorganisations ----------------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("chain", ["anvil"], indirect=True)  # reorganisations are made with anvil_reorg
 def test_reorg_replaces_a_record(ledger: Ledger, new_court, tmp_path: Path) -> None:
-    if ledger.chain.kind != "local":
-        pytest.skip("reorganisations are made with anvil_reorg")
     start = _next_block(ledger)
     court = new_court()
     index = Index(tmp_path / "index.db")
