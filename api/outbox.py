@@ -19,6 +19,7 @@ States (``state`` column)::
         +--(estimation reverts, nothing earlier pending)--> failed <--(receipt status 0: decoded revert)
                                                             |
     submitted --(nonce taken by another transaction)--> accepted (signed again with a new nonce)
+    confirmed | failed --(the node lost the block that settled it)--> submitted (the same raw tx again)
 
 A row keeps: who accepted it (client), its lane (``court:<id>`` or ``governance``: rows of one lane are
 sent in acceptance order), the record (typed JSON) and its EIP-712 record id computed at accept time, or
@@ -120,6 +121,7 @@ CREATE INDEX IF NOT EXISTS outbox_open ON outbox (state, lane, seq);
 CREATE INDEX IF NOT EXISTS outbox_by_record ON outbox (record_id);
 CREATE INDEX IF NOT EXISTS outbox_by_family ON outbox (family, state);
 CREATE INDEX IF NOT EXISTS outbox_by_sender ON outbox (sender, state);
+CREATE INDEX IF NOT EXISTS outbox_by_block ON outbox (block_number);
 CREATE TABLE IF NOT EXISTS senders (address TEXT PRIMARY KEY, next_nonce INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS sequences (family TEXT PRIMARY KEY, base INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS court_signers (
@@ -535,6 +537,32 @@ class Outbox:
                 "signature = NULL, signer = NULL, sender = NULL, note = ? "
                 "WHERE id = ? AND state = 'submitted'",
                 (note, entry_id),
+            )
+
+    def settled_in_newest_block(self, below_block: int | None = None) -> list[Entry]:
+        """The entries this service sent that the newest block (below ``below_block``) settled, confirmed
+        or failed on chain: what a node that lost its last blocks may have lost with them."""
+        settled = "state IN ('confirmed', 'failed') AND raw_tx IS NOT NULL AND block_hash IS NOT NULL"
+        below = "" if below_block is None else " AND block_number < ?"
+        params: tuple[Any, ...] = () if below_block is None else (below_block,)
+        with self._lock:
+            rows = self._db.execute(
+                f"SELECT {_COLUMNS} FROM outbox WHERE {settled} AND block_number = "
+                f"(SELECT block_number FROM outbox INDEXED BY outbox_by_block WHERE {settled}{below} "
+                "ORDER BY block_number DESC LIMIT 1) "
+                "ORDER BY seq",
+                params,
+            ).fetchall()
+        return [Entry.from_row(r) for r in rows]
+
+    def reopen(self, entry_id: str, note: str) -> None:
+        """The block that settled the entry is gone from the chain: back to ``submitted``, same raw tx."""
+        with self._tx() as db:
+            db.execute(
+                "UPDATE outbox SET state = 'submitted', block_number = NULL, block_hash = NULL, "
+                "block_time = NULL, gas_used = NULL, error = NULL, finished_at = NULL, note = ? "
+                "WHERE id = ? AND state IN ('confirmed', 'failed') AND raw_tx IS NOT NULL",
+                (note[:500], entry_id),
             )
 
     def note(self, entry_id: str, note: str) -> None:

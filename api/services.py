@@ -34,7 +34,7 @@ from api.auth import Authenticator, Client, ClientRegistry, open_db
 from api.errors import Conflict, Forbidden, IdempotencyConflict, NotFound, NotReady, RateLimited
 from api.outbox import GOVERNANCE_LANE, KIND_OF, Entry, NewEntry, Outbox, court_lane, family_of
 from api.settings import ServiceSecrets, Settings, resolve_secrets
-from api.worker import OutboxWorker, Signers
+from api.worker import OutboxWorker, Signers, follow_restarted_node
 from ledger.certificates import Certificate, case_certificate, defaulter_certificate, judgment_certificate
 from ledger.chain import Chain, connect, send_transaction
 from ledger.client import Ledger
@@ -361,6 +361,7 @@ class Services:
                 if self._index_error != type(exc).__name__:
                     log.warning("index sync failed: %s: %s", type(exc).__name__, exc)
                 self._index_error = type(exc).__name__
+                follow_restarted_node(self.chain)
 
     @property
     def indexed_block(self) -> int:

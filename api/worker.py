@@ -2,8 +2,12 @@
 
 Contract
 --------
-One background thread. Each pass walks the lanes with open entries (the governance lane first, then one
-lane per court) and, per lane:
+One background thread. At most once a second, and first after a failed pass, a pass checks that the chain
+still holds the block of the newest settled entry; entries settled in blocks the node lost (anvil killed
+between two state dumps, a reorganisation) go back to ``submitted`` and are followed like any other. A
+failed pass also lets a ``local`` chain follow its node to the port it was restarted on
+(:meth:`ledger.chain.Chain.reconnect`). Then the pass walks the lanes with open entries (the governance
+lane first, then one lane per court) and, per lane:
 
 1. **Follows what is in flight** (``submitted``, in nonce order). A receipt moves the entry to
    ``confirmed`` (status 1; block number, hash, time and gas stored) or ``failed`` (status 0; the call is
@@ -36,16 +40,22 @@ from typing import Any, Literal, cast
 
 from eth_account.signers.local import LocalAccount
 from eth_utils import to_checksum_address
-from web3.exceptions import ContractLogicError, ProviderConnectionError, TransactionNotFound, Web3RPCError
+from web3.exceptions import (
+    BlockNotFound,
+    ContractLogicError,
+    ProviderConnectionError,
+    TransactionNotFound,
+    Web3RPCError,
+)
 
 from api.outbox import GOVERNANCE_LANE, Entry, Outbox
-from ledger.chain import GAS_MARGIN_PERCENT
+from ledger.chain import GAS_MARGIN_PERCENT, Chain
 from ledger.client import Ledger, decode_revert, jurisdiction_bytes
 from ledger.errors import ConfigurationError, ContractRevertError
 from ledger.records import CONTRACT_OF
 from ledger.signing import Keystore
 
-__all__ = ["GOVERNANCE_FUNCTIONS", "OutboxWorker", "Signers", "error_of"]
+__all__ = ["GOVERNANCE_FUNCTIONS", "OutboxWorker", "Signers", "error_of", "follow_restarted_node"]
 
 log = logging.getLogger("api.worker")
 
@@ -103,6 +113,15 @@ class Signers:
     def for_court(self, court: int) -> LocalAccount | None:
         address = self.outbox.active_signer(court)
         return self.account(address) if address else None
+
+
+def follow_restarted_node(chain: Chain) -> None:
+    """After a failed call: if the local node was restarted elsewhere, connect to it (see Chain.reconnect)."""
+    try:
+        if chain.reconnect():
+            log.warning("the chain node was restarted; connected to it at %s", chain.url)
+    except Exception as exc:
+        log.warning("cannot reconnect to the chain node yet: %s", exc)
 
 
 def error_of(exc: BaseException) -> dict[str, Any]:
@@ -166,6 +185,7 @@ class OutboxWorker:
         *,
         interval: float = 0.1,
         resend_after: float = 2.0,
+        recheck_interval: float = 1.0,
         on_finished: Callable[[Entry], None] | None = None,
     ) -> None:
         self.ledger = ledger
@@ -181,6 +201,8 @@ class OutboxWorker:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._last_broadcast: dict[str, float] = {}
+        self.recheck_interval = recheck_interval
+        self._recheck_due = 0.0
 
     # -- thread --------------------------------------------------------------------------------
 
@@ -208,7 +230,9 @@ class OutboxWorker:
             except Exception as exc:  # the loop must survive a node restart or a transient fault
                 log.warning("outbox pass failed: %s: %s", type(exc).__name__, exc)
                 busy = 0
+                self._recheck_due = 0.0  # after the node comes back, look for blocks it lost first
                 self._stop.wait(1.0)
+                follow_restarted_node(self.ledger.chain)
             if not busy:
                 self._wake.wait(self.interval)
                 self._wake.clear()
@@ -217,6 +241,10 @@ class OutboxWorker:
 
     def run_once(self) -> int:
         progressed = 0
+        now = time.monotonic()
+        if now >= self._recheck_due:
+            self._recheck_due = now + self.recheck_interval
+            progressed += self._recheck_settled()
         for lane in self.outbox.lanes_with_work():
             if self._stop.is_set():
                 break
@@ -241,6 +269,55 @@ class OutboxWorker:
             if outcome == _SENT:
                 in_flight = True
         return progressed
+
+    # -- blocks the node lost -------------------------------------------------------------------
+
+    def _chain_block_hash(self, number: int) -> str | None:
+        try:
+            block = self.w3.eth.get_block(number)
+        except BlockNotFound:
+            return None
+        return "0x" + bytes(block["hash"]).hex() if block is not None else None
+
+    def _recheck_settled(self) -> int:
+        """Entries settled in blocks the chain no longer holds go back to ``submitted``; how many moved.
+
+        A node may lose its last blocks (anvil killed between two state dumps; a reorganisation). The
+        newest settled entry's block is compared with the chain's block of that number (one call when
+        nothing was lost); on a difference, entries are walked newest block first until a block the
+        chain still holds. An entry whose transaction was mined again elsewhere is settled from its new
+        receipt; one the chain forgot is reopened, and :meth:`_follow` sends the same raw transaction
+        again with its nonce.
+        """
+        moved = 0
+        below: int | None = None
+        while True:
+            entries = self.outbox.settled_in_newest_block(below)
+            if not entries:
+                return moved
+            number = entries[0].block_number
+            assert number is not None
+            held = self._chain_block_hash(number)
+            stale = [e for e in entries if e.block_hash != held]
+            if not stale:
+                return moved  # the chain holds this block, so every earlier one too
+            for entry in stale:
+                assert entry.tx_hash is not None
+                receipt = self._receipt(entry.tx_hash)
+                if receipt is not None:
+                    self._finish(entry, receipt)
+                else:
+                    log.warning(
+                        "outbox %s: block %s that settled transaction %s is gone from the chain; "
+                        "sending it again",
+                        entry.id,
+                        number,
+                        entry.tx_hash,
+                    )
+                    self.outbox.reopen(entry.id, f"block {number} was lost by the node; sending again")
+                    self._last_broadcast.pop(entry.id, None)
+                moved += 1
+            below = number
 
     # -- following -----------------------------------------------------------------------------
 

@@ -70,6 +70,7 @@ class Chain:
         *,
         url: str | None = None,
         node: AnvilNode | None = None,
+        timeout: float = 30.0,
     ) -> None:
         self.w3 = w3
         self.kind: ChainKind = kind
@@ -78,6 +79,39 @@ class Chain:
         self.node = node
         self.chain_id: int = w3.eth.chain_id
         self.genesis_hash = HexBytes(w3.eth.get_block(0)["hash"])
+        self._timeout = timeout
+        self._reconnect_lock = threading.Lock()
+
+    def reconnect(self) -> bool:
+        """``local``: follow the data dir's node after it restarted (on another port); True if it moved.
+
+        The node of a data dir may be stopped or killed and started again by anyone (its new port is in
+        ``anvil.port``). The connection moves to it only if it serves the same chain (chain id and genesis
+        block); everything built on :attr:`w3` (contracts, the ledger, indexers) follows. The new node is
+        not owned: it was started elsewhere. Other kinds never move: their URL is the configuration.
+        """
+        if self.kind != "local" or self.node is None:
+            return False
+        with self._reconnect_lock:
+            current = running_node(self.node.data_dir)
+            if current is None or current.port == self.node.port:
+                return False
+            provider = HTTPProvider(current.url, request_kwargs={"timeout": self._timeout})
+            probe = Web3(provider)
+            try:
+                chain_id = probe.eth.chain_id
+                genesis = HexBytes(probe.eth.get_block(0)["hash"])
+            except Exception as exc:  # not answering yet: the next attempt may succeed
+                raise ChainUnavailableError(f"the restarted node at {current.url} does not answer: {exc}") from exc
+            if chain_id != self.chain_id or genesis != self.genesis_hash:
+                raise ChainUnavailableError(
+                    f"the node now serving {self.node.data_dir} runs another chain (chain id {chain_id}, "
+                    f"genesis 0x{bytes(genesis).hex()}); not switching to it"
+                )
+            self.w3.provider = provider
+            self.url = current.url
+            self.node = current
+            return True
 
     def close(self) -> None:
         """Disconnect; stop the local node too if this process started it without ``detach``."""
@@ -131,7 +165,7 @@ def connect(
             if node.owned:
                 node.stop()
             raise
-        chain = Chain(w3, "local", [*_dev_accounts(), *extra], url=node.url, node=node)
+        chain = Chain(w3, "local", [*_dev_accounts(), *extra], url=node.url, node=node, timeout=timeout)
     elif kind.partition("://")[0].lower() in ("http", "https", "ws", "wss"):
         chain = Chain(_open_url(kind, timeout), "rpc", extra, url=kind)
     else:

@@ -13,11 +13,11 @@ import enum
 import hashlib
 import unicodedata
 from datetime import UTC, date, datetime
-from typing import Any, ClassVar, NewType
+from typing import Annotated, Any, ClassVar, NewType
 
 from eth_abi import encode as abi_encode
 from eth_utils import keccak
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 __all__ = [
     "CONTRACT_OF",
@@ -25,6 +25,7 @@ __all__ = [
     "ActionKind",
     "Anchor",
     "CaseState",
+    "ChainDate",
     "Extension",
     "Filing",
     "Ground",
@@ -175,6 +176,15 @@ def date_to_unix(value: date | datetime | int) -> int:
     return int(datetime(value.year, value.month, value.day, tzinfo=UTC).timestamp())
 
 
+def _unix_date(value: date) -> date:
+    if value < date(1970, 1, 1):
+        raise ValueError("dates on chain are unix times (uint40 seconds): 1970-01-01 or later")
+    return value
+
+
+#: A date a record carries on chain (UTC midnight in unix seconds): 1970-01-01 or later.
+ChainDate = Annotated[date, AfterValidator(_unix_date)]
+
 Bytes32 = bytes
 
 
@@ -289,8 +299,8 @@ class Judgment(Record):
     parties_commitment: bytes
     amount: int = Field(ge=0, le=UINT128, description="minor units (fen for CNY)")
     currency: str = Field(pattern=r"^[A-Z]{3}$")
-    judgment_date: date
-    effective_date: date
+    judgment_date: ChainDate
+    effective_date: ChainDate
 
     @field_validator("case_number_digest", "document_digest", "parties_commitment", mode="before")
     @classmethod
@@ -343,7 +353,7 @@ class Filing(Record):
     judgment_id: bytes
     case_number_digest: bytes
     amount_due: int = Field(gt=0, le=UINT128)
-    filed_at: date
+    filed_at: ChainDate
 
     @field_validator("judgment_id", "case_number_digest", mode="before")
     @classmethod

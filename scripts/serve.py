@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import sys
 import threading
@@ -142,6 +143,12 @@ def main(argv: list[str] | None = None) -> int:
         overrides["seed_demo"] = args.demo
     if args.production:
         overrides["mode"] = "production"
+    # The service's own loggers (api.*, ledger.*) at the same level as uvicorn's, on stderr.
+    level = logging.getLevelName(args.log_level.upper())
+    logging.basicConfig(
+        level=level if isinstance(level, int) else logging.DEBUG,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
     settings = Settings(**overrides)
     try:
         services = Services.open(settings)

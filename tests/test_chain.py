@@ -229,6 +229,33 @@ def test_second_connect_reuses_the_running_node(local: Chain, tmp_path: Path) ->
 
 
 @needs_anvil
+def test_reconnect_follows_the_node_restarted_on_another_port(tmp_path: Path) -> None:
+    data_dir = tmp_path / "chain"
+    chain = connect("local", data_dir=data_dir)
+    try:
+        receipt = send_transaction(chain, chain.accounts[0], {"to": chain.accounts[1].address, "value": 5})
+        assert chain.node is not None
+        old_url = chain.url
+        assert not chain.reconnect()  # the same node: nothing to do
+        chain.node.stop()
+        with connect("local", data_dir=data_dir) as restarted:  # someone else starts it again
+            assert restarted.url != old_url
+            assert chain.reconnect() and chain.url == restarted.url
+            assert chain.w3.eth.get_transaction_receipt(receipt["transactionHash"])["status"] == 1
+            assert chain.node is not None and not chain.node.owned
+        # A node serving another chain from that directory is not followed.
+        (data_dir / "state.json").unlink()
+        (data_dir / "state.json.bak").unlink(missing_ok=True)
+        with (
+            connect("local", data_dir=data_dir, chain_id=1337),
+            pytest.raises(ChainUnavailableError, match="another chain"),
+        ):
+            chain.reconnect()
+    finally:
+        chain.close()
+
+
+@needs_anvil
 def test_close_stops_the_node_and_writes_its_state(tmp_path: Path) -> None:
     data_dir = tmp_path / "chain"
     chain = connect("local", data_dir=data_dir)

@@ -7,20 +7,23 @@ what a client may see: never raw transactions, nonces, keys, vault contents or a
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import Response
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
 from api.auth import Client
-from api.errors import Forbidden
+from api.errors import PROBLEM_JSON, Forbidden
 from api.outbox import Entry
 from ledger.privacy import CreditCode, Party, Passport, ResidentId, parse_subject
 
 __all__ = [
     "API",
+    "AUTHENTICATED_ERRORS",
+    "PUBLIC_ERRORS",
     "Hex32",
     "PartyIn",
+    "Problem",
     "SubjectIn",
     "SubjectRefIn",
     "SubmissionOut",
@@ -33,6 +36,48 @@ API = "/api/v1"
 
 Hex32 = Annotated[str, Field(pattern=r"^0x[0-9a-fA-F]{64}$", examples=["0x" + "ab" * 32])]
 Sha256Hex = Annotated[str, Field(pattern=r"^(0x)?[0-9a-fA-F]{64}$", description="SHA-256, 64 hex digits")]
+
+
+class Problem(BaseModel):
+    """An error, as an RFC 9457 problem document (``application/problem+json``). Some problems add members:
+    ``errors`` (invalid requests), ``error`` and ``arguments`` (contract refusals), ``step``, ``reason`` and
+    ``steps`` (failed verifications)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str = Field(examples=["/problems/not-found"])
+    title: str
+    status: int
+    detail: str
+
+
+_PROBLEMS = {
+    400: "Malformed request: the body cannot be read as JSON text",
+    401: "Not authenticated: missing or bad signature headers, timestamp, nonce or client",
+    403: "Forbidden: the client's kind, scopes or court do not allow this",
+    404: "Not found",
+    409: "Conflict: an Idempotency-Key reused for another request, a record not confirmed yet, a contract refusal",
+    410: "The subject's personal data was erased",
+    413: "Too many items in one request",
+    422: "Invalid request (``errors`` lists what), or a verification that failed (``step`` names where)",
+    429: "Too many requests from this address; see Retry-After",
+}
+
+
+def problem_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` for the problem documents a router's endpoints may answer."""
+    return {
+        code: {
+            "model": Problem,
+            "description": _PROBLEMS[code],
+            "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+        }
+        for code in codes
+    }
+
+
+AUTHENTICATED_ERRORS = problem_responses(400, 401, 403, 404, 409, 410, 413, 422)
+PUBLIC_ERRORS = problem_responses(400, 404, 409, 422, 429)
 
 
 def hex32(value: str) -> bytes:

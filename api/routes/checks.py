@@ -13,10 +13,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from api.auth import Client
 from api.deps import ServicesDep, requires
 from api.errors import TooLarge
-from api.routes import API, SubjectRefIn
+from api.routes import API, AUTHENTICATED_ERRORS, SubjectRefIn
 from ledger.records import Restriction
 
-router = APIRouter(prefix=f"{API}/checks", tags=["checks"])
+router = APIRouter(prefix=f"{API}/checks", tags=["checks"], responses=AUTHENTICATED_ERRORS)
 
 Partner = Annotated[Client, Depends(requires("checks:read", "partner"))]
 RestrictionName = Literal[tuple((r.name or "").lower() for r in Restriction)]  # type: ignore[valid-type]

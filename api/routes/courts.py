@@ -16,9 +16,9 @@ from api.auth import Client
 from api.deps import CurrentClient, ServicesDep, WriteCtx, requires
 from api.errors import Forbidden
 from api.outbox import Entry
-from api.routes import API, SubmissionOut, submission_out
+from api.routes import API, AUTHENTICATED_ERRORS, SubmissionOut, submission_out
 
-router = APIRouter(prefix=f"{API}/courts", tags=["courts"])
+router = APIRouter(prefix=f"{API}/courts", tags=["courts"], responses=AUTHENTICATED_ERRORS)
 
 Governance = Annotated[Client, Depends(requires("courts:write", "governance"))]
 CourtId = Annotated[int, Path(gt=0, le=2**32 - 1)]
@@ -28,9 +28,9 @@ Address = Annotated[str, Path(pattern=r"^0x[0-9a-fA-F]{40}$")]
 class AdmitCourtIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    court_id: int = Field(gt=0, le=2**32 - 1)
+    court_id: int = Field(gt=0, le=2**32 - 1, strict=True)
     jurisdiction: str = Field(pattern=r"^[A-Za-z]{2}(-[A-Za-z0-9]{1,5})?$", examples=["CN-BJ"])
-    appellate_court: int = Field(default=0, ge=0, le=2**32 - 1)
+    appellate_court: int = Field(default=0, ge=0, le=2**32 - 1, strict=True)
 
 
 class GovernanceOut(SubmissionOut):

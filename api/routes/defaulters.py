@@ -13,10 +13,19 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from api.auth import Client
 from api.deps import ServicesDep, WriteCtx, requires
 from api.errors import NotFound
-from api.routes import API, Hex32, NamedSubjectIn, SubmissionOut, check_court, hex32, submission_out
+from api.routes import (
+    API,
+    AUTHENTICATED_ERRORS,
+    Hex32,
+    NamedSubjectIn,
+    SubmissionOut,
+    check_court,
+    hex32,
+    submission_out,
+)
 from ledger.records import Extension, Ground, Removal, RemovalReason, Restriction
 
-router = APIRouter(prefix=f"{API}/defaulters", tags=["defaulters"])
+router = APIRouter(prefix=f"{API}/defaulters", tags=["defaulters"], responses=AUTHENTICATED_ERRORS)
 
 Writer = Annotated[Client, Depends(requires("defaulters:write", "court"))]
 Reader = Annotated[Client, Depends(requires("records:read", "court", "governance"))]
@@ -30,20 +39,20 @@ YEAR = 365 * 86400
 class ListingIn(BaseModel):
     model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
 
-    court: int | None = Field(default=None, description="optional; must be the credential's court")
+    court: int | None = Field(default=None, description="optional; must be the credential's court", strict=True)
     subject: NamedSubjectIn
     case_id: Hex32
     ground: GroundName  # type: ignore[valid-type]
     restrictions: list[RestrictionName] = Field(min_length=1)  # type: ignore[valid-type]
-    listed_at: int | None = Field(default=None, gt=0, lt=2**40, description="unix seconds; default now")
-    period_days: int = Field(default=730, ge=1, le=730)
+    listed_at: int | None = Field(default=None, gt=0, lt=2**40, description="unix seconds; default now", strict=True)
+    period_days: int = Field(default=730, ge=1, le=730, strict=True)
 
 
 class ExtensionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    years: int | None = Field(default=None, ge=1, le=3, description="extend by 1 to 3 years")
-    until: int | None = Field(default=None, gt=0, lt=2**40, description="or: the new end, unix seconds")
+    years: int | None = Field(default=None, ge=1, le=3, description="extend by 1 to 3 years", strict=True)
+    until: int | None = Field(default=None, gt=0, lt=2**40, description="or: the new end, unix seconds", strict=True)
 
     @model_validator(mode="after")
     def _one(self) -> ExtensionIn:

@@ -6,7 +6,6 @@ and not failed (plus, once, those written to the chain outside this service).
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Response
@@ -15,10 +14,10 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from api.auth import Client
 from api.deps import ServicesDep, WriteCtx, requires
 from api.errors import Forbidden, NotFound
-from api.routes import API, Hex32, Sha256Hex, SubmissionOut, check_court, hex32, submission_out
-from ledger.records import Action, ActionKind
+from api.routes import API, AUTHENTICATED_ERRORS, Hex32, Sha256Hex, SubmissionOut, check_court, hex32, submission_out
+from ledger.records import Action, ActionKind, ChainDate
 
-router = APIRouter(prefix=f"{API}/enforcement", tags=["enforcement"])
+router = APIRouter(prefix=f"{API}/enforcement", tags=["enforcement"], responses=AUTHENTICATED_ERRORS)
 
 Writer = Annotated[Client, Depends(requires("enforcement:write", "court"))]
 Reader = Annotated[Client, Depends(requires("records:read", "court", "governance"))]
@@ -29,31 +28,35 @@ ActionName = Literal[tuple(k.name.lower() for k in ActionKind)]  # type: ignore[
 class FilingIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    court: int | None = Field(default=None, description="optional; must be the credential's court")
+    court: int | None = Field(default=None, description="optional; must be the credential's court", strict=True)
     judgment_id: Hex32
     case_number: str = Field(min_length=1, max_length=100, examples=["(2019)京0108执4567号"])
-    amount_due: int = Field(gt=0, lt=2**128, description="minor units")
-    filed_at: date
+    amount_due: int = Field(gt=0, lt=2**128, description="minor units", strict=True)
+    filed_at: ChainDate
 
 
 class AuctionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    rounds: int = Field(ge=0, lt=2**32)
-    extensions: int = Field(ge=0, lt=2**32)
+    rounds: int = Field(ge=0, lt=2**32, strict=True)
+    extensions: int = Field(ge=0, lt=2**32, strict=True)
 
 
 class ActionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     kind: ActionName  # type: ignore[valid-type]
-    amount: int = Field(default=0, ge=0, lt=2**128)
-    detail: int = Field(default=0, ge=0, lt=2**64, description="asset categories bitmask, or see 'auction'")
+    amount: int = Field(default=0, ge=0, lt=2**128, strict=True)
+    detail: int = Field(
+        default=0, ge=0, lt=2**64, description="asset categories bitmask, or see 'auction'", strict=True
+    )
     auction: AuctionIn | None = Field(
         default=None, description="auction_sold: rounds of bidding and extensions"
     )
     document_sha256: Sha256Hex | None = None
-    flags: int = Field(default=0, ge=0, le=255, description="1: recovery above the amount due acknowledged")
+    flags: int = Field(
+        default=0, ge=0, le=255, description="1: recovery above the amount due acknowledged", strict=True
+    )
 
     @model_validator(mode="after")
     def _auction(self) -> ActionIn:

@@ -3,7 +3,6 @@ read it back, fetch its certificate."""
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Response
@@ -12,10 +11,20 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from api.auth import Client
 from api.deps import ServicesDep, WriteCtx, requires
 from api.errors import Forbidden, NotFound
-from api.routes import API, Hex32, PartyIn, Sha256Hex, SubmissionOut, check_court, hex32, submission_out
-from ledger.records import JudgmentStatus, JudgmentStatusChange
+from api.routes import (
+    API,
+    AUTHENTICATED_ERRORS,
+    Hex32,
+    PartyIn,
+    Sha256Hex,
+    SubmissionOut,
+    check_court,
+    hex32,
+    submission_out,
+)
+from ledger.records import ChainDate, JudgmentStatus, JudgmentStatusChange
 
-router = APIRouter(prefix=f"{API}/judgments", tags=["judgments"])
+router = APIRouter(prefix=f"{API}/judgments", tags=["judgments"], responses=AUTHENTICATED_ERRORS)
 
 Writer = Annotated[Client, Depends(requires("judgments:write", "court"))]
 Reader = Annotated[Client, Depends(requires("records:read", "court", "governance"))]
@@ -28,14 +37,14 @@ class JudgmentIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
 
-    court: int | None = Field(default=None, description="optional; must be the credential's court")
+    court: int | None = Field(default=None, description="optional; must be the credential's court", strict=True)
     case_number: str = Field(min_length=1, max_length=100, examples=["(2019)京0108民初12345号"])
     document_sha256: Sha256Hex
     parties: list[PartyIn] = Field(min_length=1, max_length=100)
-    amount: int = Field(ge=0, lt=2**128, description="minor units (fen for CNY)")
+    amount: int = Field(ge=0, lt=2**128, description="minor units (fen for CNY)", strict=True)
     currency: str = Field(pattern=r"^[A-Z]{3}$", examples=["CNY"])
-    judgment_date: date
-    effective_date: date
+    judgment_date: ChainDate
+    effective_date: ChainDate
 
     @model_validator(mode="after")
     def _dates(self) -> JudgmentIn:

@@ -30,12 +30,12 @@ from starlette.concurrency import run_in_threadpool
 from api.auth import Client
 from api.deps import ServicesDep, requires
 from api.errors import NotFound, NotReady
-from api.routes import API, Hex32, Sha256Hex, hex32
+from api.routes import API, AUTHENTICATED_ERRORS, Hex32, Sha256Hex, hex32
 from api.services import Services
 from ledger.errors import ConfigurationError, ValidationError
 from ledger.notary import NotAnchoredError, NotaryBatcher, Receipt
 
-router = APIRouter(prefix=f"{API}/notary", tags=["notary"])
+router = APIRouter(prefix=f"{API}/notary", tags=["notary"], responses=AUTHENTICATED_ERRORS)
 
 Notary = Annotated[Client, Depends(requires("notary:write", "court", "notary"))]
 ReceiptId = Annotated[

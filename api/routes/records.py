@@ -8,9 +8,9 @@ from fastapi import APIRouter, Path
 from pydantic import BaseModel, Field
 
 from api.deps import CurrentClient, ServicesDep
-from api.routes import API, Hex32
+from api.routes import API, AUTHENTICATED_ERRORS, Hex32
 
-router = APIRouter(prefix=f"{API}/records", tags=["records"])
+router = APIRouter(prefix=f"{API}/records", tags=["records"], responses=AUTHENTICATED_ERRORS)
 
 OutboxId = Annotated[str, Path(pattern=r"^ob_[0-9a-f]{24}$")]
 

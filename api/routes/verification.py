@@ -17,10 +17,10 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import ServicesDep, client_ip
-from api.routes import API, Hex32, Sha256Hex, hex32
+from api.routes import API, PUBLIC_ERRORS, Hex32, Sha256Hex, hex32
 from ledger.records import case_number_digest
 
-router = APIRouter(prefix=f"{API}/verify", tags=["verification"])
+router = APIRouter(prefix=f"{API}/verify", tags=["verification"], responses=PUBLIC_ERRORS)
 
 
 def rate_limited(request: Request, services: ServicesDep) -> None:

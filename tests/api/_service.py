@@ -17,7 +17,7 @@ import sys
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -168,10 +168,11 @@ def client_cli(data_dir: Path, *args: str) -> dict[str, Any]:
     return json.loads(out.stdout)
 
 
-def admit_court(service: Service, gov: ApiClient, court_id: int, client_id: str) -> ApiClient:
-    """Governance admits a court through ``service``; a signed court client for it."""
-    gov.confirmed(gov.post("/api/v1/courts", {"court_id": court_id, "jurisdiction": "CN-ZJ"}), timeout=60)
-    return ApiClient(service.http(), client_id, service.add_client(client_id, "court", court_id))
+def admit_court(service: Service, gov: ApiClient, court_id: int, client_id: str) -> tuple[ApiClient, str]:
+    """Governance admits a court through ``service``: a signed court client for it, and its signer."""
+    r = gov.post("/api/v1/courts", {"court_id": court_id, "jurisdiction": "CN-ZJ"})
+    gov.confirmed(r, timeout=60)
+    return ApiClient(service.http(), client_id, service.add_client(client_id, "court", court_id)), r.json()["signer"]
 
 
 # -- load ----------------------------------------------------------------------------------------
@@ -219,12 +220,13 @@ class Load:
             self.outcomes[key] = outcome
         return outcome
 
-    def post(self, api: ApiClient, outcome: Outcome) -> None:
+    def post(self, api: ApiClient, outcome: Outcome) -> bool:
+        """One attempt; True when it got an answer worth keeping (not a lost connection, not a 5xx)."""
         try:
             r = api.post("/api/v1/judgments", outcome.body, headers={"Idempotency-Key": outcome.key})
         except httpx.HTTPError as exc:
             outcome.exceptions.append(type(exc).__name__)
-            return
+            return False
         outcome.statuses.append(r.status_code)
         if r.status_code == 202:
             answer = r.json()
@@ -233,6 +235,7 @@ class Load:
             outcome.accepted = answer
         else:
             outcome.problems.append(r.text[:500])
+        return r.status_code < 500
 
     def run(
         self,
@@ -240,36 +243,78 @@ class Load:
         *,
         count: int | None = None,
         seconds: float | None = None,
-        until: Callable[[], bool] | None = None,
-        on_progress: Callable[[int], None] | None = None,
+        retry_every: float = 0.2,
+        retry_for: float = 120.0,
     ) -> None:
-        """Post until ``count`` keys were used, ``seconds`` passed or ``until()`` says stop (bounded)."""
+        """Post until ``count`` keys were used or ``seconds`` passed (new keys; bounded either way).
+
+        Like a careful client, a thread whose request got no answer (the service is down) or a 5xx tries
+        the same key again every ``retry_every`` seconds, until ``retry_for`` seconds have passed.
+        """
         assert count is not None or seconds is not None
         deadline = time.monotonic() + (seconds if seconds is not None else 300.0)
 
         def worker() -> None:
             with httpx.Client(base_url=self.base, timeout=15) as http:
                 api = ApiClient(http, self.client_id, self.key)
-                while time.monotonic() < deadline and not (until is not None and until()):
+                while time.monotonic() < deadline:
                     outcome = self._take(count)
                     if outcome is None:
                         return
-                    self.post(api, outcome)
-                    if on_progress is not None:
-                        on_progress(self.accepted_count())
+                    give_up = time.monotonic() + retry_for
+                    while not self.post(api, outcome) and time.monotonic() < give_up:
+                        time.sleep(retry_every)
 
         pool = [threading.Thread(target=worker, daemon=True) for _ in range(threads)]
         for t in pool:
             t.start()
         for t in pool:
-            t.join(deadline - time.monotonic() + 60)
+            t.join(max(0.0, deadline - time.monotonic()) + retry_for + 30)
             assert not t.is_alive(), "a client thread hung"
 
-    def retry_unknown(self, api: ApiClient) -> None:
-        """Send again every key whose request got no answer (or a non-202): same key, same body."""
-        for outcome in list(self.outcomes.values()):
-            if outcome.accepted is None:
-                self.post(api, outcome)
+    def start(self, threads: int, **kw: Any) -> Load:
+        """``run`` in the background; :meth:`join` waits for it and raises what it raised."""
+
+        def target() -> None:
+            try:
+                self.run(threads, **kw)
+            except BaseException as exc:
+                self._error = exc
+
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=target, daemon=True)
+        self._thread.start()
+        return self
+
+    def join(self, timeout: float = 400.0) -> None:
+        self._thread.join(timeout)
+        assert not self._thread.is_alive(), "the load did not finish"
+        if self._error is not None:
+            raise self._error
+
+    def wait_accepted(self, n: int, timeout: float = 120.0) -> None:
+        deadline = time.monotonic() + timeout
+        while self.accepted_count() < n:
+            assert time.monotonic() < deadline, f"only {self.accepted_count()} accepted after {timeout}s"
+            assert self._thread.is_alive() or self._error is None, self._error
+            time.sleep(0.05)
+
+    def run_retries(self, threads: int) -> None:
+        """Send every key not answered 202 yet once more, same body, from ``threads`` threads."""
+        todo = [o for o in self.outcomes.values() if o.accepted is None]
+
+        def worker(part: list[Outcome]) -> None:
+            with httpx.Client(base_url=self.base, timeout=30) as http:
+                api = ApiClient(http, self.client_id, self.key)
+                for outcome in part:
+                    self.post(api, outcome)
+
+        pool = [threading.Thread(target=worker, args=(todo[i::threads],), daemon=True) for i in range(threads)]
+        for t in pool:
+            t.start()
+        for t in pool:
+            t.join(300)
+            assert not t.is_alive(), "a retry thread hung"
 
     def accepted(self) -> list[Outcome]:
         return [o for o in self.outcomes.values() if o.accepted is not None]
@@ -282,9 +327,21 @@ class Load:
         return Counter(s for o in self.outcomes.values() for s in o.statuses)
 
 
-def wait_final(api: ApiClient, outbox_ids: Iterable[str], timeout: float = 120.0) -> dict[str, dict[str, Any]]:
-    """GET /records/{id} for each until it is final; the final records by outbox id."""
+def wait_final(
+    api: ApiClient, outbox_ids: Iterable[str], timeout: float = 120.0, data_dir: Path | None = None
+) -> dict[str, dict[str, Any]]:
+    """GET /records/{id} for each until it is final; the final records by outbox id.
+
+    With ``data_dir``, first wait (reading the outbox file, not asking the service, which is busy with
+    the backlog) until no entry is open.
+    """
     deadline = time.monotonic() + timeout
+    while data_dir is not None:
+        counts = outbox_counts(data_dir)
+        if not counts.get("accepted", 0) + counts.get("submitted", 0):
+            break
+        assert time.monotonic() < deadline, f"outbox still open after {timeout}s: {counts}"
+        time.sleep(0.5)
     done: dict[str, dict[str, Any]] = {}
     pending = list(outbox_ids)
     while pending:
@@ -341,12 +398,15 @@ def assert_exactly_once(
     Retrying every key (accepted or not) returns the same outbox record for the accepted ones.
     """
     accepted = load.accepted()
-    records = wait_final(api, [o.accepted["outbox_id"] for o in accepted])  # type: ignore[index]
+    records = wait_final(api, [o.accepted["outbox_id"] for o in accepted], 180.0, data_dir)  # type: ignore[index]
     failed = {k: v for k, v in records.items() if v["state"] != "confirmed"}
     assert not failed, list(failed.values())[:3]
-    for o in accepted:  # a retry with the same key is the same record
-        r = api.post("/api/v1/judgments", o.body, headers={"Idempotency-Key": o.key})
-        assert r.status_code == 202 and r.json()["outbox_id"] == o.accepted["outbox_id"], r.text  # type: ignore[index]
+    retry = Load(load.base, load.client_id, load.key, load.prefix, load.seed)  # a retry of every key ...
+    retry.outcomes = {o.key: Outcome(o.key, o.body) for o in accepted}
+    retry.run_retries(4)
+    for o in accepted:  # ... is answered with the same record
+        again = retry.outcomes[o.key]
+        assert again.accepted is not None and again.accepted["outbox_id"] == o.accepted["outbox_id"], again  # type: ignore[index]
     on_chain = chain_judgments(rpc_url, registry_address(data_dir), court)
     ids = Counter(e["id"] for e in on_chain)
     docs = Counter(e["document_digest"] for e in on_chain)
@@ -363,3 +423,58 @@ def assert_exactly_once(
     unknown = [o for o in load.outcomes.values() if o.accepted is None]
     assert len(set(ids) - told) <= len(unknown) + extra_ids
     return records
+
+
+def outbox_counts(data_dir: Path) -> dict[str, int]:
+    """The outbox's entries by state, read from its file (the service keeps running)."""
+    import sqlite3
+
+    db = sqlite3.connect(f"file:{data_dir / 'outbox.sqlite'}?mode=ro", uri=True, timeout=30)
+    try:
+        return dict(db.execute("SELECT state, COUNT(*) FROM outbox GROUP BY state").fetchall())
+    finally:
+        db.close()
+
+
+def _writing_state(pid: int, state_file: Path) -> bool:
+    try:
+        fds = list(Path(f"/proc/{pid}/fd").iterdir())
+    except OSError:
+        return False
+    for fd in fds:
+        try:
+            if os.readlink(fd).startswith(str(state_file)):
+                return True
+        except OSError:
+            continue
+    return False
+
+
+def kill_node(chain_dir: Path) -> int:
+    """SIGKILL the anvil node of ``chain_dir``; its pid.
+
+    anvil rewrites its state file in place every second; a kill in the middle of that write leaves a
+    truncated file that ledger._node refuses to start from (a different, documented failure: restore
+    the .bak copy). So the node is stopped (SIGSTOP) and killed only while it has no state file open.
+    """
+    node = running_node(chain_dir)
+    assert node is not None, "no node to kill"
+    for _ in range(500):
+        os.kill(node.pid, signal.SIGSTOP)
+        if not _writing_state(node.pid, node.state_file):
+            os.kill(node.pid, signal.SIGKILL)
+            break
+        os.kill(node.pid, signal.SIGCONT)
+        time.sleep(0.01)
+    else:
+        raise AssertionError("the node never stopped writing its state")
+    deadline = time.monotonic() + 30
+    while running_node(chain_dir) is not None:
+        assert time.monotonic() < deadline, "the killed node is still there"
+        time.sleep(0.05)
+    return node.pid
+
+
+def block_number(rpc_url: str) -> int:
+    answer = httpx.post(rpc_url, json={"jsonrpc": "2.0", "id": 1, "method": "eth_blockNumber", "params": []})
+    return int(answer.json()["result"], 16)

@@ -186,3 +186,29 @@ def test_a_data_dir_with_records_is_never_redeployed_silently(tmp_path):
     first.close()
     with pytest.raises(ConfigurationError, match="Refusing to deploy a new suite"):
         Services.open(service_settings(tmp_path))  # a new in-memory chain: none of the contracts exist
+
+
+def test_an_entry_whose_block_the_chain_lost_is_sent_again(idle_services):
+    """The node forgets the block that confirmed an entry (a restart before its state was saved, a
+    reorganisation): the worker sends the same stored transaction again and settles it anew."""
+    svc = idle_services
+    client = _court(svc, 4646)
+    _drain(svc.worker, svc, [e.id for e in svc.outbox.entries("governance", "accepted")])
+    w3 = svc.chain.w3
+    snapshot = w3.provider.make_request("evm_snapshot", [])["result"]  # test-only RPC: forget what follows
+    entry = _judgment(svc, client, 20)
+    _drain(svc.worker, svc, [entry.id])
+    first = svc.outbox.get(entry.id)
+    assert first.state == "confirmed"
+    w3.provider.make_request("evm_revert", [snapshot])
+    assert w3.eth.block_number < int(first.block_number or 0)
+
+    restarted = OutboxWorker(svc.ledger, svc.outbox, svc.signers, svc.governor)
+    restarted.run_once()  # its first pass checks the newest settled block: gone; the raw tx goes again
+    reopened = svc.outbox.get(entry.id)
+    assert reopened.state == "submitted" and reopened.block_hash is None, reopened
+    _drain(restarted, svc, [entry.id])
+    done = svc.outbox.get(entry.id)
+    assert done.state == "confirmed" and done.block_number is not None
+    assert (done.tx_hash, done.nonce, done.raw_tx) == (first.tx_hash, first.nonce, first.raw_tx)
+    assert svc.ledger.judgment(done.record_id)["court"] == 4646
