@@ -50,6 +50,7 @@ from eth_utils import keccak, to_checksum_address
 from web3.exceptions import BlockNotFound
 from web3.types import RPCEndpoint
 
+from ledger._sqlite import immediate
 from ledger.build import load_artifact
 from ledger.deployment import CONTRACTS
 from ledger.errors import ChainError, ConfigurationError, ValidationError
@@ -574,14 +575,8 @@ class Index:
         """One write transaction; everything in it commits together or not at all."""
         if self._closed:
             raise ConfigurationError("the index is closed")
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
+        with self._lock, immediate(self._db) as db:
+            yield db
 
     def close(self) -> None:
         with self._lock:

@@ -69,6 +69,7 @@ from eth_typing import HexStr
 from eth_utils import keccak, to_checksum_address
 from web3.exceptions import ContractLogicError, TimeExhausted, TransactionNotFound
 
+from ledger._sqlite import immediate
 from ledger.certificates import Certificate, notary_certificate
 from ledger.client import Ledger, Written, decode_revert
 from ledger.errors import (
@@ -274,14 +275,8 @@ class NotaryBatcher:
     @contextlib.contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
         """One write transaction; taken at once (IMMEDIATE) so concurrent writers queue, never deadlock."""
-        db = self._db()
-        db.execute("BEGIN IMMEDIATE")
-        try:
+        with immediate(self._db()) as db:
             yield db
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        db.execute("COMMIT")
 
     def _init_store(self) -> None:
         identity = {
