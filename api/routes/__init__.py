@@ -7,13 +7,13 @@ what a client may see: never raw transactions, nonces, keys, vault contents or a
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 from fastapi import Response
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
 from api.auth import Client
-from api.errors import PROBLEM_JSON, Forbidden
+from api.errors import PROBLEM_JSON, Forbidden, NotFound
 from api.outbox import Entry
 from ledger.privacy import CreditCode, Party, Passport, ResidentId, parse_subject
 
@@ -168,6 +168,17 @@ def submission_out(entry: Entry, response: Response) -> SubmissionOut:
         record_id="0x" + entry.record_id.hex() if entry.record_id is not None else None,
         links={"record": location, "certificate": f"{location}/certificate"},
     )
+
+
+ViewT = TypeVar("ViewT")
+
+def readable_view(view: ViewT | None, client: Client, what: str, ident: str) -> ViewT:
+    """An indexed record the client may read: its own court's, or any for governance; else 404 or 403."""
+    if view is None:
+        raise NotFound(f"no {what} {ident} in the index (yet)")
+    if client.kind != "governance" and view.court != client.court_id:  # type: ignore[attr-defined]
+        raise Forbidden(f"the {what} belongs to another court")
+    return view
 
 
 def check_court(named: int | None, client: Client) -> int:

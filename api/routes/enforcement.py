@@ -13,8 +13,17 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from api.auth import Client
 from api.deps import ServicesDep, WriteCtx, requires
-from api.errors import Forbidden, NotFound
-from api.routes import API, AUTHENTICATED_ERRORS, Hex32, Sha256Hex, SubmissionOut, check_court, hex32, submission_out
+from api.routes import (
+    API,
+    AUTHENTICATED_ERRORS,
+    Hex32,
+    Sha256Hex,
+    SubmissionOut,
+    check_court,
+    hex32,
+    readable_view,
+    submission_out,
+)
 from ledger.records import Action, ActionKind, ChainDate
 
 router = APIRouter(prefix=f"{API}/enforcement", tags=["enforcement"], responses=AUTHENTICATED_ERRORS)
@@ -150,11 +159,7 @@ def record_action(
 
 @router.get("/cases/{case_id}", response_model=CaseOut, summary="A case of this court with its actions")
 def get_case(case_id: CaseIdPath, client: Reader, services: ServicesDep) -> CaseOut:
-    view = services.index.case_history(hex32(case_id))
-    if view is None:
-        raise NotFound(f"no case {case_id} in the index (yet)")
-    if client.kind != "governance" and view.court != client.court_id:
-        raise Forbidden("the case belongs to another court")
+    view = readable_view(services.index.case_history(hex32(case_id)), client, "case", case_id)
     return CaseOut(
         case_id=case_id.lower(),
         court=view.court,

@@ -10,7 +10,6 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from api.auth import Client
 from api.deps import ServicesDep, WriteCtx, requires
-from api.errors import Forbidden, NotFound
 from api.routes import (
     API,
     AUTHENTICATED_ERRORS,
@@ -20,6 +19,7 @@ from api.routes import (
     SubmissionOut,
     check_court,
     hex32,
+    readable_view,
     submission_out,
 )
 from ledger.records import ChainDate, JudgmentStatus, JudgmentStatusChange
@@ -152,11 +152,7 @@ def change_status(
 
 @router.get("/{judgment_id}", response_model=JudgmentOut, summary="A judgment of this court, as indexed")
 def get_judgment(judgment_id: RecordIdPath, client: Reader, services: ServicesDep) -> JudgmentOut:
-    view = services.index.judgment(hex32(judgment_id))
-    if view is None:
-        raise NotFound(f"no judgment {judgment_id} in the index (yet)")
-    if client.kind != "governance" and view.court != client.court_id:
-        raise Forbidden("the judgment belongs to another court")
+    view = readable_view(services.index.judgment(hex32(judgment_id)), client, "judgment", judgment_id)
     return JudgmentOut(
         judgment_id=judgment_id.lower(),
         court=view.court,
