@@ -364,6 +364,11 @@ class OutboxWorker:
                 return False
             if _nonce_too_low(message):
                 receipt = self._receipt(entry.tx_hash)
+                for _ in range(10):  # a node just restarted may answer the nonce before the receipt
+                    if receipt is not None:
+                        break
+                    time.sleep(0.2)
+                    receipt = self._receipt(entry.tx_hash)
                 if receipt is not None:
                     self._finish(entry, receipt)
                     return True
