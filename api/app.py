@@ -23,11 +23,13 @@ from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
 from api import errors
+from api.checking import CheckServices
+from api.fastcheck import FastSingleCheck
 from api.routes import API, checks, courts, defaulters, enforcement, judgments, records, verification
 from api.services import Services
 from api.settings import Settings
 
-__all__ = ["app", "create_app"]
+__all__ = ["app", "create_app", "create_check_app"]
 
 STATIC = Path(__file__).resolve().parent / "static"
 
@@ -52,8 +54,11 @@ class HealthOut(BaseModel):
     indexed_block: int
 
 
-def create_app(settings: Settings | None = None, *, services: Services | None = None) -> FastAPI:
-    """The application. Without ``services``, they are opened at startup from ``settings`` (or the env)."""
+def create_app(
+    settings: Settings | None = None, *, services: Services | None = None, fast_checks: bool = True
+) -> FastAPI:
+    """The application. Without ``services``, they are opened at startup from ``settings`` (or the env).
+    ``fast_checks``: answer valid single checks in :class:`api.fastcheck.FastSingleCheck` (the default)."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -81,18 +86,68 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     if services is not None:
         application.state.services = services
     errors.install(application)
+    if fast_checks:
+        application.add_middleware(FastSingleCheck)
     for module in (courts, judgments, enforcement, defaulters, checks, verification, records):
         application.include_router(module.router)
     if importlib.util.find_spec("api.routes.notary") is not None:
         application.include_router(importlib.import_module("api.routes.notary").router)
 
     @application.get(f"{API}/health", response_model=HealthOut, tags=["health"], summary="Liveness")
-    def health() -> HealthOut:
+    async def health() -> HealthOut:
         svc: Services = application.state.services
         return HealthOut(status="ok", chain_id=svc.chain.chain_id, indexed_block=svc.indexed_block)
 
     if STATIC.is_dir():
         application.mount("/verify", StaticFiles(directory=STATIC, html=True), name="verify")
+    return application
+
+
+class CheckHealthOut(BaseModel):
+    status: str
+    role: str
+    indexed_block: int
+
+
+def create_check_app(settings: Settings | None = None, *, services: CheckServices | None = None) -> FastAPI:
+    """Partner checks only (``POST /api/v1/checks``, ``/checks/batch``, health), answered from the index
+    the main service keeps on the same data directory. Holds no key but the blind-index key, never talks
+    to the chain, and can run in several worker processes:
+    ``uvicorn --factory api.app:create_check_app --workers N`` or ``python scripts/serve.py checks``."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if services is not None:
+            app.state.services = services
+            yield
+            return
+        opened = CheckServices.open(settings or Settings())
+        try:
+            app.state.services = opened
+            yield
+        finally:
+            opened.close()
+
+    application = FastAPI(
+        title="Judicial trust ledger: partner checks",
+        version="0.1.0",
+        description=DESCRIPTION.split("**Writes**")[0],
+        lifespan=lifespan,
+        openapi_url="/openapi.json",
+        docs_url="/docs",
+        redoc_url=None,
+    )
+    if services is not None:
+        application.state.services = services
+    errors.install(application)
+    application.add_middleware(FastSingleCheck)
+    application.include_router(checks.router)
+
+    @application.get(f"{API}/health", response_model=CheckHealthOut, tags=["health"], summary="Liveness")
+    async def health() -> CheckHealthOut:
+        svc: CheckServices = application.state.services
+        return CheckHealthOut(status="ok", role="checks", indexed_block=svc.indexed_block)
+
     return application
 
 

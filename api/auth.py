@@ -39,13 +39,14 @@ import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, get_args
+from typing import Any, Literal, get_args
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from api.errors import Unauthenticated
+from ledger._sqlite import busy_retry
 from ledger.errors import ConfigurationError, ValidationError
 
 __all__ = [
@@ -78,6 +79,8 @@ HEADER_CLIENT = "X-Client-Id"
 HEADER_TIMESTAMP = "X-Timestamp"
 HEADER_NONCE = "X-Nonce"
 HEADER_SIGNATURE = "X-Signature"
+NONCE_INSERT = "INSERT INTO request_nonces (client_id, nonce, expires_at) VALUES (?, ?, ?)"
+REPLAYED = f"{HEADER_NONCE} was already used: replayed request refused"
 _NONCE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 _CLIENT_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 
@@ -165,7 +168,7 @@ def sign_request(
 
 # -- registry ----------------------------------------------------------------------------------
 
-_SCHEMA = """
+CLIENTS_SCHEMA = """
 CREATE TABLE IF NOT EXISTS clients (
     client_id TEXT PRIMARY KEY, kind TEXT NOT NULL, court_id INTEGER, scopes TEXT NOT NULL,
     public_key BLOB NOT NULL, active INTEGER NOT NULL DEFAULT 1, created_at INTEGER NOT NULL,
@@ -180,12 +183,14 @@ CREATE INDEX IF NOT EXISTS request_nonces_by_expiry ON request_nonces (expires_a
 def open_db(path: Path) -> sqlite3.Connection:
     """The service database (clients, nonces, audit): WAL, NORMAL sync, one shared connection."""
     Path(path).parent.mkdir(parents=True, exist_ok=True)
-    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30.0)
-    conn.execute("PRAGMA journal_mode=WAL")
+    # timeout=0: several processes (the service, check workers) write here, each holding the lock for
+    # tens of microseconds; every statement goes through ledger._sqlite.busy_retry, which waits in steps
+    # of 50 µs instead of SQLite's 1-100 ms.
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=0)
+    busy_retry(lambda: conn.execute("PRAGMA journal_mode=WAL"))
     # NORMAL: a committed nonce or audit row survives a crash of the process; only a power cut may lose
     # the last transactions. Full sync per authenticated request would cap partner checks at disk speed.
     conn.execute("PRAGMA synchronous=NORMAL")
-    conn.execute("PRAGMA busy_timeout=30000")
     return conn
 
 
@@ -197,7 +202,10 @@ class ClientRegistry:
         self.db = open_db(self.path)
         self.lock = threading.RLock()
         with self.lock:
-            self.db.executescript(_SCHEMA)
+            busy_retry(lambda: self.db.executescript(CLIENTS_SCHEMA))
+
+    def _execute(self, sql: str, params: tuple[Any, ...] = ()) -> sqlite3.Cursor:
+        return busy_retry(lambda: self.db.execute(sql, params))
 
     def close(self) -> None:
         with self.lock:
@@ -230,7 +238,7 @@ class ClientRegistry:
         verb = "INSERT OR REPLACE" if replace else "INSERT"
         with self.lock:
             try:
-                self.db.execute(
+                self._execute(
                     f"{verb} INTO clients (client_id, kind, court_id, scopes, public_key, active, "
                     "created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
                     (
@@ -252,7 +260,7 @@ class ClientRegistry:
     def rotate(self, client_id: str, public_key: str | bytes | Ed25519PublicKey) -> None:
         """Replace the client's key: the old key stops working at once."""
         with self.lock:
-            cur = self.db.execute(
+            cur = self._execute(
                 "UPDATE clients SET public_key = ?, key_rotated_at = ? WHERE client_id = ?",
                 (_public_bytes(public_key), int(time.time()), client_id),
             )
@@ -261,7 +269,7 @@ class ClientRegistry:
 
     def set_active(self, client_id: str, active: bool) -> None:
         with self.lock:
-            cur = self.db.execute(
+            cur = self._execute(
                 "UPDATE clients SET active = ? WHERE client_id = ?", (int(active), client_id)
             )
         if cur.rowcount == 0:
@@ -269,7 +277,7 @@ class ClientRegistry:
 
     def get(self, client_id: str) -> tuple[Client, bytes] | None:
         with self.lock:
-            row = self.db.execute(
+            row = self._execute(
                 "SELECT client_id, kind, court_id, scopes, public_key, active FROM clients "
                 "WHERE client_id = ?",
                 (client_id,),
@@ -281,7 +289,7 @@ class ClientRegistry:
 
     def clients(self) -> list[Client]:
         with self.lock:
-            ids = [r[0] for r in self.db.execute("SELECT client_id FROM clients ORDER BY client_id")]
+            ids = [r[0] for r in self._execute("SELECT client_id FROM clients ORDER BY client_id")]
         return [found[0] for cid in ids if (found := self.get(cid)) is not None]
 
     def load_file(self, path: Path) -> int:
@@ -311,17 +319,14 @@ class ClientRegistry:
         """Store a nonce; False if the client already used it (a replay)."""
         with self.lock:
             try:
-                self.db.execute(
-                    "INSERT INTO request_nonces (client_id, nonce, expires_at) VALUES (?, ?, ?)",
-                    (client_id, nonce, expires_at),
-                )
+                self._execute(NONCE_INSERT, (client_id, nonce, expires_at))
             except sqlite3.IntegrityError:
                 return False
         return True
 
     def purge_nonces(self, now: int | None = None) -> int:
         with self.lock:
-            cur = self.db.execute(
+            cur = self._execute(
                 "DELETE FROM request_nonces WHERE expires_at < ?", (int(time.time()) if now is None else now,)
             )
         return cur.rowcount
@@ -357,10 +362,31 @@ class Authenticator:
         self.registry = registry
         self.clock_skew = clock_skew
         self._last_purge = 0.0
+        self._keys: dict[bytes, Ed25519PublicKey] = {}
+
+    def _public_key(self, raw: bytes) -> Ed25519PublicKey:
+        """The key object for these 32 bytes, loaded once (keyed by the bytes: a rotated key is another)."""
+        found = self._keys.get(raw)
+        if found is None:
+            if len(self._keys) >= 10_000:
+                self._keys.clear()
+            found = self._keys[raw] = Ed25519PublicKey.from_public_bytes(raw)
+        return found
 
     def authenticate(
         self, method: str, target: str, headers: Mapping[str, str], body: bytes, *, now: float | None = None
     ) -> Client:
+        """The client that signed this request; its nonce is used up. Raises :class:`Unauthenticated`."""
+        now = time.time() if now is None else now
+        client, nonce, expires_at = self.verify(method, target, headers, body, now=now)
+        self.consume_nonce(client.client_id, nonce, expires_at, now=now)
+        return client
+
+    def verify(
+        self, method: str, target: str, headers: Mapping[str, str], body: bytes, *, now: float | None = None
+    ) -> tuple[Client, str, int]:
+        """Everything :meth:`authenticate` checks but the nonce's single use, with no side effect:
+        (client, nonce, when the nonce may be forgotten). :meth:`consume_nonce` completes it."""
         now = time.time() if now is None else now
         client_id = headers.get(HEADER_CLIENT)
         stamp = headers.get(HEADER_TIMESTAMP)
@@ -383,17 +409,23 @@ class Authenticator:
         client, key = found
         try:
             raw_signature = base64.b64decode(signature, validate=True)
-            Ed25519PublicKey.from_public_bytes(key).verify(
-                raw_signature, signing_message(method, target, stamp, nonce, body)
-            )
+            self._public_key(key).verify(raw_signature, signing_message(method, target, stamp, nonce, body))
         except (InvalidSignature, ValueError):
             raise Unauthenticated("bad signature") from None
-        if not self.registry.use_nonce(client_id, nonce, int(stamp) + self.clock_skew + 1):
-            raise Unauthenticated(f"{HEADER_NONCE} was already used: replayed request refused")
+        return client, nonce, int(stamp) + self.clock_skew + 1
+
+    def consume_nonce(self, client_id: str, nonce: str, expires_at: int, *, now: float | None = None) -> None:
+        """Use the nonce up; :class:`Unauthenticated` if it was used already (a replayed request)."""
+        if not self.registry.use_nonce(client_id, nonce, expires_at):
+            raise Unauthenticated(REPLAYED)
+        self.purge_due(now)
+
+    def purge_due(self, now: float | None = None) -> None:
+        """Forget expired nonces, at most once a minute."""
+        now = time.time() if now is None else now
         if now - self._last_purge > 60:
             self._last_purge = now
             self.registry.purge_nonces(int(now))
-        return client
 
 
 # -- command line ------------------------------------------------------------------------------

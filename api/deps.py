@@ -18,7 +18,6 @@ from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Depends, Header, Request
-from starlette.concurrency import run_in_threadpool
 
 from api.auth import Client
 from api.errors import Forbidden
@@ -36,7 +35,7 @@ __all__ = [
 ]
 
 
-def get_services(request: Request) -> Services:
+async def get_services(request: Request) -> Services:  # async: a sync dependency costs a thread hop
     services: Services = request.app.state.services
     return services
 
@@ -53,10 +52,10 @@ def request_target(request: Request) -> str:
 
 
 async def current_client(request: Request, services: ServicesDep) -> Client:
+    # On the event loop: one Ed25519 verification and two indexed SQLite statements (~0.2 ms), cheaper
+    # than a hop to the thread pool and back.
     body = await request.body()
-    return await run_in_threadpool(
-        services.auth.authenticate, request.method, request_target(request), request.headers, body
-    )
+    return services.auth.authenticate(request.method, request_target(request), request.headers, body)
 
 
 CurrentClient = Annotated[Client, Depends(current_client)]

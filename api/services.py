@@ -30,7 +30,8 @@ from typing import Any
 from eth_account.signers.local import LocalAccount
 from eth_utils import to_checksum_address
 
-from api.auth import Authenticator, Client, ClientRegistry, open_db
+from api.auth import Authenticator, Client, ClientRegistry
+from api.checking import CheckAudit
 from api.errors import Conflict, Forbidden, IdempotencyConflict, NotFound, NotReady, RateLimited
 from api.outbox import GOVERNANCE_LANE, KIND_OF, Entry, NewEntry, Outbox, court_lane, family_of
 from api.settings import ServiceSecrets, Settings, resolve_secrets
@@ -72,69 +73,6 @@ class WriteContext:
 
     idempotency_key: str | None
     request_hash: bytes
-
-
-class CheckAudit:
-    """Every partner check: who asked, when, about which blind index (never the ID), for what, the answer."""
-
-    _SCHEMA = """
-    CREATE TABLE IF NOT EXISTS check_audit (
-        id INTEGER PRIMARY KEY AUTOINCREMENT, client_id TEXT NOT NULL, at INTEGER NOT NULL,
-        subject BLOB NOT NULL, restriction INTEGER NOT NULL, restricted INTEGER NOT NULL, until INTEGER,
-        batch TEXT);
-    CREATE INDEX IF NOT EXISTS check_audit_by_client ON check_audit (client_id, at);
-    """
-
-    def __init__(self, path: Path) -> None:
-        self.db = open_db(path)
-        self.lock = threading.Lock()
-        with self.lock:
-            self.db.executescript(self._SCHEMA)
-
-    def record(
-        self,
-        client_id: str,
-        at: int,
-        restriction: int,
-        rows: list[tuple[bytes, bool, int | None]],
-        batch: str | None = None,
-    ) -> None:
-        with self.lock:
-            self.db.execute("BEGIN")
-            self.db.executemany(
-                "INSERT INTO check_audit (client_id, at, subject, restriction, restricted, until, batch) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [
-                    (client_id, at, subject, restriction, int(restricted), until, batch)
-                    for subject, restricted, until in rows
-                ],
-            )
-            self.db.execute("COMMIT")
-
-    def rows(self, client_id: str | None = None) -> list[dict[str, Any]]:
-        sql = "SELECT client_id, at, subject, restriction, restricted, until, batch FROM check_audit"
-        params: tuple[Any, ...] = ()
-        if client_id is not None:
-            sql += " WHERE client_id = ?"
-            params = (client_id,)
-        with self.lock:
-            found = self.db.execute(sql + " ORDER BY id", params).fetchall()
-        return [
-            {
-                "client_id": c,
-                "at": a,
-                "subject": bytes(s),
-                "restriction": r,
-                "restricted": bool(x),
-                "until": u,
-                "batch": b,
-            }
-            for c, a, s, r, x, u, b in found
-        ]
-
-    def close(self) -> None:
-        with self.lock:
-            self.db.close()
 
 
 class RateLimiter:

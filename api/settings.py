@@ -33,7 +33,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from ledger.errors import ConfigurationError
 from ledger.privacy import BlindIndexKey
 
-__all__ = ["DEV_SECRETS_FILE", "ServiceSecrets", "Settings", "resolve_secrets"]
+__all__ = ["DEV_SECRETS_FILE", "ServiceSecrets", "Settings", "resolve_blind_key", "resolve_secrets"]
 
 Mode = Literal["development", "production"]
 DEV_SECRETS_FILE = "dev-secrets.json"
@@ -173,6 +173,28 @@ def resolve_secrets(settings: Settings) -> ServiceSecrets:
         keystore_password=values["keystore_password"],
         governor=_account(values["governance_key"]),
     )
+
+
+def resolve_blind_key(settings: Settings) -> BlindIndexKey:
+    """Only the blind-index key, for a process that answers partner checks and holds no other secret.
+
+    Production: ``LEDGER_BLIND_INDEX_KEY``, refused if missing or a placeholder. Development: the same
+    variable, else the key in ``dev-secrets.json``, which the main service must have written already.
+    """
+    given = settings.blind_index_key.get_secret_value().strip() if settings.blind_index_key is not None else ""
+    path = Path(settings.data_dir) / DEV_SECRETS_FILE
+    env = SECRET_ENV["blind_index_key"]
+    if settings.mode == "production":
+        if not given:
+            raise ConfigurationError(f"production mode needs an explicit value for {env}")
+        if given in set(_read_dev_secrets(path).values()):
+            raise ConfigurationError(f"{env} is a development secret from {path}; production needs its own")
+        _refuse_placeholder("blind_index_key", given)
+    elif not given:
+        given = _read_dev_secrets(path).get(env, "")
+        if not given:
+            raise ConfigurationError(f"no {env} and no {path}: start the main service on this data dir first")
+    return BlindIndexKey(_hex32("blind_index_key", given))
 
 
 def _refuse_placeholder(name: str, value: str) -> None:

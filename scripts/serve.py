@@ -9,6 +9,8 @@ node's state, the deployment, the keystore, the vault, the index, the outbox and
 In development mode the first start also writes ``dev-clients.json`` (mode 0600) with signing keys for
 a governance, a partner and (with ``--demo``) the demo court's client, so the API can be tried at once.
 ``python scripts/serve.py clients ...`` manages API clients (see ``python -m api.auth --help``).
+``python scripts/serve.py checks [--workers N] [--port P]`` serves partner checks only, in N processes,
+from the index this service keeps in the same data dir (``--check-workers N`` starts it alongside).
 All logic lives in ``api`` and ``ledger``.
 """
 
@@ -18,6 +20,8 @@ import argparse
 import json
 import logging
 import os
+import signal
+import subprocess
 import sys
 import threading
 import time
@@ -31,6 +35,7 @@ if str(ROOT) not in sys.path:
 from api.app import create_app  # noqa: E402
 from api.auth import generate_key, private_key_text, public_key_text  # noqa: E402
 from api.auth import main as clients_main  # noqa: E402
+from api.checking import CheckServices  # noqa: E402
 from api.services import Services  # noqa: E402
 from api.settings import Settings  # noqa: E402
 from ledger.errors import LedgerError  # noqa: E402
@@ -117,10 +122,65 @@ def _announce(server: Any, services: Services, clients_file: Path | None) -> Non
     print("\n".join(lines), flush=True)
 
 
+def checks_main(argv: list[str]) -> int:
+    """``serve.py checks``: partner checks only, in several worker processes, on the main service's data dir."""
+    parser = argparse.ArgumentParser(
+        prog="serve.py checks",
+        description="Serve partner checks (POST /api/v1/checks, /checks/batch) from the index the main service "
+        "keeps in the same data dir, in several processes. Needs only the blind-index key.",
+    )
+    parser.add_argument("--data-dir", type=Path)
+    parser.add_argument("--host")
+    parser.add_argument("--port", type=int, default=8001)
+    parser.add_argument("--workers", type=int, default=max(1, os.cpu_count() or 1))
+    parser.add_argument("--production", action="store_true", help="production mode: every secret explicit")
+    parser.add_argument("--log-level", default="info")
+    args = parser.parse_args(argv)
+    if args.workers < 1:
+        parser.error("--workers must be at least 1")
+    # The workers are separate processes that build their settings from the environment.
+    if args.data_dir is not None:
+        os.environ["LEDGER_DATA_DIR"] = str(args.data_dir.resolve())
+    if args.production:
+        os.environ["LEDGER_MODE"] = "production"
+    settings = Settings()
+    try:
+        CheckServices.open(settings).close()  # fail here, once, with a clear message
+    except (LedgerError, FileNotFoundError) as exc:
+        print(f"serve checks: {exc}", file=sys.stderr)
+        return 2
+    import uvicorn
+
+    print(f"Partner checks on http://{args.host or settings.host}:{args.port} ({args.workers} workers, "
+          f"data dir {Path(settings.data_dir).resolve()})", flush=True)
+    uvicorn.run(
+        "api.app:create_check_app",
+        factory=True,
+        host=args.host or settings.host,
+        port=args.port,
+        workers=args.workers,
+        log_level=args.log_level,
+        access_log=False,
+    )
+    return 0
+
+
+def start_check_workers(services: Services, port: int, workers: int, log_level: str) -> subprocess.Popen[bytes]:
+    """``serve.py checks`` beside this service, on the same data dir, with the same environment."""
+    argv = [sys.executable, str(Path(__file__).resolve()), "checks", "--data-dir", str(services.data_dir),
+            "--host", services.settings.host, "--port", str(port), "--workers", str(workers),
+            "--log-level", log_level]
+    if services.settings.mode == "production":
+        argv.append("--production")
+    return subprocess.Popen(argv, stdin=subprocess.DEVNULL)
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["clients"]:
         return clients_main(argv[1:])
+    if argv[:1] == ["checks"]:
+        return checks_main(argv[1:])
     parser = argparse.ArgumentParser(prog="serve.py", description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", type=Path)
     parser.add_argument("--host")
@@ -134,6 +194,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--production", action="store_true", help="production mode: every secret explicit")
     parser.add_argument("--log-level", default="info")
+    parser.add_argument(
+        "--check-workers", type=int, default=0,
+        help="also serve partner checks from N more processes on --check-port (see 'serve.py checks')",
+    )
+    parser.add_argument("--check-port", type=int, default=8001)
     args = parser.parse_args(argv)
     overrides: dict[str, Any] = {}
     for name in ("data_dir", "host", "port", "chain"):
@@ -155,6 +220,7 @@ def main(argv: list[str] | None = None) -> int:
     except LedgerError as exc:
         print(f"serve: {exc}", file=sys.stderr)
         return 2
+    check_process: subprocess.Popen[bytes] | None = None
     try:
         demo_court = None
         if settings.seed_demo:
@@ -166,6 +232,8 @@ def main(argv: list[str] | None = None) -> int:
                 services.settings = settings.model_copy(update={"notary_court": demo_court})
         clients_file = ensure_dev_clients(services, demo_court) if settings.mode == "development" else None
         services.start()
+        if args.check_workers > 0:
+            check_process = start_check_workers(services, args.check_port, args.check_workers, args.log_level)
         import uvicorn
 
         config = uvicorn.Config(
@@ -178,6 +246,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"serve: {exc}", file=sys.stderr)
         return 2
     finally:
+        if check_process is not None:
+            check_process.send_signal(signal.SIGINT)
+            try:
+                check_process.wait(20)
+            except subprocess.TimeoutExpired:
+                check_process.kill()
         services.close()
     return 0
 
