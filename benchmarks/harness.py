@@ -11,6 +11,7 @@
 - :class:`ServiceProcess`: ``scripts/serve.py`` in its own process on 127.0.0.1 with its own anvil
   (``--chain local`` under its data dir), API clients loaded from a clients file, and a
   :class:`SignedClient` that signs each request with ``api.auth.sign_request``.
+- :class:`CheckProcess`: ``scripts/serve.py checks`` (partner checks only, N workers) on its data dir.
 """
 
 from __future__ import annotations
@@ -425,6 +426,42 @@ class ServiceProcess:
         node = running_node(self.data_dir / "chain")
         if node is not None:
             node.stop()
+
+
+class CheckProcess:
+    """``scripts/serve.py checks`` beside a :class:`ServiceProcess`, on its data dir, with N workers."""
+
+    def __init__(self, service: ServiceProcess, workers: int) -> None:
+        self.port = free_port()
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        self.log_path = service.data_dir / "checks.log"
+        self._log = self.log_path.open("ab")
+        argv = [sys.executable, str(REPO / "scripts" / "serve.py"), "checks", "--data-dir", str(service.data_dir),
+                "--port", str(self.port), "--workers", str(workers), "--log-level", "warning"]
+        self.process = subprocess.Popen(
+            argv, cwd=REPO, stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT
+        )
+        deadline = time.monotonic() + 120
+        while True:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"serve.py checks exited ({self.process.returncode}); see {self.log_path}")
+            with contextlib.suppress(requests.RequestException):
+                if requests.get(self.base_url + "/api/v1/health", timeout=2).status_code == 200:
+                    return
+            if time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"serve.py checks did not answer; see {self.log_path}")
+            time.sleep(0.2)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)
+            try:
+                self.process.wait(30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(5)
+        self._log.close()
 
 
 def judgment_body(n: int, salt: str) -> dict[str, Any]:

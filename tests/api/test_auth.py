@@ -37,6 +37,21 @@ def test_bad_signature_is_401(http, court):
     assert "bad signature" in _problem(forged.get(ANY_RECORD), 401)["detail"]
 
 
+def test_malformed_signatures_are_401_not_500(http, court):
+    headers = sign_request(court.api.client_id, court.api.key, "GET", ANY_RECORD, b"")
+    good = base64.b64decode(headers["X-Signature"])
+    for bad in (
+        base64.b64encode(good[:40]).decode(),  # too short
+        base64.b64encode(good + b"\x00").decode(),  # too long
+        base64.b64encode(bytes(64)).decode(),  # all zero
+        "not base64!",
+        base64.b64encode(good[:32] + bytes([good[32] ^ 1]) + good[33:]).decode(),  # one bit of S flipped
+    ):
+        fresh = sign_request(court.api.client_id, court.api.key, "GET", ANY_RECORD, b"")
+        detail = _problem(http.get(ANY_RECORD, headers={**fresh, "X-Signature": bad}), 401)["detail"]
+        assert "bad signature" in detail, bad
+
+
 def test_body_altered_after_signing_is_401(http, court):
     body = json.dumps(judgment_body()).encode()
     headers = sign_request(court.api.client_id, court.api.key, "POST", "/api/v1/judgments", body)
