@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
@@ -54,40 +55,65 @@ class HealthOut(BaseModel):
     indexed_block: int
 
 
+def _application(
+    title: str,
+    description: str,
+    given: Any,
+    open_services: Callable[[], Any],
+    close_services: Callable[[Any], None],
+    fast_checks: bool,
+) -> FastAPI:
+    """A FastAPI app with our error handling whose ``state.services`` is ``given``, or is opened at start
+    (``open_services``, in a worker thread) and closed at shutdown."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if given is not None:
+            app.state.services = given
+            yield
+            return
+        opened = await run_in_threadpool(open_services)
+        try:
+            app.state.services = opened
+            yield
+        finally:
+            await run_in_threadpool(close_services, opened)
+
+    application = FastAPI(
+        title=title,
+        version="0.1.0",
+        description=description,
+        lifespan=lifespan,
+        openapi_url="/openapi.json",
+        docs_url="/docs",
+        redoc_url=None,
+    )
+    if given is not None:
+        application.state.services = given
+    errors.install(application)
+    if fast_checks:
+        application.add_middleware(FastSingleCheck)
+    return application
+
+
 def create_app(
     settings: Settings | None = None, *, services: Services | None = None, fast_checks: bool = True
 ) -> FastAPI:
     """The application. Without ``services``, they are opened at startup from ``settings`` (or the env).
     ``fast_checks``: answer valid single checks in :class:`api.fastcheck.FastSingleCheck` (the default)."""
 
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        if services is not None:
-            app.state.services = services
-            yield
-            return
-        opened = await run_in_threadpool(Services.open, settings or Settings())
+    def open_services() -> Services:
+        opened = Services.open(settings or Settings())
         try:
-            await run_in_threadpool(opened.start)
-            app.state.services = opened
-            yield
-        finally:
-            await run_in_threadpool(opened.close)
+            opened.start()
+        except BaseException:
+            opened.close()
+            raise
+        return opened
 
-    application = FastAPI(
-        title="Judicial trust ledger",
-        version="0.1.0",
-        description=DESCRIPTION,
-        lifespan=lifespan,
-        openapi_url="/openapi.json",
-        docs_url="/docs",
-        redoc_url=None,
+    application = _application(
+        "Judicial trust ledger", DESCRIPTION, services, open_services, Services.close, fast_checks
     )
-    if services is not None:
-        application.state.services = services
-    errors.install(application)
-    if fast_checks:
-        application.add_middleware(FastSingleCheck)
     for module in (courts, judgments, enforcement, defaulters, checks, verification, records):
         application.include_router(module.router)
     if importlib.util.find_spec("api.routes.notary") is not None:
@@ -114,33 +140,14 @@ def create_check_app(settings: Settings | None = None, *, services: CheckService
     the main service keeps on the same data directory. Holds no key but the blind-index key, never talks
     to the chain, and can run in several worker processes:
     ``uvicorn --factory api.app:create_check_app --workers N`` or ``python scripts/serve.py checks``."""
-
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        if services is not None:
-            app.state.services = services
-            yield
-            return
-        opened = CheckServices.open(settings or Settings())
-        try:
-            app.state.services = opened
-            yield
-        finally:
-            opened.close()
-
-    application = FastAPI(
-        title="Judicial trust ledger: partner checks",
-        version="0.1.0",
-        description=DESCRIPTION.split("**Writes**")[0],
-        lifespan=lifespan,
-        openapi_url="/openapi.json",
-        docs_url="/docs",
-        redoc_url=None,
+    application = _application(
+        "Judicial trust ledger: partner checks",
+        DESCRIPTION.split("**Writes**")[0],
+        services,
+        lambda: CheckServices.open(settings or Settings()),
+        CheckServices.close,
+        True,
     )
-    if services is not None:
-        application.state.services = services
-    errors.install(application)
-    application.add_middleware(FastSingleCheck)
     application.include_router(checks.router)
 
     @application.get(f"{API}/health", response_model=CheckHealthOut, tags=["health"], summary="Liveness")

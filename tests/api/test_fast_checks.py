@@ -246,3 +246,19 @@ def test_a_check_process_needs_only_the_blind_key_in_production(tmp_path):
     assert blind_index(key, subject) == blind_index(BlindIndexKey(bytes.fromhex(given)), subject)
     with pytest.raises(ConfigurationError, match="placeholder"):
         resolve_blind_key(Settings(mode="production", data_dir=tmp_path, blind_index_key="00" * 32))
+
+
+def test_both_apps_open_their_services_from_settings_at_startup(tmp_path):
+    from tests.api.conftest import service_settings
+
+    settings = service_settings(tmp_path / "own")
+    with TestClient(create_app(settings)) as main:
+        health = main.get("/api/v1/health").json()
+        assert health["status"] == "ok" and health["indexed_block"] >= 0
+        # The main app wrote the index; a check app started on the same data dir reads it.
+        with TestClient(create_check_app(settings)) as checks:
+            assert checks.get("/api/v1/health").json() == {
+                "status": "ok", "role": "checks", "indexed_block": checks.app.state.services.indexed_block,
+            }
+            assert checks.app.state.services.indexed_block >= 0
+            assert checks.post("/api/v1/judgments", json={}).status_code == 404
