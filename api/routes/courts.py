@@ -92,30 +92,19 @@ def _act(kind: str) -> Any:
     return act
 
 
-router.add_api_route(
-    "/{court_id}/suspend",
-    _act("suspend_court"),
-    methods=["POST"],
-    status_code=202,
-    response_model=GovernanceOut,
-    summary="Suspend a court (its signers cannot write)",
-)
-router.add_api_route(
-    "/{court_id}/reinstate",
-    _act("reinstate_court"),
-    methods=["POST"],
-    status_code=202,
-    response_model=GovernanceOut,
-    summary="Lift a court's suspension",
-)
-router.add_api_route(
-    "/{court_id}/retire",
-    _act("retire_court"),
-    methods=["POST"],
-    status_code=202,
-    response_model=GovernanceOut,
-    summary="Retire a court for good",
-)
+for _path, _kind, _summary in (
+    ("suspend", "suspend_court", "Suspend a court (its signers cannot write)"),
+    ("reinstate", "reinstate_court", "Lift a court's suspension"),
+    ("retire", "retire_court", "Retire a court for good"),
+):
+    router.add_api_route(
+        f"/{{court_id}}/{_path}",
+        _act(_kind),
+        methods=["POST"],
+        status_code=202,
+        response_model=GovernanceOut,
+        summary=_summary,
+    )
 
 
 @router.post(
