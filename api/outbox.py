@@ -19,6 +19,7 @@ States (``state`` column)::
         +--(estimation reverts, nothing earlier pending)--> failed <--(receipt status 0: decoded revert)
                                                             |
     submitted --(nonce taken by another transaction)--> accepted (signed again with a new nonce)
+    accepted --(an earlier transaction of this entry is found to have recorded it)--> confirmed
     confirmed | failed --(the node lost the block that settled it)--> submitted (the same raw tx again)
 
 A row keeps: who accepted it (client), its lane (``court:<id>`` or ``governance``: rows of one lane are
@@ -26,6 +27,13 @@ sent in acceptance order), the record (typed JSON) and its EIP-712 record id com
 the governance act and its parameters; once signed: signer, EIP-712 signature, sender, nonce, raw signed
 transaction and its hash; once mined: block number, hash and time, gas used; on failure: the decoded
 error name and arguments. The idempotency key is unique per client: a retried request gets the same row.
+
+A transaction an entry stops following (its nonce went to another transaction, or a replacement with
+higher fees superseded it) is kept in ``previous_transactions`` (JSON: hash, sender, nonce, raw bytes),
+because it may still be the one that recorded the entry: the worker checks those receipts before it
+signs again and when the chain says the record already exists. ``first_block`` is the chain's newest
+block when the entry was first signed: where a search for its logs may start. Both columns are added
+to an outbox file created before them when it is opened (rows are kept).
 """
 
 from __future__ import annotations
@@ -57,7 +65,17 @@ from ledger.records import (
     Removal,
 )
 
-__all__ = ["GOVERNANCE_LANE", "Entry", "NewEntry", "Outbox", "State", "court_lane", "record_class"]
+__all__ = [
+    "GOVERNANCE_LANE",
+    "Adopted",
+    "Entry",
+    "NewEntry",
+    "Outbox",
+    "Previous",
+    "State",
+    "court_lane",
+    "record_class",
+]
 
 State = Literal["accepted", "submitted", "confirmed", "failed"]
 OPEN_STATES = ("accepted", "submitted")
@@ -116,6 +134,8 @@ CREATE TABLE IF NOT EXISTS outbox (
     submitted_at REAL,
     finished_at REAL,
     attempts INTEGER NOT NULL DEFAULT 0,
+    previous_transactions TEXT,
+    first_block INTEGER,
     UNIQUE (client_id, idempotency_key)
 );
 CREATE INDEX IF NOT EXISTS outbox_open ON outbox (state, lane, seq);
@@ -135,8 +155,51 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
 _COLUMNS = (
     "seq, id, client_id, idempotency_key, request_hash, lane, court, kind, record, record_id, call, "
     "family, state, signer, signature, sender, nonce, raw_tx, tx_hash, block_number, block_hash, "
-    "block_time, gas_used, error, note, accepted_at, submitted_at, finished_at, attempts"
+    "block_time, gas_used, error, note, accepted_at, submitted_at, finished_at, attempts, "
+    "previous_transactions, first_block"
 )
+
+#: columns added after the first release, with their declarations: added to older files on open
+_ADDED_COLUMNS = (("previous_transactions", "TEXT"), ("first_block", "INTEGER"))
+
+
+@dataclass(frozen=True)
+class Previous:
+    """A transaction an entry signed and then stopped following (re-signed, or replaced)."""
+
+    tx_hash: str
+    sender: str | None
+    nonce: int | None
+    raw_tx: bytes | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "tx_hash": self.tx_hash,
+            "sender": self.sender,
+            "nonce": self.nonce,
+            "raw_tx": "0x" + self.raw_tx.hex() if self.raw_tx is not None else None,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Previous:
+        raw = data.get("raw_tx")
+        return cls(
+            tx_hash=str(data["tx_hash"]),
+            sender=data.get("sender"),
+            nonce=int(data["nonce"]) if data.get("nonce") is not None else None,
+            raw_tx=bytes.fromhex(raw[2:]) if raw else None,
+        )
+
+
+@dataclass(frozen=True)
+class Adopted:
+    """An earlier transaction of an entry, found on chain, that becomes the entry's own (see mark_confirmed)."""
+
+    signer: str | None  # None (with signature None) for a governance act or a funding transfer
+    signature: bytes | None
+    sender: str
+    nonce: int
+    raw_tx: bytes | None
 
 
 @dataclass(frozen=True)
@@ -172,6 +235,10 @@ class Entry:
     submitted_at: float | None
     finished_at: float | None
     attempts: int
+    #: transactions this entry signed and stopped following, oldest first (see :class:`Previous`)
+    previous_transactions: tuple[Previous, ...] = ()
+    #: the chain's newest block number when the entry was first signed
+    first_block: int | None = None
 
     @classmethod
     def from_row(cls, row: tuple[Any, ...]) -> Entry:
@@ -180,6 +247,7 @@ class Entry:
             values[i] = json.loads(values[i]) if values[i] is not None else None
         for i in (4, 9, 14, 17):  # request_hash, record_id, signature, raw_tx
             values[i] = bytes(values[i]) if values[i] is not None else None
+        values[29] = tuple(Previous.from_json(p) for p in json.loads(values[29] or "[]"))
         return cls(*values)
 
     def typed_record(self) -> Record:
@@ -240,6 +308,15 @@ class Outbox:
         self._lock = threading.RLock()
         with self._lock:
             self._db.executescript(_SCHEMA)
+            self._migrate()
+
+    def _migrate(self) -> None:
+        """Add the columns an outbox file created by an earlier version lacks (rows are kept)."""
+        with immediate(self._db) as db:  # re-read under the write lock: another process may migrate too
+            present = {row[1] for row in db.execute("PRAGMA table_info(outbox)")}
+            for name, declaration in _ADDED_COLUMNS:
+                if name not in present:
+                    db.execute(f"ALTER TABLE outbox ADD COLUMN {name} {declaration}")
 
     def close(self) -> None:
         with self._lock:
@@ -458,14 +535,18 @@ class Outbox:
         nonce: int,
         raw_tx: bytes,
         tx_hash: str,
+        block_number: int | None = None,
     ) -> Entry:
-        """Store the signed transaction and reserve its nonce, before it is sent."""
+        """Store the signed transaction and reserve its nonce, before it is sent.
+
+        ``block_number`` is the chain's newest block at signing; the first one is kept (``first_block``).
+        """
         with self._tx() as db:
             db.execute(
                 "UPDATE outbox SET state = 'submitted', signer = ?, signature = ?, sender = ?, nonce = ?, "
-                "raw_tx = ?, tx_hash = ?, submitted_at = ?, attempts = attempts + 1, note = NULL "
-                "WHERE id = ?",
-                (signer, signature, sender, nonce, raw_tx, tx_hash, time.time(), entry_id),
+                "raw_tx = ?, tx_hash = ?, submitted_at = ?, attempts = attempts + 1, note = NULL, "
+                "first_block = COALESCE(first_block, ?) WHERE id = ?",
+                (signer, signature, sender, nonce, raw_tx, tx_hash, time.time(), block_number, entry_id),
             )
             db.execute(
                 "INSERT INTO senders (address, next_nonce) VALUES (?, ?) ON CONFLICT (address) DO UPDATE "
@@ -475,13 +556,30 @@ class Outbox:
         return self.get(entry_id)
 
     def replace_transaction(self, entry_id: str, raw_tx: bytes, tx_hash: str) -> Entry:
-        """Same nonce, new fees: the stored transaction is superseded before it is sent."""
+        """Same nonce, new fees: the stored transaction is superseded (and kept as a previous one)."""
         with self._tx() as db:
+            previous = self._previous_with_current(db, entry_id)
             db.execute(
-                "UPDATE outbox SET raw_tx = ?, tx_hash = ?, attempts = attempts + 1 WHERE id = ?",
-                (raw_tx, tx_hash, entry_id),
+                "UPDATE outbox SET raw_tx = ?, tx_hash = ?, attempts = attempts + 1, "
+                "previous_transactions = ? WHERE id = ?",
+                (raw_tx, tx_hash, previous, entry_id),
             )
         return self.get(entry_id)
+
+    @staticmethod
+    def _previous_with_current(db: sqlite3.Connection, entry_id: str) -> str | None:
+        """The entry's previous transactions (JSON) with its current one appended, if it has one."""
+        row = db.execute(
+            "SELECT previous_transactions, tx_hash, sender, nonce, raw_tx FROM outbox WHERE id = ?", (entry_id,)
+        ).fetchone()
+        if row is None:
+            return None
+        stored, tx_hash, sender, nonce, raw_tx = row
+        previous = json.loads(stored or "[]")
+        if tx_hash is not None and all(p.get("tx_hash") != tx_hash for p in previous):
+            current = Previous(tx_hash, sender, nonce, bytes(raw_tx) if raw_tx is not None else None)
+            previous.append(current.to_json())
+        return json.dumps(previous) if previous else None
 
     def mark_confirmed(
         self,
@@ -492,12 +590,45 @@ class Outbox:
         block_time: int,
         gas_used: int,
         tx_hash: str,
+        adopted: Adopted | None = None,
+        note: str | None = None,
     ) -> Entry:
+        """Settle the entry as recorded by ``tx_hash``.
+
+        With ``adopted``, that transaction is an earlier one of this entry found on chain (the entry may
+        be ``accepted`` again, or follow a later transaction that reverted): its sender, nonce, raw bytes
+        and the record's signature become the entry's, and the transaction the entry followed until now,
+        if any, joins ``previous_transactions``.
+        """
         with self._tx() as db:
+            if adopted is not None:
+                previous = self._previous_with_current(db, entry_id)
+                db.execute(
+                    "UPDATE outbox SET signer = ?, signature = ?, sender = ?, nonce = ?, raw_tx = ?, "
+                    "previous_transactions = ? WHERE id = ?",
+                    (
+                        adopted.signer,
+                        adopted.signature,
+                        adopted.sender,
+                        adopted.nonce,
+                        adopted.raw_tx,
+                        previous,
+                        entry_id,
+                    ),
+                )
             db.execute(
                 "UPDATE outbox SET state = 'confirmed', block_number = ?, block_hash = ?, block_time = ?, "
-                "gas_used = ?, tx_hash = ?, finished_at = ?, note = NULL WHERE id = ?",
-                (block_number, block_hash, block_time, gas_used, tx_hash, time.time(), entry_id),
+                "gas_used = ?, tx_hash = ?, finished_at = ?, note = ? WHERE id = ?",
+                (
+                    block_number,
+                    block_hash,
+                    block_time,
+                    gas_used,
+                    tx_hash,
+                    time.time(),
+                    note[:500] if note is not None else None,
+                    entry_id,
+                ),
             )
             self._signer_transition(db, entry_id)
         return self.get(entry_id)
@@ -525,13 +656,21 @@ class Outbox:
         return self.get(entry_id)
 
     def back_to_accepted(self, entry_id: str, note: str) -> None:
-        """The nonce went to another transaction: sign again later, with a new nonce."""
+        """The nonce went to another transaction: sign again later, with a new nonce.
+
+        The transaction given up is kept in ``previous_transactions``: if it was in fact mined (a node
+        that answers "nonce too low" before it serves the receipt), it is the entry's confirmation.
+        """
         with self._tx() as db:
+            state = db.execute("SELECT state FROM outbox WHERE id = ?", (entry_id,)).fetchone()
+            if state is None or state[0] != "submitted":
+                return
+            previous = self._previous_with_current(db, entry_id)
             db.execute(
                 "UPDATE outbox SET state = 'accepted', nonce = NULL, raw_tx = NULL, tx_hash = NULL, "
-                "signature = NULL, signer = NULL, sender = NULL, note = ? "
+                "signature = NULL, signer = NULL, sender = NULL, note = ?, previous_transactions = ? "
                 "WHERE id = ? AND state = 'submitted'",
-                (note, entry_id),
+                (note, previous, entry_id),
             )
 
     def settled_in_newest_block(self, below_block: int | None = None) -> list[Entry]:

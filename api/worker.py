@@ -14,8 +14,10 @@ lane first, then one lane per court) and, per lane:
    replayed one block earlier to decode the revert into its custom error name and arguments). Without a
    receipt, a transaction the node does not know (node restarted, mempool lost, service crashed between
    storing and sending) is sent again: the same raw bytes, the same nonce, never signed anew. A node
-   answering "nonce too low" for it while it has no receipt means another transaction took the nonce:
-   the entry goes back to ``accepted`` and is signed again with a new nonce.
+   answering "nonce too low" for it while it has no receipt (nor any transaction it replaced) means
+   another transaction took the nonce, or the node does not serve this one's receipt yet: the entry
+   goes back to ``accepted``, keeping the transaction among its previous ones, and is signed again with
+   a new nonce.
 2. **Sends what was accepted**, in acceptance order, stopping at the first entry that cannot go yet
    (order is kept per lane). Court entries also wait for every earlier governance act (a court admitted a
    moment ago must be on chain before its first judgment). The worker estimates gas; a revert with nothing
@@ -27,6 +29,20 @@ lane first, then one lane per court) and, per lane:
 
 Each court's records are sent by its own signer account (one sender per court signer); governance acts
 and signer funding by the governance account.
+
+An entry signed before may already be written by one of its own earlier transactions (mined while the
+worker missed its receipt). Before signing such an entry again, the receipts of its previous
+transactions are checked (the cheap path). When estimation, or a mined transaction, reverts with the
+error of a record already written under the entry's own id (``JudgmentRegistryAlreadyRecorded``,
+``EnforcementRegistryCaseExists``, ``DefaulterRegistryAlreadyListed``, ``NotaryAnchorAlreadyAnchored``),
+or, for a change, of its sequence number already used (see :func:`says_already_written`), the record's
+event is looked up with ``eth_getLogs`` (topic 1 the record's id, from a little below the block the
+entry was first signed at). A log whose fields match the record, from a transaction with exactly the
+entry's call sent by a key this service holds for the court, confirms the entry with that transaction
+(noted on the entry); a log of another transaction leaves the entry failed, the error naming it and how
+it differs. When nothing is found but the entry gave up transactions of its own, the search is
+repeated each second for ``search_grace`` seconds before the entry fails: a node just restarted may
+serve its state before the receipts and logs of its last blocks.
 """
 
 from __future__ import annotations
@@ -36,6 +52,7 @@ import re
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any, Literal, cast
 
 from eth_account.signers.local import LocalAccount
@@ -48,11 +65,22 @@ from web3.exceptions import (
     Web3RPCError,
 )
 
-from api.outbox import GOVERNANCE_LANE, Entry, Outbox
+from api.outbox import GOVERNANCE_LANE, Adopted, Entry, Outbox, Previous
 from ledger.chain import GAS_MARGIN_PERCENT, Chain
 from ledger.client import Ledger, decode_revert, jurisdiction_bytes
 from ledger.errors import ConfigurationError, ContractRevertError
-from ledger.records import CONTRACT_OF
+from ledger.records import (
+    CONTRACT_OF,
+    Action,
+    Anchor,
+    Extension,
+    Filing,
+    Judgment,
+    JudgmentStatusChange,
+    Listing,
+    Record,
+    Removal,
+)
 from ledger.signing import Keystore
 
 __all__ = ["GOVERNANCE_FUNCTIONS", "OutboxWorker", "Signers", "error_of", "follow_restarted_node"]
@@ -74,6 +102,7 @@ _NONCE_LOW = ("nonce too low", "nonce is too low", "oldnonce", "nonce has alread
 _FEE = ("underpriced", "fee too low", "less than block base fee", "feecap", "fee cap", "max fee per gas")
 
 _EXPECTED_NONCE = re.compile(r"expected (\d+), but got (\d+)")
+_LOG_CHUNK = 5_000  # blocks per eth_getLogs call (nodes bound the range of one call)
 _SENT, _WAIT, _DONE = "sent", "wait", "done"
 
 
@@ -173,6 +202,100 @@ def _message(exc: BaseException) -> str:
     return str(exc).lower()
 
 
+@dataclass(frozen=True)
+class _Trace:
+    """How the chain says that a record kind is already written, and the event that wrote it.
+
+    ``errors``: the custom errors whose first argument is the record's target (see :func:`_target`) when
+    the record, or a change at the record's sequence number, is already on chain; ``event``: the event
+    whose first (indexed) argument is that target; ``renames``: record field -> event argument, where
+    the names differ. Every record field the event carries must match for the log to be the record's.
+    """
+
+    errors: frozenset[str]
+    event: str
+    renames: dict[str, str] = field(default_factory=dict)
+
+
+_TRACES: dict[type[Record], _Trace] = {
+    Judgment: _Trace(frozenset({"JudgmentRegistryAlreadyRecorded"}), "JudgmentRecorded"),
+    JudgmentStatusChange: _Trace(
+        frozenset({"JudgmentRegistryOutOfSequence"}),
+        "JudgmentStatusChanged",
+        {"judgmentId": "id", "status": "to"},
+    ),
+    Filing: _Trace(frozenset({"EnforcementRegistryCaseExists"}), "CaseOpened"),
+    Action: _Trace(frozenset({"EnforcementRegistryOutOfSequence"}), "ActionRecorded"),
+    Listing: _Trace(frozenset({"DefaulterRegistryAlreadyListed"}), "DefaulterListed"),
+    # An extension applied is followed by AlreadyExtended (checked after the sequence) or, once the
+    # listing was removed, AlreadyRemoved (checked before it); a removal applied by AlreadyRemoved.
+    Extension: _Trace(
+        frozenset(
+            {"DefaulterRegistryOutOfSequence", "DefaulterRegistryAlreadyExtended", "DefaulterRegistryAlreadyRemoved"}
+        ),
+        "ListingExtended",
+    ),
+    Removal: _Trace(
+        frozenset({"DefaulterRegistryOutOfSequence", "DefaulterRegistryAlreadyRemoved"}), "DefaulterRemoved"
+    ),
+    Anchor: _Trace(frozenset({"NotaryAnchorAlreadyAnchored"}), "RootAnchored"),
+}
+
+
+def _target(record: Record) -> bytes:
+    """The id a record is stored under on chain, or the id of the record a change applies to."""
+    if isinstance(record, JudgmentStatusChange):
+        return bytes(record.judgment_id)
+    if isinstance(record, Action):
+        return bytes(record.case_id)
+    if isinstance(record, Extension | Removal):
+        return bytes(record.listing_id)
+    if isinstance(record, Anchor):
+        return bytes(record.root)
+    return bytes(record.record_id())
+
+
+def says_already_written(record: Record, error: BaseException) -> bool:
+    """Whether a revert says that ``record`` itself may already be on chain.
+
+    True for the "already exists" error of the record's own id (a judgment, case, listing or anchored
+    root), and, for a change (status change, action, extension, removal), for the errors a change at
+    its sequence number meets once applied: an out-of-sequence error naming the record's target, its
+    sequence as the one given and a larger one as expected, or a listing already extended or removed.
+    Whether it is this record, and not another one at that id or sequence, the logs tell.
+    """
+    trace = _TRACES.get(type(record))
+    if trace is None or not isinstance(error, ContractRevertError) or error.error not in trace.errors:
+        return False
+    arguments = list(error.arguments.values())
+    if not arguments or _plain(arguments[0]) != _target(record):
+        return False
+    if error.error.endswith("OutOfSequence"):
+        expected, given = (int(error.arguments.get(k, -1)) for k in ("expected", "given"))
+        return given == int(getattr(record, "sequence", -1)) and expected > given
+    return True
+
+
+def _plain(value: Any) -> Any:
+    """An ABI value in one form for comparisons: bytes for any byte string, int for enums and flags."""
+    if isinstance(value, bytes | bytearray | memoryview):
+        return bytes(value)
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, int):
+        return int(value)
+    return value
+
+
+@dataclass(frozen=True)
+class _Found:
+    """An earlier transaction of an entry that recorded it: settle the entry with it."""
+
+    receipt: Any
+    adopted: Adopted
+    note: str
+
+
 class OutboxWorker:
     """Drives outbox entries to a final state. ``run_once`` does one pass (tests call it directly)."""
 
@@ -186,6 +309,8 @@ class OutboxWorker:
         interval: float = 0.1,
         resend_after: float = 2.0,
         recheck_interval: float = 1.0,
+        log_search_margin: int = 128,
+        search_grace: float = 10.0,
         on_finished: Callable[[Entry], None] | None = None,
     ) -> None:
         self.ledger = ledger
@@ -203,6 +328,9 @@ class OutboxWorker:
         self._last_broadcast: dict[str, float] = {}
         self.recheck_interval = recheck_interval
         self._recheck_due = 0.0
+        self.log_search_margin = log_search_margin
+        self.search_grace = search_grace
+        self._searching: dict[str, tuple[float, float]] = {}  # entry -> (first search, next search)
 
     # -- thread --------------------------------------------------------------------------------
 
@@ -364,14 +492,15 @@ class OutboxWorker:
                 return False
             if _nonce_too_low(message):
                 receipt = self._receipt(entry.tx_hash)
-                for _ in range(10):  # a node just restarted may answer the nonce before the receipt
-                    if receipt is not None:
-                        break
-                    time.sleep(0.2)
-                    receipt = self._receipt(entry.tx_hash)
                 if receipt is not None:
                     self._finish(entry, receipt)
                     return True
+                found = self._earlier_receipt(entry)  # a transaction this one replaced took the nonce
+                if found is not None:
+                    self._finish(entry, found.receipt, found)
+                    return True
+                # If it was this very transaction and the node does not serve its receipt yet, signing
+                # again meets "already written" at estimation, and _written_by_this_entry finds it.
                 log.warning(
                     "outbox %s: nonce %s was used by another transaction; signing again",
                     entry.id,
@@ -414,11 +543,14 @@ class OutboxWorker:
         )
         self._broadcast(updated)
 
-    def _finish(self, entry: Entry, receipt: Any) -> None:
+    def _finish(self, entry: Entry, receipt: Any, found: _Found | None = None) -> None:
+        """Settle the entry from a receipt: its own transaction's, or that of an earlier transaction of
+        the entry (``found``) that recorded it while the entry had moved on to another one."""
         number = int(receipt["blockNumber"])
         block_hash = "0x" + bytes(receipt["blockHash"]).hex()
         tx_hash = "0x" + bytes(receipt["transactionHash"]).hex()
         self._last_broadcast.pop(entry.id, None)
+        self._searching.pop(entry.id, None)
         if receipt["status"] == 1:
             block = self.w3.eth.get_block(number)
             done = self.outbox.mark_confirmed(
@@ -428,11 +560,20 @@ class OutboxWorker:
                 block_time=int(block["timestamp"]),
                 gas_used=int(receipt["gasUsed"]),
                 tx_hash=tx_hash,
+                adopted=found.adopted if found is not None else None,
+                note=found.note if found is not None else None,
             )
+            if found is not None:
+                log.warning("outbox %s (%s): %s", entry.id, entry.kind, found.note)
         else:
+            revert = self._mined_revert(entry, number)
+            outcome = self._earlier_receipt(entry) or self._written_by_this_entry(entry, revert)
+            if isinstance(outcome, _Found):
+                self._finish(entry, outcome.receipt, outcome)
+                return
             done = self.outbox.mark_failed(
                 entry.id,
-                error_of(self._mined_revert(entry, number)),
+                outcome if outcome is not None else error_of(revert),
                 block_number=number,
                 block_hash=block_hash,
                 gas_used=int(receipt["gasUsed"]),
@@ -464,6 +605,161 @@ class OutboxWorker:
         return TransactionError(
             f"transaction {entry.tx_hash} reverted (out of gas or state changed before inclusion)"
         )
+
+    # -- an entry's earlier transactions --------------------------------------------------------
+
+    def _transactions(self, entry: Entry) -> list[Previous]:
+        """Every transaction the entry signed: the previous ones, then the current one if any."""
+        out = list(entry.previous_transactions)
+        if entry.tx_hash is not None and all(p.tx_hash != entry.tx_hash for p in out):
+            out.append(Previous(entry.tx_hash, entry.sender, entry.nonce, entry.raw_tx))
+        return out
+
+    def _adopt(self, entry: Entry, tx_hash: str, sender: str, nonce: int) -> Adopted:
+        """An earlier transaction of the entry as the entry's own: sender, nonce, raw bytes, signature."""
+        account = self._account_for_sender(sender)
+        signature = self.ledger.sign(account, entry.typed_record()) if entry.record is not None else None
+        raw = next((p.raw_tx for p in self._transactions(entry) if p.tx_hash == tx_hash), None)
+        return Adopted(
+            signer=account.address if signature is not None else None,
+            signature=signature,
+            sender=account.address,
+            nonce=nonce,
+            raw_tx=raw,
+        )
+
+    def _earlier_receipt(self, entry: Entry) -> _Found | None:
+        """The cheap path: a previous transaction of the entry (given up for a new nonce, or replaced
+        with higher fees) that was mined and succeeded. It ran the entry's own call: it is the entry's
+        confirmation."""
+        for previous in reversed(entry.previous_transactions):
+            if previous.tx_hash == entry.tx_hash:
+                continue
+            receipt = self._receipt(previous.tx_hash)
+            if receipt is None or receipt["status"] != 1:
+                continue
+            sender, nonce = previous.sender, previous.nonce
+            if sender is None or nonce is None:
+                tx = self.w3.eth.get_transaction(previous.tx_hash)  # type: ignore[arg-type]
+                sender, nonce = str(tx["from"]), int(tx["nonce"])
+            return _Found(
+                receipt,
+                self._adopt(entry, previous.tx_hash, sender, nonce),
+                f"confirmed by its earlier transaction {previous.tx_hash} (nonce {nonce}), found by its "
+                "receipt after the entry had been signed again",
+            )
+        return None
+
+    def _written_by_this_entry(self, entry: Entry, revert: BaseException) -> _Found | dict[str, Any] | None:
+        """After a revert saying the entry's record may already be on chain (:func:`says_already_written`),
+        find the transaction that wrote it by its log.
+
+        The log is looked for with ``eth_getLogs`` on the record's contract and event, topic 1 the
+        record's target, from a little below the block the entry was first signed at (a node that lost
+        blocks mines a transaction again lower) to the newest block. It is the entry's own write only if
+        every record field the event carries matches and its transaction was sent by a key this service
+        holds for the court, with exactly the entry's call: then it settles the entry (:class:`_Found`).
+        Otherwise the error to store, saying which transaction wrote the record and how it differs, or
+        that none was found. None when the revert is not of that kind, or the entry was never signed.
+        """
+        if entry.record is None or entry.attempts == 0:
+            return None
+        record = entry.typed_record()
+        if not says_already_written(record, revert):
+            return None
+        trace = _TRACES[type(record)]
+        name = CONTRACT_OF[type(record)]
+        event = self.ledger.contract(name).events[trace.event]()
+        inputs = event.abi["inputs"]
+        expected = {trace.renames.get(k, k): _plain(v) for k, v in record.message().items()}
+        filters: dict[str, Any] = {inputs[0]["name"]: _target(record)}
+        if "sequence" in expected and any(i["name"] == "sequence" and i["indexed"] for i in inputs):
+            filters["sequence"] = expected["sequence"]
+        to, data = self.ledger.call_data(record)
+        call = bytes.fromhex(data[2:])
+        ours = self._senders_of(entry)
+        latest = int(self.w3.eth.block_number)
+        start = self._search_start(entry, name, latest)
+        others: list[tuple[str, int, str, str]] = []
+        for low in range(start, latest + 1, _LOG_CHUNK):
+            high = min(latest, low + _LOG_CHUNK - 1)
+            for item in event.get_logs(argument_filters=filters, from_block=low, to_block=high):
+                args = {k: _plain(v) for k, v in item["args"].items()}
+                if "sequence" in args and args["sequence"] != expected.get("sequence", args["sequence"]):
+                    continue  # another change of the same target
+                differs = sorted(k for k in expected if k in args and args[k] != expected[k])
+                tx_hash = "0x" + bytes(item["transactionHash"]).hex()
+                tx = self.w3.eth.get_transaction(tx_hash)  # type: ignore[arg-type]
+                sender = str(to_checksum_address(tx["from"]))
+                same_call = (
+                    tx.get("to") is not None
+                    and to_checksum_address(tx["to"]) == to_checksum_address(to)
+                    and bytes(tx["input"]) == call
+                )
+                if not differs and sender in ours and same_call:
+                    receipt = self.w3.eth.get_transaction_receipt(tx_hash)  # type: ignore[arg-type]
+                    if receipt["status"] == 1:
+                        return _Found(
+                            receipt,
+                            self._adopt(entry, tx_hash, sender, int(tx["nonce"])),
+                            f"confirmed by its earlier transaction {tx_hash} (nonce {int(tx['nonce'])}), "
+                            f"found by its {trace.event} log after {cast(ContractRevertError, revert).error}",
+                        )
+                if differs:
+                    why = "with other " + ", ".join(differs)
+                elif sender not in ours:
+                    why = f"from an account that is not a key this service holds for court {entry.court}"
+                else:
+                    why = "with another call"
+                others.append((tx_hash, int(item["blockNumber"]), sender, why))
+        error = error_of(revert)
+        if others:
+            tx_hash, number, sender, why = others[0]
+            error["detail"] = (
+                f"{error['detail']}; transaction {tx_hash} (block {number}, sent by {sender}) wrote it {why}: "
+                "it is not this entry's record"
+            )
+            error["recorded_by"] = {"transaction_hash": tx_hash, "block_number": number, "sender": sender}
+        else:
+            error["detail"] = (
+                f"{error['detail']}; no transaction of this entry wrote it ({trace.event} logs searched in "
+                f"blocks {start}..{latest})"
+            )
+        return error
+
+    def _may_still_show_up(self, entry: Entry, outcome: dict[str, Any] | None) -> bool:
+        """Whether a search that found no transaction at all should be repeated (for ``search_grace``
+        seconds from the first one) before the entry fails: the entry gave up transactions of its own,
+        one of which may be the writer."""
+        return outcome is not None and "recorded_by" not in outcome and bool(entry.previous_transactions)
+
+    def _senders_of(self, entry: Entry) -> set[str]:
+        """The accounts whose transactions may be the entry's: the court's keys held here, its senders."""
+        held: set[str] = set()
+        if entry.court is not None:
+            held.update(to_checksum_address(a) for a, _ in self.outbox.signer_keys(entry.court))
+        held.update(to_checksum_address(p.sender) for p in self._transactions(entry) if p.sender)
+        return held
+
+    def _search_start(self, entry: Entry, contract: str, latest: int) -> int:
+        """The first block a search for the entry's log covers: ``log_search_margin`` blocks below the
+        block the entry was first signed at (for an entry stored before that was kept: the block of
+        its acceptance, found by time, less ten minutes), never below the contract's deployment."""
+        deployed = int(self.ledger.deployment.contracts[contract].block_number)
+        first = entry.first_block
+        if first is None:
+            first = self._block_at(entry.accepted_at - 600.0, deployed, latest)
+        return max(deployed, min(first, latest) - self.log_search_margin)
+
+    def _block_at(self, when: float, low: int, high: int) -> int:
+        """The first block in ``low..high`` with a timestamp at or after ``when`` (``high`` if none)."""
+        while low < high:
+            middle = (low + high) // 2
+            if int(self.w3.eth.get_block(middle)["timestamp"]) < when:
+                low = middle + 1
+            else:
+                high = middle
+        return low
 
     # -- sending -------------------------------------------------------------------------------
 
@@ -514,8 +810,8 @@ class OutboxWorker:
         estimate = self.w3.eth.estimate_gas(params)
         return int(estimate) * (100 + GAS_MARGIN_PERCENT) // 100
 
-    def _fees(self) -> dict[str, int]:
-        base_fee = self.w3.eth.get_block("latest").get("baseFeePerGas")
+    def _fees(self, latest: Any = None) -> dict[str, int]:
+        base_fee = (latest if latest is not None else self.w3.eth.get_block("latest")).get("baseFeePerGas")
         gas_price = self.w3.eth.gas_price
         if base_fee is None:
             return {"gasPrice": gas_price}
@@ -539,13 +835,37 @@ class OutboxWorker:
                 },
             )
             return _DONE
+        if entry.previous_transactions:  # signed before: one of those transactions may have been mined
+            found = self._earlier_receipt(entry)
+            if found is not None:
+                self._finish(entry, found.receipt, found)
+                return _DONE
         to, data, value, signature = self._payload(entry, account)
         try:
             gas = self._estimate(account, to, data, value)
         except ContractLogicError as exc:
             if in_flight:
                 return _WAIT  # it may depend on a transaction of this lane not mined yet
-            self._fail(entry, error_of(decode_revert(_revert_data(exc))))
+            revert = decode_revert(_revert_data(exc))
+            now = time.monotonic()
+            since, again = self._searching.get(entry.id, (now, now))
+            if now < again:
+                return _WAIT
+            outcome = self._written_by_this_entry(entry, revert)
+            if isinstance(outcome, _Found):
+                self._finish(entry, outcome.receipt, outcome)
+            elif self._may_still_show_up(entry, outcome) and now - since < self.search_grace:
+                # Ours by every sign but not found yet: a node just restarted may serve the state before
+                # the receipts and logs of its blocks. Look again each second, for a while.
+                self._searching[entry.id] = (since, now + 1.0)
+                self.outbox.note(
+                    entry.id,
+                    "waiting: the chain says this record is already written; looking for the earlier "
+                    "transaction of this entry that wrote it",
+                )
+                return _WAIT
+            else:
+                self._fail(entry, outcome if outcome is not None else error_of(revert))
             return _DONE
         except (OSError, ProviderConnectionError):
             raise
@@ -555,6 +875,7 @@ class OutboxWorker:
         with self.nonce_lock:
             pending = self.w3.eth.get_transaction_count(account.address, "pending")
             nonce = self.outbox.next_nonce(account.address, pending)
+            latest = self.w3.eth.get_block("latest")
             tx: dict[str, Any] = {
                 "to": to,
                 "data": data,
@@ -562,7 +883,7 @@ class OutboxWorker:
                 "nonce": nonce,
                 "gas": gas,
                 "chainId": self.ledger.chain.chain_id,
-                **self._fees(),
+                **self._fees(latest),
             }
             signed = account.sign_transaction(tx)
             stored = self.outbox.mark_submitted(
@@ -573,6 +894,7 @@ class OutboxWorker:
                 nonce=nonce,
                 raw_tx=bytes(signed.raw_transaction),
                 tx_hash=signed.hash.to_0x_hex(),
+                block_number=int(latest["number"]),
             )
         if not self._broadcast(stored):
             receipt = self._receipt(stored.tx_hash or "")
@@ -581,6 +903,7 @@ class OutboxWorker:
         return _SENT
 
     def _fail(self, entry: Entry, error: dict[str, Any]) -> None:
+        self._searching.pop(entry.id, None)
         done = self.outbox.mark_failed(entry.id, error)
         log.info("outbox %s (%s) failed: %s", entry.id, entry.kind, error.get("name"))
         if self.on_finished is not None:
