@@ -38,6 +38,13 @@ same bytes, so the same hash), and only when that nonce was taken by another tra
 sign a new one for the same root. The root of a closed batch never changes, and the contract refuses
 a root twice, so a batch is anchored exactly once.
 
+A node may also lose blocks it had mined (anvil restarted from a state file saved up to a second
+before it was killed; a reorganisation), and an anchor with them. At most once every
+``recheck_interval`` seconds (and first after a failed run), :meth:`NotaryBatcher.run_once` compares the
+stored block hash of the newest anchored batch with the chain's block of that number; batches anchored
+in blocks the chain no longer holds go back to ``signed`` and are anchored again as above (same root,
+same proofs), so no receipt carries a proof against a root the chain does not hold.
+
 One process runs the batcher of a store (``run_once`` is serialised within the process, and the
 sending account must not send concurrently elsewhere, or its nonce moves under the stored
 transaction, which is handled by re-signing, at the cost of a retry). Submissions may come from any
@@ -62,12 +69,19 @@ import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from time import monotonic as _monotonic  # schedules the recheck; apart from ``time`` (tests replace it)
 from typing import IO, Any, Literal
 
 from eth_account.signers.local import LocalAccount
 from eth_typing import HexStr
 from eth_utils import keccak, to_checksum_address
-from web3.exceptions import ContractLogicError, TimeExhausted, TransactionNotFound
+from web3.exceptions import (
+    BlockNotFound,
+    ContractLogicError,
+    ProviderConnectionError,
+    TimeExhausted,
+    TransactionNotFound,
+)
 
 from ledger._sqlite import immediate
 from ledger.certificates import Certificate, notary_certificate
@@ -195,6 +209,7 @@ CREATE TABLE IF NOT EXISTS batches (
     block_number INTEGER, block_hash TEXT, block_time INTEGER, gas_used INTEGER, anchored_at REAL
 );
 CREATE INDEX IF NOT EXISTS batches_unfinished ON batches (id) WHERE state != 'anchored';
+CREATE INDEX IF NOT EXISTS batches_by_block ON batches (block_number) WHERE state = 'anchored';
 CREATE TABLE IF NOT EXISTS trees (
     batch INTEGER PRIMARY KEY REFERENCES batches (id),
     nodes BLOB NOT NULL,                -- 2n-1 nodes of 32 bytes, ledger.merkle's layout
@@ -234,6 +249,7 @@ class NotaryBatcher:
         max_age: float = 2.0,
         relayer: LocalAccount | None = None,
         receipt_timeout: float = 120.0,
+        recheck_interval: float = 1.0,
     ) -> None:
         if not 1 <= max_size <= 2**32 - 1:
             raise ValidationError("max_size must be between 1 and 2**32 - 1")
@@ -247,6 +263,9 @@ class NotaryBatcher:
         self.max_size = max_size
         self.max_age = max_age
         self.receipt_timeout = receipt_timeout
+        self.recheck_interval = recheck_interval
+        self._recheck_due = 0.0  # the first run checks the newest anchored block at once
+        self._recheck_failing = False
         self._contract = ledger.contract("NotaryAnchor")
         self._conns: dict[int, sqlite3.Connection] = {}
         self._conns_lock = threading.Lock()
@@ -541,6 +560,10 @@ class NotaryBatcher:
         """
         with self._run_lock:
             db = self._db()
+            now = _monotonic()
+            if now >= self._recheck_due:
+                self._recheck_due = now + self.recheck_interval
+                self._recheck_anchored()
             batch = self._unfinished(db)
             if batch is not None:
                 return self._anchor(batch, recovered=True)
@@ -581,6 +604,7 @@ class NotaryBatcher:
                     backoff = 0.0
                     continue
             except Exception as exc:  # the loop survives a chain outage; the batch resumes later
+                self._recheck_due = 0.0  # once the node is back, look for anchors it lost first
                 backoff = min(max(2 * backoff, 0.25), 30.0)
                 log.warning(
                     "notary batch not anchored yet (%s: %s); retrying in %.2gs",
@@ -692,6 +716,102 @@ class NotaryBatcher:
         batch = self._batch(db, batch_id)
         assert batch is not None
         return batch
+
+    # -- internals: anchors the chain lost --------------------------------------------------
+
+    def _recheck_anchored(self) -> int:
+        """Batches anchored in blocks the chain no longer holds go back to be anchored; how many moved.
+
+        A node may lose its newest blocks (anvil killed between two state dumps and restarted from the
+        last one; a reorganisation), and an anchor with them: its receipts would carry proofs against a
+        root the chain does not hold. The stored block hash of the newest anchored batch is compared
+        with the chain's block at that number (one call when nothing was lost); on a difference,
+        anchored batches are walked newest block first down to a block the chain still holds. A batch
+        whose transaction was mined again elsewhere takes its new block; any other goes back to
+        ``signed`` (``closed`` if it never stored a transaction), and :meth:`run_once` anchors it again
+        like any unfinished batch: the same stored transaction first (its nonce came back with the
+        lost blocks), signed anew only if that nonce went to another transaction, and adopted as is if
+        the root turns out to be anchored after all. The root never changes, so neither do the proofs.
+        """
+        try:
+            moved = self._recheck_blocks()
+        except (ChainUnavailableError, OSError, ProviderConnectionError) as exc:  # the node is away
+            self._recheck_due = 0.0
+            if not self._recheck_failing:
+                log.warning("notary: cannot check the chain still holds the newest anchor: %s", exc)
+            self._recheck_failing = True
+            return 0
+        self._recheck_failing = False
+        return moved
+
+    def _recheck_blocks(self) -> int:
+        db = self._db()
+        w3 = self.ledger.w3
+        moved = 0
+        below: int | None = None
+        while True:
+            bound = "" if below is None else " AND block_number < ?"
+            newest = db.execute(
+                "SELECT max(block_number) FROM batches INDEXED BY batches_by_block "
+                f"WHERE state = 'anchored'{bound}",
+                () if below is None else (below,),
+            ).fetchone()[0]
+            if newest is None:
+                return moved
+            number = int(newest)
+            batches = [
+                b
+                for b in map(
+                    _row_batch,
+                    db.execute(
+                        f"SELECT {_Batch.COLUMNS} FROM batches WHERE state = 'anchored' AND block_number = ? "
+                        "ORDER BY id",
+                        (number,),
+                    ),
+                )
+                if b is not None
+            ]
+            try:
+                block = w3.eth.get_block(number)
+                held: str | None = "0x" + bytes(block["hash"]).hex() if block is not None else None
+            except BlockNotFound:
+                held = None
+            stale = [b for b in batches if b.block_hash != held]
+            if not stale:
+                return moved  # the chain holds this block, so every earlier one too
+            for batch in stale:
+                receipt = None
+                if batch.tx_hash is not None:
+                    with contextlib.suppress(TransactionNotFound):
+                        receipt = w3.eth.get_transaction_receipt(HexStr(batch.tx_hash))
+                if receipt is not None and receipt["status"] == 1 and self._logs_root(receipt, batch.root):
+                    self._mark_anchored(batch, receipt, recovered=True)  # mined again, in another block
+                else:
+                    log.warning(
+                        "notary batch %d: block %d that anchored root 0x%s is gone from the chain; "
+                        "anchoring it again",
+                        batch.id,
+                        number,
+                        batch.root.hex(),
+                    )
+                    # The stored transaction is sent again if it is the one the batch followed; a batch
+                    # adopted from another sender's transaction (see _confirm_existing) is signed anew.
+                    own = batch.raw_tx is not None and "0x" + keccak(batch.raw_tx).hex() == batch.tx_hash
+                    with self._write() as wdb:
+                        wdb.execute(
+                            "UPDATE batches SET block_number = NULL, block_hash = NULL, block_time = NULL, "
+                            "gas_used = NULL, anchored_at = NULL, state = ?, raw_tx = ?, tx_hash = ?, "
+                            "nonce = ? WHERE id = ? AND state = 'anchored'",
+                            (
+                                "signed" if own else "closed",
+                                batch.raw_tx if own else None,
+                                batch.tx_hash if own else None,
+                                batch.nonce if own else None,
+                                batch.id,
+                            ),
+                        )
+                moved += 1
+            below = number
 
     # -- internals: anchoring --------------------------------------------------------------
 
