@@ -96,7 +96,7 @@ class Chain:
             current = running_node(self.node.data_dir)
             if current is None or current.port == self.node.port:
                 return False
-            provider = HTTPProvider(current.url, request_kwargs={"timeout": self._timeout})
+            provider = _http_provider(current.url, self._timeout)
             probe = Web3(provider)
             try:
                 chain_id = probe.eth.chain_id
@@ -235,13 +235,23 @@ def _fees(w3: Web3) -> dict[str, int]:
 # -- URL nodes ---------------------------------------------------------------------------------
 
 
+def _http_provider(url: str, timeout: float) -> HTTPProvider:
+    """An HTTP provider that asks the node its chain id once: web3's validation middleware asks before
+    every transaction and gas estimate (a sixth of the outbox worker's time), and a node's chain id does
+    not change (a different node behind the URL is a new provider: see :meth:`Chain.reconnect`)."""
+    return HTTPProvider(
+        url,
+        request_kwargs={"timeout": timeout},
+        cache_allowed_requests=True,
+        cacheable_requests={RPCEndpoint("eth_chainId")},
+    )
+
+
 def _open_url(url: str, timeout: float) -> Web3:
     scheme = url.partition("://")[0].lower()
-    provider: JSONBaseProvider
-    if scheme in ("ws", "wss"):
-        provider = _SyncWebSocketProvider(url, timeout)
-    else:
-        provider = HTTPProvider(url, request_kwargs={"timeout": timeout})
+    provider: JSONBaseProvider = (
+        _SyncWebSocketProvider(url, timeout) if scheme in ("ws", "wss") else _http_provider(url, timeout)
+    )
     w3 = Web3(provider)
     try:
         w3.eth.chain_id  # noqa: B018 - the probe: is something there that speaks Ethereum JSON-RPC?
