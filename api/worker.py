@@ -66,7 +66,7 @@ from web3.exceptions import (
 )
 
 from api.outbox import GOVERNANCE_LANE, Adopted, Entry, Outbox, Previous
-from ledger.chain import GAS_MARGIN_PERCENT, Chain
+from ledger.chain import GAS_MARGIN_PERCENT, Chain, first_block_at
 from ledger.client import Ledger, decode_revert, jurisdiction_bytes
 from ledger.errors import ConfigurationError, ContractRevertError
 from ledger.records import (
@@ -751,18 +751,8 @@ class OutboxWorker:
         deployed = int(self.ledger.deployment.contracts[contract].block_number)
         first = entry.first_block
         if first is None:
-            first = self._block_at(entry.accepted_at - 600.0, deployed, latest)
+            first = first_block_at(self.w3, entry.accepted_at - 600.0, deployed, latest)
         return max(deployed, min(first, latest) - self.log_search_margin)
-
-    def _block_at(self, when: float, low: int, high: int) -> int:
-        """The first block in ``low..high`` with a timestamp at or after ``when`` (``high`` if none)."""
-        while low < high:
-            middle = (low + high) // 2
-            if int(self.w3.eth.get_block(middle)["timestamp"]) < when:
-                low = middle + 1
-            else:
-                high = middle
-        return low
 
     # -- sending -------------------------------------------------------------------------------
 

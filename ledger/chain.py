@@ -48,6 +48,7 @@ __all__ = [
     "ChainKind",
     "connect",
     "default_data_dir",
+    "first_block_at",
     "running_node",
     "send_transaction",
 ]
@@ -176,6 +177,19 @@ def connect(
         chain.close()
         raise ConfigurationError(f"the {chain.kind} chain reports chain id {chain.chain_id}, not {chain_id}")
     return chain
+
+
+def first_block_at(w3: Web3, when: float, low: int, high: int) -> int:
+    """The first block in ``low..high`` whose timestamp is at or after ``when`` (``high`` if none): a
+    binary search, ~log2(high - low) ``eth_getBlockByNumber`` calls. Block timestamps never decrease.
+    Used to turn a time the chain stored into a narrow block range for ``eth_getLogs``."""
+    while low < high:
+        middle = (low + high) // 2
+        if int(w3.eth.get_block(middle)["timestamp"]) < when:
+            low = middle + 1
+        else:
+            high = middle
+    return low
 
 
 def send_transaction(

@@ -85,6 +85,7 @@ from web3.exceptions import (
 
 from ledger._sqlite import immediate
 from ledger.certificates import Certificate, notary_certificate
+from ledger.chain import first_block_at
 from ledger.client import Ledger, Written, decode_revert
 from ledger.errors import (
     ChainUnavailableError,
@@ -942,6 +943,26 @@ class NotaryBatcher:
             return decode_revert(_revert_data(exc))
         return TransactionError(f"anchor of notary batch {batch.id} ({batch.tx_hash}) reverted")
 
+    def _anchoring_logs(self, root: bytes) -> list[Any]:
+        """The ``RootAnchored`` logs of ``root``: searched in the blocks whose timestamp is the one the
+        contract stored for it (``anchoredAt``), found by binary search, not from the deployment block
+        on (a long chain, and nodes that bound the range of one ``eth_getLogs``); the whole range only
+        if that finds nothing."""
+        w3 = self.ledger.w3
+        deployed = int(self.ledger.deployment.contracts["NotaryAnchor"].block_number)
+        latest = int(w3.eth.block_number)
+        anchored_at = int(self._contract.functions.anchorRecord(root).call()[1])
+        low = first_block_at(w3, anchored_at, deployed, latest)
+        high = first_block_at(w3, anchored_at + 1, low, latest)
+        topics = ["0x" + _ROOT_ANCHORED.hex(), "0x" + root.hex()]
+        for start, end in ((low, high), (deployed, latest)):
+            logs = list(w3.eth.get_logs(
+                {"address": self._contract.address, "fromBlock": start, "toBlock": end, "topics": topics}
+            ))
+            if logs:
+                return logs
+        return []
+
     def _confirm_existing(self, batch: _Batch, *, recovered: bool) -> BatchResult:
         """The root is on chain: record the transaction that anchored it."""
         w3 = self.ledger.w3
@@ -952,15 +973,7 @@ class NotaryBatcher:
                 if candidate["status"] == 1 and self._logs_root(candidate, batch.root):
                     receipt = candidate
         if receipt is None:  # anchored by another transaction: find it by its log
-            start = self.ledger.deployment.contracts["NotaryAnchor"].block_number
-            logs = w3.eth.get_logs(
-                {
-                    "address": self._contract.address,
-                    "fromBlock": start,
-                    "toBlock": "latest",
-                    "topics": ["0x" + _ROOT_ANCHORED.hex(), "0x" + batch.root.hex()],
-                }
-            )
+            logs = self._anchoring_logs(batch.root)
             if not logs:
                 raise TransactionError(
                     f"root 0x{batch.root.hex()} is anchored but its RootAnchored log was not found"

@@ -417,3 +417,53 @@ def test_nonce_taken_meanwhile_signs_anew_for_the_same_root(
     assert stored_batch(store, 1)["nonce"] == signed["nonce"] + 1
     assert len(anchor_logs(ledger, result.root)) == 1
     assert reopened.verify(ids[2], values[2], on_chain=True)
+
+
+def test_a_root_anchored_by_another_transaction_is_found_in_a_narrow_block_range(
+    make_batcher, ledger, monkeypatch, store, court, funder
+):
+    """A relayer sent the court's signed anchor before the batcher did: the batcher adopts that
+    transaction, found by its log in the blocks of the time the contract stored, not from block 0."""
+    from ledger.records import Anchor
+
+    b = make_batcher()
+    values = digests(5)
+    ids = b.submit_many(values)
+
+    def crash(self, batch):
+        raise Crash("power cut before sending")
+
+    with monkeypatch.context() as m:
+        m.setattr(NotaryBatcher, "_send_raw", crash)
+        with pytest.raises(Crash):
+            b.run_once(force=True)
+    b.close()
+    with sqlite3.connect(store) as db:
+        root, size, metadata_digest, signature = db.execute(
+            "SELECT root, size, metadata_digest, signature FROM batches WHERE id = 1"
+        ).fetchone()
+    for _ in range(3):  # blocks before the relayed anchor, a second earlier (block times are seconds)
+        fund(ledger.chain, court.signer, funder.address, 1)
+    before = ledger.w3.eth.block_number
+    time.sleep(1.1)
+    record = Anchor(court=court.id, root=bytes(root), size=size, metadata_digest=bytes(metadata_digest))
+    relayed = ledger.submit(court.signer, record, relayer=funder, signature=bytes(signature))
+    time.sleep(1.1)
+    for _ in range(3):  # and after it
+        fund(ledger.chain, funder, court.signer.address, 1)
+    after = ledger.w3.eth.block_number - 2  # the first block of a later second
+
+    searched: list[tuple[int, int]] = []
+    real_get_logs = type(ledger.w3.eth).get_logs
+
+    def spying(self, params):
+        searched.append((int(params["fromBlock"]), int(params["toBlock"])))
+        return real_get_logs(self, params)
+
+    monkeypatch.setattr(type(ledger.w3.eth), "get_logs", spying)
+    reopened = make_batcher()
+    result = reopened.run_once()
+    assert result is not None and result.transaction_hash == relayed.transaction_hash
+    assert reopened.verify(ids[3], values[3], on_chain=True)
+    first, last = searched[0]  # the blocks of the anchor's second (and the next block), not the chain
+    assert before < first <= relayed.block_number <= last <= after, (searched, before, after)
