@@ -322,6 +322,23 @@ class Crash(Exception):
     pass
 
 
+def signed_not_sent(make_batcher, monkeypatch, n: int):
+    """A batcher whose first batch of ``n`` digests was closed and signed, then the power went out
+    before the transaction was sent: (the batcher, the digests, their receipt ids)."""
+    b = make_batcher()
+    values = digests(n)
+    ids = b.submit_many(values)
+
+    def crash(self, batch):
+        raise Crash("power cut before sending")
+
+    with monkeypatch.context() as m:
+        m.setattr(NotaryBatcher, "_send_raw", crash)
+        with pytest.raises(Crash):
+            b.run_once(force=True)
+    return b, values, ids
+
+
 def test_crash_after_closing_before_signing(make_batcher, ledger, monkeypatch, store):
     b = make_batcher()
     ids = b.submit_many(digests(6))
@@ -343,17 +360,7 @@ def test_crash_after_closing_before_signing(make_batcher, ledger, monkeypatch, s
 
 
 def test_crash_before_sending_resends_the_stored_transaction(make_batcher, ledger, monkeypatch, store):
-    b = make_batcher()
-    values = digests(6)
-    ids = b.submit_many(values)
-
-    def crash(self, batch):
-        raise Crash("power cut before sending")
-
-    with monkeypatch.context() as m:
-        m.setattr(NotaryBatcher, "_send_raw", crash)
-        with pytest.raises(Crash):
-            b.run_once(force=True)
+    b, values, ids = signed_not_sent(make_batcher, monkeypatch, 6)
     signed = stored_batch(store, 1)
     assert signed["state"] == "signed" and signed["raw_tx"]
     b.close()
@@ -396,17 +403,7 @@ def test_crash_after_sending_does_not_send_again(make_batcher, ledger, monkeypat
 def test_nonce_taken_meanwhile_signs_anew_for_the_same_root(
     make_batcher, ledger, monkeypatch, store, court, funder
 ):
-    b = make_batcher()
-    values = digests(4)
-    ids = b.submit_many(values)
-
-    def crash(self, batch):
-        raise Crash("power cut before sending")
-
-    with monkeypatch.context() as m:
-        m.setattr(NotaryBatcher, "_send_raw", crash)
-        with pytest.raises(Crash):
-            b.run_once(force=True)
+    b, values, ids = signed_not_sent(make_batcher, monkeypatch, 4)
     signed = stored_batch(store, 1)
     b.close()
     fund(ledger.chain, court.signer, funder.address, 1)  # the signer's key is used elsewhere: nonce taken
@@ -426,17 +423,7 @@ def test_a_root_anchored_by_another_transaction_is_found_in_a_narrow_block_range
     transaction, found by its log in the blocks of the time the contract stored, not from block 0."""
     from ledger.records import Anchor
 
-    b = make_batcher()
-    values = digests(5)
-    ids = b.submit_many(values)
-
-    def crash(self, batch):
-        raise Crash("power cut before sending")
-
-    with monkeypatch.context() as m:
-        m.setattr(NotaryBatcher, "_send_raw", crash)
-        with pytest.raises(Crash):
-            b.run_once(force=True)
+    b, values, ids = signed_not_sent(make_batcher, monkeypatch, 5)
     b.close()
     with sqlite3.connect(store) as db:
         root, size, metadata_digest, signature = db.execute(
