@@ -172,3 +172,62 @@ def test_anvil_restarted_from_a_state_before_the_anchor(tmp_path):
         if chain.node is not None:
             chain.node.stop()
         chain.close()
+
+
+def test_an_adopted_anchor_of_another_sender_lost_with_its_block_is_signed_and_sent_anew(tmp_path, monkeypatch):
+    """A relayer sent the court's signed anchor first and the batcher adopted that transaction; then the
+    chain lost its block. The batcher cannot resend a transaction it never held: it signs and sends its
+    own, for the same root, and every proof verifies on chain again."""
+    import sqlite3
+
+    from ledger.records import Anchor
+
+    chain = connect("memory")
+    try:
+        ledger = Ledger(chain, deploy(chain, chain.accounts[0]))
+        court = admit_new_court(ledger, chain.accounts[0], chain.accounts[1])
+        relayer = chain.accounts[2]
+        store = tmp_path / "notary.db"
+        batcher = NotaryBatcher(store, ledger, court.id, court.signer, max_age=3600.0, recheck_interval=0.0)
+        try:
+            values = _digests(5, "adopted")
+            ids = batcher.submit_many(values)
+
+            class PowerCut(Exception):
+                pass
+
+            def cut(self, batch):
+                raise PowerCut
+
+            with monkeypatch.context() as m:
+                m.setattr(NotaryBatcher, "_send_raw", cut)
+                with pytest.raises(PowerCut):
+                    batcher.run_once(force=True)  # closed and signed, never sent
+            with sqlite3.connect(store) as db:
+                root, size, digest, signature = db.execute(
+                    "SELECT root, size, metadata_digest, signature FROM batches WHERE id = 1"
+                ).fetchone()
+            snapshot = chain.w3.provider.make_request("evm_snapshot", [])["result"]  # type: ignore[arg-type]
+            record = Anchor(court=court.id, root=bytes(root), size=size, metadata_digest=bytes(digest))
+            relayed = ledger.submit(court.signer, record, relayer=relayer, signature=bytes(signature))
+            adopted = batcher.run_once()
+            assert adopted is not None and adopted.transaction_hash == relayed.transaction_hash
+            _assert_every_proof_on_chain(batcher, ledger, ids, values)
+
+            chain.w3.provider.make_request("evm_revert", [snapshot])  # type: ignore[arg-type]
+            assert ledger.anchor(bytes(root))["court"] == 0  # the relayer's anchor is gone
+
+            again = None
+            for _ in range(5):
+                again = batcher.run_once() or again
+                if again is not None and ledger.anchor(bytes(root))["court"] == court.id:
+                    break
+            assert again is not None and again.root == bytes(root)
+            assert again.transaction_hash != relayed.transaction_hash  # its own transaction this time
+            sender = chain.w3.eth.get_transaction(again.transaction_hash)["from"]
+            assert sender != relayer.address
+            _assert_every_proof_on_chain(batcher, ledger, ids, values)
+        finally:
+            batcher.close()
+    finally:
+        chain.close()
