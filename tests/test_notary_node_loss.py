@@ -56,7 +56,9 @@ def _assert_every_proof_on_chain(batcher: NotaryBatcher, ledger: Ledger, ids: li
         assert number is not None and block_hash == _block_hash(ledger, number)  # the block the chain holds
 
 
-def test_an_anchor_in_a_block_the_chain_lost_is_anchored_again(tmp_path):
+@pytest.fixture
+def memory_notary(tmp_path):
+    """(chain, ledger, court, store, batcher) on a fresh in-memory chain, the batcher rechecking at once."""
     chain = connect("memory")
     try:
         ledger = Ledger(chain, deploy(chain, chain.accounts[0]))
@@ -64,52 +66,48 @@ def test_an_anchor_in_a_block_the_chain_lost_is_anchored_again(tmp_path):
         store = tmp_path / "notary.db"
         batcher = NotaryBatcher(store, ledger, court.id, court.signer, max_age=3600.0, recheck_interval=0.0)
         try:
-            kept = _digests(4, "kept")
-            kept_ids = batcher.submit_many(kept)
-            assert batcher.run_once(force=True) is not None  # batch 1: stays on chain
-            snapshot = chain.w3.provider.make_request("evm_snapshot", [])["result"]  # type: ignore[arg-type]
-            values = _digests(6, "lost")
-            ids = batcher.submit_many(values)
-            first = batcher.run_once(force=True)
-            assert first is not None and first.batch == 2
-            _assert_every_proof_on_chain(batcher, ledger, ids, values)
-
-            chain.w3.provider.make_request("evm_revert", [snapshot])  # type: ignore[arg-type]
-            assert ledger.anchor(first.root)["court"] == 0  # the anchor is gone from the chain
-            assert batcher.receipt(ids[0]).state == "anchored"  # ...but the store does not know yet
-
-            again = batcher.run_once()
-            assert again is not None and again.batch == 2 and again.recovered
-            assert again.root == first.root  # the same root: the proofs did not change
-            assert again.transaction_hash == first.transaction_hash  # the same stored transaction, resent
-            _assert_every_proof_on_chain(batcher, ledger, ids + kept_ids, values + kept)
-            assert batcher.run_once() is None  # nothing else was lost
+            yield chain, ledger, court, store, batcher
         finally:
             batcher.close()
     finally:
         chain.close()
 
 
-def test_an_intact_chain_costs_one_block_lookup(tmp_path, monkeypatch):
-    chain = connect("memory")
-    try:
-        ledger = Ledger(chain, deploy(chain, chain.accounts[0]))
-        court = admit_new_court(ledger, chain.accounts[0], chain.accounts[1])
-        batcher = NotaryBatcher(tmp_path / "n.db", ledger, court.id, court.signer, max_age=3600.0, recheck_interval=0.0)
-        try:
-            for tag in ("a", "b", "c"):
-                batcher.submit_many(_digests(3, tag))
-                assert batcher.run_once(force=True) is not None
-            asked: list[object] = []
-            real = chain.w3.eth.get_block
-            monkeypatch.setattr(chain.w3.eth, "get_block", lambda n, *a, **k: asked.append(n) or real(n, *a, **k))
-            assert batcher.run_once() is None
-            assert len(asked) == 1  # the newest anchored block only
-            assert batcher.stats()["anchored_batches"] == 3
-        finally:
-            batcher.close()
-    finally:
-        chain.close()
+def test_an_anchor_in_a_block_the_chain_lost_is_anchored_again(memory_notary):
+    chain, ledger, _court, _store, batcher = memory_notary
+    kept = _digests(4, "kept")
+    kept_ids = batcher.submit_many(kept)
+    assert batcher.run_once(force=True) is not None  # batch 1: stays on chain
+    snapshot = chain.w3.provider.make_request("evm_snapshot", [])["result"]  # type: ignore[arg-type]
+    values = _digests(6, "lost")
+    ids = batcher.submit_many(values)
+    first = batcher.run_once(force=True)
+    assert first is not None and first.batch == 2
+    _assert_every_proof_on_chain(batcher, ledger, ids, values)
+
+    chain.w3.provider.make_request("evm_revert", [snapshot])  # type: ignore[arg-type]
+    assert ledger.anchor(first.root)["court"] == 0  # the anchor is gone from the chain
+    assert batcher.receipt(ids[0]).state == "anchored"  # ...but the store does not know yet
+
+    again = batcher.run_once()
+    assert again is not None and again.batch == 2 and again.recovered
+    assert again.root == first.root  # the same root: the proofs did not change
+    assert again.transaction_hash == first.transaction_hash  # the same stored transaction, resent
+    _assert_every_proof_on_chain(batcher, ledger, ids + kept_ids, values + kept)
+    assert batcher.run_once() is None  # nothing else was lost
+
+
+def test_an_intact_chain_costs_one_block_lookup(memory_notary, monkeypatch):
+    chain, _ledger, _court, _store, batcher = memory_notary
+    for tag in ("a", "b", "c"):
+        batcher.submit_many(_digests(3, tag))
+        assert batcher.run_once(force=True) is not None
+    asked: list[object] = []
+    real = chain.w3.eth.get_block
+    monkeypatch.setattr(chain.w3.eth, "get_block", lambda n, *a, **k: asked.append(n) or real(n, *a, **k))
+    assert batcher.run_once() is None
+    assert len(asked) == 1  # the newest anchored block only
+    assert batcher.stats()["anchored_batches"] == 3
 
 
 def _free_port() -> int:
@@ -174,60 +172,49 @@ def test_anvil_restarted_from_a_state_before_the_anchor(tmp_path):
         chain.close()
 
 
-def test_an_adopted_anchor_of_another_sender_lost_with_its_block_is_signed_and_sent_anew(tmp_path, monkeypatch):
+def test_an_adopted_anchor_of_another_sender_lost_with_its_block_is_signed_and_sent_anew(memory_notary, monkeypatch):
     """A relayer sent the court's signed anchor first and the batcher adopted that transaction; then the
     chain lost its block. The batcher cannot resend a transaction it never held: it signs and sends its
     own, for the same root, and every proof verifies on chain again."""
     import sqlite3
 
     from ledger.records import Anchor
+    chain, ledger, court, store, batcher = memory_notary
+    relayer = chain.accounts[2]
+    values = _digests(5, "adopted")
+    ids = batcher.submit_many(values)
 
-    chain = connect("memory")
-    try:
-        ledger = Ledger(chain, deploy(chain, chain.accounts[0]))
-        court = admit_new_court(ledger, chain.accounts[0], chain.accounts[1])
-        relayer = chain.accounts[2]
-        store = tmp_path / "notary.db"
-        batcher = NotaryBatcher(store, ledger, court.id, court.signer, max_age=3600.0, recheck_interval=0.0)
-        try:
-            values = _digests(5, "adopted")
-            ids = batcher.submit_many(values)
+    class PowerCut(Exception):
+        pass
 
-            class PowerCut(Exception):
-                pass
+    def cut(self, batch):
+        raise PowerCut
 
-            def cut(self, batch):
-                raise PowerCut
+    with monkeypatch.context() as m:
+        m.setattr(NotaryBatcher, "_send_raw", cut)
+        with pytest.raises(PowerCut):
+            batcher.run_once(force=True)  # closed and signed, never sent
+    with sqlite3.connect(store) as db:
+        root, size, digest, signature = db.execute(
+            "SELECT root, size, metadata_digest, signature FROM batches WHERE id = 1"
+        ).fetchone()
+    snapshot = chain.w3.provider.make_request("evm_snapshot", [])["result"]  # type: ignore[arg-type]
+    record = Anchor(court=court.id, root=bytes(root), size=size, metadata_digest=bytes(digest))
+    relayed = ledger.submit(court.signer, record, relayer=relayer, signature=bytes(signature))
+    adopted = batcher.run_once()
+    assert adopted is not None and adopted.transaction_hash == relayed.transaction_hash
+    _assert_every_proof_on_chain(batcher, ledger, ids, values)
 
-            with monkeypatch.context() as m:
-                m.setattr(NotaryBatcher, "_send_raw", cut)
-                with pytest.raises(PowerCut):
-                    batcher.run_once(force=True)  # closed and signed, never sent
-            with sqlite3.connect(store) as db:
-                root, size, digest, signature = db.execute(
-                    "SELECT root, size, metadata_digest, signature FROM batches WHERE id = 1"
-                ).fetchone()
-            snapshot = chain.w3.provider.make_request("evm_snapshot", [])["result"]  # type: ignore[arg-type]
-            record = Anchor(court=court.id, root=bytes(root), size=size, metadata_digest=bytes(digest))
-            relayed = ledger.submit(court.signer, record, relayer=relayer, signature=bytes(signature))
-            adopted = batcher.run_once()
-            assert adopted is not None and adopted.transaction_hash == relayed.transaction_hash
-            _assert_every_proof_on_chain(batcher, ledger, ids, values)
+    chain.w3.provider.make_request("evm_revert", [snapshot])  # type: ignore[arg-type]
+    assert ledger.anchor(bytes(root))["court"] == 0  # the relayer's anchor is gone
 
-            chain.w3.provider.make_request("evm_revert", [snapshot])  # type: ignore[arg-type]
-            assert ledger.anchor(bytes(root))["court"] == 0  # the relayer's anchor is gone
-
-            again = None
-            for _ in range(5):
-                again = batcher.run_once() or again
-                if again is not None and ledger.anchor(bytes(root))["court"] == court.id:
-                    break
-            assert again is not None and again.root == bytes(root)
-            assert again.transaction_hash != relayed.transaction_hash  # its own transaction this time
-            sender = chain.w3.eth.get_transaction(again.transaction_hash)["from"]
-            assert sender != relayer.address
-            _assert_every_proof_on_chain(batcher, ledger, ids, values)
-        finally:
-            batcher.close()
-    finally:
-        chain.close()
+    again = None
+    for _ in range(5):
+        again = batcher.run_once() or again
+        if again is not None and ledger.anchor(bytes(root))["court"] == court.id:
+            break
+    assert again is not None and again.root == bytes(root)
+    assert again.transaction_hash != relayed.transaction_hash  # its own transaction this time
+    sender = chain.w3.eth.get_transaction(again.transaction_hash)["from"]
+    assert sender != relayer.address
+    _assert_every_proof_on_chain(batcher, ledger, ids, values)
