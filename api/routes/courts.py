@@ -17,6 +17,7 @@ from api.deps import CurrentClient, ServicesDep, WriteCtx, requires
 from api.errors import Forbidden
 from api.outbox import Entry
 from api.routes import API, AUTHENTICATED_ERRORS, SubmissionOut, submission_out
+from api.services import Services, WriteContext
 
 router = APIRouter(prefix=f"{API}/courts", tags=["courts"], responses=AUTHENTICATED_ERRORS)
 
@@ -59,28 +60,32 @@ def _out(entry: Entry, response: Response, signer: str | None = None) -> Governa
     return GovernanceOut(**base.model_dump(), signer=signer)
 
 
-@router.post("", status_code=202, response_model=GovernanceOut, summary="Admit a court with a new signer key")
-def admit_court(
-    body: AdmitCourtIn, client: Governance, services: ServicesDep, ctx: WriteCtx, response: Response
+def _with_new_signer(
+    services: Services, client: Client, ctx: WriteContext, response: Response, court: int, kind: str,
+    call: dict[str, Any],
 ) -> GovernanceOut:
+    """A governance act that brings a new signer key (made, stored and funded here) for ``court``; a
+    retried request with the same Idempotency-Key answers with the entry it made the first time."""
     existing = services.idempotent_entry(client, ctx)
     if existing is not None:
         return _out(existing, response)
     signer = services.signers.create()
     entry = services.submit_governance(
-        client,
-        ctx,
-        "admit_court",
-        {
-            "court": body.court_id,
-            "jurisdiction": body.jurisdiction.upper(),
-            "appellate_court": body.appellate_court,
-            "signer": signer.address,
-        },
-        signer_key=(body.court_id, signer.address),
-        fund=signer.address,
+        client, ctx, kind, {**call, "signer": signer.address}, signer_key=(court, signer.address), fund=signer.address
     )
     return _out(entry, response)
+
+
+@router.post("", status_code=202, response_model=GovernanceOut, summary="Admit a court with a new signer key")
+def admit_court(
+    body: AdmitCourtIn, client: Governance, services: ServicesDep, ctx: WriteCtx, response: Response
+) -> GovernanceOut:
+    call = {
+        "court": body.court_id,
+        "jurisdiction": body.jurisdiction.upper(),
+        "appellate_court": body.appellate_court,
+    }
+    return _with_new_signer(services, client, ctx, response, body.court_id, "admit_court", call)
 
 
 def _act(kind: str) -> Any:
@@ -116,19 +121,7 @@ for _path, _kind, _summary in (
 def add_signer(
     court_id: CourtId, client: Governance, services: ServicesDep, ctx: WriteCtx, response: Response
 ) -> GovernanceOut:
-    existing = services.idempotent_entry(client, ctx)
-    if existing is not None:
-        return _out(existing, response)
-    signer = services.signers.create()
-    entry = services.submit_governance(
-        client,
-        ctx,
-        "add_signer",
-        {"court": court_id, "signer": signer.address},
-        signer_key=(court_id, signer.address),
-        fund=signer.address,
-    )
-    return _out(entry, response)
+    return _with_new_signer(services, client, ctx, response, court_id, "add_signer", {"court": court_id})
 
 
 @router.post(
