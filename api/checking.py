@@ -116,38 +116,15 @@ class CheckAudit:
         return results
 
     def record(
-        self,
-        client_id: str,
-        at: int,
-        restriction: int,
-        rows: Sequence[tuple[bytes, bool, int | None]],
-        batch: str | None = None,
+        self, client_id: str, at: int, restriction: int, subject: bytes, restricted: bool, until: int | None
     ) -> None:
-        """Write the answers given: one row per subject, or (``batch`` named) one packed row."""
-        if batch is not None:
-            self.record_batch(client_id, at, restriction, [r[0] for r in rows], [(r[1], r[2]) for r in rows],
-                              batch)
-            return
-        values = [(client_id, at, s, restriction, int(r), u) for s, r, u in rows]
-        if len(values) == 1:  # one statement is its own transaction
-            with self.lock:
-                busy_retry(lambda: self.db.execute(
-                    "INSERT INTO check_audit (client_id, at, subject, restriction, restricted, until) "
-                    "VALUES (?, ?, ?, ?, ?, ?)",
-                    values[0],
-                ))
-            return
-
-        def write() -> None:
-            with immediate(self.db) as db:
-                db.executemany(
-                    "INSERT INTO check_audit (client_id, at, subject, restriction, restricted, until) "
-                    "VALUES (?, ?, ?, ?, ?, ?)",
-                    values,
-                )
-
+        """Write one answer given (its nonce was used up by the authentication already)."""
         with self.lock:
-            busy_retry(write)
+            busy_retry(lambda: self.db.execute(
+                "INSERT INTO check_audit (client_id, at, subject, restriction, restricted, until) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (client_id, at, subject, restriction, int(restricted), until),
+            ))
 
     def record_batch(
         self,

@@ -28,8 +28,7 @@ from starlette.datastructures import Headers
 
 from api.errors import Unauthenticated
 from api.routes import API
-from api.routes.checks import CheckIn
-from ledger.records import Restriction
+from api.routes.checks import CheckIn, lookup
 
 __all__ = ["FastSingleCheck"]
 
@@ -93,17 +92,13 @@ class FastSingleCheck:
             return None
         if client.kind != "partner" or "checks:read" not in client.scopes:
             return None
-        mask = int(Restriction.parse(request.restriction))
         blind = request.subject.blind(services.blind_key)
-        at = services.now()
-        found = services.index.check_many([blind], mask, at)[0]
-        until = found.until if found.restricted else None
-        if not await services.audit.record_once(
-            client.client_id, nonce, expires_at, at, mask, blind, found.restricted, until
-        ):
+        mask, at, ((restricted, until),) = lookup(services, [blind], request.restriction)
+        once = services.audit.record_once(client.client_id, nonce, expires_at, at, mask, blind, restricted, until)
+        if not await once:
             return None  # a replay: the route refuses it with the same problem document
         services.auth.purge_due()
-        return json.dumps({"restricted": found.restricted, "until": until}, separators=(",", ":")).encode()
+        return json.dumps({"restricted": restricted, "until": until}, separators=(",", ":")).encode()
 
 
 async def _read_body(receive: Receive) -> tuple[bytes, str]:

@@ -91,17 +91,25 @@ class BatchCheckOut(BaseModel):
     results: list[CheckOut] = Field(description="in the order of the subjects asked about")
 
 
+def lookup(
+    services: CheckingParts, blinds: list[bytes], restriction: str
+) -> tuple[int, int, list[tuple[bool, int | None]]]:
+    """(restriction mask, the time answered for, (restricted, until) per subject) from the index."""
+    mask = int(Restriction.parse(restriction))
+    at = services.now()
+    answers = services.index.check_many(blinds, mask, at)
+    return mask, at, [(a.restricted, a.until if a.restricted else None) for a in answers]
+
+
 def _answer(
     client: Client, services: CheckingParts, blinds: list[bytes], restriction: str, batch: str | None
 ) -> list[dict[str, Any]]:
     if len(blinds) > services.settings.max_batch_checks:
         raise TooLarge(f"at most {services.settings.max_batch_checks} subjects per batch")
-    mask = int(Restriction.parse(restriction))
-    at = services.now()
-    answers = services.index.check_many(blinds, mask, at)
-    rows = [(a.restricted, a.until if a.restricted else None) for a in answers]
+    mask, at, rows = lookup(services, blinds, restriction)
     if batch is None:
-        services.audit.record(client.client_id, at, mask, [(b, r, u) for b, (r, u) in zip(blinds, rows, strict=True)])
+        (blind,), ((restricted, until),) = blinds, rows
+        services.audit.record(client.client_id, at, mask, blind, restricted, until)
     else:
         services.audit.record_batch(client.client_id, at, mask, blinds, rows, batch)
     return [{"restricted": r, "until": u} for r, u in rows]
