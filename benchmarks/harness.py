@@ -91,13 +91,7 @@ class MemoryAnvil:
         self.url = f"http://127.0.0.1:{port}"
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(5)
+        stop_process(self.process, signal.SIGTERM, 10)
         self._log.close()
 
 
@@ -260,6 +254,39 @@ class BulkWriter:
 # -- the HTTP service ----------------------------------------------------------------------------
 
 
+def wait_healthy(process: subprocess.Popen[bytes], base_url: str, log_path: Path, timeout: float) -> None:
+    """Until ``GET /api/v1/health`` answers 200; RuntimeError, with the log's tail, if the process exits
+    or does not answer in time."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(
+                f"{process.args!r} exited ({process.returncode}); see {log_path}:\n" + log_tail(log_path)
+            )
+        with contextlib.suppress(requests.RequestException):
+            if requests.get(base_url + "/api/v1/health", timeout=2).status_code == 200:
+                return
+        time.sleep(0.2)
+    raise RuntimeError(f"{base_url} did not answer within {timeout:g}s; see {log_path}:\n" + log_tail(log_path))
+
+
+def log_tail(path: Path, n: int = 4000) -> str:
+    with contextlib.suppress(OSError):
+        return path.read_bytes()[-n:].decode("utf-8", "replace")
+    return ""
+
+
+def stop_process(process: subprocess.Popen[bytes], sig: int, grace: float) -> None:
+    """Send ``sig``, wait ``grace`` seconds, then kill."""
+    if process.poll() is None:
+        process.send_signal(sig)
+        try:
+            process.wait(grace)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(5)
+
+
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
@@ -360,22 +387,10 @@ class ServiceProcess:
         return SignedClient(self.base_url, client_id, self.keys[client_id])
 
     def _wait_healthy(self, timeout: float) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(
-                    f"the service exited ({self.process.returncode}); see {self.log_path}:\n" + self.log_tail()
-                )
-            with contextlib.suppress(requests.RequestException):
-                if requests.get(self.base_url + "/api/v1/health", timeout=2).status_code == 200:
-                    return
-            time.sleep(0.2)
-        raise RuntimeError(f"the service did not answer within {timeout:g}s; see {self.log_path}:\n" + self.log_tail())
+        wait_healthy(self.process, self.base_url, self.log_path, timeout)
 
     def log_tail(self, n: int = 4000) -> str:
-        with contextlib.suppress(OSError):
-            return self.log_path.read_bytes()[-n:].decode("utf-8", "replace")
-        return ""
+        return log_tail(self.log_path, n)
 
     def wait_record(
         self, client: SignedClient, outbox_id: str, timeout: float = 300.0, poll: float = 0.05
@@ -441,26 +456,14 @@ class CheckProcess:
         self.process = subprocess.Popen(
             argv, cwd=REPO, stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT
         )
-        deadline = time.monotonic() + 120
-        while True:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"serve.py checks exited ({self.process.returncode}); see {self.log_path}")
-            with contextlib.suppress(requests.RequestException):
-                if requests.get(self.base_url + "/api/v1/health", timeout=2).status_code == 200:
-                    return
-            if time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError(f"serve.py checks did not answer; see {self.log_path}")
-            time.sleep(0.2)
+        try:
+            wait_healthy(self.process, self.base_url, self.log_path, 120.0)
+        except BaseException:
+            self.stop()
+            raise
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGINT)
-            try:
-                self.process.wait(30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(5)
+        stop_process(self.process, signal.SIGINT, 30)
         self._log.close()
 
 
