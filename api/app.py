@@ -23,9 +23,10 @@ from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
-from api import errors
+from api import errors, health
 from api.checking import CheckServices
 from api.fastcheck import FastSingleCheck
+from api.limits import RequestLimits, restore_recursion_limit
 from api.routes import API, checks, courts, defaulters, enforcement, judgments, records, verification
 from api.services import Services
 from api.settings import Settings
@@ -62,9 +63,11 @@ def _application(
     open_services: Callable[[], Any],
     close_services: Callable[[Any], None],
     fast_checks: bool,
+    settings: Settings | None,
 ) -> FastAPI:
-    """A FastAPI app with our error handling whose ``state.services`` is ``given``, or is opened at start
-    (``open_services``, in a worker thread) and closed at shutdown."""
+    """A FastAPI app with our error handling and request bounds whose ``state.services`` is ``given``, or
+    is opened at start (``open_services``, in a worker thread) and closed at shutdown. The bounds come from
+    ``settings``, else the given services' settings, else the environment."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -93,6 +96,8 @@ def _application(
     errors.install(application)
     if fast_checks:
         application.add_middleware(FastSingleCheck)
+    bounds = settings or (given.settings if given is not None else Settings())
+    application.add_middleware(RequestLimits, settings=bounds)  # added last: runs first
     return application
 
 
@@ -112,7 +117,7 @@ def create_app(
         return opened
 
     application = _application(
-        "Judicial trust ledger", DESCRIPTION, services, open_services, Services.close, fast_checks
+        "Judicial trust ledger", DESCRIPTION, services, open_services, Services.close, fast_checks, settings
     )
     for module in (courts, judgments, enforcement, defaulters, checks, verification, records):
         application.include_router(module.router)
@@ -120,9 +125,11 @@ def create_app(
         application.include_router(importlib.import_module("api.routes.notary").router)
 
     @application.get(f"{API}/health", response_model=HealthOut, tags=["health"], summary="Liveness")
-    async def health() -> HealthOut:
+    async def health_summary() -> HealthOut:
         svc: Services = application.state.services
         return HealthOut(status="ok", chain_id=svc.chain.chain_id, indexed_block=svc.indexed_block)
+
+    health.install(application)
 
     if STATIC.is_dir():
         application.mount("/verify", StaticFiles(directory=STATIC, html=True), name="verify")
@@ -147,11 +154,13 @@ def create_check_app(settings: Settings | None = None, *, services: CheckService
         lambda: CheckServices.open(settings or Settings()),
         CheckServices.close,
         True,
+        settings,
     )
     application.include_router(checks.router)
+    health.install_for_checks(application)
 
     @application.get(f"{API}/health", response_model=CheckHealthOut, tags=["health"], summary="Liveness")
-    async def health() -> CheckHealthOut:
+    async def health_summary() -> CheckHealthOut:
         svc: CheckServices = application.state.services
         return CheckHealthOut(status="ok", role="checks", indexed_block=svc.indexed_block)
 
@@ -159,3 +168,4 @@ def create_check_app(settings: Settings | None = None, *, services: CheckService
 
 
 app = create_app()
+restore_recursion_limit()  # after every import above: py_ecc raises it (see api.limits)

@@ -27,6 +27,7 @@ from pydantic import ValidationError
 from starlette.datastructures import Headers
 
 from api.errors import Unauthenticated
+from api.limits import replay
 from api.routes import API
 from api.routes.checks import CheckIn, lookup
 
@@ -62,7 +63,7 @@ class FastSingleCheck:
             return  # nobody to answer
         answer = await self._answer(scope, body) if state == "complete" else None
         if answer is None:
-            await self.app(scope, _replay(body, state == "complete", receive), send)
+            await self.app(scope, replay(body, state == "complete", receive), send)
             return
         await send({
             "type": "http.response.start",
@@ -116,17 +117,3 @@ async def _read_body(receive: Receive) -> tuple[bytes, str]:
             return b"".join(parts), "complete"
         if size > MAX_BODY:
             return b"".join(parts), "partial"
-
-
-def _replay(body: bytes, complete: bool, receive: Receive) -> Receive:
-    """A ``receive`` that gives the app the body already read, then whatever follows."""
-    sent = False
-
-    async def replayed() -> Message:
-        nonlocal sent
-        if not sent:
-            sent = True
-            return {"type": "http.request", "body": body, "more_body": not complete}
-        return await receive()
-
-    return replayed

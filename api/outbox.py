@@ -505,6 +505,14 @@ class Outbox:
         out.update({s: n for s, n in rows})
         return out
 
+    def backlog(self) -> tuple[int, float | None]:
+        """Writes accepted but not finished (accepted or submitted), and when the oldest was accepted."""
+        with self._lock:
+            count, oldest = self._db.execute(
+                "SELECT COUNT(*), MIN(accepted_at) FROM outbox WHERE state IN ('accepted', 'submitted')"
+            ).fetchone()
+        return int(count), oldest
+
     # -- worker transitions --------------------------------------------------------------------
 
     def next_nonce(self, address: str, chain_pending: int) -> int:

@@ -118,6 +118,29 @@ class Settings(BaseSettings):
     notary_max_size: int = 10_000
     notary_max_age_seconds: float = 2.0
 
+    # -- request bounds (api.limits, api.serving) -------------------------------------------------
+    max_body_bytes: int = Field(default=64 * 1024, gt=0, description="request body, most endpoints")
+    max_record_body_bytes: int = Field(
+        default=512 * 1024, gt=0, description="body of a judgment (up to 100 parties) or a certificate to verify"
+    )
+    max_batch_body_bytes: int = Field(
+        default=2 * 1024 * 1024, gt=0, description="body of a batch check or a notary digest batch (10,000 items)"
+    )
+    max_upload_bytes: int = Field(default=64 * 1024 * 1024, gt=0, description="notary file uploads (multipart)")
+    max_json_depth: int = Field(default=32, gt=0, description="nesting of arrays and objects in a JSON body")
+    body_timeout_seconds: float = Field(default=15.0, gt=0, description="to receive a whole JSON body")
+    upload_timeout_seconds: float = Field(default=300.0, gt=0, description="to receive a whole upload")
+    header_timeout_seconds: float = Field(default=10.0, gt=0, description="to receive request line and headers")
+    max_header_bytes: int = Field(default=32 * 1024, gt=0, description="request line and headers together")
+    max_connections: int = Field(
+        default=512, gt=0, description="open connections (and tasks) before new requests get 503"
+    )
+    keep_alive_seconds: float = Field(default=5.0, gt=0, description="idle keep-alive connections are closed after")
+
+    # -- health (api.health) -----------------------------------------------------------------------
+    health_timeout_seconds: float = Field(default=2.0, gt=0, description="readiness: per question to the node")
+    max_index_lag_blocks: int = Field(default=20, ge=0, description="readiness: the index may lag this much")
+
     # -- serve.py ----------------------------------------------------------------------------------
     host: str = "127.0.0.1"
     port: int = 8000

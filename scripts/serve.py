@@ -37,6 +37,7 @@ from api.auth import generate_key, private_key_text, public_key_text  # noqa: E4
 from api.auth import main as clients_main  # noqa: E402
 from api.checking import CheckServices  # noqa: E402
 from api.services import Services  # noqa: E402
+from api.serving import uvicorn_options  # noqa: E402
 from api.settings import Settings  # noqa: E402
 from ledger.errors import LedgerError  # noqa: E402
 
@@ -153,14 +154,10 @@ def checks_main(argv: list[str]) -> int:
 
     print(f"Partner checks on http://{args.host or settings.host}:{args.port} ({args.workers} workers, "
           f"data dir {Path(settings.data_dir).resolve()})", flush=True)
+    options = {**uvicorn_options(settings), "host": args.host or settings.host, "port": args.port}
     uvicorn.run(
-        "api.app:create_check_app",
-        factory=True,
-        host=args.host or settings.host,
-        port=args.port,
-        workers=args.workers,
-        log_level=args.log_level,
-        access_log=False,
+        "api.app:create_check_app", factory=True, workers=args.workers, log_level=args.log_level,
+        access_log=False, **options,
     )
     return 0
 
@@ -236,9 +233,7 @@ def main(argv: list[str] | None = None) -> int:
             check_process = start_check_workers(services, args.check_port, args.check_workers, args.log_level)
         import uvicorn
 
-        config = uvicorn.Config(
-            create_app(services=services), host=settings.host, port=settings.port, log_level=args.log_level
-        )
+        config = uvicorn.Config(create_app(services=services), log_level=args.log_level, **uvicorn_options(settings))
         server = uvicorn.Server(config)
         threading.Thread(target=_announce, args=(server, services, clients_file), daemon=True).start()
         server.run()

@@ -52,13 +52,15 @@ class Problem(BaseModel):
 
 
 _PROBLEMS = {
-    400: "Malformed request: the body cannot be read as JSON text",
+    400: "Malformed request: the body is not JSON, nests too deep, or repeats a key in an object",
     401: "Not authenticated: missing or bad signature headers, timestamp, nonce or client",
     403: "Forbidden: the client's kind, scopes or court do not allow this",
     404: "Not found",
     409: "Conflict: an Idempotency-Key reused for another request, a record not confirmed yet, a contract refusal",
     410: "The subject's personal data was erased",
-    413: "Too many items in one request",
+    408: "The body did not arrive in time",
+    413: "Too many items, or a body larger than the endpoint accepts",
+    415: "The body is not application/json (or multipart/form-data where files are uploaded)",
     422: "Invalid request (``errors`` lists what), or a verification that failed (``step`` names where)",
     429: "Too many requests from this address; see Retry-After",
 }
@@ -76,8 +78,8 @@ def problem_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
     }
 
 
-AUTHENTICATED_ERRORS = problem_responses(400, 401, 403, 404, 409, 410, 413, 422)
-PUBLIC_ERRORS = problem_responses(400, 404, 409, 422, 429)
+AUTHENTICATED_ERRORS = problem_responses(400, 401, 403, 404, 408, 409, 410, 413, 415, 422)
+PUBLIC_ERRORS = problem_responses(400, 404, 408, 409, 413, 415, 422, 429)
 
 
 def hex32(value: str) -> bytes:
