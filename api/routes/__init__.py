@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
 from api.auth import Client
 from api.errors import PROBLEM_JSON, Forbidden, NotFound
+from api.fields import Text
 from api.outbox import Entry
 from ledger.privacy import CreditCode, Party, Passport, ResidentId, parse_subject
 
@@ -96,8 +97,8 @@ class SubjectIn(_Private):
     """A person or organisation by identifier: resident ID, unified social credit code or passport."""
 
     kind: Literal["resident_id", "credit_code", "passport"]
-    id: str = Field(min_length=1, max_length=64, description="the identifier; never echoed back or logged")
-    country: str | None = Field(default=None, min_length=2, max_length=3, description="passports only")
+    id: Text = Field(min_length=1, max_length=64, description="the identifier; never echoed back or logged")
+    country: Text | None = Field(default=None, min_length=2, max_length=3, description="passports only")
     _subject: ResidentId | CreditCode | Passport = PrivateAttr()
 
     @model_validator(mode="after")
@@ -111,7 +112,7 @@ class SubjectIn(_Private):
 
 
 class NamedSubjectIn(SubjectIn):
-    name: str = Field(min_length=1, max_length=200, description="display name, kept in the vault only")
+    name: Text = Field(min_length=1, max_length=200, description="display name, kept in the vault only")
 
 
 class PartyIn(NamedSubjectIn):
@@ -125,8 +126,8 @@ class SubjectRefIn(_Private):
     """A subject for a check: its identifier, or its blind index if the partner computes it."""
 
     kind: Literal["resident_id", "credit_code", "passport"] | None = None
-    id: str | None = Field(default=None, min_length=1, max_length=64)
-    country: str | None = Field(default=None, min_length=2, max_length=3)
+    id: Text | None = Field(default=None, min_length=1, max_length=64)
+    country: Text | None = Field(default=None, min_length=2, max_length=3)
     blind_index: Hex32 | None = None
     _subject: ResidentId | CreditCode | Passport | None = PrivateAttr(default=None)
 

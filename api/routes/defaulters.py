@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from api.auth import Client
 from api.deps import ServicesDep, WriteCtx, requires
 from api.errors import NotFound
+from api.fields import check_extension, check_listing_time, check_removal
 from api.routes import (
     API,
     AUTHENTICATED_ERRORS,
@@ -77,6 +78,7 @@ def list_defaulter(
         return submission_out(existing, response)
     desk = services.desk(court)
     listed_at = body.listed_at or int(time.time())
+    check_listing_time(services.now(), listed_at)
     entry = services.submit_record(
         client,
         ctx,
@@ -120,7 +122,9 @@ def extend_listing(
 ) -> SubmissionOut:
     court = check_court(None, client)
     lid = hex32(listing_id)
-    until = body.until if body.until is not None else _current_until(services, lid) + (body.years or 0) * YEAR
+    current = _current_until(services, lid)
+    until = body.until if body.until is not None else current + (body.years or 0) * YEAR
+    check_extension(services.now(), current, until)
 
     def make(sequence: int | None) -> Extension:
         assert sequence is not None
@@ -146,6 +150,7 @@ def remove_listing(
 ) -> SubmissionOut:
     court = check_court(None, client)
     lid = hex32(listing_id)
+    check_removal(services.now(), str(body.reason), _current_until(services, lid))
 
     def make(sequence: int | None) -> Removal:
         assert sequence is not None

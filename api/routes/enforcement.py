@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from api.auth import Client
 from api.deps import ServicesDep, WriteCtx, requires
+from api.fields import RecordDate, Text, check_action_shape, check_not_future
 from api.routes import (
     API,
     AUTHENTICATED_ERRORS,
@@ -24,7 +25,7 @@ from api.routes import (
     readable_view,
     submission_out,
 )
-from ledger.records import Action, ActionKind, ChainDate
+from ledger.records import Action, ActionKind
 
 router = APIRouter(prefix=f"{API}/enforcement", tags=["enforcement"], responses=AUTHENTICATED_ERRORS)
 
@@ -39,9 +40,9 @@ class FilingIn(BaseModel):
 
     court: int | None = Field(default=None, description="optional; must be the credential's court", strict=True)
     judgment_id: Hex32
-    case_number: str = Field(min_length=1, max_length=100, examples=["(2019)京0108执4567号"])
+    case_number: Text = Field(min_length=1, max_length=100, examples=["(2019)京0108执4567号"])
     amount_due: int = Field(gt=0, lt=2**128, description="minor units", strict=True)
-    filed_at: ChainDate
+    filed_at: RecordDate
 
 
 class AuctionIn(BaseModel):
@@ -71,6 +72,8 @@ class ActionIn(BaseModel):
     def _auction(self) -> ActionIn:
         if self.auction is not None and self.detail:
             raise ValueError("give either detail or auction, not both")
+        detail = Action.auction_detail(self.auction.rounds, self.auction.extensions) if self.auction else self.detail
+        check_action_shape(ActionKind[str(self.kind).upper()], self.amount, detail, self.flags)
         return self
 
 
@@ -106,6 +109,7 @@ def file_case(
     body: FilingIn, client: Writer, services: ServicesDep, ctx: WriteCtx, response: Response
 ) -> SubmissionOut:
     court = check_court(body.court, client)
+    check_not_future(services.now(), filed_at=body.filed_at)
     desk = services.desk(court)
     entry = services.submit_record(
         client,

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from api.auth import Client
 from api.deps import ServicesDep, WriteCtx, requires
+from api.fields import RecordDate, Text, check_not_future
 from api.routes import (
     API,
     AUTHENTICATED_ERRORS,
@@ -22,7 +23,7 @@ from api.routes import (
     readable_view,
     submission_out,
 )
-from ledger.records import ChainDate, JudgmentStatus, JudgmentStatusChange
+from ledger.records import JudgmentStatus, JudgmentStatusChange
 
 router = APIRouter(prefix=f"{API}/judgments", tags=["judgments"], responses=AUTHENTICATED_ERRORS)
 
@@ -38,13 +39,13 @@ class JudgmentIn(BaseModel):
     model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
 
     court: int | None = Field(default=None, description="optional; must be the credential's court", strict=True)
-    case_number: str = Field(min_length=1, max_length=100, examples=["(2019)京0108民初12345号"])
+    case_number: Text = Field(min_length=1, max_length=100, examples=["(2019)京0108民初12345号"])
     document_sha256: Sha256Hex
     parties: list[PartyIn] = Field(min_length=1, max_length=100)
     amount: int = Field(ge=0, lt=2**128, description="minor units (fen for CNY)", strict=True)
     currency: str = Field(pattern=r"^[A-Z]{3}$", examples=["CNY"])
-    judgment_date: ChainDate
-    effective_date: ChainDate
+    judgment_date: RecordDate
+    effective_date: RecordDate
 
     @model_validator(mode="after")
     def _dates(self) -> JudgmentIn:
@@ -101,6 +102,7 @@ def record_judgment(
     existing = services.idempotent_entry(client, ctx)
     if existing is not None:
         return submission_out(existing, response)
+    check_not_future(services.now(), judgment_date=body.judgment_date, effective_date=body.effective_date)
     desk = services.desk(court)
     entry = services.submit_record(
         client,

@@ -17,6 +17,7 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import ServicesDep, client_ip
+from api.fields import Text
 from api.routes import API, PUBLIC_ERRORS, Hex32, Sha256Hex, hex32
 from ledger.records import case_number_digest
 
@@ -57,7 +58,7 @@ class VerificationOut(BaseModel):
 class LookupIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    case_number: str = Field(min_length=1, max_length=100)
+    case_number: Text = Field(min_length=1, max_length=100)
     document_sha256: Sha256Hex
 
 
