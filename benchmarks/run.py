@@ -35,6 +35,7 @@ AREAS: dict[str, str] = {
     "verify": "benchmarks.verification",
     "checks": "benchmarks.checks",
     "index": "benchmarks.indexing",
+    "soak": "benchmarks.soak",
 }
 #: areas run by default (eas runs inside gas, side by side with our writes)
 DEFAULT = ["gas", "writes", "service", "notary", "verify", "checks", "index"]
