@@ -114,7 +114,55 @@ def _slowloris(port: int, stop: threading.Event, closed: list[int]) -> None:
         s.close()
 
 
+async def _timed(target: Any, scope: dict[str, Any], raw: bytes, runs: int) -> float:
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": raw, "more_body": False}
+
+    t0 = time.perf_counter()
+    for _ in range(runs):
+        await target(scope, receive, None)
+    return (time.perf_counter() - t0) / runs
+
+
+def _edge_cost(ctx: Context) -> None:
+    """What :class:`api.limits.RequestLimits` adds to a request, in process (no HTTP): a single check's body
+    and a 10,000-subject batch, through the middleware to an app that reads the body and answers."""
+    import asyncio
+
+    from api.limits import RequestLimits
+    from api.settings import Settings
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        await receive()
+
+    limits = RequestLimits(app, Settings())
+    single = json.dumps({"subject": {"kind": "resident_id", "id": "11010519900101123X"}, "restriction": "flights"})
+    batch = json.dumps(
+        {"subjects": [{"kind": "resident_id", "id": "11010519900101123X"}] * 10_000, "restriction": "flights"}
+    )
+    for name, path, body, runs in (
+        ("single check", "/api/v1/checks", single, 20_000),
+        ("batch of 10,000", "/api/v1/checks/batch", batch, 20),
+    ):
+        raw = body.encode()
+        scope = {
+            "type": "http",
+            "method": "POST",
+            "path": path,
+            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(raw)).encode())],
+        }
+
+        bare, bounded = asyncio.run(_timed(app, scope, raw, runs)), asyncio.run(_timed(limits, scope, raw, runs))
+        ctx.record(
+            f"edge bounds per request, {name} ({len(raw):,} B)",
+            (bounded - bare) * 1e6,
+            "µs",
+            note="api.limits.RequestLimits in process: size, media type, depth, duplicate keys",
+        )
+
+
 def run(ctx: Context) -> None:
+    _edge_cost(ctx)
     duration = ctx.pick(15.0, 60.0)
     svc = ServiceProcess(ctx.tmp / "soak", court_id=7_300)
     try:
