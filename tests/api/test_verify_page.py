@@ -11,19 +11,15 @@ import hashlib
 import json
 import os
 import shutil
-import socket
 import tempfile
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 
-from api.app import create_app
+from tests.api._live import live_server
 from tests.api.conftest import judgment_body
 
 CHROMIUM = "/usr/bin/chromium"
@@ -43,24 +39,9 @@ DOCUMENT = b"%PDF-1.7\n% signed judgment of the Haidian court\n" + b"stream " * 
 
 @pytest.fixture(scope="module")
 def base_url(services) -> Iterator[str]:
-    """The real application, served by uvicorn on a free loopback port."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(services=services), host="127.0.0.1", port=port, log_level="warning", lifespan="on"
-        )
-    )
-    thread = threading.Thread(target=server.run, name="uvicorn-verify-page", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.02)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(10)
+    """The real application, served by uvicorn on a free loopback port, as scripts/serve.py serves it."""
+    with live_server(services) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
