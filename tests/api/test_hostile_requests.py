@@ -244,3 +244,29 @@ def test_connections_past_the_limit_get_503_until_others_close(services: Service
         time.sleep(0.2)
         with httpx.Client(base_url=url, timeout=10) as web:
             assert web.get("/api/v1/health/live").status_code == 200
+
+
+def test_upload_without_a_declared_length_is_cut_off_at_its_bound(services: Services) -> None:
+    """Uploads (multipart) are read by the route as they stream: the bound holds there too."""
+    with live_server(services, max_upload_bytes=256 * 1024) as url, connect(url) as sock:
+        media = "multipart/form-data; boundary=x"
+        sock.sendall(
+            request_head("POST", "/api/v1/notary/files", {"Content-Type": media, "Transfer-Encoding": "chunked"})
+        )
+        chunk = b"--x\r\nContent-Disposition: form-data; name=files; filename=a\r\n\r\n" + b"a" * 65536
+        status = 0
+        for _ in range(32):  # bounded: 2 MiB at most, eight times the bound
+            try:
+                sock.sendall(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+            except (BrokenPipeError, ConnectionResetError):
+                break
+            sock.settimeout(0.05)
+            try:
+                status = read_response(sock)[0]
+                break
+            except TimeoutError:
+                continue
+        sock.settimeout(5)
+        if status == 0:
+            status = read_response(sock)[0]
+        assert status == 413
