@@ -171,6 +171,8 @@ def test_json_endpoints_take_only_application_json(web: httpx.Client, media: str
     problem = _problem(web.post(LOOKUP, content=body.encode(), headers={"Content-Type": media}), 415)
     assert "application/json" in problem["detail"]
     assert web.post(LOOKUP, content=body.encode(), headers=JSON).json()["verdict"] == "not_on_chain"
+    utf8 = {"Content-Type": "application/json; charset=UTF-8"}
+    assert web.post(LOOKUP, content=body.encode(), headers=utf8).json()["verdict"] == "not_on_chain"
 
 
 def test_json_body_without_media_type_is_refused(base: str) -> None:
@@ -216,6 +218,16 @@ def test_thirty_slowloris_connections_are_closed_and_the_service_keeps_answering
         for sock in sockets:
             sock.close()
     assert _alive(web)
+
+
+def test_slow_headers_on_a_kept_alive_connection_are_closed_too(base: str) -> None:
+    with connect(base) as sock:
+        sock.sendall(request_head("GET", "/api/v1/health/live", {}))
+        assert read_response(sock)[0] == 200  # a first, honest request keeps the connection alive
+        sock.sendall(b"GET /api/v1/health/live HTTP/1.1\r\nHost: x\r\n")  # then the next one never ends
+        status, _, _ = read_response(sock)
+        assert status == 408
+        assert closed_by_server(sock, within=5)
 
 
 def test_endless_headers_are_refused(base: str) -> None:
