@@ -110,20 +110,21 @@ _OPEN = frozenset(b"[{")
 def _too_deep(body: bytes, limit: int) -> bool:
     """True if arrays and objects nest deeper than ``limit``, counted on the brackets outside strings and
     without recursion: each pass of ``bytes.replace`` (C speed) removes the innermost pairs, so a body of
-    depth d empties in d passes; what no pass can reduce (unbalanced brackets) is counted one by one,
-    stopping as soon as the limit is passed."""
+    depth d empties in d passes; what no pass can reduce (unbalanced brackets, invalid JSON anyway) is
+    counted one by one on top of the levels removed, stopping as soon as the limit is passed."""
     if b"\\" in body:
         body = _ESCAPE.sub(b"", body)  # escapes (\" among them) only occur inside strings
     skeleton = b"".join(body.split(b'"')[::2]).translate(None, _NOT_BRACKET)  # what lies outside strings
-    for _ in range(limit):
+    passes = 0
+    while passes < limit:
         reduced = skeleton.replace(b"[]", b"").replace(b"{}", b"")
         if reduced == skeleton:
             break
-        skeleton = reduced
+        skeleton, passes = reduced, passes + 1
     else:
         if b"[]" in skeleton or b"{}" in skeleton:
             return True
-    depth = 0
+    depth = passes  # the levels removed may sit under what is left (an unbalanced, so invalid, body)
     for byte in skeleton:
         if byte in _OPEN:
             depth += 1

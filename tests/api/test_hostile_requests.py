@@ -189,6 +189,7 @@ def test_json_body_without_media_type_is_refused(base: str) -> None:
         (b'{"a": 1', "not valid JSON"),
         (b'{"a": "\xff"}', "not UTF-8"),
         (b"[" * 33 + b"]" * 33, "deeper than 32"),
+        (b"[" * 30 + b"[" * 10 + b"]" * 10, "deeper than 32"),  # unclosed on top of a closed part
         (b'{"x": "' + b"[" * 1000 + b'"}', None),  # brackets inside a string are text, not nesting
         (b"[" * 32 + b"]" * 32, None),
     ],
