@@ -3,7 +3,9 @@
 Run it with ``uvicorn api.app:app`` (settings from ``LEDGER_*`` variables, services built at startup),
 ``uvicorn --factory api.app:create_app``, or ``python scripts/serve.py`` (chain, deployment, demo data,
 then uvicorn on 127.0.0.1). OpenAPI at ``/openapi.json``, interactive docs at ``/docs``, the public
-verification page (``api/static``, when present) at ``/verify``.
+verification page (``api/static``, when present) at ``/verify``. Bodies are bounded in the app
+(:mod:`api.limits`); header deadlines and connection limits need uvicorn started with
+:func:`api.serving.uvicorn_options`, as ``scripts/serve.py`` does.
 
 Given ready ``services`` (tests, scripts/serve.py), the caller owns their life cycle; otherwise the app
 opens them at startup and closes them at shutdown.
