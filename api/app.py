@@ -21,6 +21,8 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
+from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
@@ -36,6 +38,8 @@ from api.settings import Settings
 __all__ = ["app", "create_app", "create_check_app"]
 
 STATIC = Path(__file__).resolve().parent / "static"
+#: Swagger UI and ReDoc, shipped inside the fastapi-offline package (we use its files, not its app class).
+DOCS_ASSETS = Path(importlib.util.find_spec("fastapi_offline").origin or "").parent / "static"  # type: ignore[union-attr]
 
 DESCRIPTION = """
 Write judgments, enforcement actions and dishonest-debtor listings to the judicial trust ledger; let
@@ -90,9 +94,10 @@ def _application(
         description=description,
         lifespan=lifespan,
         openapi_url="/openapi.json",
-        docs_url="/docs",
+        docs_url=None,  # served from our own files below: air-gapped courts reach no CDN
         redoc_url=None,
     )
+    _install_docs(application, title)
     if given is not None:
         application.state.services = given
     errors.install(application)
@@ -101,6 +106,32 @@ def _application(
     bounds = settings or (given.settings if given is not None else Settings())
     application.add_middleware(RequestLimits, settings=bounds)  # added last: runs first
     return application
+
+
+def _install_docs(application: FastAPI, title: str) -> None:
+    """Swagger UI at ``/docs`` and ReDoc at ``/redoc`` from the files the ``fastapi-offline`` package ships,
+    mounted at ``/docs-static``: the pages load nothing from outside the service."""
+    application.mount("/docs-static", StaticFiles(directory=DOCS_ASSETS), name="docs-static")
+
+    @application.get("/docs", include_in_schema=False)
+    async def swagger_ui() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json",
+            title=f"{title}: API",
+            swagger_js_url="/docs-static/swagger-ui-bundle.js",
+            swagger_css_url="/docs-static/swagger-ui.css",
+            swagger_favicon_url="/docs-static/favicon.png",
+        )
+
+    @application.get("/redoc", include_in_schema=False)
+    async def redoc() -> HTMLResponse:
+        return get_redoc_html(
+            openapi_url="/openapi.json",
+            title=f"{title}: API",
+            redoc_js_url="/docs-static/redoc.standalone.js",
+            redoc_favicon_url="/docs-static/favicon.png",
+            with_google_fonts=False,
+        )
 
 
 def create_app(
@@ -135,6 +166,11 @@ def create_app(
 
     if STATIC.is_dir():
         application.mount("/verify", StaticFiles(directory=STATIC, html=True), name="verify")
+
+        @application.get("/", include_in_schema=False)
+        async def home() -> RedirectResponse:
+            return RedirectResponse("/verify/")
+
     return application
 
 
