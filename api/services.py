@@ -41,7 +41,7 @@ from ledger.chain import Chain, connect, send_transaction
 from ledger.client import Ledger
 from ledger.deployment import Deployment, deploy, load_deployment
 from ledger.desk import CourtDesk
-from ledger.errors import ConfigurationError, LedgerError, VerificationError
+from ledger.errors import ConfigurationError, LedgerError
 from ledger.index import Index, Indexer
 from ledger.privacy import BlindIndexKey, Vault
 from ledger.records import (
@@ -51,12 +51,10 @@ from ledger.records import (
     Extension,
     Filing,
     Judgment,
-    JudgmentStatus,
     JudgmentStatusChange,
     Listing,
     Record,
     Removal,
-    Restriction,
 )
 from ledger.signing import Keystore
 from ledger.verify import NetworkDescriptor, TrustAnchors, VerificationResult, verify_certificate
@@ -475,16 +473,10 @@ class Services:
         record = entry.typed_record()
         chain_id = self.chain.chain_id
         if isinstance(record, Judgment):
-            state = self.ledger.judgment(record.record_id())
-            status = JudgmentStatus(state["status"])
-            successor = (
-                self.ledger.superseded_by(record.record_id()) if status == JudgmentStatus.SUPERSEDED else None
-            )
-            return judgment_certificate(
-                self._written(entry), chain_id, status=status, superseded_by=successor
-            )
+            return judgment_certificate(self._written(entry), chain_id)
         if isinstance(record, Filing):
-            head = self.chain.w3.eth.block_number
+            head_block = self.chain.w3.eth.get_block("latest")
+            head = int(head_block["number"])
             if not self.wait_indexed(head):
                 raise NotReady("the index is catching up with the chain; retry in a moment")
             view = self.index.case_history(record.record_id())
@@ -508,17 +500,18 @@ class Services:
                 actions,
                 state=CaseState(view.state),
                 amount_recovered=view.amount_recovered,
+                as_of=(head, "0x" + bytes(head_block["hash"]).hex()),
             )
         if isinstance(record, Listing):
-            at = int(self.chain.w3.eth.get_block("latest")["timestamp"])
-            restricted, _, until = self.ledger.is_restricted(record.subject, int(record.restrictions), at)
+            block = self.chain.w3.eth.get_block("latest")
+            listing = self.ledger.listing(record.record_id())
             return defaulter_certificate(
                 self._written(entry),
                 chain_id,
-                at=at,
-                restrictions=Restriction(record.restrictions),
-                restricted=restricted,
-                until=until or None,
+                as_of=(int(block["number"]), "0x" + bytes(block["hash"]).hex()),
+                at=int(block["timestamp"]),
+                until=int(listing["until"]),
+                removed_at=int(listing["removed_at"]) or None,
             )
         parent = self._parent(entry, record)
         return self.certificate(parent)
@@ -543,35 +536,11 @@ class Services:
 
     # -- verification --------------------------------------------------------------------------
 
-    def verify(self, certificate: dict[str, Any], document_sha256: bytes | None) -> VerificationResult:
+    def verify(self, certificate: dict[str, Any], document_sha256: bytes | None,
+               at: int | None = None) -> VerificationResult:
         """Verify against this service's own node; a document digest is checked like a document."""
-        result = verify_certificate(certificate, trust=self.trust, rpc=self.chain.w3)
-        if document_sha256 is None:
-            return result
-        from ledger.verify import Step
-
-        cert = result.certificate
-        if cert.kind == "judgment":
-            expected = bytes.fromhex(cert.record["document_digest"][2:])
-        elif cert.kind == "notarized_digest" and cert.notary is not None:
-            expected = bytes.fromhex(cert.notary.digest[2:])
-        else:
-            expected = None
-        offline = [s for s in result.steps if s.name not in ("chain", "signer", "record", "status")]
-        online = [s for s in result.steps if s.name in ("chain", "signer", "record", "status")]
-        if expected is None or expected != document_sha256:
-            reason = (
-                f"a {cert.kind} certificate does not certify a document"
-                if expected is None
-                else f"the document's SHA-256 0x{document_sha256.hex()} does not match the certified digest "
-                f"0x{expected.hex()}"
-            )
-            err = VerificationError("document", reason)
-            err.steps = offline  # type: ignore[attr-defined]
-            raise err
-        step = Step("document", "the document's SHA-256 matches the certified digest")
-        result.steps = [*offline, step, *online]
-        return result
+        return verify_certificate(certificate, trust=self.trust, rpc=self.chain.w3, document_digest=document_sha256,
+                                  at=at)
 
 
 def _same_chain_or_fresh(chain: Chain, root: Path) -> None:

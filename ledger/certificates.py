@@ -1,19 +1,25 @@
-"""Portable verification certificates: one JSON format for every record kind.
+"""Portable verification certificates, format 2: one JSON format for every record kind.
 
 Contract: a certificate carries a record's fields (the private ones only as digests, commitments or
-blind indexes), the court's EIP-712 signature, where the record is on chain (chain id, contract address,
-transaction hash, block number, hash and time) and, per kind, what is needed to check it: the actions
-of an enforcement case, the time and answer of a defaulter status, the Merkle proof of a notarized
-digest. The format is specified in ``docs/verification.md``; :func:`parse_certificate` refuses anything
-that does not follow it, naming the step ``format``. Building a certificate needs no network.
+blind indexes), the court's EIP-712 signature over them, where the record was written (chain id,
+contract, transaction, block) and, per kind, what is needed to check the rest: the actions of an
+enforcement case with the state they lead to, the state of a listing as of a named block, the Merkle
+proof of a notarized digest, and optionally the opening of the case-number digest. Every field is
+either signed by the court or bound to a named chain fact that online verification checks; there are
+no informational fields. The format is specified in ``docs/verification.md`` and
+``docs/schemas/certificate-v2.schema.json``; :func:`parse_certificate` enforces that schema and refuses
+anything else (format 1 included) at the step ``format``. Building a certificate needs no network.
 """
 
 from __future__ import annotations
 
 import json
+from functools import cache
+from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from eth_utils import keccak, to_checksum_address
+from pydantic import BaseModel, ConfigDict
 from pydantic import ValidationError as PydanticValidationError
 
 from ledger.client import Written
@@ -24,36 +30,72 @@ from ledger.records import (
     CaseState,
     Filing,
     Judgment,
-    JudgmentStatus,
     Listing,
     Record,
-    Restriction,
+    salted_case_number_digest,
 )
 
 __all__ = [
     "CERTIFICATE_VERSION",
+    "CONTRACT_OF_KIND",
     "Certificate",
     "case_certificate",
+    "case_history_hash",
+    "certificate_schema",
     "defaulter_certificate",
     "judgment_certificate",
+    "listing_restricted",
     "notary_certificate",
     "parse_certificate",
 ]
 
-CERTIFICATE_VERSION = 1
+CERTIFICATE_VERSION = 2
+V1_REFUSED = "certificate format 1 is no longer accepted: ask the court for a v2 certificate"
 
 Kind = Literal["judgment", "enforcement_case", "defaulter_status", "notarized_digest"]
 
-#: kind -> (record type name, record class)
+#: kind -> record class
 RECORD_TYPES: dict[str, type[Record]] = {
     "judgment": Judgment,
     "enforcement_case": Filing,
     "defaulter_status": Listing,
     "notarized_digest": Anchor,
 }
+#: kind -> the contract (EIP-712 domain name) that holds it
+CONTRACT_OF_KIND: dict[str, str] = {
+    "judgment": "JudgmentRegistry",
+    "enforcement_case": "EnforcementRegistry",
+    "defaulter_status": "DefaulterRegistry",
+    "notarized_digest": "NotaryAnchor",
+}
+#: record fields that travel as decimal strings (uint64, uint128: beyond 2^53)
+_DECIMAL_FIELDS = frozenset({"amount", "amount_due", "detail"})
 
-HEX32 = r"^0x[0-9a-fA-F]{64}$"
-ADDRESS = r"^0x[0-9a-fA-F]{40}$"
+SCHEMAS = Path(__file__).resolve().parents[1] / "docs" / "schemas"
+
+
+@cache
+def certificate_schema() -> dict[str, Any]:
+    """The published JSON Schema (draft 2020-12) of format 2."""
+    return dict(json.loads((SCHEMAS / "certificate-v2.schema.json").read_text(encoding="utf-8")))
+
+
+@cache
+def _validator() -> Any:
+    from jsonschema import Draft202012Validator
+
+    return Draft202012Validator(certificate_schema())
+
+
+def schema_error(validator: Any, data: Any) -> str | None:
+    """The first schema violation of ``data`` as 'where: what', or None."""
+    from jsonschema.exceptions import best_match
+
+    err = best_match(validator.iter_errors(data))
+    if err is None:
+        return None
+    where = "/".join(str(p) for p in err.absolute_path) or "(certificate)"
+    return f"{where}: {err.message}"
 
 
 class _Model(BaseModel):
@@ -61,81 +103,84 @@ class _Model(BaseModel):
 
 
 class Network(_Model):
-    chain_id: int = Field(gt=0)
-    contract: str = Field(pattern=ADDRESS)
+    chain_id: int
+    contract: str
     contract_name: str
 
 
 class Signature(_Model):
-    signer: str = Field(pattern=ADDRESS)
-    court: int = Field(gt=0)
-    value: str = Field(pattern=r"^0x[0-9a-fA-F]{130}$")
+    signer: str
+    value: str
 
 
 class Transaction(_Model):
-    hash: str = Field(pattern=HEX32)
-    block_number: int = Field(ge=0)
-    block_hash: str = Field(pattern=HEX32)
-    block_time: int = Field(ge=0)
+    hash: str
+    block_number: int
+    block_hash: str
+    block_time: int
+
+
+class BlockRef(_Model):
+    """A block the certified state is taken at: the state is its events in blocks up to this one."""
+
+    block_number: int
+    block_hash: str
+
+
+class CaseNumber(_Model):
+    """The opening of ``case_number_digest``: the normalised case number and its salt."""
+
+    text: str
+    salt: str
 
 
 class CaseActions(_Model):
-    """The actions of an enforcement case and the state they lead to."""
+    """The actions of an enforcement case up to ``as_of``, and the state they lead to."""
 
     actions: list[dict[str, Any]]
     state: str
-    amount_due: int
-    amount_recovered: int
-    history_hash: str = Field(pattern=HEX32)
+    amount_recovered: str
+    history_hash: str
 
 
 class DefaulterStatus(_Model):
-    """Whether the listed subject was restricted for ``restrictions`` at ``at``."""
+    """The listing as of ``as_of``: its end (``until``), its removal, and whether it restricted at ``at``."""
 
-    at: int = Field(ge=0)
-    restrictions: list[str]
+    at: int
     restricted: bool
-    until: int | None = None
+    until: int
+    removed_at: int | None = None
 
 
 class NotaryProof(_Model):
-    digest: str = Field(pattern=HEX32)
+    digest: str
+    nonce: str
     proof: list[str]
-
-    @field_validator("proof")
-    @classmethod
-    def _proof(cls, v: list[str]) -> list[str]:
-        import re
-
-        for item in v:
-            if not re.fullmatch(HEX32, item):
-                raise ValueError("each proof element must be 32 bytes of 0x-hex")
-        return v
 
 
 class Certificate(_Model):
-    """A portable certificate (version 1)."""
+    """A portable certificate (format 2)."""
 
     version: int
     kind: Kind
     network: Network
-    record_id: str = Field(pattern=HEX32)
+    record_id: str
     record: dict[str, Any]
     signature: Signature
     transaction: Transaction
-    status: dict[str, Any] = Field(default_factory=dict, description="state when issued; informational")
+    as_of: BlockRef | None = None
+    case_number: CaseNumber | None = None
     case: CaseActions | None = None
     defaulter: DefaulterStatus | None = None
     notary: NotaryProof | None = None
-    issued_at: int | None = None
 
     def typed_record(self) -> Record:
         """The record, parsed; raises VerificationError('format') when the fields are invalid."""
-        cls = RECORD_TYPES[self.kind]
-        try:
-            return cls.model_validate(self.record)
-        except PydanticValidationError as exc:
-            raise VerificationError("format", f"record fields are invalid: {_first_error(exc)}") from None
+        return _typed_record(self.kind, self.record)
+
+    def actions(self) -> list[Action]:
+        assert self.case is not None
+        return [_typed(Action, a, f"case/actions/{i}") for i, a in enumerate(self.case.actions)]
 
     def to_json(self, *, indent: int | None = 2) -> str:
         return json.dumps(self.model_dump(exclude_none=True), indent=indent, ensure_ascii=False, sort_keys=True)
@@ -147,6 +192,37 @@ def _first_error(exc: PydanticValidationError) -> str:
     return f"{where}: {err.get('msg')}" if where else str(err.get("msg"))
 
 
+def _typed(cls: type[Record], fields: dict[str, Any], where: str) -> Any:
+    values = {k: int(v) if k in _DECIMAL_FIELDS and isinstance(v, str) else v for k, v in fields.items()}
+    try:
+        return cls.model_validate(values)
+    except PydanticValidationError as exc:
+        raise VerificationError("format", f"{where} is invalid: {_first_error(exc)}") from None
+
+
+def _typed_record(kind: str, fields: dict[str, Any]) -> Record:
+    return _typed(RECORD_TYPES[kind], fields, "record")  # type: ignore[no-any-return]
+
+
+def _json_record(record: Record) -> dict[str, Any]:
+    """A record's JSON fields with uint64/uint128 values as decimal strings."""
+    return {k: str(v) if k in _DECIMAL_FIELDS else v for k, v in record.to_json().items()}
+
+
+def case_history_hash(case_id: bytes, actions: list[Action]) -> bytes:
+    """The contract's history hash: ``h0 = caseId``, ``h(i+1) = keccak256(abi.encode(h(i), actionId(i)))``."""
+    history = case_id
+    for action in actions:
+        history = keccak(history + action.record_id())  # abi.encode of two bytes32 is their concatenation
+    return bytes(history)
+
+
+def listing_restricted(listing: Listing, at: int, until: int, removed_at: int | None) -> bool:
+    """Whether the listing restricted its subject at ``at``: listed, and before its end (removal or until)."""
+    end = until if removed_at is None else min(until, removed_at)
+    return listing.listed_at <= at < end
+
+
 def parse_certificate(data: str | bytes | dict[str, Any]) -> Certificate:
     """Parse a certificate; anything malformed raises VerificationError at step ``format``."""
     return parse_certificate_record(data)[0]
@@ -155,7 +231,8 @@ def parse_certificate(data: str | bytes | dict[str, Any]) -> Certificate:
 def parse_certificate_record(data: str | bytes | dict[str, Any]) -> tuple[Certificate, Record, bytes]:
     """:func:`parse_certificate`, also returning the typed record and its id (EIP-712 struct hash).
 
-    The verifier needs both right after parsing; they are computed here once.
+    Checks, all at step ``format``: JSON, not format 1, the schema, EIP-55 addresses, the record's
+    fields and ranges, ``record_id``, and the internal consistency of the case and listing blocks.
     """
     if isinstance(data, bytes | str):
         try:
@@ -164,92 +241,131 @@ def parse_certificate_record(data: str | bytes | dict[str, Any]) -> tuple[Certif
             raise VerificationError("format", f"not JSON: {exc}") from None
     if not isinstance(data, dict):
         raise VerificationError("format", "a certificate is a JSON object")
-    version = data.get("version")
-    if version != CERTIFICATE_VERSION:
-        raise VerificationError("format", f"unsupported certificate version {version!r}; this verifier reads "
-                                          f"version {CERTIFICATE_VERSION}")
-    try:
-        cert = Certificate.model_validate(data)
-    except PydanticValidationError as exc:
-        raise VerificationError("format", _first_error(exc)) from None
-    needed = {"enforcement_case": "case", "defaulter_status": "defaulter", "notarized_digest": "notary"}
-    part = needed.get(cert.kind)
-    if part and getattr(cert, part) is None:
-        raise VerificationError("format", f"a {cert.kind} certificate needs its '{part}' section")
+    if data.get("version") == 1:
+        raise VerificationError("format", V1_REFUSED)
+    problem = schema_error(_validator(), data)
+    if problem is not None:
+        raise VerificationError("format", f"does not follow the certificate schema (format 2): {problem}")
+    for where, address in (("network.contract", data["network"]["contract"]),
+                           ("signature.signer", data["signature"]["signer"])):
+        if to_checksum_address(address) != address:
+            raise VerificationError("format", f"{where} is not an EIP-55 checksummed address")
+    cert = Certificate.model_validate(data)
     record = cert.typed_record()
-    record_id = record.record_id()
-    if "0x" + record_id.hex() != cert.record_id.lower():
+    record_id = bytes(record.record_id())
+    if "0x" + record_id.hex() != cert.record_id:
         raise VerificationError("format", "record_id is not the EIP-712 struct hash of the record fields")
-    return cert, record, bytes(record_id)
+    if cert.case is not None:
+        _check_case(cert, record, record_id)
+    if cert.defaulter is not None:
+        assert isinstance(record, Listing)
+        d = cert.defaulter
+        if d.until < record.until:
+            raise VerificationError("format", "defaulter.until is before the listing's signed until")
+        if listing_restricted(record, d.at, d.until, d.removed_at) != d.restricted:
+            raise VerificationError("format", "defaulter.restricted does not follow from at, until and removed_at")
+    return cert, record, record_id
 
 
-def _base(kind: Kind, written: Written, chain_id: int, court: int, status: dict[str, Any]) -> dict[str, Any]:
+def _check_case(cert: Certificate, record: Record, record_id: bytes) -> None:
+    assert cert.case is not None
+    actions = cert.actions()
+    for i, action in enumerate(actions):
+        if action.case_id != record_id or action.sequence != i:
+            raise VerificationError("format", f"action {i} does not belong to this case at position {i}")
+    if "0x" + case_history_hash(record_id, actions).hex() != cert.case.history_hash:
+        raise VerificationError("format", "the actions do not hash to the certificate's history hash")
+    if not actions and (cert.case.state != "open" or cert.case.amount_recovered != "0"):
+        raise VerificationError("format", "a case without actions is open with nothing recovered")
+
+
+def open_case_number(cert: Certificate, record: Record) -> bytes | None:
+    """The digest the certificate's case-number opening gives, or None when it carries none."""
+    if cert.case_number is None:
+        return None
+    salt = bytes.fromhex(cert.case_number.salt[2:])
+    return salted_case_number_digest(cert.case_number.text, salt)
+
+
+# -- building ----------------------------------------------------------------------------------
+
+
+def _base(kind: Kind, written: Written, chain_id: int) -> dict[str, Any]:
     return {
         "version": CERTIFICATE_VERSION,
         "kind": kind,
-        "network": {"chain_id": chain_id, "contract": written.contract_address, "contract_name": written.contract},
+        "network": {"chain_id": chain_id, "contract": to_checksum_address(written.contract_address),
+                    "contract_name": CONTRACT_OF_KIND[kind]},
         "record_id": "0x" + written.record_id.hex(),
-        "record": written.record.to_json(),
-        "signature": {"signer": written.signer, "court": court, "value": "0x" + written.signature.hex()},
+        "record": _json_record(written.record),
+        "signature": {"signer": to_checksum_address(written.signer), "value": "0x" + written.signature.hex()},
         "transaction": {
-            "hash": written.transaction_hash,
+            "hash": written.transaction_hash.lower(),
             "block_number": written.block_number,
-            "block_hash": written.block_hash,
+            "block_hash": written.block_hash.lower(),
             "block_time": written.block_time,
         },
-        "status": status,
     }
 
 
-def judgment_certificate(written: Written, chain_id: int, *, status: JudgmentStatus = JudgmentStatus.EFFECTIVE,
-                         superseded_by: bytes | None = None) -> Certificate:
-    record = written.record
-    assert isinstance(record, Judgment)
-    st: dict[str, Any] = {"status": status.name.lower()}
-    if superseded_by:
-        st["superseded_by"] = "0x" + superseded_by.hex()
-    return Certificate.model_validate(_base("judgment", written, chain_id, record.court, st))
+def _finish(data: dict[str, Any]) -> Certificate:
+    return parse_certificate(data)
+
+
+def _opening(case_number: tuple[str, bytes] | None) -> dict[str, Any] | None:
+    if case_number is None:
+        return None
+    from ledger.records import normalise_case_number
+
+    return {"text": normalise_case_number(case_number[0]), "salt": "0x" + case_number[1].hex()}
+
+
+def judgment_certificate(written: Written, chain_id: int, *,
+                         case_number: tuple[str, bytes] | None = None) -> Certificate:
+    """A judgment's certificate; ``case_number`` = (text, salt) opens its case-number digest."""
+    assert isinstance(written.record, Judgment)
+    data = _base("judgment", written, chain_id)
+    if case_number is not None:
+        data["case_number"] = _opening(case_number)
+    return _finish(data)
 
 
 def case_certificate(filing: Written, chain_id: int, actions: list[Action], *, state: CaseState,
-                     amount_recovered: int) -> Certificate:
-    record = filing.record
-    assert isinstance(record, Filing)
-    history: bytes = filing.record_id
-    from eth_abi import encode as abi_encode
-    from eth_utils import keccak
-
-    for action in actions:
-        history = keccak(abi_encode(["bytes32", "bytes32"], [history, action.record_id()]))
-    data = _base("enforcement_case", filing, chain_id, record.court, {"state": state.name.lower()})
+                     amount_recovered: int, as_of: tuple[int, str],
+                     case_number: tuple[str, bytes] | None = None) -> Certificate:
+    """A case's certificate: ``actions`` are every action recorded in blocks up to ``as_of`` (number, hash)."""
+    assert isinstance(filing.record, Filing)
+    data = _base("enforcement_case", filing, chain_id)
+    data["as_of"] = {"block_number": as_of[0], "block_hash": as_of[1].lower()}
     data["case"] = {
-        "actions": [a.to_json() for a in actions],
+        "actions": [_json_record(a) for a in actions],
         "state": state.name.lower(),
-        "amount_due": record.amount_due,
-        "amount_recovered": amount_recovered,
-        "history_hash": "0x" + bytes(history).hex(),
+        "amount_recovered": str(amount_recovered),
+        "history_hash": "0x" + case_history_hash(filing.record_id, actions).hex(),
     }
-    return Certificate.model_validate(data)
+    if case_number is not None:
+        data["case_number"] = _opening(case_number)
+    return _finish(data)
 
 
-def defaulter_certificate(listing: Written, chain_id: int, *, at: int, restrictions: Restriction,
-                          restricted: bool, until: int | None) -> Certificate:
+def defaulter_certificate(listing: Written, chain_id: int, *, as_of: tuple[int, str], at: int, until: int,
+                          removed_at: int | None = None) -> Certificate:
+    """A listing's certificate: its end and removal as of block ``as_of``, whose timestamp is ``at``."""
     record = listing.record
     assert isinstance(record, Listing)
-    data = _base("defaulter_status", listing, chain_id, record.court,
-                 {"restricted": restricted, "at": at})
-    data["defaulter"] = {
-        "at": at,
-        "restrictions": sorted((r.name or "").lower() for r in Restriction if r in restrictions),
-        "restricted": restricted,
-        "until": until,
-    }
-    return Certificate.model_validate(data)
+    data = _base("defaulter_status", listing, chain_id)
+    data["as_of"] = {"block_number": as_of[0], "block_hash": as_of[1].lower()}
+    data["defaulter"] = {"at": at, "restricted": listing_restricted(record, at, until, removed_at), "until": until}
+    if removed_at is not None:
+        data["defaulter"]["removed_at"] = removed_at
+    return _finish(data)
 
 
-def notary_certificate(anchor: Written, chain_id: int, *, digest: bytes, proof: list[bytes]) -> Certificate:
-    record = anchor.record
-    assert isinstance(record, Anchor)
-    data = _base("notarized_digest", anchor, chain_id, record.court, {"anchored": True})
-    data["notary"] = {"digest": "0x" + digest.hex(), "proof": ["0x" + p.hex() for p in proof]}
-    return Certificate.model_validate(data)
+def notary_certificate(anchor: Written, chain_id: int, *, digest: bytes, nonce: bytes,
+                       proof: list[bytes]) -> Certificate:
+    """A notarized digest's certificate: the leaf is ``notary_leaf(digest, nonce)`` in the anchored root."""
+    assert isinstance(anchor.record, Anchor)
+    data = _base("notarized_digest", anchor, chain_id)
+    data["notary"] = {"digest": "0x" + digest.hex(), "nonce": "0x" + nonce.hex(),
+                      "proof": ["0x" + p.hex() for p in proof]}
+    return _finish(data)

@@ -422,8 +422,8 @@ def defaulter_list(
                                       listed_at=ctx.chain.w3.eth.get_block("latest")["timestamp"])
     w = ctx.ledger.submit(ctx.signer(court), listing)
     _written(w)
-    _save_certificate(defaulter_certificate(w, ctx.chain.chain_id, at=w.block_time, restrictions=restriction_value,
-                                            restricted=True, until=listing.until), certificate)
+    _save_certificate(defaulter_certificate(w, ctx.chain.chain_id, as_of=(w.block_number, w.block_hash),
+                                            at=w.block_time, until=listing.until), certificate)
 
 
 @defaulter_app.command("remove")
@@ -529,31 +529,51 @@ def verify(
     rpc: Annotated[str | None, typer.Option(help="Node URL for online checks; omit to verify offline.")] = None,
     trust: Annotated[Path | None, typer.Option(help="Signed network descriptor (JSON) to trust.")] = None,
     governor: Annotated[str | None, typer.Option(help="Pinned governance address that signed --trust.")] = None,
+    at: Annotated[int | None, typer.Option(help="Answer 'in force' as of this unix time instead of now.")] = None,
     unsafe_trust_any: bool = typer.Option(False, help="Trust any deployment (development only)."),
 ) -> None:
-    """Verify a certificate (and its document), step by step, without our service."""
-    from ledger.errors import VerificationError
-    from ledger.verify import NetworkDescriptor, TrustAnchors, UnsafeTrustAnyNetwork, verify_certificate
+    """Verify a certificate (and its document) step by step, without our service: authentic? in force?
 
+    Exit code: 0 authentic and in force; 3 authentic but not in force; 1 not authentic (a step failed);
+    4 offline only (the signature holds; the chain was not asked); 2 bad usage.
+    """
+    from ledger.errors import ConfigurationError, VerificationError
+    from ledger.verify import EXIT_CODES, NetworkDescriptor, TrustAnchors, UnsafeTrustAnyNetwork, verify_certificate
+
+    if at is not None and rpc is None:
+        raise typer.BadParameter("--at needs --rpc: the state at a time is read from the chain")
     if unsafe_trust_any:
         anchors: TrustAnchors = UnsafeTrustAnyNetwork()
     elif trust and governor:
-        anchors = TrustAnchors.from_descriptors([NetworkDescriptor.model_validate_json(trust.read_text())],
-                                                [governor])
+        try:
+            anchors = TrustAnchors.from_descriptors([NetworkDescriptor.model_validate_json(trust.read_text())],
+                                                    [governor])
+        except (ConfigurationError, ValueError) as exc:
+            raise typer.BadParameter(f"--trust: {exc}") from None
     else:
         raise typer.BadParameter("give --trust FILE and --governor ADDRESS (or --unsafe-trust-any)")
     try:
-        result = verify_certificate(certificate.read_bytes(), trust=anchors, rpc=rpc,
+        result = verify_certificate(certificate.read_bytes(), trust=anchors, rpc=rpc, at=at,
                                     document=document.read_bytes() if document else None)
     except VerificationError as exc:
         for step in getattr(exc, "steps", []):
-            out.print(f"  [green]✓[/green] {step.name:<10} {step.detail}")
-        out.print(f"  [red]✗[/red] {exc.step:<10} {exc.reason}")
-        out.print(f"[red]NOT VERIFIED[/red] at step '{exc.step}'")
-        raise typer.Exit(1) from None
+            out.print(f"  [green]✓[/green] {step.name:<11} {step.detail}")
+        out.print(f"  [red]✗[/red] {exc.step:<11} {exc.reason}")
+        out.print(f"[red]NOT AUTHENTIC[/red]: verification failed at step '{exc.step}'")
+        raise typer.Exit(EXIT_CODES["not_authentic"]) from None
     for step in result.steps:
-        out.print(f"  [green]✓[/green] {step.name:<10} {step.detail}")
-    out.print(f"[green]VERIFIED[/green]: {result.summary}")
+        out.print(f"  [green]✓[/green] {step.name:<11} {step.detail}")
+    if not result.online:
+        for claim in result.proves:
+            out.print(f"  proved offline: {claim}")
+        for claim in result.does_not_prove:
+            out.print(f"  [yellow]not proved offline[/yellow]: {claim}")
+        out.print(f"[yellow]OFFLINE ONLY[/yellow]: {result.summary}")
+    elif result.in_force:
+        out.print(f"[green]AUTHENTIC · IN FORCE[/green]: {result.summary}")
+    else:
+        out.print(f"[green]AUTHENTIC[/green] · [red]NOT IN FORCE ({result.state})[/red]: {result.summary}")
+    raise typer.Exit(result.exit_code)
 
 
 @app.command("trust-descriptor")

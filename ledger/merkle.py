@@ -33,7 +33,7 @@ from collections.abc import Iterable, Sequence
 
 from ledger.errors import NotFoundError, ValidationError
 
-__all__ = ["MerkleTree", "leaf_hash", "process_proof", "verify_proof"]
+__all__ = ["MerkleTree", "leaf_hash", "notary_leaf", "process_proof", "verify_proof"]
 
 _WORD = 32
 
@@ -53,6 +53,14 @@ else:
 def leaf_hash(value: bytes) -> bytes:
     """The leaf for a 32-byte value: ``keccak256(keccak256(abi.encode(bytes32 value)))``."""
     return _keccak(_keccak(_word(value, "value")))
+
+
+def notary_leaf(digest: bytes, nonce: bytes) -> bytes:
+    """A notarized digest's leaf: ``keccak256(keccak256(abi.encode(bytes32 digest, bytes32 nonce)))``.
+
+    The receipt's random nonce keeps the anchor from revealing which digest it holds.
+    """
+    return _keccak(_keccak(_word(digest, "digest") + _word(nonce, "nonce")))
 
 
 def process_proof(leaf: bytes, proof: Iterable[bytes]) -> bytes:

@@ -498,7 +498,8 @@ class NotaryBatcher:
             sender=str(batch.sender),
         )
         return notary_certificate(
-            written, self.ledger.chain.chain_id, digest=receipt.digest, proof=list(receipt.proof)
+            written, self.ledger.chain.chain_id, digest=receipt.digest, nonce=receipt.nonce,
+            proof=list(receipt.proof),
         )
 
     def verify(

@@ -40,6 +40,8 @@ __all__ = [
     "Restriction",
     "case_number_digest",
     "date_to_unix",
+    "normalise_case_number",
+    "salted_case_number_digest",
     "sha256_digest",
 ]
 
@@ -163,6 +165,36 @@ def case_number_digest(case_number: str) -> bytes:
     if not normal:
         raise ValueError("case number is empty")
     return keccak(normal.encode("utf-8"))
+
+
+#: Code points with the Unicode White_Space property: deleted from case numbers (after NFKC).
+_WHITE_SPACE = frozenset(
+    [*range(0x09, 0x0E), 0x20, 0x85, 0xA0, 0x1680, *range(0x2000, 0x200B), 0x2028, 0x2029, 0x202F, 0x205F, 0x3000]
+)
+_REFUSED_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn"})
+
+
+def normalise_case_number(case_number: str) -> str:
+    """NFKC, then delete White_Space code points; refuse control, format, surrogate, private or unassigned ones.
+
+    The exact rule of docs/verification.md (mirrored by the JavaScript verifier). The error never echoes
+    the text: a case number can identify a party.
+    """
+    text = "".join(c for c in unicodedata.normalize("NFKC", case_number) if ord(c) not in _WHITE_SPACE)
+    for i, c in enumerate(text):
+        if unicodedata.category(c) in _REFUSED_CATEGORIES:
+            raise ValueError(f"case number has a control, format or unassigned character "
+                             f"(U+{ord(c):04X}) at position {i}")
+    if not text:
+        raise ValueError("case number is empty")
+    return text
+
+
+def salted_case_number_digest(case_number: str, salt: bytes) -> bytes:
+    """``keccak256(salt || utf8(normalised case number))``: the on-chain case-number digest, given its salt."""
+    if len(salt) != 32:
+        raise ValueError("the case-number salt is 32 bytes")
+    return bytes(keccak(salt + normalise_case_number(case_number).encode("utf-8")))
 
 
 def date_to_unix(value: date | datetime | int) -> int:

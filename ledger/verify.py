@@ -1,21 +1,29 @@
-"""Verify a certificate, offline or against any RPC, and answer a foreign court's look-up.
+"""Verify a certificate (format 2), offline or against any RPC, and answer a foreign court's look-up.
 
 Contract: :func:`verify_certificate` checks a certificate step by step and either returns a
-:class:`VerificationResult` listing every step it checked, or raises :class:`~ledger.errors.VerificationError`
-naming the step that failed. Steps, in order:
+:class:`VerificationResult` listing every step it checked and answering two questions, *authentic*
+(written by a valid signer of that court, as certified) and *in force* (the record's state now, or at
+``at``), or raises :class:`~ledger.errors.VerificationError` naming the step that failed. Steps, in order:
 
-``format``    the JSON follows docs/verification.md, version 1, and ``record_id`` is the struct hash of the fields
-``network``   the certificate's chain id and contract belong to a trusted network descriptor
-``signature`` the EIP-712 signature over the record under the contract's domain recovers to the stated signer
-``proof``     (notarized digest) the Merkle proof leads from the digest to the anchored root
-``document``  (when a document is given) its SHA-256 equals the certified digest
-``chain``     (online) the node is the trusted network: same chain id and genesis block
-``signer``    (online) the signer was registered for the court and valid at the block time
-``record``    (online) the transaction is mined in the stated block and logged this record id
-``status``    (online) the record's state now: effective, set aside, superseded and by which record, ...
+``format``      the JSON follows the format-2 schema; ``record_id`` is the struct hash of the fields; the
+                case's actions hash to its history hash; the listing's ``restricted`` follows from its dates
+``network``     the certificate's chain id and contract belong to a trusted network descriptor
+``signature``   the canonical (low-s, v 27/28) EIP-712 signature over the record recovers to the signer
+``case_number`` (when the certificate opens it) keccak256(salt || utf8(normalised text)) is the record's digest
+``proof``       (notarized digest) the Merkle proof leads from ``notary_leaf(digest, nonce)`` to the root
+``document``    (when a document is given) its SHA-256 equals the certified digest
+``chain``       (online) the node is the trusted network: same chain id and genesis block
+``record``      (online) the receipt is successful, in the stated block, whose timestamp is the stated time,
+                and holds the record's creation event (topic0, contract, record id)
+``signer``      (online) the signer was registered for the court and valid at the block's timestamp
+``status``      (online) the certified state as of ``as_of`` equals the chain's events up to that block; the
+                state now (or at ``at``): effective / under_appeal / set_aside / superseded / satisfied,
+                open / terminated / concluded, active / removed / expired, anchored
 
-Offline verification stops after ``document`` and says so in the result. Verification reads only the
-certificate, the document and the chain: never an index, a vault or our service.
+Offline verification stops after ``document``; its result says which claims it proved and which it did
+not. Online verification uses only what every full node serves: receipts, blocks, logs over bounded
+ranges starting at the record's block, and current state (never state at an old block). Verification
+reads only the certificate, the document and the chain: never an index, a vault or our service.
 """
 
 from __future__ import annotations
@@ -24,47 +32,54 @@ import hashlib
 import json
 import warnings
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import Any
 
+from coincurve import PublicKey
 from eth_account import Account
-from eth_account.messages import SignableMessage, encode_defunct
+from eth_account.messages import encode_defunct
 from eth_typing import HexStr
 from eth_utils import keccak, to_checksum_address
+from hexbytes import HexBytes
 from pydantic import BaseModel, ConfigDict, Field
 from web3 import Web3
 
 from ledger.build import load_artifact
-from ledger.certificates import Certificate, parse_certificate_record
+from ledger.certificates import (
+    SCHEMAS,
+    Certificate,
+    listing_restricted,
+    open_case_number,
+    parse_certificate_record,
+    schema_error,
+)
 from ledger.errors import ChainUnavailableError, ConfigurationError, VerificationError
-from ledger.merkle import verify_proof
+from ledger.merkle import notary_leaf, process_proof
 from ledger.records import (
-    Action,
     Anchor,
     CaseState,
-    Filing,
-    Judgment,
     JudgmentStatus,
     Listing,
     RemovalReason,
-    Restriction,
     case_number_digest,
 )
-from ledger.signing import Domain, recover_signer
+from ledger.signing import Domain
 
 __all__ = [
+    "EXIT_CODES",
     "NetworkDescriptor",
     "Step",
     "TrustAnchors",
     "UnsafeTrustAnyNetwork",
     "Verdict",
     "VerificationResult",
+    "canonical_signature_problem",
     "lookup_judgment",
     "verify_certificate",
 ]
 
-
-# -- fast paths of offline verification ----------------------------------------------------------
+#: ``ledger verify`` exit codes (docs/verification.md section 4).
+EXIT_CODES = {"in_force": 0, "not_authentic": 1, "not_in_force": 3, "offline": 4}
 
 try:  # safe-pysha3's C keccak, as ledger.merkle uses it (eth-hash's default backend is several times slower)
     from sha3 import keccak_256 as _keccak_256  # type: ignore[import-not-found, unused-ignore]
@@ -77,6 +92,36 @@ except ImportError:  # pragma: no cover - depends on the environment
         return keccak(data)
 
 
+# -- canonical signatures ----------------------------------------------------------------------
+
+_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
+_HALF_N = _N // 2
+
+
+def canonical_signature_problem(signature: bytes) -> str | None:
+    """Why a 65-byte r||s||v signature is not canonical (as OpenZeppelin ECDSA requires), or None.
+
+    Canonical: 65 bytes, ``0 < r < n``, ``0 < s <= n/2`` (low s), ``v`` 27 or 28.
+    """
+    if len(signature) != 65:
+        return f"a signature is 65 bytes, not {len(signature)}"
+    r = int.from_bytes(signature[:32], "big")
+    s = int.from_bytes(signature[32:64], "big")
+    if signature[64] not in (27, 28):
+        return f"v is {signature[64]}; only 27 and 28 are accepted"
+    if not 0 < r < _N:
+        return "r is out of range"
+    if not 0 < s <= _HALF_N:
+        return "s is in the upper half of the curve order (the malleable twin of a signature)"
+    return None
+
+
+def _recover(digest: bytes, signature: bytes) -> str:
+    """The address whose key signed the 32-byte ``digest`` (canonical signature already checked)."""
+    key = PublicKey.from_signature_and_message(signature[:64] + bytes([signature[64] - 27]), digest, hasher=None)
+    return _checksum("0x" + _keccak(key.format(compressed=False)[1:])[-20:].hex())
+
+
 @lru_cache(maxsize=4096)
 def _checksum(address: str) -> str:
     """``to_checksum_address``, remembered: a verifier sees the same few addresses over and over."""
@@ -85,29 +130,33 @@ def _checksum(address: str) -> str:
 
 @lru_cache(maxsize=1024)
 def _domain_separator(name: str, chain_id: int, contract: str) -> bytes:
-    """The EIP-712 domain separator (``Domain.separator()``), remembered per contract."""
     return Domain(name, chain_id, contract).separator()
 
 
-def _recover_fast(domain: Domain, struct_hash: bytes, signature: bytes) -> str | None:
-    """The signer of an EIP-712 signature over a record whose struct hash (record id) is known.
-
-    The same eth-account recovery as :func:`ledger.signing.recover_signer`, given the message it signs:
-    EIP-712's ``0x19 0x01 || domainSeparator || hashStruct(record)``, where ``hashStruct`` is the record
-    id and the separator is remembered. None when anything is off: the caller then asks
-    ``recover_signer`` itself, so every failure reads exactly as before.
-    """
-    if len(signature) != 65 or len(struct_hash) != 32:
-        return None
-    try:
-        header = _domain_separator(domain.name, domain.chain_id, domain.verifying_contract)
-        message = SignableMessage(version=b"\x01", header=header, body=struct_hash)
-        return str(Account.recover_message(message, signature=signature))
-    except Exception:
-        return None
-
-
 # -- trust anchors -----------------------------------------------------------------------------
+
+
+def jcs(value: Any) -> bytes:
+    """RFC 8785 canonical JSON of a value made of objects, strings, integers, booleans and null.
+
+    Keys sorted by UTF-16 code units, no white space, strings as UTF-8 with only ``"``, ``\\`` and
+    U+0000-U+001F escaped (JSON's short forms, else ``\\u00xx``). Floats are refused: a descriptor has none.
+    """
+    if isinstance(value, dict):
+        items = sorted(value.items(), key=lambda kv: kv[0].encode("utf-16-be"))
+        return b"{" + b",".join(jcs(k) + b":" + jcs(v) for k, v in items) + b"}"
+    if isinstance(value, list):
+        return b"[" + b",".join(jcs(v) for v in value) + b"]"
+    if isinstance(value, float):
+        raise ValueError("a network descriptor has no floating-point numbers")
+    return json.dumps(value, ensure_ascii=False).encode("utf-8")
+
+
+@cache
+def _descriptor_validator() -> Any:
+    from jsonschema import Draft202012Validator
+
+    return Draft202012Validator(json.loads((SCHEMAS / "network-descriptor.schema.json").read_text("utf-8")))
 
 
 class TrustedContract(BaseModel):
@@ -117,7 +166,7 @@ class TrustedContract(BaseModel):
 
 
 class NetworkDescriptor(BaseModel):
-    """A deployment a verifier trusts, signed by the network's governance key (EIP-191)."""
+    """A deployment a verifier trusts, signed by the network's governance key (EIP-191 over RFC 8785 JSON)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -129,21 +178,29 @@ class NetworkDescriptor(BaseModel):
     signature: str = Field(default="", description="EIP-191 signature by governor over the canonical body")
 
     def body(self) -> bytes:
-        """Canonical JSON of everything but the signature: what the governor signs."""
+        """RFC 8785 canonical JSON of every field but the signature, addresses EIP-55: what the governor signs."""
         data = self.model_dump(exclude={"signature"})
         data["governor"] = to_checksum_address(data["governor"])
-        data["contracts"] = {k: {"address": to_checksum_address(v["address"]), "artifact_digest": v["artifact_digest"]}
+        data["genesis_hash"] = data["genesis_hash"].lower()
+        data["contracts"] = {k: {"address": to_checksum_address(v["address"]),
+                                 "artifact_digest": v["artifact_digest"].lower()}
                              for k, v in data["contracts"].items()}
-        return json.dumps(data, sort_keys=True, separators=(",", ":")).encode()
+        return jcs(data)
 
     def signed(self, governor_account: Any) -> NetworkDescriptor:
         sig = governor_account.sign_message(encode_defunct(self.body())).signature
         return self.model_copy(update={"signature": "0x" + bytes(sig).hex()})
 
     def signer(self) -> str:
+        problem = schema_error(_descriptor_validator(), self.model_dump())
+        if problem is not None:
+            raise VerificationError("network", f"network descriptor does not follow its schema: {problem}")
+        signature = bytes.fromhex(self.signature[2:])
+        bad = canonical_signature_problem(signature)
+        if bad is not None:
+            raise VerificationError("network", f"network descriptor signature is not canonical: {bad}")
         try:
-            return str(Account.recover_message(encode_defunct(self.body()),
-                                               signature=bytes.fromhex(self.signature.removeprefix("0x"))))
+            return str(Account.recover_message(encode_defunct(self.body()), signature=signature))
         except Exception as exc:
             raise VerificationError("network", f"network descriptor signature is malformed: {exc}") from None
 
@@ -152,9 +209,10 @@ class NetworkDescriptor(BaseModel):
         return cls(
             name=name,
             chain_id=deployment.chain_id,
-            genesis_hash=deployment.genesis_hash,
-            governor=deployment.governor,
-            contracts={k: TrustedContract(address=v.address, artifact_digest=v.artifact_digest)
+            genesis_hash=deployment.genesis_hash.lower(),
+            governor=to_checksum_address(deployment.governor),
+            contracts={k: TrustedContract(address=to_checksum_address(v.address),
+                                          artifact_digest=v.artifact_digest.lower())
                        for k, v in deployment.contracts.items()},
         )
 
@@ -167,11 +225,14 @@ class TrustAnchors:
 
     @classmethod
     def from_descriptors(cls, descriptors: list[NetworkDescriptor], governors: list[str]) -> TrustAnchors:
-        """Accept only descriptors signed by one of ``governors`` (pinned out of band)."""
+        """Accept only descriptors signed by one of ``governors`` (pinned out of band), named as their governor."""
         pinned = {to_checksum_address(g) for g in governors}
         accepted = []
         for d in descriptors:
-            signer = d.signer()
+            try:
+                signer = d.signer()
+            except VerificationError as exc:
+                raise ConfigurationError(f"network descriptor {d.name!r}: {exc.reason}") from None
             if signer not in pinned or to_checksum_address(d.governor) != signer:
                 raise ConfigurationError(f"network descriptor {d.name!r} is not signed by a pinned governance key")
             accepted.append(d)
@@ -203,6 +264,22 @@ class UnsafeTrustAnyNetwork(TrustAnchors):
 
 # -- results -----------------------------------------------------------------------------------
 
+#: What offline verification proves, and what only online verification does (per kind).
+OFFLINE_PROVES = {
+    "signature": "a key stated as the court's signer signed exactly these record fields (EIP-712)",
+    "case_number": "the case number and salt open the record's case-number digest",
+    "history": "the listed actions hash to the stated history hash",
+    "listing": "the stated 'restricted' follows from the signed listing and the stated until/removal",
+    "proof": "the digest (with its nonce) is a leaf of the signed Merkle root",
+    "document": "the document's SHA-256 is the certified digest",
+}
+OFFLINE_DOES_NOT_PROVE = [
+    "that the signer was a registered, valid key of the court when the record was written (online: signer)",
+    "that the record is on chain, in the stated transaction and block, at the stated time (online: record)",
+    "that the case's actions, state and amounts, or the listing's until and removal, are the chain's (online: status)",
+    "whether the record is in force now (online: status)",
+]
+
 
 @dataclass(frozen=True)
 class Step:
@@ -212,28 +289,55 @@ class Step:
 
 @dataclass
 class VerificationResult:
-    """A certificate that passed every step listed in ``steps``."""
+    """A certificate that passed every step listed in ``steps``, with the two answers.
+
+    ``authentic``: True online when every step passed; None offline (not established without the chain).
+    ``in_force``: whether the record is in force now (or at ``at``); None offline. ``state`` names it.
+    """
 
     certificate: Certificate
     online: bool
     steps: list[Step]
     status: dict[str, Any]
     network: str
+    authentic: bool | None = None
+    in_force: bool | None = None
+    state: str | None = None
+    at: int | None = None
+    proves: list[str] = field(default_factory=list)
+    does_not_prove: list[str] = field(default_factory=list)
+
+    @property
+    def exit_code(self) -> int:
+        if not self.online:
+            return EXIT_CODES["offline"]
+        return EXIT_CODES["in_force"] if self.in_force else EXIT_CODES["not_in_force"]
 
     @property
     def summary(self) -> str:
-        mode = "online" if self.online else "offline (signature and proof only; not checked against the chain)"
-        return f"verified {self.certificate.kind} {self.certificate.record_id} on {self.network}, {mode}"
+        what = f"{self.certificate.kind} {self.certificate.record_id} on {self.network}"
+        if not self.online:
+            return (f"offline only: the court's signature over {what} holds; authenticity on chain and "
+                    f"the state in force are NOT checked")
+        when = "now" if self.at is None else f"at {self.at}"
+        force = "in force" if self.in_force else "NOT in force"
+        return f"authentic {what}; {force} {when} ({self.state})"
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "verified": True,
+            "authentic": self.authentic,
+            "in_force": self.in_force,
+            "state": self.state,
+            "at": self.at,
             "kind": self.certificate.kind,
             "record_id": self.certificate.record_id,
             "online": self.online,
             "network": self.network,
             "steps": [{"name": s.name, "ok": True, "detail": s.detail} for s in self.steps],
             "status": self.status,
+            "proves": self.proves,
+            "does_not_prove": self.does_not_prove,
             "summary": self.summary,
         }
 
@@ -260,25 +364,24 @@ def verify_certificate(
     trust: TrustAnchors,
     rpc: str | Web3 | None = None,
     document: bytes | None = None,
+    document_digest: bytes | None = None,
     at: int | None = None,
 ) -> VerificationResult:
     """Verify ``certificate``; online when ``rpc`` (a URL or a Web3) is given, offline otherwise.
 
-    ``document`` is the file the certificate speaks of (a judgment's signed document, a notarized file).
-    Raises VerificationError naming the failed step; returns the result listing every step checked.
+    ``document`` is the file the certificate speaks of (a judgment's signed document, a notarized file);
+    ``document_digest`` its SHA-256, for a caller that holds only that. ``at`` (unix time) asks whether
+    the record was in force then instead of now. Raises VerificationError naming the failed step.
     """
     steps = _Steps()
-    struct_hash: bytes | None = None
-    parsed: Any = None
     try:
         if isinstance(certificate, Certificate):
-            cert = certificate
-        else:
-            cert, parsed, struct_hash = parse_certificate_record(certificate)
+            certificate = certificate.model_dump(exclude_none=True)
+        cert, record, struct_hash = parse_certificate_record(certificate)
     except VerificationError as exc:
         raise steps.fail("format", exc.reason) from None
-    record = cert.typed_record() if struct_hash is None else parsed
-    steps.ok("format", f"certificate version {cert.version}, {cert.kind}")
+    steps.ok("format", f"certificate format {cert.version}, {cert.kind}")
+    proves = [OFFLINE_PROVES["signature"]]
 
     try:
         network = trust.find(cert.network.chain_id, cert.network.contract_name, cert.network.contract)
@@ -286,71 +389,67 @@ def verify_certificate(
         raise steps.fail("network", exc.reason) from None
     steps.ok("network", f"{cert.network.contract_name} {cert.network.contract} of trusted network {network.name!r}")
 
-    domain = Domain(cert.network.contract_name, cert.network.chain_id, cert.network.contract)
     signature = bytes.fromhex(cert.signature.value[2:])
-    recovered = _recover_fast(domain, struct_hash, signature) if struct_hash is not None else None
-    if recovered is None:
-        try:
-            recovered = recover_signer(domain, record, signature)
-        except Exception as exc:
-            raise steps.fail("signature", f"signature cannot be recovered: {exc}") from None
-    if recovered != _checksum(cert.signature.signer):
+    bad = canonical_signature_problem(signature)
+    if bad is not None:
+        raise steps.fail("signature", f"the signature is not canonical: {bad}")
+    separator = _domain_separator(cert.network.contract_name, cert.network.chain_id, cert.network.contract)
+    try:
+        recovered = _recover(_keccak(b"\x19\x01" + separator + struct_hash), signature)
+    except Exception as exc:
+        raise steps.fail("signature", f"signature cannot be recovered: {exc}") from None
+    if recovered != cert.signature.signer:
         raise steps.fail("signature", f"signature recovers to {recovered}, not the stated signer "
-                                      f"{_checksum(cert.signature.signer)}: the record or signature was altered")
-    if getattr(record, "court", cert.signature.court) != cert.signature.court:
-        raise steps.fail("signature", "the signature's court is not the record's court")
-    steps.ok("signature", f"EIP-712 signature by {recovered} for court {cert.signature.court}")
+                                      f"{cert.signature.signer}: the record or signature was altered")
+    steps.ok("signature", f"EIP-712 signature by {recovered} over the record of court {record.court}")  # type: ignore[attr-defined]
 
-    if cert.kind == "notarized_digest":
-        assert isinstance(record, Anchor) and cert.notary is not None
-        digest = bytes.fromhex(cert.notary.digest[2:])
+    opened = open_case_number(cert, record)
+    if opened is not None:
+        if opened != record.case_number_digest:  # type: ignore[attr-defined]
+            raise steps.fail("case_number", "the case number and salt do not open the record's case-number digest")
+        steps.ok("case_number", "the case number and salt open the case-number digest")
+        proves.append(OFFLINE_PROVES["case_number"])
+    if cert.case is not None:
+        proves.append(OFFLINE_PROVES["history"])
+    if cert.defaulter is not None:
+        proves.append(OFFLINE_PROVES["listing"])
+
+    if cert.notary is not None:
+        assert isinstance(record, Anchor)
+        leaf = notary_leaf(bytes.fromhex(cert.notary.digest[2:]), bytes.fromhex(cert.notary.nonce[2:]))
         proof = [bytes.fromhex(p[2:]) for p in cert.notary.proof]
-        if not verify_proof(record.root, digest, proof):
-            raise steps.fail("proof", "the Merkle proof does not lead from the digest to the anchored root")
-        steps.ok("proof", f"digest is leaf of root 0x{record.root.hex()} ({len(proof)} proof steps)")
-    if cert.kind == "enforcement_case":
-        assert cert.case is not None
-        _check_case_history(cert, steps)
+        if process_proof(leaf, proof) != record.root:
+            raise steps.fail("proof", "the Merkle proof does not lead from the digest and nonce to the anchored root")
+        steps.ok("proof", f"digest is a leaf of root 0x{record.root.hex()} ({len(proof)} proof steps)")
+        proves.append(OFFLINE_PROVES["proof"])
 
     if document is not None:
+        document_digest = hashlib.sha256(document).digest()
+    if document_digest is not None:
         expected = _document_digest(cert)
         if expected is None:
             raise steps.fail("document", f"a {cert.kind} certificate does not certify a document")
-        actual = hashlib.sha256(document).digest()
-        if actual != expected:
-            raise steps.fail("document", f"the document's SHA-256 0x{actual.hex()} does not match the certified "
-                                         f"digest 0x{expected.hex()}")
+        if document_digest != expected:
+            raise steps.fail("document", f"the document's SHA-256 0x{document_digest.hex()} does not match the "
+                                         f"certified digest 0x{expected.hex()}")
         steps.ok("document", "the document's SHA-256 matches the certified digest")
+        proves.append(OFFLINE_PROVES["document"])
 
     if rpc is None:
-        return VerificationResult(cert, False, steps.done, dict(cert.status), network.name)
+        return VerificationResult(cert, False, steps.done, {}, network.name, proves=proves,
+                                  does_not_prove=list(OFFLINE_DOES_NOT_PROVE))
     w3 = rpc if isinstance(rpc, Web3) else _connect(rpc)
-    status = _verify_online(w3, cert, record, network, steps, at)
-    return VerificationResult(cert, True, steps.done, status, network.name)
+    state, in_force, status = _verify_online(w3, cert, record, struct_hash, network, steps, at)
+    return VerificationResult(cert, True, steps.done, status, network.name, authentic=True, in_force=in_force,
+                              state=state, at=at, proves=proves)
 
 
 def _document_digest(cert: Certificate) -> bytes | None:
     if cert.kind == "judgment":
         return bytes.fromhex(cert.record["document_digest"][2:])
-    if cert.kind == "notarized_digest" and cert.notary is not None:
+    if cert.notary is not None:
         return bytes.fromhex(cert.notary.digest[2:])
     return None
-
-
-def _check_case_history(cert: Certificate, steps: _Steps) -> None:
-    assert cert.case is not None
-    history = bytes.fromhex(cert.record_id[2:])
-    for i, raw in enumerate(cert.case.actions):
-        try:
-            action = Action.model_validate(raw)
-        except Exception as exc:
-            raise steps.fail("format", f"action {i} is invalid: {exc}") from None
-        if "0x" + action.case_id.hex() != cert.record_id.lower() or action.sequence != i:
-            raise steps.fail("format", f"action {i} does not belong to this case at position {i}")
-        # keccak256(abi.encode(bytes32 history, bytes32 actionHash)): two words, concatenated
-        history = _keccak(history + action.record_id())
-    if "0x" + history.hex() != cert.case.history_hash.lower():
-        raise steps.fail("format", "the actions do not hash to the certificate's history hash")
 
 
 def _connect(url: str) -> Web3:
@@ -358,16 +457,63 @@ def _connect(url: str) -> Web3:
         from ledger.chain import connect
 
         return connect(url).w3
-    w3 = Web3(Web3.HTTPProvider(url, request_kwargs={"timeout": 15}))
-    return w3
+    return Web3(Web3.HTTPProvider(url, request_kwargs={"timeout": 15}))
 
 
 def _contract(w3: Web3, name: str, address: str) -> Any:
     return w3.eth.contract(address=to_checksum_address(address), abi=load_artifact(name).abi)
 
 
-def _verify_online(w3: Web3, cert: Certificate, record: Any, network: Any, steps: _Steps,
-                   at: int | None) -> dict[str, Any]:
+# -- online ------------------------------------------------------------------------------------
+
+
+def _topic(signature: str) -> bytes:
+    return bytes(keccak(text=signature))
+
+
+#: The creation event of each kind (enums are uint8 in event signatures).
+CREATION_EVENTS = {
+    "judgment": "JudgmentRecorded(bytes32,uint32,bytes32,bytes32,bytes32,uint128,bytes3,uint40,uint40)",
+    "enforcement_case": "CaseOpened(bytes32,uint32,bytes32,bytes32,uint128,uint40)",
+    "defaulter_status": "DefaulterListed(bytes32,bytes32,uint32,bytes32,uint8,uint16,uint40,uint40)",
+    "notarized_digest": "RootAnchored(bytes32,uint32,uint32,bytes32)",
+}
+ACTION_RECORDED = "ActionRecorded(bytes32,uint32,uint8,uint128,uint64,bytes32,uint8,uint8,uint128,bytes32)"
+STATUS_CHANGED = "JudgmentStatusChanged(bytes32,uint32,uint8,uint8,bytes32,uint32)"
+LISTING_EXTENDED = "ListingExtended(bytes32,bytes32,uint32,uint40)"
+DEFAULTER_REMOVED = "DefaulterRemoved(bytes32,bytes32,uint32,uint8,uint40)"
+LOG_CHUNK = 5_000
+
+
+def _word(data: bytes, i: int) -> bytes:
+    return data[32 * i: 32 * (i + 1)]
+
+
+def _uint(data: bytes, i: int) -> int:
+    return int.from_bytes(_word(data, i), "big")
+
+
+def _logs(w3: Web3, address: str, topics: list[Any], start: int, end: int) -> list[Any]:
+    """Logs of one contract with these topics in blocks ``start..end``, in bounded chunks, oldest first."""
+    out: list[Any] = []
+    while start <= end:
+        stop = min(end, start + LOG_CHUNK - 1)
+        batch = w3.eth.get_logs({"address": to_checksum_address(address), "fromBlock": start, "toBlock": stop,
+                                 "topics": ["0x" + t.hex() if isinstance(t, bytes) else t for t in topics]})
+        out.extend(log for log in batch if not log.get("removed"))
+        start = stop + 1
+    return out
+
+
+def _block_time(w3: Web3, block_hash: Any, cache: dict[bytes, int]) -> int:
+    key = bytes(block_hash)
+    if key not in cache:
+        cache[key] = int(w3.eth.get_block(HexBytes(key))["timestamp"])
+    return cache[key]
+
+
+def _verify_online(w3: Web3, cert: Certificate, record: Any, struct_hash: bytes, network: NetworkDescriptor,
+                   steps: _Steps, at: int | None) -> tuple[str, bool, dict[str, Any]]:
     try:
         chain_id = w3.eth.chain_id
         genesis = "0x" + bytes(w3.eth.get_block(0)["hash"]).hex()
@@ -379,97 +525,185 @@ def _verify_online(w3: Web3, cert: Certificate, record: Any, network: Any, steps
         raise steps.fail("chain", f"the node's genesis block {genesis} is not the trusted network's")
     steps.ok("chain", f"chain {chain_id}, genesis {genesis[:18]}…")
 
-    registries = {cert.network.contract_name: cert.network.contract}
+    t = cert.transaction
+    block_time = _check_record(w3, cert, record, struct_hash, steps)
+
     target = _contract(w3, cert.network.contract_name, cert.network.contract)
     court_registry = _contract(w3, "CourtRegistry", target.functions.courtRegistry().call())
-    if network.contracts and "CourtRegistry" in network.contracts and to_checksum_address(
-            network.contracts["CourtRegistry"].address) != court_registry.address:
+    trusted = network.contracts.get("CourtRegistry")
+    if trusted is not None and _checksum(trusted.address) != court_registry.address:
         raise steps.fail("signer", "the contract trusts a court registry outside the trusted network")
-    registries["CourtRegistry"] = court_registry.address
+    court = record.court
+    if not court_registry.functions.isSignerValidAt(cert.signature.signer, court, block_time).call():
+        raise steps.fail("signer", f"{cert.signature.signer} was not a valid signer of court {court} at the "
+                                   f"block's timestamp {block_time}")
+    steps.ok("signer", f"registered for court {court} and valid at the block's timestamp {block_time}")
 
+    when = at
+    if cert.kind == "judgment":
+        return _judgment_status(w3, target, cert, struct_hash, steps, when)
+    if cert.kind == "enforcement_case":
+        return _case_status(w3, target, cert, struct_hash, steps, when)
+    if cert.kind == "defaulter_status":
+        return _listing_status(w3, target, cert, record, struct_hash, steps, when)
+    steps.ok("status", f"root anchored in block {t.block_number}; an anchor is never revoked")
+    return "anchored", True, {"state": "anchored", "anchored_at": block_time}
+
+
+def _check_record(w3: Web3, cert: Certificate, record: Any, struct_hash: bytes, steps: _Steps) -> int:
+    """The receipt, block and creation event; returns the block's timestamp, as read from the chain."""
     t = cert.transaction
-    valid = court_registry.functions.isSignerValidAt(to_checksum_address(cert.signature.signer),
-                                                     cert.signature.court, t.block_time).call()
-    if not valid:
-        raise steps.fail("signer", f"{cert.signature.signer} was not a valid signer of court "
-                                   f"{cert.signature.court} at {t.block_time}")
-    steps.ok("signer", f"registered for court {cert.signature.court} and valid at block time {t.block_time}")
-
     try:
         receipt = w3.eth.get_transaction_receipt(HexStr(t.hash))
     except Exception:
         raise steps.fail("record", f"transaction {t.hash} is not on this chain") from None
     if receipt["status"] != 1 or receipt["blockNumber"] != t.block_number or \
-            "0x" + bytes(receipt["blockHash"]).hex() != t.block_hash.lower():
-        raise steps.fail("record", f"transaction {t.hash} is not mined, failed, or is in another block")
-    key = _log_key(cert, record)
-    if not any(to_checksum_address(log["address"]) == target.address and len(log["topics"]) > 1
-               and bytes(log["topics"][1]) == key for log in receipt["logs"]):
-        raise steps.fail("record", f"transaction {t.hash} did not record 0x{key.hex()} in {cert.network.contract_name}")
-    steps.ok("record", f"recorded in block {t.block_number} by transaction {t.hash}")
+            "0x" + bytes(receipt["blockHash"]).hex() != t.block_hash:
+        raise steps.fail("record", f"transaction {t.hash} failed or is not in block {t.block_number} {t.block_hash}")
+    block = w3.eth.get_block(HexBytes(t.block_hash))
+    if int(block["number"]) != t.block_number or int(block["timestamp"]) != t.block_time:
+        raise steps.fail("record", f"block {t.block_hash} has timestamp {int(block['timestamp'])}, the certificate "
+                                   f"says {t.block_time}")
+    topic0 = _topic(CREATION_EVENTS[cert.kind])
+    key = record.root if isinstance(record, Anchor) else struct_hash
+    for log in receipt["logs"]:
+        topics = [bytes(x) for x in log["topics"]]
+        if _checksum(log["address"]) != cert.network.contract or len(topics) < 3 or topics[:2] != [topic0, key]:
+            continue
+        if isinstance(record, Anchor):
+            data = bytes(log["data"])
+            if topics[2] != record.court.to_bytes(32, "big") or _uint(data, 0) != record.size or \
+                    _word(data, 1) != record.metadata_digest:
+                continue
+        steps.ok("record", f"{CREATION_EVENTS[cert.kind].split('(')[0]} in block {t.block_number} "
+                           f"(timestamp {t.block_time}) by transaction {t.hash}")
+        return t.block_time
+    raise steps.fail("record", f"transaction {t.hash} did not emit {CREATION_EVENTS[cert.kind].split('(')[0]} "
+                               f"for 0x{key.hex()} in {cert.network.contract_name}")
 
-    return _status(target, cert, record, steps, at)
+
+def _as_of(w3: Web3, cert: Certificate, steps: _Steps) -> int:
+    """The certificate's ``as_of`` block, checked to be the chain's; returns its timestamp."""
+    assert cert.as_of is not None
+    try:
+        block = w3.eth.get_block(HexBytes(cert.as_of.block_hash))
+    except Exception:
+        raise steps.fail("status", f"block {cert.as_of.block_hash} is not on this chain") from None
+    if int(block["number"]) != cert.as_of.block_number or cert.as_of.block_number < cert.transaction.block_number:
+        raise steps.fail("status", f"block {cert.as_of.block_hash} is not block {cert.as_of.block_number} at or "
+                                   "after the record's")
+    return int(block["timestamp"])
 
 
-def _log_key(cert: Certificate, record: Any) -> bytes:
-    if isinstance(record, Anchor):
-        return record.root
-    return record.record_id()
+def _judgment_status(w3: Web3, target: Any, cert: Certificate, jid: bytes, steps: _Steps,
+                     at: int | None) -> tuple[str, bool, dict[str, Any]]:
+    _, status, _, changed_at, changes = target.functions.judgmentRecord(jid).call()
+    state = JudgmentStatus(status)
+    out: dict[str, Any] = {"status_now": state.name.lower(), "status_changed_at": changed_at, "changes": changes}
+    if state == JudgmentStatus.SUPERSEDED:
+        out["superseded_by"] = "0x" + bytes(target.functions.supersededBy(jid).call()).hex()
+    if at is not None and at < cert.transaction.block_time:
+        state = JudgmentStatus.NONE
+    elif at is not None and changes and at < changed_at:
+        state = JudgmentStatus.EFFECTIVE
+        times: dict[bytes, int] = {}
+        head = w3.eth.block_number
+        for log in _logs(w3, cert.network.contract, [_topic(STATUS_CHANGED), jid], cert.transaction.block_number,
+                         head):
+            if _block_time(w3, log["blockHash"], times) > at:
+                break
+            state = JudgmentStatus(_uint(bytes(log["data"]), 1))
+    name = "not_yet_recorded" if state == JudgmentStatus.NONE else state.name.lower()
+    out["status"] = name
+    detail = f"judgment is {name.replace('_', ' ')}" + ("" if at is None else f" at {at}")
+    if "superseded_by" in out and state == JudgmentStatus.SUPERSEDED:
+        detail += f" by {out['superseded_by']}"
+    steps.ok("status", detail)
+    return name, state == JudgmentStatus.EFFECTIVE, out
 
 
-def _status(target: Any, cert: Certificate, record: Any, steps: _Steps, at: int | None) -> dict[str, Any]:
-    if isinstance(record, Judgment):
-        court, status, _, changed_at, changes = target.functions.judgmentRecord(record.record_id()).call()
-        st = JudgmentStatus(status)
-        out: dict[str, Any] = {"status": st.name.lower(), "status_changed_at": changed_at, "changes": changes}
-        detail = f"judgment is {st.name.lower().replace('_', ' ')}"
-        if st == JudgmentStatus.SUPERSEDED:
-            successor = bytes(target.functions.supersededBy(record.record_id()).call())
-            out["superseded_by"] = "0x" + successor.hex()
-            detail += f" by 0x{successor.hex()}"
-        steps.ok("status", detail)
-        return out
-    if isinstance(record, Filing):
-        assert cert.case is not None
-        data = target.functions.caseRecord(record.record_id()).call()
-        state, actions, recovered, history = CaseState(data[1]), data[2], data[8], bytes(data[11])
-        out = {"state": state.name.lower(), "actions": actions, "amount_due": data[7], "amount_recovered": recovered}
-        certified = len(cert.case.actions)
-        if actions < certified:
-            raise steps.fail("status", f"the chain has {actions} actions, the certificate {certified}")
-        if actions == certified and "0x" + history.hex() != cert.case.history_hash.lower():
-            raise steps.fail("status", "the certified actions are not the actions recorded on chain")
-        later = actions - certified
-        steps.ok("status", f"case is {state.name.lower()} with {actions} actions"
-                           + (f" ({later} recorded after this certificate)" if later else ""))
-        out["actions_after_certificate"] = later
-        return out
-    if isinstance(record, Listing):
-        assert cert.defaulter is not None
-        lid = record.record_id()
-        data = target.functions.listingRecord(lid).call()
-        wanted = Restriction.parse(cert.defaulter.restrictions) or record.restrictions
-        when = cert.defaulter.at if at is None else at
-        restricted, _, until = target.functions.isRestricted(record.subject, int(wanted), when).call()
-        if at is None and bool(restricted) != cert.defaulter.restricted:
-            raise steps.fail("status", f"the chain says restricted={bool(restricted)} at {when}, the certificate "
-                                       f"says {cert.defaulter.restricted}")
-        out = {"restricted": bool(restricted), "at": when, "until": until or None,
-               "removed_at": data[5] or None, "removal_reason": RemovalReason(data[6]).name.lower()}
-        steps.ok("status", f"subject {'restricted' if restricted else 'not restricted'} at {when}"
-                           + (f", listing removed at {data[5]}" if data[5] else ""))
-        return out
-    if isinstance(record, Anchor):
-        assert cert.notary is not None
-        court, anchored_at, size = target.functions.anchorRecord(record.root).call()
-        if court != record.court or size != record.size:
-            raise steps.fail("status", "the root is not anchored by that court with that batch size")
-        proof = [bytes.fromhex(p[2:]) for p in cert.notary.proof]
-        if not target.functions.verifyInclusion(record.root, bytes.fromhex(cert.notary.digest[2:]), proof).call():
-            raise steps.fail("status", "the contract rejects the inclusion proof")
-        steps.ok("status", f"root anchored at {anchored_at}; the contract accepts the proof")
-        return {"anchored_at": anchored_at, "batch_size": size}
-    raise steps.fail("status", f"unknown record kind {cert.kind}")
+def _case_status(w3: Web3, target: Any, cert: Certificate, case_id: bytes, steps: _Steps,
+                 at: int | None) -> tuple[str, bool, dict[str, Any]]:
+    assert cert.case is not None and cert.as_of is not None
+    _as_of(w3, cert, steps)
+    logs = _logs(w3, cert.network.contract, [_topic(ACTION_RECORDED), case_id], cert.transaction.block_number,
+                 cert.as_of.block_number)
+    certified = len(cert.case.actions)
+    if len(logs) != certified:
+        raise steps.fail("status", f"the chain recorded {len(logs)} actions up to block {cert.as_of.block_number}, "
+                                   f"the certificate lists {certified}")
+    if logs:
+        data = bytes(logs[-1]["data"])
+        sequence = int.from_bytes(bytes(logs[-1]["topics"][2]), "big")
+        history, state, recovered = _word(data, 6), CaseState(_uint(data, 4)), _uint(data, 5)
+        if sequence != certified - 1 or "0x" + history.hex() != cert.case.history_hash:
+            raise steps.fail("status", f"the history hash the chain recorded after action {certified - 1} is not the "
+                                       "certificate's: the certified actions are not the chain's")
+        if state.name.lower() != cert.case.state or str(recovered) != cert.case.amount_recovered:
+            raise steps.fail("status", "the case's state or amount recovered after its last certified action is "
+                                       "not the chain's")
+    data_now = target.functions.caseRecord(case_id).call()
+    now_state, actions_now, updated_at = CaseState(data_now[1]), data_now[2], data_now[4]
+    state_at = now_state
+    if at is not None and at < cert.transaction.block_time:
+        state_at = CaseState.NONE
+    elif at is not None and at < updated_at:
+        state_at = CaseState.OPEN
+        times: dict[bytes, int] = {}
+        for log in _logs(w3, cert.network.contract, [_topic(ACTION_RECORDED), case_id],
+                         cert.transaction.block_number, w3.eth.block_number):
+            if _block_time(w3, log["blockHash"], times) > at:
+                break
+            state_at = CaseState(_uint(bytes(log["data"]), 4))
+    name = "not_yet_filed" if state_at == CaseState.NONE else state_at.name.lower()
+    later = actions_now - certified
+    steps.ok("status", f"the {certified} certified actions are the chain's up to block {cert.as_of.block_number}; "
+                       f"case is {name}" + ("" if at is None else f" at {at}")
+                       + (f" ({later} actions recorded after this certificate)" if later else ""))
+    return name, state_at == CaseState.OPEN, {"state": name, "actions": actions_now,
+                                               "actions_after_certificate": later,
+                                               "amount_recovered": str(data_now[8])}
+
+
+def listing_state(listed_at: int, until: int, removed_at: int | None, at: int) -> str:
+    """A listing's state at ``at``: pending, active, removed or expired."""
+    if removed_at is not None and removed_at <= at:
+        return "removed"
+    if at < listed_at:
+        return "pending"
+    return "active" if at < until else "expired"
+
+
+def _listing_status(w3: Web3, target: Any, cert: Certificate, record: Listing, lid: bytes, steps: _Steps,
+                    at: int | None) -> tuple[str, bool, dict[str, Any]]:
+    assert cert.defaulter is not None and cert.as_of is not None
+    as_of_time = _as_of(w3, cert, steps)
+    until, removed_at = record.until, None
+    for log in _logs(w3, cert.network.contract, [[_topic(LISTING_EXTENDED), _topic(DEFAULTER_REMOVED)], lid],
+                     cert.transaction.block_number, cert.as_of.block_number):
+        data = bytes(log["data"])
+        if bytes(log["topics"][0]) == _topic(LISTING_EXTENDED):
+            until = _uint(data, 0)
+        else:
+            removed_at = _uint(data, 1)
+    d = cert.defaulter
+    if d.at != as_of_time:
+        raise steps.fail("status", f"the listing's state is certified at {d.at}, but block "
+                                   f"{cert.as_of.block_number} has timestamp {as_of_time}")
+    if d.until != until or d.removed_at != removed_at:
+        raise steps.fail("status", f"up to block {cert.as_of.block_number} the chain has until={until}, "
+                                   f"removed_at={removed_at}; the certificate says until={d.until}, "
+                                   f"removed_at={d.removed_at}")
+    rec = target.functions.listingRecord(lid).call()
+    until_now, removed_now = int(rec[4]), int(rec[5]) or None
+    when = at if at is not None else int(w3.eth.get_block("latest")["timestamp"])
+    name = listing_state(record.listed_at, until_now, removed_now, when)
+    restricted = listing_restricted(record, when, until_now, removed_now)
+    steps.ok("status", f"certified state matches the chain up to block {cert.as_of.block_number} "
+                       f"(restricted={d.restricted} at {d.at}); listing is {name}"
+                       + ("" if at is None else f" at {at}"))
+    return name, name == "active", {"state": name, "restricted": restricted, "at": when, "until": until_now,
+                                    "removed_at": removed_now, "removal_reason": RemovalReason(rec[6]).name.lower()}
 
 
 # -- foreign court look-up ---------------------------------------------------------------------

@@ -1,4 +1,9 @@
-"""record -> certificate -> verify, online and offline, for every kind; each tampering fails at its step."""
+"""record -> certificate (format 2) -> verify, online and offline, for every kind; each forgery fails at its step.
+
+The forgery tests read as an attacker's moves (issue 10): each builds the forged certificate from a real
+one on a live chain, and asserts that the verifier refuses it at the named step, so no forged claim is
+ever reported as authentic.
+"""
 
 from __future__ import annotations
 
@@ -10,13 +15,14 @@ import pytest
 
 from ledger.certificates import (
     case_certificate,
+    case_history_hash,
     defaulter_certificate,
     judgment_certificate,
     notary_certificate,
     parse_certificate,
 )
 from ledger.errors import VerificationError
-from ledger.merkle import MerkleTree
+from ledger.merkle import notary_leaf
 from ledger.records import (
     Action,
     ActionKind,
@@ -24,15 +30,22 @@ from ledger.records import (
     CaseState,
     Filing,
     Ground,
+    JudgmentStatus,
+    JudgmentStatusChange,
     Listing,
+    Removal,
+    RemovalReason,
     Restriction,
     case_number_digest,
+    salted_case_number_digest,
     sha256_digest,
 )
 from ledger.verify import NetworkDescriptor, TrustAnchors, lookup_judgment, verify_certificate
 from tests.conftest import admit_new_court, make_judgment
+from tests.notary_tree import leaf_tree
 
 DOCUMENT = b"%PDF-1.7 judgment of the Dongcheng court, signed\n" * 20
+_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
 
 
 @pytest.fixture(scope="session")
@@ -46,37 +59,56 @@ def court(new_court):
     return new_court()
 
 
-def _judgment_cert(ledger, court, n=0):
+def _head(ledger) -> tuple[int, str]:
+    block = ledger.w3.eth.get_block("latest")
+    return int(block["number"]), "0x" + bytes(block["hash"]).hex()
+
+
+def _judgment_cert(ledger, court, n=0, case_number=None):
     j = make_judgment(court.id, n, document_digest=sha256_digest(DOCUMENT))
+    if case_number is not None:
+        j = j.model_copy(update={"case_number_digest": salted_case_number_digest(*case_number)})
     w = ledger.submit(court.signer, j)
-    return w, judgment_certificate(w, ledger.chain.chain_id)
+    return w, judgment_certificate(w, ledger.chain.chain_id, case_number=case_number)
+
+
+def _case(ledger, court, judgment_id, n_actions=2):
+    filing = Filing(court=court.id, judgment_id=judgment_id,
+                    case_number_digest=case_number_digest(f"(2019)京0105执{court.id}号"),
+                    amount_due=1_600_000, filed_at=date(2019, 1, 2))
+    wf = ledger.submit(court.signer, filing)
+    actions = [
+        Action(case_id=wf.record_id, sequence=0, kind=ActionKind.ASSET_INQUIRY, detail=0b11),
+        Action(case_id=wf.record_id, sequence=1, kind=ActionKind.PAYMENT_RECEIVED, amount=1_000),
+    ][:n_actions]
+    written = [ledger.submit(court.signer, a) for a in actions]
+    cert = case_certificate(wf, ledger.chain.chain_id, actions, state=CaseState.OPEN,
+                            amount_recovered=sum(a.amount for a in actions), as_of=_head(ledger))
+    return wf, actions, written, cert
+
+
+def _listing(ledger, court, case_id, salt=b""):
+    block_time = int(ledger.w3.eth.get_block("latest")["timestamp"])
+    listing = Listing(court=court.id, subject=sha256_digest(b"blind-index-%d" % court.id + salt), case_id=case_id,
+                      ground=Ground.ABLE_BUT_REFUSES, restrictions=Restriction.FLIGHTS | Restriction.RAIL,
+                      listed_at=block_time, until=block_time + 730 * 86400)
+    wl = ledger.submit(court.signer, listing)
+    number, block_hash = _head(ledger)
+    at = int(ledger.w3.eth.get_block(number)["timestamp"])
+    return wl, defaulter_certificate(wl, ledger.chain.chain_id, as_of=(number, block_hash), at=at,
+                                     until=listing.until)
 
 
 def _all_certificates(ledger, court):
     """One certificate of each kind, on chain."""
-    wj, cj = _judgment_cert(ledger, court)
-    filing = Filing(court=court.id, judgment_id=wj.record_id,
-                    case_number_digest=case_number_digest("(2019)京0105执1号"),
-                    amount_due=1_300_000, filed_at=date(2019, 1, 2))
-    wf = ledger.submit(court.signer, filing)
-    actions = [
-        Action(case_id=wf.record_id, sequence=0, kind=ActionKind.ASSET_INQUIRY, detail=0b11),
-        Action(case_id=wf.record_id, sequence=1, kind=ActionKind.PAYMENT_RECEIVED, amount=1_600_000 // 2),
-    ]
-    for a in actions:
-        ledger.submit(court.signer, a)
-    cc = case_certificate(wf, ledger.chain.chain_id, actions, state=CaseState.OPEN, amount_recovered=800_000)
-    block_time = wf.block_time
-    listing = Listing(court=court.id, subject=sha256_digest(b"blind-index-%d" % court.id), case_id=wf.record_id,
-                      ground=Ground.ABLE_BUT_REFUSES, restrictions=Restriction.FLIGHTS | Restriction.RAIL,
-                      listed_at=block_time, until=block_time + 730 * 86400)
-    wl = ledger.submit(court.signer, listing)
-    cl = defaulter_certificate(wl, ledger.chain.chain_id, at=wl.block_time, restrictions=Restriction.FLIGHTS,
-                               restricted=True, until=listing.until)
+    wj, cj = _judgment_cert(ledger, court, case_number=(f"(2016)京0102民初{court.id}号", b"\x07" * 32))
+    wf, _, _, cc = _case(ledger, court, wj.record_id)
+    _, cl = _listing(ledger, court, wf.record_id)
     digests = [sha256_digest(DOCUMENT)] + [sha256_digest(b"doc %d/%d" % (court.id, i)) for i in range(6)]
-    tree = MerkleTree.build(digests)
-    wa = ledger.submit(court.signer, Anchor(court=court.id, root=tree.root, size=len(digests)))
-    cn = notary_certificate(wa, ledger.chain.chain_id, digest=digests[0], proof=tree.proof(digests[0]))
+    nonces = [bytes([i + 1]) * 32 for i in range(len(digests))]
+    root, proofs = leaf_tree([notary_leaf(d, n) for d, n in zip(digests, nonces, strict=True)])
+    wa = ledger.submit(court.signer, Anchor(court=court.id, root=root, size=len(digests)))
+    cn = notary_certificate(wa, ledger.chain.chain_id, digest=digests[0], nonce=nonces[0], proof=proofs[0])
     return {"judgment": cj, "enforcement_case": cc, "defaulter_status": cl, "notarized_digest": cn}
 
 
@@ -88,18 +120,40 @@ def certificates(ledger, governor, funder):
 KINDS = ["judgment", "enforcement_case", "defaulter_status", "notarized_digest"]
 
 
+def _data(cert) -> dict:
+    return json.loads(cert.to_json() if hasattr(cert, "to_json") else cert)
+
+
+def _fails(step, certificate, trust, **kwargs) -> VerificationError:
+    with pytest.raises(VerificationError) as exc:
+        verify_certificate(json.dumps(certificate) if isinstance(certificate, dict) else certificate,
+                           trust=trust, **kwargs)
+    assert exc.value.step == step, exc.value.reason
+    return exc.value
+
+
 @pytest.mark.parametrize("kind", KINDS)
-def test_every_kind_verifies_online_and_offline(certificates, kind, ledger, trust):
-    cert = certificates[kind]
-    text = cert.to_json()
+def test_every_kind_is_authentic_and_in_force_online(certificates, kind, ledger, trust):
+    text = certificates[kind].to_json()
     offline = verify_certificate(text, trust=trust)
-    assert not offline.online
+    assert not offline.online and offline.authentic is None and offline.in_force is None
     assert [s.name for s in offline.steps][:3] == ["format", "network", "signature"]
     online = verify_certificate(text, trust=trust, rpc=ledger.w3)
     names = [s.name for s in online.steps]
-    assert online.online and names[-4:] == ["chain", "signer", "record", "status"]
+    assert online.authentic is True and online.in_force is True and online.exit_code == 0
+    assert names[-4:] == ["chain", "record", "signer", "status"]
     if kind == "notarized_digest":
         assert "proof" in names
+    if kind == "judgment":
+        assert "case_number" in names
+
+
+def test_offline_result_says_what_it_does_not_prove(certificates, trust):
+    result = verify_certificate(certificates["defaulter_status"].to_json(), trust=trust)
+    assert result.exit_code == 4 and "NOT checked" in result.summary
+    assert any("signer" in claim for claim in result.does_not_prove)
+    assert any("until and removal" in claim for claim in result.does_not_prove)
+    assert result.as_dict()["authentic"] is None
 
 
 def test_document_matches_and_one_byte_differs(certificates, ledger, trust):
@@ -109,94 +163,231 @@ def test_document_matches_and_one_byte_differs(certificates, ledger, trust):
         assert "document" in [s.name for s in result.steps]
         tampered = bytearray(DOCUMENT)
         tampered[100] ^= 0x01
-        with pytest.raises(VerificationError) as exc:
-            verify_certificate(cert, trust=trust, document=bytes(tampered))
-        assert exc.value.step == "document"
+        _fails("document", cert.to_json(), trust, document=bytes(tampered))
 
 
-def _mutate(cert, path, value):
-    data = json.loads(cert.to_json())
-    target = data
-    for key in path[:-1]:
-        target = target[key]
-    target[path[-1]] = value
-    return json.dumps(data)
+# -- forgery class 1: rewritten enforcement history -----------------------------------------------
+
+
+def test_forger_cannot_rewrite_a_payment_after_later_actions(ledger, court, trust):
+    """A payment of 1,000 made 900,000, history hash recomputed, once the case has more actions."""
+    wj, _ = _judgment_cert(ledger, court, 10)
+    wf, actions, _, cert = _case(ledger, court, wj.record_id)
+    ledger.submit(court.signer, Action(case_id=wf.record_id, sequence=2, kind=ActionKind.FREEZE))
+    forged = _data(cert)
+    forged["case"]["actions"][1]["amount"] = "900000"
+    rewritten = [actions[0], actions[1].model_copy(update={"amount": 900_000})]
+    forged["case"]["history_hash"] = "0x" + case_history_hash(wf.record_id, rewritten).hex()
+    forged["case"]["amount_recovered"] = "900000"
+    verify_certificate(json.dumps(forged), trust=trust)  # offline, the rewritten history is self-consistent
+    err = _fails("status", forged, trust, rpc=ledger.w3)
+    assert "not the chain's" in err.reason
+    genuine = verify_certificate(cert, trust=trust, rpc=ledger.w3)
+    assert genuine.status["actions_after_certificate"] == 1
+
+
+def test_forger_cannot_leave_out_actions_recorded_before_the_certificate(ledger, court, trust):
+    wj, _ = _judgment_cert(ledger, court, 11)
+    wf, actions, _, cert = _case(ledger, court, wj.record_id)
+    forged = _data(cert)
+    forged["case"]["actions"] = forged["case"]["actions"][:1]
+    forged["case"]["history_hash"] = "0x" + case_history_hash(wf.record_id, actions[:1]).hex()
+    forged["case"]["amount_recovered"] = "0"
+    err = _fails("status", forged, trust, rpc=ledger.w3)
+    assert "recorded 2 actions" in err.reason
+
+
+# -- forgery class 2: block time of the forger's choosing -----------------------------------------
+
+
+def test_forger_cannot_move_the_block_time(certificates, ledger, trust):
+    for kind in KINDS:
+        forged = _data(certificates[kind])
+        forged["transaction"]["block_time"] += 1
+        assert "timestamp" in _fails("record", forged, trust, rpc=ledger.w3).reason
+
+
+def test_retired_key_cannot_sign_a_record_written_after_the_rotation(ledger, court, governor, funder, trust):
+    from eth_account import Account
+
+    from tests.conftest import fund
+
+    new_key = Account.create()
+    fund(ledger.chain, funder, new_key.address)
+    ledger.governance(governor, "addSigner", court.id, new_key.address)
+    before_rotation = int(ledger.w3.eth.get_block("latest")["timestamp"])
+    time.sleep(1.1)  # so the retirement's time is after `before_rotation` on every backend
+    ledger.governance(governor, "retireSigner", court.signer.address)
+    time.sleep(2.1)  # a retirement takes effect from the next second on
+    w = ledger.submit(new_key, make_judgment(court.id, 12, document_digest=sha256_digest(DOCUMENT)))
+    forged = _data(judgment_certificate(w, ledger.chain.chain_id))
+    forged["signature"] = {"signer": court.signer.address, "value": "0x" + ledger.sign(court.signer, w.record).hex()}
+    verify_certificate(json.dumps(forged), trust=trust)  # offline cannot tell
+    _fails("signer", forged, trust, rpc=ledger.w3)  # at the block's real time, the old key was retired
+    forged["transaction"]["block_time"] = before_rotation  # moved back to when the old key was valid
+    _fails("record", forged, trust, rpc=ledger.w3)
+
+
+# -- forgery class 3: any log will not do --------------------------------------------------------
+
+
+def test_judgment_certificate_cannot_point_at_a_status_change_transaction(ledger, court, trust):
+    w, cert = _judgment_cert(ledger, court, 13)
+    change = ledger.submit(court.signer, JudgmentStatusChange(judgment_id=w.record_id,
+                                                              status=JudgmentStatus.UNDER_APPEAL, sequence=0))
+    forged = _data(cert)
+    forged["transaction"] = {"hash": change.transaction_hash.lower(), "block_number": change.block_number,
+                             "block_hash": change.block_hash.lower(), "block_time": change.block_time}
+    assert "did not emit JudgmentRecorded" in _fails("record", forged, trust, rpc=ledger.w3).reason
+
+
+def test_case_certificate_cannot_point_at_an_action_transaction(ledger, court, trust):
+    wj, _ = _judgment_cert(ledger, court, 14)
+    _, _, written, cert = _case(ledger, court, wj.record_id)
+    forged = _data(cert)
+    action = written[0]
+    forged["transaction"] = {"hash": action.transaction_hash.lower(), "block_number": action.block_number,
+                             "block_hash": action.block_hash.lower(), "block_time": action.block_time}
+    assert "did not emit CaseOpened" in _fails("record", forged, trust, rpc=ledger.w3).reason
+
+
+# -- forgery class 4: malleable signatures -------------------------------------------------------
+
+
+def test_high_s_twin_of_a_signature_is_refused(certificates, trust):
+    sig = bytes.fromhex(certificates["judgment"].signature.value[2:])
+    s = int.from_bytes(sig[32:64], "big")
+    twin = sig[:32] + (_N - s).to_bytes(32, "big") + bytes([55 - sig[64]])  # 27 <-> 28
+    forged = _data(certificates["judgment"])
+    forged["signature"]["value"] = "0x" + twin.hex()
+    assert "upper half" in _fails("signature", forged, trust).reason
+
+
+def test_v_0_or_1_is_refused(certificates, trust):
+    sig = bytes.fromhex(certificates["judgment"].signature.value[2:])
+    forged = _data(certificates["judgment"])
+    forged["signature"]["value"] = "0x" + (sig[:64] + bytes([sig[64] - 27])).hex()
+    _fails("format", forged, trust)
+
+
+# -- forgery class 5: unsigned claims -----------------------------------------------------------
+
+
+def test_flipped_restricted_answer_is_refused_offline(certificates, trust):
+    forged = _data(certificates["defaulter_status"])
+    forged["defaulter"]["restricted"] = not forged["defaulter"]["restricted"]
+    assert "restricted" in _fails("format", forged, trust).reason
+
+
+def test_forger_cannot_claim_an_extension_or_hide_a_removal(ledger, court, trust):
+    wj, _ = _judgment_cert(ledger, court, 15)
+    wf, _, _, _ = _case(ledger, court, wj.record_id, n_actions=0)
+    wl, cert = _listing(ledger, court, wf.record_id)
+    extended = _data(cert)
+    extended["defaulter"]["until"] += 365 * 86400
+    assert "until" in _fails("status", extended, trust, rpc=ledger.w3).reason
+    ledger.submit(court.signer, Removal(listing_id=wl.record_id, reason=RemovalReason.PERFORMED, sequence=0))
+    number, block_hash = _head(ledger)
+    hidden = _data(cert)
+    hidden["as_of"] = {"block_number": number, "block_hash": block_hash}
+    hidden["defaulter"]["at"] = int(ledger.w3.eth.get_block(number)["timestamp"])
+    _fails("status", hidden, trust, rpc=ledger.w3)  # the chain removed it before that block
+
+
+def test_case_number_that_does_not_open_the_digest_is_refused(certificates, trust):
+    forged = _data(certificates["judgment"])
+    forged["case_number"]["text"] = forged["case_number"]["text"].replace("民初", "民终")
+    _fails("case_number", forged, trust)
+
+
+# -- forgery class 6: green for a dead record ----------------------------------------------------
+
+
+def test_set_aside_judgment_is_authentic_but_not_in_force(ledger, court, trust):
+    w, cert = _judgment_cert(ledger, court, 16)
+    before = int(ledger.w3.eth.get_block("latest")["timestamp"])
+    time.sleep(1.1)
+    ledger.submit(court.signer, JudgmentStatusChange(judgment_id=w.record_id, status=JudgmentStatus.SET_ASIDE,
+                                                     sequence=0))
+    result = verify_certificate(cert, trust=trust, rpc=ledger.w3)
+    assert result.authentic is True and result.in_force is False and result.state == "set_aside"
+    assert result.exit_code == 3 and "NOT in force" in result.summary
+    then = verify_certificate(cert, trust=trust, rpc=ledger.w3, at=before)
+    assert then.in_force is True and then.state == "effective"
+
+
+def test_superseded_judgment_names_its_successor_and_is_not_in_force(ledger, court, trust):
+    old, cert = _judgment_cert(ledger, court, 17)
+    new, _ = _judgment_cert(ledger, court, 18)
+    ledger.submit(court.signer, JudgmentStatusChange(judgment_id=old.record_id, status=JudgmentStatus.SUPERSEDED,
+                                                     superseded_by=new.record_id, sequence=0))
+    result = verify_certificate(cert, trust=trust, rpc=ledger.w3)
+    assert result.in_force is False and result.state == "superseded"
+    assert result.status["superseded_by"] == "0x" + new.record_id.hex()
+
+
+def test_removed_listing_is_authentic_but_not_in_force(ledger, court, trust):
+    wj, _ = _judgment_cert(ledger, court, 19)
+    wf, _, _, _ = _case(ledger, court, wj.record_id, n_actions=0)
+    wl, cert = _listing(ledger, court, wf.record_id)
+    ledger.submit(court.signer, Removal(listing_id=wl.record_id, reason=RemovalReason.PERFORMED, sequence=0))
+    result = verify_certificate(cert, trust=trust, rpc=ledger.w3)
+    assert result.authentic is True and result.in_force is False and result.state == "removed"
+    assert result.status["removal_reason"] == "performed" and result.status["restricted"] is False
+
+
+# -- the rest of the format ----------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("field", ["amount", "currency", "court", "document_digest", "parties_commitment",
                                    "case_number_digest", "judgment_date", "effective_date"])
 def test_changing_any_judgment_field_fails(certificates, trust, field):
-    cert = certificates["judgment"]
-    record = cert.record
-    changed = {
-        "amount": record["amount"] + 1,
-        "currency": "USD",
-        "court": record["court"] + 1,
-        "document_digest": "0x" + "ab" * 32,
-        "parties_commitment": "0x" + "cd" * 32,
-        "case_number_digest": "0x" + "ef" * 32,
-        "judgment_date": "2016-05-31",
-        "effective_date": "2016-06-16",
+    data = _data(certificates["judgment"])
+    data.pop("case_number")
+    record = data["record"]
+    record[field] = {
+        "amount": str(int(record["amount"]) + 1), "currency": "USD", "court": record["court"] + 1,
+        "document_digest": "0x" + "ab" * 32, "parties_commitment": "0x" + "cd" * 32,
+        "case_number_digest": "0x" + "ef" * 32, "judgment_date": "2016-05-31", "effective_date": "2016-06-16",
     }[field]
-    # Keep record_id consistent with the changed fields so the forgery passes the format step.
-    data = json.loads(_mutate(cert, ["record", field], changed))
     from ledger.records import Judgment
 
-    data["record_id"] = "0x" + Judgment.model_validate(data["record"]).record_id().hex()
-    with pytest.raises(VerificationError) as exc:
-        verify_certificate(json.dumps(data), trust=trust)
-    assert exc.value.step == "signature"
+    data["record_id"] = "0x" + Judgment.model_validate(
+        {**record, "amount": int(record["amount"])}).record_id().hex()  # consistent id: passes format
+    _fails("signature", data, trust)
 
 
-def test_field_change_without_new_id_fails_format(certificates, trust):
-    cert = certificates["judgment"]
-    with pytest.raises(VerificationError) as exc:
-        verify_certificate(_mutate(cert, ["record", "amount"], 1), trust=trust)
-    assert exc.value.step == "format"
+def test_numbers_and_strings_are_not_interchangeable(certificates, trust):
+    as_number = _data(certificates["judgment"])
+    as_number["record"]["amount"] = int(as_number["record"]["amount"])
+    assert "record/amount" in _fails("format", as_number, trust).reason
+    as_string = _data(certificates["judgment"])
+    as_string["record"]["court"] = str(as_string["record"]["court"])
+    assert "record/court" in _fails("format", as_string, trust).reason
 
 
-def test_forged_signature_fails(certificates, trust):
-    cert = certificates["judgment"]
-    sig = bytearray(bytes.fromhex(cert.signature.value[2:]))
-    sig[5] ^= 0xFF
-    with pytest.raises(VerificationError) as exc:
-        verify_certificate(_mutate(cert, ["signature", "value"], "0x" + sig.hex()), trust=trust)
-    assert exc.value.step == "signature"
+def test_format_1_is_refused_with_a_clear_message(certificates, trust):
+    old = _data(certificates["judgment"])
+    old["version"] = 1
+    assert "ask the court for a v2 certificate" in _fails("format", old, trust).reason
 
 
 def test_swapped_signature_fails(certificates, trust):
-    other = certificates["enforcement_case"].signature.value
-    with pytest.raises(VerificationError) as exc:
-        verify_certificate(_mutate(certificates["judgment"], ["signature", "value"], other), trust=trust)
-    assert exc.value.step == "signature"
+    data = _data(certificates["judgment"])
+    data["signature"]["value"] = certificates["enforcement_case"].signature.value
+    _fails("signature", data, trust)
 
 
-def test_proof_for_another_root_fails(certificates, trust):
-    cert = certificates["notarized_digest"]
-    other = MerkleTree.build([sha256_digest(DOCUMENT), sha256_digest(b"x"), sha256_digest(b"y")])
-    forged = _mutate(cert, ["notary", "proof"], ["0x" + p.hex() for p in other.proof(sha256_digest(DOCUMENT))])
-    with pytest.raises(VerificationError) as exc:
-        verify_certificate(forged, trust=trust)
-    assert exc.value.step == "proof"
-
-
-def test_malformed_and_wrong_version_fail_format(certificates, trust):
-    with pytest.raises(VerificationError) as exc:
-        verify_certificate("{not json", trust=trust)
-    assert exc.value.step == "format"
-    with pytest.raises(VerificationError) as exc:
-        verify_certificate(_mutate(certificates["judgment"], ["version"], 2), trust=trust)
-    assert exc.value.step == "format" and "version" in exc.value.reason
-    with pytest.raises(VerificationError) as exc:
-        verify_certificate(_mutate(certificates["judgment"], ["transaction", "hash"], "0x12"), trust=trust)
-    assert exc.value.step == "format"
+def test_proof_for_another_nonce_fails(certificates, trust):
+    data = _data(certificates["notarized_digest"])
+    data["notary"]["nonce"] = "0x" + "99" * 32
+    _fails("proof", data, trust)
 
 
 def test_untrusted_deployment_fails_network(certificates, trust):
-    forged = _mutate(certificates["judgment"], ["network", "contract"], "0x" + "12" * 20)
-    with pytest.raises(VerificationError) as exc:
-        verify_certificate(forged, trust=trust)
-    assert exc.value.step == "network" and "not a trusted deployment" in exc.value.reason
+    data = _data(certificates["judgment"])
+    data["network"]["contract"] = "0x" + "12" * 20
+    assert "not a trusted deployment" in _fails("network", data, trust).reason
 
 
 def test_descriptor_not_signed_by_pinned_governor_is_refused(deployment, relayer, governor):
@@ -205,59 +396,6 @@ def test_descriptor_not_signed_by_pinned_governor_is_refused(deployment, relayer
     descriptor = NetworkDescriptor.from_deployment(deployment, "evil").signed(relayer)
     with pytest.raises(ConfigurationError):
         TrustAnchors.from_descriptors([descriptor], [governor.address])
-
-
-def test_key_used_outside_its_validity_fails_signer(ledger, new_court, governor, funder, trust):
-    from eth_account import Account
-
-    from tests.conftest import fund
-
-    court = new_court()
-    w, cert = _judgment_cert(ledger, court, 1)
-    late_key = Account.create()
-    fund(ledger.chain, funder, late_key.address)
-    time.sleep(1.1)  # so the new key's validFrom is after the judgment's block time on every backend
-    ledger.governance(governor, "addSigner", court.id, late_key.address)
-    # The new key signs the same record; the certificate claims it at the old block time.
-    sig = ledger.sign(late_key, w.record)
-    data = json.loads(cert.to_json())
-    data["signature"]["signer"] = late_key.address
-    data["signature"]["value"] = "0x" + sig.hex()
-    verify_certificate(json.dumps(data), trust=trust)  # offline cannot tell
-    with pytest.raises(VerificationError) as exc:
-        verify_certificate(json.dumps(data), trust=trust, rpc=ledger.w3)
-    assert exc.value.step == "signer"
-
-
-def test_record_not_on_chain_fails_record(ledger, court, trust):
-    _, cert = _judgment_cert(ledger, court, 2)
-    _, other = _judgment_cert(ledger, court, 3)
-    data = json.loads(cert.to_json())
-    data["transaction"] = json.loads(other.to_json())["transaction"]
-    with pytest.raises(VerificationError) as exc:
-        verify_certificate(json.dumps(data), trust=trust, rpc=ledger.w3)
-    assert exc.value.step == "record"
-
-
-def test_status_now_reports_superseded_and_by_which(ledger, court, trust):
-    from ledger.records import JudgmentStatus, JudgmentStatusChange
-
-    old, cert = _judgment_cert(ledger, court, 4)
-    new, _ = _judgment_cert(ledger, court, 5)
-    ledger.submit(court.signer, JudgmentStatusChange(judgment_id=old.record_id, status=JudgmentStatus.SUPERSEDED,
-                                                     superseded_by=new.record_id, sequence=0))
-    result = verify_certificate(cert, trust=trust, rpc=ledger.w3)
-    assert result.status["status"] == "superseded"
-    assert result.status["superseded_by"] == "0x" + new.record_id.hex()
-
-
-def test_case_certificate_with_altered_actions_fails(certificates, trust):
-    cert = certificates["enforcement_case"]
-    data = json.loads(cert.to_json())
-    data["case"]["actions"][1]["amount"] = 1
-    with pytest.raises(VerificationError) as exc:
-        verify_certificate(json.dumps(data), trust=trust)
-    assert exc.value.step == "format"
 
 
 def test_lookup_returns_one_verdict(ledger, court, deployment):
@@ -271,9 +409,6 @@ def test_lookup_returns_one_verdict(ledger, court, deployment):
     wrong_doc = lookup_judgment(ledger.w3, registry, case_number=number, document_digest=b"\x01" * 32,
                                 from_block=start)
     assert wrong_doc.verdict == "does_not_match"
-    unknown = lookup_judgment(ledger.w3, registry, case_number="(2099)京9999执1号",
-                              document_digest=sha256_digest(DOCUMENT), from_block=start)
-    assert unknown.verdict == "not_on_chain"
 
 
 def test_parse_roundtrip(certificates):
