@@ -13,9 +13,10 @@ Contract: :func:`verify_certificate` checks a certificate step by step and eithe
 ``proof``       (notarized digest) the Merkle proof leads from ``notary_leaf(digest, nonce)`` to the root
 ``document``    (when a document is given) its SHA-256 equals the certified digest
 ``chain``       (online) the node is the trusted network: same chain id and genesis block
-``record``      (online) the receipt is successful, in the stated block, whose timestamp is the stated time,
-                and holds the record's creation event (topic0, contract, record id)
-``signer``      (online) the signer was registered for the court and valid at the block's timestamp
+``signer``      (online) the stated block is the chain's (by hash: number and timestamp as stated), and the
+                signer was registered for the court and valid at that timestamp, read from the chain
+``record``      (online) the receipt is successful, in that block, and holds the record's creation event
+                (event signature topic0, contract address, record id)
 ``status``      (online) the certified state as of ``as_of`` equals the chain's events up to that block; the
                 state now (or at ``at``): effective / under_appeal / set_aside / superseded / satisfied,
                 open / terminated / concluded, active / removed / expired, anchored
@@ -526,8 +527,14 @@ def _verify_online(w3: Web3, cert: Certificate, record: Any, struct_hash: bytes,
     steps.ok("chain", f"chain {chain_id}, genesis {genesis[:18]}…")
 
     t = cert.transaction
-    block_time = _check_record(w3, cert, record, struct_hash, steps)
-
+    try:
+        block = w3.eth.get_block(HexBytes(t.block_hash))
+    except Exception:
+        raise steps.fail("signer", f"block {t.block_hash} is not on this chain") from None
+    block_time = int(block["timestamp"])
+    if int(block["number"]) != t.block_number or block_time != t.block_time:
+        raise steps.fail("signer", f"block {t.block_hash} is number {int(block['number'])} with timestamp "
+                                   f"{block_time}; the certificate says {t.block_number} at {t.block_time}")
     target = _contract(w3, cert.network.contract_name, cert.network.contract)
     court_registry = _contract(w3, "CourtRegistry", target.functions.courtRegistry().call())
     trusted = network.contracts.get("CourtRegistry")
@@ -537,7 +544,9 @@ def _verify_online(w3: Web3, cert: Certificate, record: Any, struct_hash: bytes,
     if not court_registry.functions.isSignerValidAt(cert.signature.signer, court, block_time).call():
         raise steps.fail("signer", f"{cert.signature.signer} was not a valid signer of court {court} at the "
                                    f"block's timestamp {block_time}")
-    steps.ok("signer", f"registered for court {court} and valid at the block's timestamp {block_time}")
+    steps.ok("signer", f"registered for court {court} and valid at the timestamp {block_time} of block "
+                       f"{t.block_number}, read from the chain")
+    _check_record(w3, cert, record, struct_hash, steps)
 
     when = at
     if cert.kind == "judgment":
@@ -550,8 +559,8 @@ def _verify_online(w3: Web3, cert: Certificate, record: Any, struct_hash: bytes,
     return "anchored", True, {"state": "anchored", "anchored_at": block_time}
 
 
-def _check_record(w3: Web3, cert: Certificate, record: Any, struct_hash: bytes, steps: _Steps) -> int:
-    """The receipt, block and creation event; returns the block's timestamp, as read from the chain."""
+def _check_record(w3: Web3, cert: Certificate, record: Any, struct_hash: bytes, steps: _Steps) -> None:
+    """The receipt is successful, in the certificate's block, and holds the record's creation event."""
     t = cert.transaction
     try:
         receipt = w3.eth.get_transaction_receipt(HexStr(t.hash))
@@ -560,10 +569,6 @@ def _check_record(w3: Web3, cert: Certificate, record: Any, struct_hash: bytes, 
     if receipt["status"] != 1 or receipt["blockNumber"] != t.block_number or \
             "0x" + bytes(receipt["blockHash"]).hex() != t.block_hash:
         raise steps.fail("record", f"transaction {t.hash} failed or is not in block {t.block_number} {t.block_hash}")
-    block = w3.eth.get_block(HexBytes(t.block_hash))
-    if int(block["number"]) != t.block_number or int(block["timestamp"]) != t.block_time:
-        raise steps.fail("record", f"block {t.block_hash} has timestamp {int(block['timestamp'])}, the certificate "
-                                   f"says {t.block_time}")
     topic0 = _topic(CREATION_EVENTS[cert.kind])
     key = record.root if isinstance(record, Anchor) else struct_hash
     for log in receipt["logs"]:
@@ -576,8 +581,8 @@ def _check_record(w3: Web3, cert: Certificate, record: Any, struct_hash: bytes, 
                     _word(data, 1) != record.metadata_digest:
                 continue
         steps.ok("record", f"{CREATION_EVENTS[cert.kind].split('(')[0]} in block {t.block_number} "
-                           f"(timestamp {t.block_time}) by transaction {t.hash}")
-        return t.block_time
+                           f"by transaction {t.hash}")
+        return
     raise steps.fail("record", f"transaction {t.hash} did not emit {CREATION_EVENTS[cert.kind].split('(')[0]} "
                                f"for 0x{key.hex()} in {cert.network.contract_name}")
 

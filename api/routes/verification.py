@@ -1,7 +1,9 @@
 """Public verification, unauthenticated and rate-limited per client address (429 when exceeded).
 
 - ``POST /verify/certificate``: every step of :func:`ledger.verify.verify_certificate` against this
-  service's node, or the failure (a problem naming the step, with the steps that passed).
+  service's node and its two answers, ``authentic`` and ``in_force`` (now, or at ``at``), or the failure
+  (a problem naming the step, with the steps that passed). The certificate must follow format 2
+  (``docs/schemas/certificate-v2.schema.json``); format 1 is refused with a clear message.
 - ``POST /verify/lookup``: one verdict for a case number and a document digest, from the index. Never a
   list; a miss does not say whether the case number exists.
 - ``GET /verify/network``: the signed network descriptor a verifier pins (with the governance address).
@@ -36,6 +38,8 @@ class VerifyCertificateIn(BaseModel):
 
     certificate: dict[str, Any] = Field(description="the certificate JSON, as issued")
     document_sha256: Sha256Hex | None = Field(default=None, description="SHA-256 of the document held")
+    at: int | None = Field(default=None, ge=0, le=2**40 - 1,
+                           description="answer 'in force' as of this unix time instead of now")
 
 
 class StepOut(BaseModel):
@@ -46,12 +50,19 @@ class StepOut(BaseModel):
 
 class VerificationOut(BaseModel):
     verified: Literal[True]
+    authentic: bool | None = Field(description="written by a valid signer of that court, as certified")
+    in_force: bool | None = Field(description="in force now (or at `at`): effective, open, active, anchored")
+    state: str | None = Field(description="effective / under_appeal / set_aside / superseded / satisfied; "
+                                          "open / terminated / concluded; active / removed / expired; anchored")
+    at: int | None
     kind: str
     record_id: Hex32
     online: bool
     network: str
     steps: list[StepOut]
     status: dict[str, Any]
+    proves: list[str]
+    does_not_prove: list[str]
     summary: str
 
 
@@ -76,7 +87,7 @@ class LookupOut(BaseModel):
 @router.post("/certificate", response_model=VerificationOut, summary="Verify a certificate, step by step")
 def verify_certificate(body: VerifyCertificateIn, _: Limited, services: ServicesDep) -> dict[str, Any]:
     digest = hex32(body.document_sha256) if body.document_sha256 else None
-    return services.verify(body.certificate, digest).as_dict()
+    return services.verify(body.certificate, digest, at=body.at).as_dict()
 
 
 @router.post(

@@ -79,7 +79,7 @@ def test_two_court_services_one_chain_a_foreign_court_verifies_both(tmp_path):
             result = verify_certificate(json.dumps(certificate), trust=trust, rpc=chain.url, document=document)
             assert result.online and [s.name for s in result.steps][-1] == "status", result.as_dict()
             assert result.status["status"] == "effective", result.status
-            courts.add(result.certificate.signature.court)
+            courts.add(result.certificate.record["court"])
         assert courts == {330_106, 110_105}
 
         # Failures the foreign court must see: another document, an altered record, an unpinned network.

@@ -48,13 +48,36 @@ def test_verify_certificate_lists_every_step(public, certified):
         "record",
         "status",
     ]
-    assert result["status"]["status"] == "effective"
+    assert result["authentic"] is True and result["in_force"] is True and result["state"] == "effective"
+
+
+def test_set_aside_judgment_is_authentic_but_never_a_plain_success(court, public):
+    body = judgment_body(document_sha256=hashlib.sha256(os.urandom(64)).hexdigest())
+    record = court.api.confirmed(court.api.post("/api/v1/judgments", body))
+    cert = court.api.get(f"/api/v1/judgments/{record['record_id']}/certificate").json()
+    court.api.confirmed(court.api.post(f"/api/v1/judgments/{record['record_id']}/status",
+                                       {"status": "set_aside"}))
+    result = public.post("/api/v1/verify/certificate", {"certificate": cert}).json()
+    assert result["authentic"] is True and result["in_force"] is False and result["state"] == "set_aside"
+    assert "NOT in force" in result["summary"]
+
+
+def test_format_1_and_numbers_as_strings_are_refused(public, certified):
+    _, _, _, cert = certified
+    old = copy.deepcopy(cert)
+    old["version"] = 1
+    problem = public.post("/api/v1/verify/certificate", {"certificate": old}).json()
+    assert problem["step"] == "format" and "ask the court for a v2 certificate" in problem["detail"]
+    as_string = copy.deepcopy(cert)
+    as_string["transaction"]["block_number"] = str(cert["transaction"]["block_number"])
+    problem = public.post("/api/v1/verify/certificate", {"certificate": as_string}).json()
+    assert problem["step"] == "format" and "transaction/block_number" in problem["detail"]
 
 
 def test_a_tampered_certificate_fails_at_its_step(public, certified):
     _, _, _, cert = certified
     forged = copy.deepcopy(cert)
-    forged["record"]["amount"] += 1
+    forged["record"]["amount"] = str(int(cert["record"]["amount"]) + 1)
     forged["record_id"] = cert["record_id"]
     r = public.post("/api/v1/verify/certificate", {"certificate": forged})
     assert r.status_code == 422 and r.headers["content-type"].startswith("application/problem+json")
@@ -67,7 +90,7 @@ def test_a_tampered_certificate_fails_at_its_step(public, certified):
     assert problem["step"] == "network" and [s["name"] for s in problem["steps"]] == ["format"]
 
     resigned = copy.deepcopy(cert)
-    resigned["signature"]["value"] = "0x" + "11" * 65
+    resigned["signature"]["value"] = "0x" + "11" * 64 + "1b"
     problem = public.post("/api/v1/verify/certificate", {"certificate": resigned}).json()
     assert problem["step"] == "signature"
 
