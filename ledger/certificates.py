@@ -32,7 +32,7 @@ from ledger.records import (
     Judgment,
     Listing,
     Record,
-    salted_case_number_digest,
+    opened_case_number_digest,
 )
 
 __all__ = [
@@ -284,7 +284,10 @@ def open_case_number(cert: Certificate, record: Record) -> bytes | None:
     if cert.case_number is None:
         return None
     salt = bytes.fromhex(cert.case_number.salt[2:])
-    return salted_case_number_digest(cert.case_number.text, salt)
+    try:
+        return opened_case_number_digest(cert.case_number.text, salt)
+    except ValueError as exc:
+        raise VerificationError("case_number", str(exc)) from None
 
 
 # -- building ----------------------------------------------------------------------------------

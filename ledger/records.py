@@ -41,7 +41,7 @@ __all__ = [
     "case_number_digest",
     "date_to_unix",
     "normalise_case_number",
-    "salted_case_number_digest",
+    "opened_case_number_digest",
     "sha256_digest",
 ]
 
@@ -190,11 +190,13 @@ def normalise_case_number(case_number: str) -> str:
     return text
 
 
-def salted_case_number_digest(case_number: str, salt: bytes) -> bytes:
-    """``keccak256(salt || utf8(normalised case number))``: the on-chain case-number digest, given its salt."""
-    if len(salt) != 32:
-        raise ValueError("the case-number salt is 32 bytes")
-    return bytes(keccak(salt + normalise_case_number(case_number).encode("utf-8")))
+def opened_case_number_digest(text: str, salt: bytes) -> bytes:
+    """``keccak256(salt || utf8(text))`` for a certificate's opening; the text must be in normal form."""
+    if not isinstance(salt, bytes | bytearray) or len(salt) != 32:
+        raise ValueError("a case-number salt must be 32 bytes")
+    if normalise_case_number(text) != text:
+        raise ValueError("the opened case number is not in normal form")
+    return bytes(keccak(bytes(salt) + text.encode("utf-8")))
 
 
 def date_to_unix(value: date | datetime | int) -> int:

@@ -404,7 +404,10 @@ def verify_certificate(
                                       f"{cert.signature.signer}: the record or signature was altered")
     steps.ok("signature", f"EIP-712 signature by {recovered} over the record of court {record.court}")  # type: ignore[attr-defined]
 
-    opened = open_case_number(cert, record)
+    try:
+        opened = open_case_number(cert, record)
+    except VerificationError as exc:
+        raise steps.fail("case_number", exc.reason) from None
     if opened is not None:
         if opened != record.case_number_digest:  # type: ignore[attr-defined]
             raise steps.fail("case_number", "the case number and salt do not open the record's case-number digest")

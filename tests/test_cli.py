@@ -50,18 +50,21 @@ def test_full_session(workdir):
               "--certificate", "judgment.cert.json").stdout
     assert "record id" in out
     cert = json.loads((workdir / "judgment.cert.json").read_text())
-    assert cert["record"]["amount"] == 1_300_050
+    assert cert["record"]["amount"] == "1300050"  # uint128: a decimal string (format 2)
     assert make_resident_id() not in (workdir / "judgment.cert.json").read_text()
     governor = json.loads((workdir / "network.json").read_text())["governor"]
     port = (workdir / ".data" / "chain" / "anvil.port").read_text().strip()
     verified = run(workdir, "verify", "judgment.cert.json", "--document", str(doc), "--rpc",
                    f"http://127.0.0.1:{port}", "--trust", "network.json", "--governor", governor).stdout
-    assert "VERIFIED" in verified and "status" in verified
+    assert "AUTHENTIC · IN FORCE" in verified and "status" in verified
 
+    offline = run(workdir, "verify", "judgment.cert.json", "--document", str(doc), "--trust", "network.json",
+                  "--governor", governor, ok=False)
+    assert offline.returncode == 4 and "OFFLINE ONLY" in offline.stdout and "not proved offline" in offline.stdout
     doc.write_bytes(b"%PDF-1.7 a judgment, altered\n")
     failed = run(workdir, "verify", "judgment.cert.json", "--document", str(doc), "--trust", "network.json",
                  "--governor", governor, ok=False)
-    assert failed.returncode == 1 and "NOT VERIFIED at step 'document'" in failed.stdout
+    assert failed.returncode == 1 and "NOT AUTHENTIC: verification failed at step 'document'" in failed.stdout
 
 
 def test_enforcement_listing_and_notarization(workdir):
@@ -99,7 +102,7 @@ def test_enforcement_listing_and_notarization(workdir):
     port = (workdir / ".data" / "chain" / "anvil.port").read_text().strip()
     verified = run(workdir, "verify", "receipts/evidence-1.txt.certificate.json", "--document", str(files[1]),
                    "--rpc", f"http://127.0.0.1:{port}", "--trust", "network.json", "--governor", governor).stdout
-    assert "VERIFIED" in verified and "proof" in verified
+    assert "AUTHENTIC · IN FORCE" in verified and "proof" in verified
 
 
 def test_user_mistakes_print_one_line_and_exit_1(workdir):

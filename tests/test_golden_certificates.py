@@ -30,7 +30,7 @@ from ledger.records import (
     Listing,
     Restriction,
     case_number_digest,
-    salted_case_number_digest,
+    opened_case_number_digest,
     sha256_digest,
 )
 from ledger.signing import Domain, sign_record
@@ -68,7 +68,7 @@ def _written(record, n: int) -> Written:
 
 
 def golden_certificates() -> dict[str, str]:
-    judgment = Judgment(court=110105, case_number_digest=salted_case_number_digest(CASE_NUMBER, CASE_SALT),
+    judgment = Judgment(court=110105, case_number_digest=opened_case_number_digest(CASE_NUMBER, CASE_SALT),
                         document_digest=sha256_digest(DOCUMENT), parties_commitment=sha256_digest(b"commitment"),
                         amount=BIG_AMOUNT, currency="CNY", judgment_date=date(2016, 6, 1),
                         effective_date=date(2016, 6, 15))

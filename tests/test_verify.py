@@ -37,7 +37,7 @@ from ledger.records import (
     RemovalReason,
     Restriction,
     case_number_digest,
-    salted_case_number_digest,
+    opened_case_number_digest,
     sha256_digest,
 )
 from ledger.verify import NetworkDescriptor, TrustAnchors, lookup_judgment, verify_certificate
@@ -67,7 +67,7 @@ def _head(ledger) -> tuple[int, str]:
 def _judgment_cert(ledger, court, n=0, case_number=None):
     j = make_judgment(court.id, n, document_digest=sha256_digest(DOCUMENT))
     if case_number is not None:
-        j = j.model_copy(update={"case_number_digest": salted_case_number_digest(*case_number)})
+        j = j.model_copy(update={"case_number_digest": opened_case_number_digest(*case_number)})
     w = ledger.submit(court.signer, j)
     return w, judgment_certificate(w, ledger.chain.chain_id, case_number=case_number)
 
