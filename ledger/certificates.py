@@ -26,6 +26,7 @@ from ledger.client import Written
 from ledger.errors import VerificationError
 from ledger.records import (
     Action,
+    ActionKind,
     Anchor,
     CaseState,
     Filing,
@@ -251,6 +252,8 @@ def parse_certificate_record(data: str | bytes | dict[str, Any]) -> tuple[Certif
         if to_checksum_address(address) != address:
             raise VerificationError("format", f"{where} is not an EIP-55 checksummed address")
     cert = Certificate.model_validate(data)
+    if "restrictions" in cert.record and cert.record["restrictions"] != sorted(cert.record["restrictions"]):
+        raise VerificationError("format", "record/restrictions must be sorted (one spelling per listing)")
     record = cert.typed_record()
     record_id = bytes(record.record_id())
     if "0x" + record_id.hex() != cert.record_id:
@@ -275,8 +278,25 @@ def _check_case(cert: Certificate, record: Record, record_id: bytes) -> None:
             raise VerificationError("format", f"action {i} does not belong to this case at position {i}")
     if "0x" + case_history_hash(record_id, actions).hex() != cert.case.history_hash:
         raise VerificationError("format", "the actions do not hash to the certificate's history hash")
-    if not actions and (cert.case.state != "open" or cert.case.amount_recovered != "0"):
-        raise VerificationError("format", "a case without actions is open with nothing recovered")
+    state, recovered = case_replay(actions)
+    if cert.case.state != state or cert.case.amount_recovered != str(recovered):
+        raise VerificationError("format", f"the actions lead to state {state} with {recovered} recovered, not "
+                                          f"{cert.case.state} with {cert.case.amount_recovered}")
+
+
+def case_replay(actions: list[Action]) -> tuple[str, int]:
+    """The state and amount recovered the contract reaches after ``actions`` (EnforcementRegistry._apply)."""
+    state, recovered = "open", 0
+    for action in actions:
+        if action.kind in (ActionKind.DEDUCTION, ActionKind.PAYMENT_RECEIVED):
+            recovered += action.amount
+        elif action.kind == ActionKind.TERMINATION_NO_ASSETS:
+            state = "terminated"
+        elif action.kind == ActionKind.RESUMPTION:
+            state = "open"
+        elif action.kind == ActionKind.CONCLUSION:
+            state = "concluded"
+    return state, recovered
 
 
 def open_case_number(cert: Certificate, record: Record) -> bytes | None:

@@ -148,3 +148,189 @@ def test_javascript_verifier_agrees_on_golden_and_forged_vectors():
                           timeout=300)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "# fail 0" in proc.stdout and "# pass 0" not in proc.stdout
+
+
+# -- forged vectors: one certificate per forgery, each with the step that must refuse it ----------
+
+FORGED = GOLDEN.parent / "forged"
+_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
+
+
+def _forged_offline() -> dict[str, dict]:
+    """Offline forgeries of the golden certificates: name -> {forgery, issue_class, step, certificate}."""
+    import copy
+    import json
+
+    golden = {kind: json.loads(text) for kind, text in golden_certificates().items()}
+    out: dict[str, dict] = {}
+
+    def forge(name: str, kind: str, step: str, what: str, change, issue_class: int | None = None) -> None:
+        cert = copy.deepcopy(golden[kind])
+        change(cert)
+        out[name] = {"forgery": what, "issue_class": issue_class, "mode": "offline", "step": step,
+                     "document": kind in ("judgment", "notarized_digest"), "certificate": cert}
+
+    def high_s(cert):
+        sig = bytes.fromhex(cert["signature"]["value"][2:])
+        s = int.from_bytes(sig[32:64], "big")
+        cert["signature"]["value"] = "0x" + (sig[:32] + (_N - s).to_bytes(32, "big") + bytes([55 - sig[64]])).hex()
+
+    def v_zero(cert):
+        sig = bytes.fromhex(cert["signature"]["value"][2:])
+        cert["signature"]["value"] = "0x" + (sig[:64] + bytes([sig[64] - 27])).hex()
+
+    def flip_restricted(cert):
+        cert["defaulter"]["restricted"] = not cert["defaulter"]["restricted"]
+
+    def rewrite_payment(cert):
+        cert["case"]["actions"][1]["amount"] = "900000"
+
+    def rewrite_payment_and_history(cert):
+        from ledger.certificates import case_history_hash
+
+        rewrite_payment(cert)
+        actions = [Action.model_validate({**a, "amount": int(a["amount"]), "detail": int(a["detail"])})
+                   for a in cert["case"]["actions"]]
+        cert["case"]["history_hash"] = "0x" + case_history_hash(bytes.fromhex(cert["record_id"][2:]), actions).hex()
+
+    def resigned_amount(cert):
+        cert["record"]["amount"] = str(int(cert["record"]["amount"]) + 1)
+        cert["record_id"] = "0x" + Judgment.model_validate(
+            {**cert["record"], "amount": int(cert["record"]["amount"])}).record_id().hex()
+        cert.pop("case_number")
+
+    def other_case_number(cert):
+        cert["case_number"]["text"] = cert["case_number"]["text"].replace("1234", "1235")
+
+    def spaced_case_number(cert):
+        cert["case_number"]["text"] = cert["case_number"]["text"].replace("京", " 京")
+
+    def amount_as_number(cert):
+        cert["record"]["amount"] = int(cert["record"]["amount"])
+
+    def court_as_string(cert):
+        cert["record"]["court"] = str(cert["record"]["court"])
+
+    def version_1(cert):
+        cert["version"] = 1
+
+    def other_nonce(cert):
+        cert["notary"]["nonce"] = "0x" + "99" * 32
+
+    def untrusted_contract(cert):
+        cert["network"]["contract"] = to_checksum_address("0x" + "12" * 20)
+
+    def lowercase_signer(cert):
+        cert["signature"]["signer"] = cert["signature"]["signer"].lower()
+
+    def informational_status(cert):
+        cert["status"] = {"status": "effective"}
+
+    def wrong_contract_for_kind(cert):
+        cert["network"]["contract_name"] = "NotaryAnchor"
+
+    def removal_before_listing(cert):
+        cert["defaulter"]["removed_at"] = cert["defaulter"]["at"] - 1
+        # restricted stays true: inconsistent with the stated removal
+
+    forge("high_s_twin", "judgment", "signature", "the high-s twin of the court's signature (v flipped)", high_s, 4)
+    forge("v_zero", "judgment", "format", "the signature's v given as 0/1 instead of 27/28", v_zero, 4)
+    forge("flipped_restricted", "defaulter_status", "format", "defaulter.restricted flipped", flip_restricted, 5)
+    forge("rewritten_payment", "enforcement_case", "format",
+          "an action's amount changed, the history hash left as issued", rewrite_payment, 1)
+    forge("rewritten_payment_and_history", "enforcement_case", "format",
+          "an action's amount changed and the history hash recomputed, amount_recovered left: offline the history "
+          "is consistent, the payment total is not (online, the chain's history hash refuses it too)",
+          lambda c: (rewrite_payment_and_history(c), c["case"].update(amount_recovered="1300000")), 1)
+    forge("altered_record_consistent_id", "judgment", "signature",
+          "the amount changed and record_id recomputed: the court never signed it", resigned_amount)
+    forge("other_case_number", "judgment", "case_number", "a case number that does not open the digest",
+          other_case_number)
+    forge("case_number_not_normal", "judgment", "case_number",
+          "the case number with a space: not the normal form a court writes", spaced_case_number)
+    forge("amount_as_number", "judgment", "format", "a uint128 given as a JSON number", amount_as_number)
+    forge("court_as_string", "judgment", "format", "a uint32 given as a string", court_as_string)
+    forge("format_1", "judgment", "format", "a format-1 certificate", version_1)
+    forge("other_nonce", "notarized_digest", "proof", "a nonce that is not the receipt's", other_nonce)
+    forge("untrusted_contract", "judgment", "network", "a contract outside the pinned descriptor", untrusted_contract)
+    forge("unchecksummed_signer", "judgment", "format", "the signer address not EIP-55 checksummed",
+          lowercase_signer)
+    forge("unsigned_status_block", "judgment", "format", "an unsigned 'status' block added", informational_status, 5)
+    forge("kind_contract_mismatch", "judgment", "format", "a judgment claimed to live in NotaryAnchor",
+          wrong_contract_for_kind, 3)
+    forge("removal_ignored", "defaulter_status", "format",
+          "a removal stated, but restricted still true at a later time", removal_before_listing, 5)
+    return out
+
+
+#: Online forgeries: the transformation is the vector (the chain state is made at test time, in
+#: tests/test_verify.py::test_online_forged_vector), with the step that must refuse it.
+ONLINE_FORGED = {
+    "rewritten_history_after_later_actions": {
+        "issue_class": 1, "mode": "online", "step": "status", "base": "enforcement_case",
+        "setup": "record one more action after the certificate",
+        "transform": "set case.actions[1].amount to 900000; recompute case.history_hash; "
+                     "set case.amount_recovered to 900000",
+    },
+    "block_time_plus_one": {
+        "issue_class": 2, "mode": "online", "step": "signer", "base": "any",
+        "setup": "none", "transform": "transaction.block_time += 1",
+    },
+    "retired_key_block_time_moved_back": {
+        "issue_class": 2, "mode": "online", "step": "signer", "base": "judgment",
+        "setup": "add a new key, retire the old one, write the judgment with the new key",
+        "transform": "signature := the retired key's signature; transaction.block_time := a time before retirement",
+    },
+    "judgment_points_at_status_change": {
+        "issue_class": 3, "mode": "online", "step": "record", "base": "judgment",
+        "setup": "change the judgment's status", "transform": "transaction := the status change's transaction",
+    },
+    "case_points_at_action": {
+        "issue_class": 3, "mode": "online", "step": "record", "base": "enforcement_case",
+        "setup": "none", "transform": "transaction := the first action's transaction",
+    },
+    "listing_claims_extension": {
+        "issue_class": 5, "mode": "online", "step": "status", "base": "defaulter_status",
+        "setup": "none", "transform": "defaulter.until += 365 days",
+    },
+    "listing_hides_removal": {
+        "issue_class": 5, "mode": "online", "step": "status", "base": "defaulter_status",
+        "setup": "remove the listing", "transform": "as_of := a block after the removal; defaulter.at := its time",
+    },
+    "case_omits_actions": {
+        "issue_class": 1, "mode": "online", "step": "status", "base": "enforcement_case",
+        "setup": "none", "transform": "drop the last action; recompute history_hash; amount_recovered := 0",
+    },
+}
+
+
+def _write_forged() -> None:
+    import json
+
+    FORGED.mkdir(parents=True, exist_ok=True)
+    for name, vector in _forged_offline().items():
+        (FORGED / f"{name}.json").write_text(json.dumps(vector, indent=2, ensure_ascii=False) + "\n", "utf-8")
+    (FORGED / "online.json").write_text(json.dumps(ONLINE_FORGED, indent=2, ensure_ascii=False) + "\n", "utf-8")
+
+
+def test_forged_vectors_are_reproduced():
+    import json
+
+    if os.environ.get("UPDATE_GOLDEN"):
+        _write_forged()
+    for name, vector in _forged_offline().items():
+        assert json.loads((FORGED / f"{name}.json").read_text("utf-8")) == vector, name
+    assert json.loads((FORGED / "online.json").read_text("utf-8")) == ONLINE_FORGED
+
+
+@pytest.mark.parametrize("name", sorted(_forged_offline()))
+def test_python_verifier_refuses_each_offline_forgery_at_its_step(name):
+    import json
+
+    from ledger.errors import VerificationError
+
+    vector = json.loads((FORGED / f"{name}.json").read_text("utf-8"))
+    with pytest.raises(VerificationError) as exc:
+        verify_certificate(json.dumps(vector["certificate"]), trust=trust(),
+                           document=DOCUMENT if vector["document"] else None)
+    assert exc.value.step == vector["step"], exc.value.reason

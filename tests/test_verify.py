@@ -414,3 +414,154 @@ def test_lookup_returns_one_verdict(ledger, court, deployment):
 def test_parse_roundtrip(certificates):
     for cert in certificates.values():
         assert parse_certificate(cert.to_json()) == cert
+
+
+# -- online forged vectors (tests/golden/forged/online.json): the transformation is the vector ----------
+
+ONLINE_VECTORS = json.loads((__import__("pathlib").Path(__file__).parent / "golden" / "forged" / "online.json")
+                            .read_text("utf-8"))
+
+
+def _tx(w) -> dict:
+    return {"hash": w.transaction_hash.lower(), "block_number": w.block_number, "block_hash": w.block_hash.lower(),
+            "block_time": w.block_time}
+
+
+def make_online_forgery(name: str, ledger, court, governor, funder, n: int) -> dict:
+    """Build the chain state of vector ``name`` and return its forged certificate (as JSON data)."""
+    if name == "rewritten_history_after_later_actions":
+        wj, _ = _judgment_cert(ledger, court, n)
+        wf, actions, _, cert = _case(ledger, court, wj.record_id)
+        ledger.submit(court.signer, Action(case_id=wf.record_id, sequence=2, kind=ActionKind.FREEZE))
+        forged = _data(cert)
+        forged["case"]["actions"][1]["amount"] = "900000"
+        rewritten = [actions[0], actions[1].model_copy(update={"amount": 900_000})]
+        forged["case"]["history_hash"] = "0x" + case_history_hash(wf.record_id, rewritten).hex()
+        forged["case"]["amount_recovered"] = "900000"
+        return forged
+    if name == "block_time_plus_one":
+        _, cert = _judgment_cert(ledger, court, n)
+        forged = _data(cert)
+        forged["transaction"]["block_time"] += 1
+        return forged
+    if name == "retired_key_block_time_moved_back":
+        from eth_account import Account
+
+        from tests.conftest import fund
+
+        new_key = Account.create()
+        fund(ledger.chain, funder, new_key.address)
+        ledger.governance(governor, "addSigner", court.id, new_key.address)
+        before = int(ledger.w3.eth.get_block("latest")["timestamp"])
+        time.sleep(1.1)
+        ledger.governance(governor, "retireSigner", court.signer.address)
+        time.sleep(2.1)
+        w = ledger.submit(new_key, make_judgment(court.id, n, document_digest=sha256_digest(DOCUMENT)))
+        forged = _data(judgment_certificate(w, ledger.chain.chain_id))
+        forged["signature"] = {"signer": court.signer.address,
+                               "value": "0x" + ledger.sign(court.signer, w.record).hex()}
+        forged["transaction"]["block_time"] = before
+        return forged
+    if name == "judgment_points_at_status_change":
+        w, cert = _judgment_cert(ledger, court, n)
+        change = ledger.submit(court.signer, JudgmentStatusChange(judgment_id=w.record_id,
+                                                                  status=JudgmentStatus.UNDER_APPEAL, sequence=0))
+        forged = _data(cert)
+        forged["transaction"] = _tx(change)
+        return forged
+    if name == "case_points_at_action":
+        wj, _ = _judgment_cert(ledger, court, n)
+        _, _, written, cert = _case(ledger, court, wj.record_id)
+        forged = _data(cert)
+        forged["transaction"] = _tx(written[0])
+        return forged
+    if name in ("listing_claims_extension", "listing_hides_removal"):
+        wj, _ = _judgment_cert(ledger, court, n)
+        wf, _, _, _ = _case(ledger, court, wj.record_id, n_actions=0)
+        wl, cert = _listing(ledger, court, wf.record_id)
+        forged = _data(cert)
+        if name == "listing_claims_extension":
+            forged["defaulter"]["until"] += 365 * 86400
+            return forged
+        ledger.submit(court.signer, Removal(listing_id=wl.record_id, reason=RemovalReason.PERFORMED, sequence=0))
+        number, block_hash = _head(ledger)
+        forged["as_of"] = {"block_number": number, "block_hash": block_hash}
+        forged["defaulter"]["at"] = int(ledger.w3.eth.get_block(number)["timestamp"])
+        return forged
+    if name == "case_omits_actions":
+        wj, _ = _judgment_cert(ledger, court, n)
+        wf, actions, _, cert = _case(ledger, court, wj.record_id)
+        forged = _data(cert)
+        forged["case"]["actions"] = forged["case"]["actions"][:1]
+        forged["case"]["history_hash"] = "0x" + case_history_hash(wf.record_id, actions[:1]).hex()
+        forged["case"]["amount_recovered"] = "0"
+        return forged
+    raise AssertionError(f"no transformation for online vector {name}")
+
+
+@pytest.mark.parametrize("name", sorted(ONLINE_VECTORS))
+def test_online_forged_vector_is_refused_at_its_step(name, ledger, new_court, governor, funder, trust):
+    forged = make_online_forgery(name, ledger, new_court(), governor, funder, 40)
+    verify_certificate(json.dumps(forged), trust=trust)  # each passes offline: only the chain refuses it
+    _fails(ONLINE_VECTORS[name]["step"], forged, trust, rpc=ledger.w3)
+
+
+# -- property: any single-field change is refused, offline or online, never accepted --------------
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+def _leaves(value, path=()):
+    if isinstance(value, dict):
+        for k, v in value.items():
+            yield from _leaves(v, (*path, k))
+    elif isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
+        for i, v in enumerate(value):
+            yield from _leaves(v, (*path, i))
+    else:
+        yield path, value
+
+
+def _changed(value, draw):
+    """A different JSON value for one field: same type with one change, or the other type."""
+    if isinstance(value, bool):
+        return not value
+    if isinstance(value, int):
+        return draw(st.sampled_from([value + 1, value - 1, value + 2**32, str(value)]))
+    if isinstance(value, list):
+        choice = draw(st.sampled_from(["drop", "append", "element"] if value else ["append"]))
+        if choice == "drop":
+            return value[:-1]
+        if choice == "append":
+            return [*value, value[-1] if value else "0x" + "00" * 32]
+        i = draw(st.integers(0, len(value) - 1))
+        return [*value[:i], _changed(value[i], draw), *value[i + 1:]]
+    assert isinstance(value, str)
+    if value.isdigit():
+        return draw(st.sampled_from([str(int(value) + 1), int(value)]))
+    if value.startswith("0x"):
+        i = draw(st.integers(2, len(value) - 1))
+        c = value[i]
+        return value[:i] + ("a" if c != "a" else "b") + value[i + 1:]
+    i = draw(st.integers(0, len(value) - 1))
+    return value[:i] + draw(st.sampled_from(["1", "x", " ", "京"])) + value[i + 1:]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_any_single_field_change_is_refused(certificates, ledger, trust, data):
+    kind = data.draw(st.sampled_from(KINDS))
+    cert = _data(certificates[kind])
+    path, value = data.draw(st.sampled_from(list(_leaves(cert))))
+    new = _changed(value, data.draw)
+    if new == value and type(new) is type(value):
+        return
+    target = cert
+    for key in path[:-1]:
+        target = target[key]
+    target[path[-1]] = new
+    text = json.dumps(cert)
+    with pytest.raises(VerificationError):
+        verify_certificate(text, trust=trust)
+        verify_certificate(text, trust=trust, rpc=ledger.w3)  # accepted offline: the chain must refuse it
