@@ -565,3 +565,32 @@ def test_any_single_field_change_is_refused(certificates, ledger, trust, data):
     with pytest.raises(VerificationError):
         verify_certificate(text, trust=trust)
         verify_certificate(text, trust=trust, rpc=ledger.w3)  # accepted offline: the chain must refuse it
+
+
+@pytest.mark.parametrize("chain", ["anvil"], indirect=True)  # the in-process chain has no JSON-RPC URL
+def test_javascript_verifier_agrees_online(chain, ledger, new_court, governor, funder, deployment):
+    """js/verifier against the same node (anvil): the genuine certificates and every online forged vector."""
+    import shutil
+    import subprocess
+    from pathlib import Path
+
+    court = new_court()
+    genuine = _all_certificates(ledger, court)
+    cases = [{"name": kind, "certificate": _data(cert)} for kind, cert in genuine.items()]
+    cases += [{"name": name, "certificate": make_online_forgery(name, ledger, new_court(), governor, funder, 60)}
+              for name in sorted(ONLINE_VECTORS)]
+    descriptor = NetworkDescriptor.from_deployment(deployment, "test-network").signed(governor)
+    payload = {"rpc": chain.url, "descriptor": descriptor.model_dump(), "governor": governor.address, "cases": cases}
+    repo = Path(__file__).resolve().parents[1]
+    proc = subprocess.run([shutil.which("node") or "node", str(repo / "tests" / "js" / "online-check.mjs")],
+                          input=json.dumps(payload), capture_output=True, text=True, timeout=300, cwd=repo)
+    assert proc.returncode == 0, proc.stderr
+    answers = json.loads(proc.stdout)
+    for kind in KINDS:
+        python = verify_certificate(genuine[kind], trust=TrustAnchors.from_descriptors([descriptor],
+                                                                                    [governor.address]),
+                                    rpc=ledger.w3)
+        assert answers[kind]["authentic"] is True and answers[kind]["in_force"] is True, answers[kind]
+        assert answers[kind]["steps"] == [s.name for s in python.steps] and answers[kind]["state"] == python.state
+    for name, vector in ONLINE_VECTORS.items():
+        assert answers[name].get("step") == vector["step"], (name, answers[name])

@@ -1,0 +1,72 @@
+// js/verifier on the shared vectors: every golden certificate verifies offline with the same steps as the
+// Python library, every offline forged vector is refused at the step it names, the pinned descriptor's
+// RFC 8785 body recovers its governor, and the schema copy in the package is the published one.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { readdirSync, readFileSync } from "node:fs";
+import {
+  VerificationError, jcs, normaliseCaseNumber, trustDescriptors, verifyCertificate,
+} from "../../js/verifier/src/index.js";
+import { schemasModule } from "../../js/verifier/scripts/sync-schemas.mjs";
+
+const golden = new URL("../golden/certificates/", import.meta.url);
+const forged = new URL("../golden/forged/", import.meta.url);
+const read = (dir, name) => readFileSync(new URL(name, dir), "utf8");
+const document = new Uint8Array(readFileSync(new URL("document.bin", golden)));
+const pinned = JSON.parse(read(golden, "network.json"));
+const trusted = trustDescriptors([pinned.descriptor], [pinned.governor_pinned]);
+const KINDS = ["judgment", "enforcement_case", "defaulter_status", "notarized_digest"];
+const EXPECTED_STEPS = {
+  judgment: ["format", "network", "signature", "case_number", "document"],
+  enforcement_case: ["format", "network", "signature"],
+  defaulter_status: ["format", "network", "signature"],
+  notarized_digest: ["format", "network", "signature", "proof", "document"],
+};
+
+for (const kind of KINDS) {
+  test(`golden ${kind} verifies offline, saying what it does not prove`, async () => {
+    const withDocument = kind === "judgment" || kind === "notarized_digest";
+    const result = await verifyCertificate(read(golden, `${kind}.json`), { trusted, document: withDocument ? document : undefined });
+    assert.deepEqual(result.steps.map((s) => s.name), EXPECTED_STEPS[kind]);
+    assert.equal(result.authentic, null);
+    assert.equal(result.in_force, null);
+    assert.equal(result.exit_code, 4);
+    assert.ok(result.does_not_prove.some((claim) => claim.includes("signer")));
+  });
+}
+
+const vectors = readdirSync(forged).filter((f) => f.endsWith(".json") && f !== "online.json");
+assert.ok(vectors.length >= 15, "the forged vectors are missing");
+for (const file of vectors) {
+  const vector = JSON.parse(read(forged, file));
+  test(`forged ${file}: refused at step ${vector.step}`, async () => {
+    await assert.rejects(
+      verifyCertificate(JSON.stringify(vector.certificate), { trusted, document: vector.document ? document : undefined }),
+      (err) => err instanceof VerificationError && err.step === vector.step,
+    );
+  });
+}
+
+test("a big amount survives as a decimal string (beyond 2^53)", async () => {
+  const cert = JSON.parse(read(golden, "judgment.json"));
+  assert.equal(cert.record.amount, "123456789012345678901");
+  await verifyCertificate(cert, { trusted });
+});
+
+test("the descriptor is signed over RFC 8785 JSON with UTF-8, not \\u escapes", () => {
+  const body = new TextDecoder().decode(jcs({ b: 1, a: "中国法院网络" }));
+  assert.equal(body, '{"a":"中国法院网络","b":1}');
+  assert.throws(() => trustDescriptors([{ ...pinned.descriptor, name: pinned.descriptor.name + "!" }],
+    [pinned.governor_pinned]), /not signed by a pinned governance key/);
+});
+
+test("case-number normal form: NFKC, White_Space deleted, invisible characters refused", () => {
+  assert.equal(normaliseCaseNumber("（2016）京0102\u3000民初 1234号\u0085"), "(2016)京0102民初1234号");
+  for (const refused of ["\u001c", "\ufeff", "\u200b"]) {
+    assert.throws(() => normaliseCaseNumber(`(2016)${refused}1号`), /invisible or unassigned/);
+  }
+});
+
+test("the package's schema copy is the published one (docs/schemas)", () => {
+  assert.equal(readFileSync(new URL("../../js/verifier/src/schemas.js", import.meta.url), "utf8"), schemasModule());
+});
