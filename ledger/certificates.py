@@ -18,12 +18,14 @@ from functools import cache
 from pathlib import Path
 from typing import Any, Literal
 
-from eth_utils import keccak, to_checksum_address
+from eth_utils import to_checksum_address
 from pydantic import BaseModel, ConfigDict
 from pydantic import ValidationError as PydanticValidationError
 
+from ledger._schema import compile_schema
 from ledger.client import Written
 from ledger.errors import VerificationError
+from ledger.merkle import _keccak
 from ledger.records import (
     Action,
     ActionKind,
@@ -86,6 +88,32 @@ def _validator() -> Any:
     from jsonschema import Draft202012Validator
 
     return Draft202012Validator(certificate_schema())
+
+
+@cache
+def _fast_check() -> Any:
+    """The schema compiled to plain checks (ledger._schema); jsonschema writes the message on failure."""
+    return compile_schema(certificate_schema())
+
+
+@cache
+def _checksummed(address: str) -> bool:
+    return bool(to_checksum_address(address) == address)
+
+
+@cache
+def _type_hash(cls: type[Record]) -> bytes:
+    return bytes(cls.type_hash())
+
+
+def struct_hash(record: Record) -> bytes:
+    """``record.record_id()`` (EIP-712 hashStruct), computed word by word: a verifier does it per certificate."""
+    message = record.message()
+    words = [_type_hash(type(record))]
+    for name, sol_type, _ in record.FIELDS:
+        value = message[name]
+        words.append(bytes(value).ljust(32, b"\0") if sol_type.startswith("bytes") else int(value).to_bytes(32, "big"))
+    return _keccak(b"".join(words))
 
 
 def schema_error(validator: Any, data: Any) -> str | None:
@@ -214,8 +242,8 @@ def case_history_hash(case_id: bytes, actions: list[Action]) -> bytes:
     """The contract's history hash: ``h0 = caseId``, ``h(i+1) = keccak256(abi.encode(h(i), actionId(i)))``."""
     history = case_id
     for action in actions:
-        history = keccak(history + action.record_id())  # abi.encode of two bytes32 is their concatenation
-    return bytes(history)
+        history = _keccak(history + struct_hash(action))  # abi.encode of two bytes32 is their concatenation
+    return history
 
 
 def listing_restricted(listing: Listing, at: int, until: int, removed_at: int | None) -> bool:
@@ -244,18 +272,18 @@ def parse_certificate_record(data: str | bytes | dict[str, Any]) -> tuple[Certif
         raise VerificationError("format", "a certificate is a JSON object")
     if data.get("version") == 1:
         raise VerificationError("format", V1_REFUSED)
-    problem = schema_error(_validator(), data)
-    if problem is not None:
+    if not _fast_check()(data):
+        problem = schema_error(_validator(), data) or "a string ends with a line break"
         raise VerificationError("format", f"does not follow the certificate schema (format 2): {problem}")
     for where, address in (("network.contract", data["network"]["contract"]),
                            ("signature.signer", data["signature"]["signer"])):
-        if to_checksum_address(address) != address:
+        if not _checksummed(address):
             raise VerificationError("format", f"{where} is not an EIP-55 checksummed address")
-    cert = Certificate.model_validate(data)
+    cert = _construct(data)
     if "restrictions" in cert.record and cert.record["restrictions"] != sorted(cert.record["restrictions"]):
         raise VerificationError("format", "record/restrictions must be sorted (one spelling per listing)")
     record = cert.typed_record()
-    record_id = bytes(record.record_id())
+    record_id = struct_hash(record)
     if "0x" + record_id.hex() != cert.record_id:
         raise VerificationError("format", "record_id is not the EIP-712 struct hash of the record fields")
     if cert.case is not None:
@@ -268,6 +296,18 @@ def parse_certificate_record(data: str | bytes | dict[str, Any]) -> tuple[Certif
         if listing_restricted(record, d.at, d.until, d.removed_at) != d.restricted:
             raise VerificationError("format", "defaulter.restricted does not follow from at, until and removed_at")
     return cert, record, record_id
+
+
+_PARTS: dict[str, type[_Model]] = {}
+
+
+def _construct(data: dict[str, Any]) -> Certificate:
+    """The Certificate of data the schema has accepted, without validating it a second time."""
+    if not _PARTS:
+        _PARTS.update(network=Network, signature=Signature, transaction=Transaction, as_of=BlockRef,
+                      case_number=CaseNumber, case=CaseActions, defaulter=DefaulterStatus, notary=NotaryProof)
+    fields = {k: _PARTS[k].model_construct(**v) if k in _PARTS else v for k, v in data.items()}
+    return Certificate.model_construct(**fields)
 
 
 def _check_case(cert: Certificate, record: Record, record_id: bytes) -> None:

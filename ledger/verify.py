@@ -55,7 +55,7 @@ from ledger.certificates import (
     schema_error,
 )
 from ledger.errors import ChainUnavailableError, ConfigurationError, VerificationError
-from ledger.merkle import notary_leaf, process_proof
+from ledger.merkle import _keccak, notary_leaf, process_proof
 from ledger.records import (
     Anchor,
     CaseState,
@@ -81,17 +81,6 @@ __all__ = [
 
 #: ``ledger verify`` exit codes (docs/verification.md section 4).
 EXIT_CODES = {"in_force": 0, "not_authentic": 1, "not_in_force": 3, "offline": 4}
-
-try:  # safe-pysha3's C keccak, as ledger.merkle uses it (eth-hash's default backend is several times slower)
-    from sha3 import keccak_256 as _keccak_256  # type: ignore[import-not-found, unused-ignore]
-
-    def _keccak(data: bytes) -> bytes:
-        return bytes(_keccak_256(data).digest())
-except ImportError:  # pragma: no cover - depends on the environment
-
-    def _keccak(data: bytes) -> bytes:
-        return keccak(data)
-
 
 # -- canonical signatures ----------------------------------------------------------------------
 

@@ -334,3 +334,66 @@ def test_python_verifier_refuses_each_offline_forgery_at_its_step(name):
         verify_certificate(json.dumps(vector["certificate"]), trust=trust(),
                            document=DOCUMENT if vector["document"] else None)
     assert exc.value.step == vector["step"], exc.value.reason
+
+
+def _variants(value, path=()):
+    """Every certificate one edit away at each position: each value replaced by other types, keys dropped/added."""
+    import copy
+
+    def at(data, p, new=None, drop=False):
+        out = copy.deepcopy(data)
+        target = out
+        for key in p[:-1]:
+            target = target[key]
+        if drop:
+            del target[p[-1]]
+        else:
+            target[p[-1]] = new
+        return out
+
+    def walk(node, p):
+        yield p, node
+        if isinstance(node, dict):
+            for k, v in node.items():
+                yield from walk(v, (*p, k))
+        elif isinstance(node, list):
+            for i, v in enumerate(node):
+                yield from walk(v, (*p, i))
+
+    for p, node in walk(value, path):
+        if not p:
+            continue
+        for new in (None, True, 0, -1, 1.5, 2**53, "", "x", "0x" + "ab" * 32, "0x" + "AB" * 32, [], {}, [node],
+                    str(node), node + "\n" if isinstance(node, str) else node):
+            yield at(value, p, new)
+        if isinstance(p[-1], str):
+            yield at(value, p, drop=True)
+        if isinstance(node, dict):
+            yield at(value, p, {**node, "extra": 1})
+
+
+def test_compiled_schema_checker_agrees_with_jsonschema():
+    """The verifier's compiled schema checks accept exactly what the jsonschema package accepts."""
+    import json
+
+    from jsonschema import Draft202012Validator
+
+    from ledger._schema import compile_schema
+    from ledger.certificates import certificate_schema
+
+    def ecma(node):  # '$' ends the string (ECMA-262), as in the compiled checker and JavaScript
+        if isinstance(node, dict):
+            return {k: (v[:-1] + r"\Z" if k == "pattern" and v.endswith("$") else ecma(v)) for k, v in node.items()}
+        return [ecma(v) for v in node] if isinstance(node, list) else node
+
+    reference = Draft202012Validator(ecma(certificate_schema()))
+    compiled = compile_schema(certificate_schema())
+    samples = [json.loads(text) for text in golden_certificates().values()]
+    samples += [v["certificate"] for v in _forged_offline().values()]
+    checked = 0
+    for sample in samples:
+        for variant in _variants(sample):
+            assert compiled(variant) == reference.is_valid(variant), json.dumps(variant)[:400]
+            checked += 1
+    assert checked > 2000
+
