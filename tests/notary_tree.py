@@ -8,8 +8,11 @@ from __future__ import annotations
 from eth_utils import keccak
 
 
-def leaf_tree(leaves: list[bytes]) -> tuple[bytes, list[list[bytes]]]:
-    """(root, proof of each leaf in the given order): inner nodes keccak256 of the sorted pair."""
+def leaf_tree(leaves: list[bytes], want: int | None = None) -> tuple[bytes, list[list[bytes]]]:
+    """(root, proofs of the first ``want`` leaves (all by default), in the given order).
+
+    Inner nodes are keccak256 of the sorted pair, as ledger.merkle and OpenZeppelin's MerkleProof.
+    """
     ordered = sorted(leaves)
     n = len(ordered)
     size = 2 * n - 1
@@ -19,9 +22,10 @@ def leaf_tree(leaves: list[bytes]) -> tuple[bytes, list[list[bytes]]]:
     for i in range(size - 1 - n, -1, -1):
         a, b = tree[2 * i + 1], tree[2 * i + 2]
         tree[i] = bytes(keccak(min(a, b) + max(a, b)))
+    position = {leaf: size - 1 - i for i, leaf in enumerate(ordered)}
     proofs = []
-    for leaf in leaves:
-        k = size - 1 - ordered.index(leaf)
+    for leaf in leaves[:want]:
+        k = position[leaf]
         proof = []
         while k > 0:
             proof.append(tree[k - 1] if k % 2 == 0 else tree[k + 1])

@@ -11,6 +11,11 @@ const typeOf = (v) => {
 };
 
 const same = (a, b) => JSON.stringify(a) === JSON.stringify(b);
+const patterns = new Map();
+const regex = (p) => {
+  if (!patterns.has(p)) patterns.set(p, new RegExp(p, "u"));
+  return patterns.get(p);
+};
 
 export function schemaError(root, value) {
   const resolve = (ref) => ref.replace(/^#\//, "").split("/").reduce((node, key) => node[key], root);
@@ -29,7 +34,7 @@ export function schemaError(root, value) {
     if ("const" in schema && !same(schema.const, v)) return `${path}: ${JSON.stringify(schema.const)} was expected`;
     if (schema.enum && !schema.enum.some((x) => same(x, v))) return `${path}: ${JSON.stringify(v)} is not one of the allowed values`;
     if (typeof v === "string") {
-      if (schema.pattern && !new RegExp(schema.pattern, "u").test(v)) return `${path}: does not match ${schema.pattern}`;
+      if (schema.pattern && !regex(schema.pattern).test(v)) return `${path}: does not match ${schema.pattern}`;
       const n = [...v].length;
       if (schema.minLength !== undefined && n < schema.minLength) return `${path}: is too short`;
       if (schema.maxLength !== undefined && n > schema.maxLength) return `${path}: is too long`;
