@@ -1,14 +1,20 @@
 /*
  * The public /verify page: a clerk drops a certificate (JSON) and, if they hold it, the document.
- * The document is hashed here with WebCrypto (SHA-256) and never sent; the page posts only the
- * certificate and the document's SHA-256 to POST /api/v1/verify/certificate and shows each step.
- * Plain JavaScript, no dependencies, no network access besides that one endpoint.
+ * The document is hashed here with WebCrypto (SHA-256) and never sent. Two ways to check, both showing
+ * each step and the two answers (authentic? in force?):
+ * - in this browser (default): the page imports js/verifier (/verify/lib/index.js, the same code as the npm
+ *   package) and checks the certificate against a node URL the clerk gives and a network descriptor the
+ *   clerk pinned (file + governance address), trusting no server of ours;
+ * - asking this service: it posts the certificate and the document's SHA-256 to
+ *   POST /api/v1/verify/certificate, which checks against the service's own node.
  */
 (function () {
   "use strict";
 
   var ENDPOINT = "/api/v1/verify/certificate";
-  var STEP_ORDER = ["format", "network", "signature", "proof", "document", "chain", "signer", "record", "status"];
+  var STEP_ORDER = ["format", "network", "signature", "case_number", "proof", "document", "chain", "signer", "record",
+    "status"];
+  var VERIFIER = "/verify/lib/index.js";
 
   var STRINGS = {
     en: {
@@ -37,6 +43,31 @@
         "today. A foreign court can repeat every step itself with the open-source verifier and any node of " +
         "the network, without trusting this server.",
       footer: "The certificate is checked by this service; the document is only hashed on your computer.",
+      mode_legend: "Where to check",
+      mode_browser: "In this browser, against a node of the network (trusts no server of ours)",
+      mode_service: "Ask this service (it checks against its own node)",
+      rpc_label: "Node URL (JSON-RPC)",
+      descriptor_label: "Pinned network descriptor (JSON file)",
+      governor_label: "Pinned governance address",
+      settings_missing: "To check in this browser, give the node URL, the pinned network descriptor and the " +
+        "governance address that signed it.",
+      descriptor_refused: "The network descriptor is refused: {reason}",
+      authentic_yes: "Authentic",
+      authentic_no: "Not authentic",
+      in_force_yes: "In force",
+      in_force_no: "NOT in force: {state}",
+      in_force_title: "✓ Authentic · in force",
+      not_in_force_title: "Authentic, but NOT in force: {state}",
+      not_in_force_summary: "The record is genuine, written by a valid signer of the court, but it is no longer " +
+        "in force. Do not rely on it as a current record.",
+      checked_in_browser: "Checked in this browser against {rpc}.",
+      checked_by_service: "Checked by this service against its own node.",
+      step_case_number: "Case number",
+      status_active: "active",
+      status_pending: "not yet in force",
+      status_removed: "removed",
+      status_expired: "expired",
+      status_not_yet_recorded: "not yet recorded",
       lang_button: "中文",
       lang_button_label: "切换到中文",
       lang_button_lang: "zh",
@@ -120,6 +151,29 @@
         "文书指纹、区块链本身、签名密钥在当时是否已为该法院登记、交易是否记录了该记录，以及该记录当前的状态。" +
         "外国法院可使用开源核验工具和该网络的任一节点自行重复每一步，无需信任本服务器。",
       footer: "证书由本服务核验；文书仅在您的电脑上计算指纹。",
+      mode_legend: "核验方式",
+      mode_browser: "在本浏览器中对照网络节点核验（无需信任本服务器）",
+      mode_service: "由本服务核验（对照其自己的节点）",
+      rpc_label: "节点地址（JSON-RPC）",
+      descriptor_label: "固定的网络描述文件（JSON）",
+      governor_label: "固定的治理地址",
+      settings_missing: "如需在本浏览器中核验，请填写节点地址、固定的网络描述文件及签署该文件的治理地址。",
+      descriptor_refused: "网络描述文件未被接受：{reason}",
+      authentic_yes: "真实",
+      authentic_no: "不真实",
+      in_force_yes: "现行有效",
+      in_force_no: "已不再有效：{state}",
+      in_force_title: "✓ 真实 · 现行有效",
+      not_in_force_title: "真实，但已不再有效：{state}",
+      not_in_force_summary: "该记录真实，由法院的有效签名密钥写入，但已不再有效，不能作为现行记录使用。",
+      checked_in_browser: "已在本浏览器中对照 {rpc} 核验。",
+      checked_by_service: "由本服务对照其自己的节点核验。",
+      step_case_number: "案号",
+      status_active: "名单有效",
+      status_pending: "尚未生效",
+      status_removed: "已移除",
+      status_expired: "已到期",
+      status_not_yet_recorded: "尚未记录",
       lang_button: "English",
       lang_button_label: "Switch to English",
       lang_button_lang: "en",
@@ -188,6 +242,8 @@
     certificateFile: null,  // {name} or {name, error}
     documentFile: null,     // {name, size, sha256, hashing, error}
     outcome: null,          // {type: "verified"|"failed"|"error", ...}
+    mode: "browser",        // "browser" (js/verifier against an RPC URL) or "service"
+    descriptor: null,       // the pinned descriptor (parsed) for browser mode
     busy: false
   };
 
@@ -300,15 +356,9 @@
     list.appendChild(dd);
   }
 
-  function statusText(kind, status) {
-    if (!status) { return ""; }
-    if (kind === "judgment" && status.status) { return t("status_" + status.status); }
-    if (kind === "enforcement_case" && status.state) { return t("status_" + status.state); }
-    if (kind === "defaulter_status" && status.restricted !== undefined) {
-      return t(status.restricted ? "status_restricted" : "status_not_restricted");
-    }
-    if (kind === "notarized_digest") { return t("status_anchored"); }
-    return "";
+  function stateText(state) {
+    if (!state) { return ""; }
+    return STRINGS.en["status_" + state] ? t("status_" + state) : state.replace(/_/g, " ");
   }
 
   function addStep(list, name, ok, detail) {
@@ -342,6 +392,7 @@
   function expectedSteps(kind, withDocument) {
     return STEP_ORDER.filter(function (name) {
       if (name === "proof") { return kind === "notarized_digest"; }
+      if (name === "case_number") { return false; }
       if (name === "document") { return withDocument; }
       return true;
     });
@@ -373,14 +424,31 @@
     var cert = o.certificate || {};
     if (o.type === "verified") {
       var r = o.result;
-      section.className = "verdict verified";
-      section.setAttribute("data-verdict", "verified");
-      title.textContent = t("verified_title");
-      summary.textContent = t("verified_summary") + " " +
+      var inForce = r.in_force === true;
+      section.className = "verdict " + (inForce ? "verified" : "not-in-force");
+      section.setAttribute("data-verdict", inForce ? "verified" : "not-in-force");
+      section.setAttribute("data-in-force", String(r.in_force));
+      section.setAttribute("data-state", r.state || "");
+      title.textContent = inForce ? t("in_force_title") : t("not_in_force_title", {state: stateText(r.state)});
+      summary.textContent = (inForce ? "" : t("not_in_force_summary") + " ") +
+        (o.rpc ? t("checked_in_browser", {rpc: o.rpc}) : t("checked_by_service")) + " " +
         (o.documentSha256 ? t("verified_with_document") : t("verified_without_document"));
+      var answers = document.createElement("p");
+      answers.className = "answers";
+      answers.id = "answers";
+      [[r.authentic ? "yes" : "no", r.authentic ? t("authentic_yes") : t("authentic_no"), "authentic"],
+        [inForce ? "yes" : "no", inForce ? t("in_force_yes") : t("in_force_no", {state: stateText(r.state)}),
+          "in_force"]].forEach(function (a) {
+        var span = document.createElement("span");
+        span.className = "answer " + a[0];
+        span.setAttribute("data-answer", a[2]);
+        span.textContent = a[1];
+        answers.appendChild(span);
+      });
+      facts.appendChild(answers);
       addFact(facts, t("fact_kind"), kindName(r.kind));
-      addFact(facts, t("fact_status"), statusText(r.kind, r.status));
-      addFact(facts, t("fact_court"), cert.signature && cert.signature.court);
+      addFact(facts, t("fact_status"), stateText(r.state));
+      addFact(facts, t("fact_court"), cert.record && cert.record.court);
       addFact(facts, t("fact_record"), r.record_id, true);
       addFact(facts, t("fact_network"), r.network);
       if (cert.transaction) {
@@ -415,8 +483,8 @@
       section.className = "verdict error";
       section.setAttribute("data-verdict", "error");
       title.textContent = t("error_title");
-      summary.textContent = o.status === 429 ? t("error_rate") : o.status === 0 ? t("error_network")
-        : t("error_generic", {status: o.status, detail: o.detail || ""});
+      summary.textContent = o.message ? o.message : o.status === 429 ? t("error_rate") : o.status === 0
+        ? t("error_network") : t("error_generic", {status: o.status, detail: o.detail || ""});
     }
   }
 
@@ -497,11 +565,58 @@
 
   // -- verification -------------------------------------------------------------------------------
 
+  function finish(outcome) {
+    state.busy = false;
+    state.outcome = outcome;
+    renderFiles();
+    renderOutcome();
+    $("verdict-title").focus();
+  }
+
+  function verifyInBrowser(cert, doc) {
+    var rpc = $("rpc-input").value.trim();
+    var governor = $("governor-input").value.trim();
+    if (!rpc || !governor || !state.descriptor) {
+      finish({type: "error", message: t("settings_missing")});
+      return;
+    }
+    try {
+      window.localStorage.setItem("verify.rpc", rpc);
+      window.localStorage.setItem("verify.governor", governor);
+    } catch (e) { /* storage may be disabled */ }
+    import(VERIFIER).then(function (verifier) {
+      var trusted;
+      try {
+        trusted = verifier.trustDescriptors([state.descriptor], [governor]);
+      } catch (e) {
+        return {type: "error", message: t("descriptor_refused", {reason: e.message})};
+      }
+      return verifier.verifyCertificate(cert, {trusted: trusted, rpc: rpc, documentDigest: doc ? "0x" + doc : undefined})
+        .then(function (result) {
+          return {type: "verified", result: result, certificate: cert, documentSha256: doc, rpc: rpc};
+        }, function (e) {
+          if (e && typeof e.step === "string") {
+            return {type: "failed", problem: {step: e.step, reason: e.reason, steps: e.steps}, certificate: cert,
+              documentSha256: doc};
+          }
+          return {type: "error", message: t("error_network") + " (" + String(e && e.message || e) + ")"};
+        });
+    }).then(finish);
+  }
+
   function verify(event) {
     event.preventDefault();
     if (!state.certificate || state.busy) { return; }
     var cert = state.certificate;
     var doc = state.documentFile && state.documentFile.sha256 ? state.documentFile.sha256 : null;
+    if (state.mode === "browser") {
+      state.busy = true;
+      state.outcome = null;
+      renderFiles();
+      renderOutcome();
+      verifyInBrowser(cert, doc);
+      return;
+    }
     var body = {certificate: cert};
     if (doc) { body.document_sha256 = doc; }
     state.busy = true;
@@ -526,13 +641,7 @@
       });
     }, function () {
       return {type: "error", status: 0};
-    }).then(function (outcome) {
-      state.busy = false;
-      state.outcome = outcome;
-      renderFiles();
-      renderOutcome();
-      $("verdict-title").focus();
-    });
+    }).then(finish);
   }
 
   function reset() {
@@ -541,11 +650,43 @@
     state.documentFile = null;
     state.outcome = null;
     // the form's own reset clears the inputs; render after it has run
-    window.setTimeout(function () { renderFiles(); renderOutcome(); }, 0);
+    window.setTimeout(function () {
+      state.mode = $("mode-service").checked ? "service" : "browser";
+      $("browser-settings").hidden = state.mode !== "browser";
+      renderFiles();
+      renderOutcome();
+    }, 0);
+  }
+
+  function loadDescriptor(file) {
+    file.text().then(function (text) {
+      var parsed = JSON.parse(text);
+      state.descriptor = parsed && parsed.descriptor ? parsed.descriptor : parsed;  // a descriptor, or {descriptor, ...}
+      if (parsed && parsed.governor_pinned && !$("governor-input").value) {
+        $("governor-input").value = parsed.governor_pinned;
+      }
+    }).catch(function () { state.descriptor = null; });
+  }
+
+  function setMode(mode) {
+    state.mode = mode;
+    $("browser-settings").hidden = mode !== "browser";
+    state.outcome = null;
+    renderOutcome();
   }
 
   function start() {
     state.lang = initialLanguage();
+    try {
+      $("rpc-input").value = window.localStorage.getItem("verify.rpc") || "";
+      $("governor-input").value = window.localStorage.getItem("verify.governor") || "";
+    } catch (e) { /* storage may be disabled */ }
+    $("descriptor-input").addEventListener("change", function () {
+      if (this.files && this.files[0]) { loadDescriptor(this.files[0]); }
+    });
+    $("mode-browser").addEventListener("change", function () { setMode("browser"); });
+    $("mode-service").addEventListener("change", function () { setMode("service"); });
+    setMode($("mode-service").checked ? "service" : "browser");
     wireDrop($("certificate-drop"), $("certificate-input"), loadCertificate);
     wireDrop($("document-drop"), $("document-input"), loadDocument);
     // A file dropped beside the zones must not make the browser navigate away from the page.

@@ -1,7 +1,9 @@
 """The public /verify page in headless Chromium against the real service (uvicorn on loopback).
 
-A clerk drops a judgment's certificate and the document: the page hashes the document in the browser,
-sends only the certificate and the SHA-256, and shows each step. Needs Debian's ``chromium`` and
+A clerk drops a judgment's certificate and the document: the page hashes the document in the browser and
+either checks the certificate itself with js/verifier against a node URL and a pinned descriptor (the
+default: no request to our service), or sends only the certificate and the SHA-256 to the service; it shows
+each step and the two answers, authentic and in force. Needs Debian's ``chromium`` and
 ``chromium-driver`` and the ``selenium`` package (scripts/setup.sh --browser installs them).
 """
 
@@ -106,13 +108,14 @@ def open_page(driver: Any, base_url: str) -> None:
     driver.get_log("performance")  # drop the page load's events
 
 
-def drop_files(driver: Any, certificate: Path, document: Path | None) -> None:
+def drop_files(driver: Any, certificate: Path, document: Path | None, *, mode: str = "service") -> None:
+    driver.find_element(By.ID, f"mode-{mode}").click()
     driver.find_element(By.ID, "certificate-input").send_keys(str(certificate))
     if document is not None:
         driver.find_element(By.ID, "document-input").send_keys(str(document))
         WebDriverWait(driver, 20).until(lambda d: d.find_element(By.ID, "document-sha256").text)
     button = driver.find_element(By.ID, "verify-button")
-    WebDriverWait(driver, 10).until(lambda d: button.is_enabled())
+    WebDriverWait(driver, 30).until(lambda d: button.is_enabled())
     button.click()
     WebDriverWait(driver, 60).until(lambda d: d.find_element(By.ID, "verdict").get_attribute("data-verdict"))
 
@@ -129,18 +132,24 @@ def steps(driver: Any) -> list[tuple[str, str, str]]:
     ]
 
 
-def verify_requests(driver: Any) -> list[str]:
-    """Bodies of the page's POSTs to the verify endpoint, from Chromium's network log."""
-    bodies = []
+def posts(driver: Any) -> list[tuple[str, str]]:
+    """(url, body) of the page's POSTs, from Chromium's network log."""
+    out = []
     for entry in driver.get_log("performance"):
         message = json.loads(entry["message"])["message"]
         if message.get("method") != "Network.requestWillBeSent":
             continue
         request = message["params"]["request"]
         if request["method"] == "POST":
-            assert request["url"].endswith("/api/v1/verify/certificate"), request["url"]
-            bodies.append(request.get("postData", ""))
-    return bodies
+            out.append((request["url"], request.get("postData", "")))
+    return out
+
+
+def verify_requests(driver: Any) -> list[str]:
+    """Bodies of the page's POSTs to the verify endpoint (and no POST elsewhere)."""
+    sent = posts(driver)
+    assert all(url.endswith("/api/v1/verify/certificate") for url, _ in sent), sent
+    return [body for _, body in sent]
 
 
 def test_the_page_is_served_at_verify(base_url):
@@ -159,7 +168,8 @@ def test_certificate_and_document_verify(browser, base_url, files):
 
     verdict = browser.find_element(By.ID, "verdict")
     assert verdict.get_attribute("data-verdict") == "verified"
-    assert browser.find_element(By.ID, "verdict-title").text == "✓ Verified"
+    assert browser.find_element(By.ID, "verdict-title").text == "✓ Authentic · in force"
+    assert verdict.get_attribute("data-in-force") == "true"
     shown = steps(browser)
     assert [name for name, _, _ in shown] == [
         "format",
@@ -235,3 +245,51 @@ def test_default_language_follows_the_browser(browser, base_url):
         browser.execute_cdp_cmd(
             "Page.removeScriptToEvaluateOnNewDocument", {"identifier": script["identifier"]}
         )
+
+
+@pytest.mark.parametrize("chain", ["anvil"], indirect=True)  # the browser needs a JSON-RPC URL
+def test_the_clerks_browser_checks_against_a_node_without_our_service(
+    browser, base_url, chain, ledger, deployment, governor, new_court, tmp_path
+):
+    """In-browser mode: js/verifier against anvil with a pinned descriptor; a set-aside judgment is not green."""
+    from ledger.certificates import judgment_certificate
+    from ledger.records import JudgmentStatus, JudgmentStatusChange
+    from ledger.verify import NetworkDescriptor, TrustAnchors, verify_certificate
+    from tests.conftest import make_judgment
+
+    court = new_court()
+    written = [ledger.submit(court.signer, make_judgment(court.id, n, document_digest=hashlib.sha256(DOCUMENT)
+                                                         .digest())) for n in (1, 2)]
+    ledger.submit(court.signer, JudgmentStatusChange(judgment_id=written[1].record_id,
+                                                     status=JudgmentStatus.SET_ASIDE, sequence=0))
+    descriptor = NetworkDescriptor.from_deployment(deployment, "中国法院网络 test").signed(governor)
+    (tmp_path / "network.json").write_text(json.dumps({"descriptor": descriptor.model_dump(),
+                                                       "governor_pinned": governor.address}, ensure_ascii=False))
+    (tmp_path / "judgment.pdf").write_bytes(DOCUMENT)
+    certs = []
+    for i, w in enumerate(written):
+        cert = judgment_certificate(w, ledger.chain.chain_id)
+        (tmp_path / f"c{i}.json").write_text(cert.to_json())
+        certs.append(cert)
+    python = verify_certificate(certs[0], trust=TrustAnchors.from_descriptors([descriptor], [governor.address]),
+                                rpc=ledger.w3, document=DOCUMENT)
+
+    for i, expected in ((0, "verified"), (1, "not-in-force")):
+        open_page(browser, base_url)
+        browser.find_element(By.ID, "mode-browser").click()
+        rpc = browser.find_element(By.ID, "rpc-input")
+        rpc.clear()
+        rpc.send_keys(chain.url)
+        browser.find_element(By.ID, "descriptor-input").send_keys(str(tmp_path / "network.json"))
+        WebDriverWait(browser, 10).until(lambda d: d.find_element(By.ID, "governor-input").get_attribute("value"))
+        drop_files(browser, tmp_path / f"c{i}.json", tmp_path / "judgment.pdf", mode="browser")
+        verdict = browser.find_element(By.ID, "verdict")
+        assert verdict.get_attribute("data-verdict") == expected, verdict.text
+        sent = posts(browser)
+        assert sent and all(url.rstrip("/") == chain.url.rstrip("/") for url, _ in sent), sent  # only the node
+        assert all("signed judgment" not in body for _, body in sent)
+        if expected == "verified":
+            assert [name for name, _, _ in steps(browser)] == [s.name for s in python.steps]
+        else:
+            assert verdict.get_attribute("data-state") == "set_aside"
+            assert browser.find_element(By.CSS_SELECTOR, '[data-answer="in_force"]').text == "NOT in force: set aside"

@@ -70,3 +70,8 @@ test("case-number normal form: NFKC, White_Space deleted, invisible characters r
 test("the package's schema copy is the published one (docs/schemas)", () => {
   assert.equal(readFileSync(new URL("../../js/verifier/src/schemas.js", import.meta.url), "utf8"), schemasModule());
 });
+
+test("the /verify page serves the same verifier and @noble modules (api/static is current)", async () => {
+  const { stale } = await import("../../js/verifier/scripts/copy-to-static.mjs");
+  assert.deepEqual(stale(), [], "run: node js/verifier/scripts/copy-to-static.mjs");
+});

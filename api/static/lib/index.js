@@ -1,0 +1,528 @@
+// Verifier of ledger certificates, format 2 (docs/verification.md), offline and online (JSON-RPC over fetch).
+// Same steps, in the same order, as the Python library: format, network, signature, case_number, proof,
+// document, chain, signer, record, status. Runtime dependencies: @noble/curves and @noble/hashes only.
+import { secp256k1 } from "@noble/curves/secp256k1";
+import { keccak_256 } from "@noble/hashes/sha3";
+import { sha256 } from "@noble/hashes/sha256";
+import { bytesToHex, concatBytes, hexToBytes, utf8ToBytes } from "@noble/hashes/utils";
+import { schemaError } from "./schema-validator.js";
+import { certificateSchema, descriptorSchema } from "./schemas.js";
+import { normaliseCaseNumber } from "./normalise.js";
+
+export { normaliseCaseNumber, certificateSchema, descriptorSchema };
+
+export class VerificationError extends Error {
+  constructor(step, reason, steps = []) {
+    super(`verification failed at step '${step}': ${reason}`);
+    this.step = step;
+    this.reason = reason;
+    this.steps = steps;
+  }
+}
+
+// -- bytes ---------------------------------------------------------------------------------------
+const hex = (b) => "0x" + bytesToHex(b);
+const unhex = (s) => hexToBytes(s.startsWith("0x") ? s.slice(2) : s);
+const keccak = (b) => keccak_256(b);
+const word = (n) => { // uint256 big-endian
+  const out = new Uint8Array(32);
+  let v = BigInt(n);
+  for (let i = 31; i >= 0 && v > 0n; i--) { out[i] = Number(v & 0xffn); v >>= 8n; }
+  return out;
+};
+const bytesEq = (a, b) => a.length === b.length && a.every((x, i) => x === b[i]);
+const toBig = (b) => (b.length ? BigInt(hex(b)) : 0n);
+
+export function checksumAddress(address) {
+  const lower = address.toLowerCase().replace(/^0x/, "");
+  const h = bytesToHex(keccak(utf8ToBytes(lower)));
+  return "0x" + [...lower].map((c, i) => (parseInt(h[i], 16) >= 8 ? c.toUpperCase() : c)).join("");
+}
+
+// -- records (EIP-712) ---------------------------------------------------------------------------
+const ACTION_KINDS = ["notice", "property_report_order", "asset_inquiry", "freeze", "seal", "seize", "deduction",
+  "valuation", "auction_listed", "auction_sold", "auction_failed", "payment_received", "disbursement", "settlement",
+  "consumption_restriction", "defaulter_listing", "termination_no_assets", "resumption", "conclusion"];
+const GROUNDS = ["none", "able_but_refuses", "obstructs_by_forgery_or_violence",
+  "evades_by_false_litigation_or_hiding_assets", "violates_property_report", "violates_consumption_restriction",
+  "refuses_settlement"];
+const RESTRICTIONS = { flights: 1, rail: 2, high_consumption: 4, property_and_cars: 8, loans_and_cards: 16,
+  company_office: 32, public_office: 64, public_bidding: 128 };
+const JUDGMENT_STATUS = ["none", "effective", "under_appeal", "set_aside", "superseded", "satisfied"];
+const CASE_STATE = ["none", "open", "terminated", "concluded"];
+const REMOVAL_REASON = ["none", "performed", "settlement_fulfilled", "applicant_agreed", "case_ended",
+  "corrected_wrongly_listed", "period_expired"];
+const UINT64 = 2n ** 64n - 1n;
+const UINT128 = 2n ** 128n - 1n;
+const TWO_YEARS = 730 * 86400;
+
+const fail = (reason) => { throw new VerificationError("format", reason); };
+function isoDate(s, where) {
+  const t = Date.parse(`${s}T00:00:00Z`);
+  if (Number.isNaN(t) || new Date(t).toISOString().slice(0, 10) !== s) fail(`${where} is not a valid date`);
+  if (t < 0) fail(`${where}: dates on chain are 1970-01-01 or later`);
+  return t / 1000;
+}
+function uint(s, max, where) {
+  const v = BigInt(s);
+  if (v > max) fail(`${where} is out of range`);
+  return v;
+}
+
+const TYPES = {
+  Judgment: "Judgment(uint32 court,bytes32 caseNumberDigest,bytes32 documentDigest,bytes32 partiesCommitment,uint128 amount,bytes3 currency,uint40 judgmentDate,uint40 effectiveDate)",
+  Filing: "Filing(uint32 court,bytes32 judgmentId,bytes32 caseNumberDigest,uint128 amountDue,uint40 filedAt)",
+  Action: "Action(bytes32 caseId,uint32 sequence,uint8 kind,uint128 amount,uint64 detail,bytes32 documentDigest,uint8 flags)",
+  Listing: "Listing(uint32 court,bytes32 subject,bytes32 caseId,uint8 ground,uint16 restrictions,uint40 listedAt,uint40 until)",
+  Anchor: "Anchor(uint32 court,bytes32 root,uint32 size,bytes32 metadataDigest)",
+};
+const TYPE_HASH = Object.fromEntries(Object.entries(TYPES).map(([k, v]) => [k, keccak(utf8ToBytes(v))]));
+const hashStruct = (type, words) => keccak(concatBytes(TYPE_HASH[type], ...words));
+
+function recordWords(kind, r) {
+  if (kind === "judgment") {
+    const jd = isoDate(r.judgment_date, "record/judgment_date");
+    const ed = isoDate(r.effective_date, "record/effective_date");
+    if (ed < jd) fail("record: effective_date is before judgment_date");
+    const currency = new Uint8Array(32);
+    currency.set(utf8ToBytes(r.currency));
+    return ["Judgment", [word(r.court), unhex(r.case_number_digest), unhex(r.document_digest),
+      unhex(r.parties_commitment), word(uint(r.amount, UINT128, "record/amount")), currency, word(jd), word(ed)]];
+  }
+  if (kind === "enforcement_case") {
+    const due = uint(r.amount_due, UINT128, "record/amount_due");
+    if (due === 0n) fail("record/amount_due must be greater than 0");
+    return ["Filing", [word(r.court), unhex(r.judgment_id), unhex(r.case_number_digest), word(due),
+      word(isoDate(r.filed_at, "record/filed_at"))]];
+  }
+  if (kind === "defaulter_status") {
+    if (r.listed_at <= 0 || r.until <= 0) fail("record: listed_at and until are after 1970");
+    if (!(r.until - r.listed_at > 0 && r.until - r.listed_at <= TWO_YEARS)) {
+      fail("record: listing period must be more than zero and at most 2 years");
+    }
+    const mask = r.restrictions.reduce((acc, n) => acc | RESTRICTIONS[n], 0);
+    return ["Listing", [word(r.court), unhex(r.subject), unhex(r.case_id), word(GROUNDS.indexOf(r.ground)), word(mask),
+      word(r.listed_at), word(r.until)]];
+  }
+  return ["Anchor", [word(r.court), unhex(r.root), word(r.size), unhex(r.metadata_digest)]];
+}
+
+function actionId(a) {
+  return hashStruct("Action", [unhex(a.case_id), word(a.sequence), word(ACTION_KINDS.indexOf(a.kind)),
+    word(uint(a.amount, UINT128, "action amount")), word(uint(a.detail, UINT64, "action detail")),
+    unhex(a.document_digest), word(a.flags)]);
+}
+
+export function caseReplay(actions) {
+  let state = "open";
+  let recovered = 0n;
+  for (const a of actions) {
+    if (a.kind === "deduction" || a.kind === "payment_received") recovered += BigInt(a.amount);
+    else if (a.kind === "termination_no_assets") state = "terminated";
+    else if (a.kind === "resumption") state = "open";
+    else if (a.kind === "conclusion") state = "concluded";
+  }
+  return [state, recovered];
+}
+
+export const listingRestricted = (listing, at, until, removedAt) =>
+  listing.listed_at <= at && at < (removedAt == null ? until : Math.min(until, removedAt));
+
+const CONTRACT_OF_KIND = { judgment: "JudgmentRegistry", enforcement_case: "EnforcementRegistry",
+  defaulter_status: "DefaulterRegistry", notarized_digest: "NotaryAnchor" };
+
+/** Parse and check a certificate (step format); returns { cert, recordId }. */
+export function parseCertificate(input) {
+  let cert = input;
+  if (typeof input === "string") {
+    try { cert = JSON.parse(input); } catch (e) { fail(`not JSON: ${e.message}`); }
+  }
+  if (cert === null || typeof cert !== "object" || Array.isArray(cert)) fail("a certificate is a JSON object");
+  if (cert.version === 1) fail("certificate format 1 is no longer accepted: ask the court for a v2 certificate");
+  const problem = schemaError(certificateSchema, cert);
+  if (problem) fail(`does not follow the certificate schema (format 2): ${problem}`);
+  for (const [where, a] of [["network.contract", cert.network.contract], ["signature.signer", cert.signature.signer]]) {
+    if (checksumAddress(a) !== a) fail(`${where} is not an EIP-55 checksummed address`);
+  }
+  if (CONTRACT_OF_KIND[cert.kind] !== cert.network.contract_name) fail("network.contract_name is not the kind's contract");
+  const r = cert.record;
+  if (r.restrictions && JSON.stringify(r.restrictions) !== JSON.stringify([...r.restrictions].sort())) {
+    fail("record/restrictions must be sorted (one spelling per listing)");
+  }
+  const [type, words] = recordWords(cert.kind, r);
+  const recordId = hashStruct(type, words);
+  if (hex(recordId) !== cert.record_id) fail("record_id is not the EIP-712 struct hash of the record fields");
+  if (cert.case) {
+    let history = recordId;
+    cert.case.actions.forEach((a, i) => {
+      if (a.case_id !== cert.record_id || a.sequence !== i) fail(`action ${i} does not belong to this case at position ${i}`);
+      history = keccak(concatBytes(history, actionId(a)));
+    });
+    if (hex(history) !== cert.case.history_hash) fail("the actions do not hash to the certificate's history hash");
+    const [state, recovered] = caseReplay(cert.case.actions);
+    if (state !== cert.case.state || String(recovered) !== cert.case.amount_recovered) {
+      fail(`the actions lead to state ${state} with ${recovered} recovered, not ${cert.case.state} with ${cert.case.amount_recovered}`);
+    }
+  }
+  if (cert.defaulter) {
+    const d = cert.defaulter;
+    if (d.until < r.until) fail("defaulter.until is before the listing's signed until");
+    if (listingRestricted(r, d.at, d.until, d.removed_at) !== d.restricted) {
+      fail("defaulter.restricted does not follow from at, until and removed_at");
+    }
+  }
+  return { cert, recordId };
+}
+
+// -- signatures and the descriptor ---------------------------------------------------------------
+const N = secp256k1.CURVE.n;
+
+/** Why a 65-byte r||s||v signature is not canonical (low s, v 27/28), or null. */
+export function canonicalSignatureProblem(sig) {
+  if (sig.length !== 65) return `a signature is 65 bytes, not ${sig.length}`;
+  const r = toBig(sig.slice(0, 32));
+  const s = toBig(sig.slice(32, 64));
+  if (sig[64] !== 27 && sig[64] !== 28) return `v is ${sig[64]}; only 27 and 28 are accepted`;
+  if (!(r > 0n && r < N)) return "r is out of range";
+  if (!(s > 0n && s <= N / 2n)) return "s is in the upper half of the curve order (the malleable twin of a signature)";
+  return null;
+}
+
+export function recoverAddress(digest, sig) {
+  const point = secp256k1.Signature.fromCompact(sig.slice(0, 64)).addRecoveryBit(sig[64] - 27).recoverPublicKey(digest);
+  return checksumAddress(hex(keccak(point.toRawBytes(false).slice(1)).slice(-20)));
+}
+
+/** RFC 8785 canonical JSON of objects, arrays, strings, integers, booleans and null (UTF-8 bytes). */
+export function jcs(value) {
+  const enc = (v) => {
+    if (Array.isArray(v)) return "[" + v.map(enc).join(",") + "]";
+    if (v !== null && typeof v === "object") {
+      const keys = Object.keys(v).sort(); // UTF-16 code unit order, as JavaScript sorts strings
+      return "{" + keys.map((k) => JSON.stringify(k) + ":" + enc(v[k])).join(",") + "}";
+    }
+    if (typeof v === "number" && !Number.isInteger(v)) throw new Error("a network descriptor has no floating-point numbers");
+    return JSON.stringify(v);
+  };
+  return utf8ToBytes(enc(value));
+}
+
+const DOMAIN_TYPE_HASH = keccak(utf8ToBytes("EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)"));
+const separators = new Map();
+function domainSeparator(name, chainId, contract) {
+  const key = `${name}|${chainId}|${contract}`;
+  if (!separators.has(key)) {
+    separators.set(key, keccak(concatBytes(DOMAIN_TYPE_HASH, keccak(utf8ToBytes(name)), keccak(utf8ToBytes("1")),
+      word(chainId), concatBytes(new Uint8Array(12), unhex(contract)))));
+  }
+  return separators.get(key);
+}
+
+/** The descriptor's body (what the governor signs): every field but `signature`, addresses EIP-55. */
+export function descriptorBody(d) {
+  const contracts = Object.fromEntries(Object.entries(d.contracts).map(([k, c]) =>
+    [k, { address: checksumAddress(c.address), artifact_digest: c.artifact_digest.toLowerCase() }]));
+  return jcs({ name: d.name, chain_id: d.chain_id, genesis_hash: d.genesis_hash.toLowerCase(), contracts,
+    governor: checksumAddress(d.governor) });
+}
+
+/** Accept descriptors signed (EIP-191) by a pinned governor; throws otherwise. */
+export function trustDescriptors(descriptors, governors) {
+  const pinned = new Set(governors.map(checksumAddress));
+  return descriptors.map((d) => {
+    const problem = schemaError(descriptorSchema, d);
+    if (problem) throw new Error(`network descriptor does not follow its schema: ${problem}`);
+    const sig = unhex(d.signature);
+    const bad = canonicalSignatureProblem(sig);
+    if (bad) throw new Error(`network descriptor signature is not canonical: ${bad}`);
+    const body = descriptorBody(d);
+    const digest = keccak(concatBytes(utf8ToBytes(`\x19Ethereum Signed Message:\n${body.length}`), body));
+    const signer = recoverAddress(digest, sig);
+    if (!pinned.has(signer) || checksumAddress(d.governor) !== signer) {
+      throw new Error(`network descriptor '${d.name}' is not signed by a pinned governance key`);
+    }
+    return d;
+  });
+}
+
+// -- verification --------------------------------------------------------------------------------
+export const EXIT_CODES = { in_force: 0, not_authentic: 1, not_in_force: 3, offline: 4 };
+const PROVES = {
+  signature: "a key stated as the court's signer signed exactly these record fields (EIP-712)",
+  case_number: "the case number and salt open the record's case-number digest",
+  history: "the listed actions hash to the stated history hash",
+  listing: "the stated 'restricted' follows from the signed listing and the stated until/removal",
+  proof: "the digest (with its nonce) is a leaf of the signed Merkle root",
+  document: "the document's SHA-256 is the certified digest",
+};
+const DOES_NOT_PROVE = [
+  "that the signer was a registered, valid key of the court when the record was written (online: signer)",
+  "that the record is on chain, in the stated transaction and block, at the stated time (online: record)",
+  "that the case's actions, state and amounts, or the listing's until and removal, are the chain's (online: status)",
+  "whether the record is in force now (online: status)",
+];
+
+function notaryLeaf(digest, nonce) {
+  return keccak(keccak(concatBytes(digest, nonce)));
+}
+function processProof(leaf, proof) {
+  return proof.reduce((node, sibling) => {
+    const [a, b] = bytesToHex(node) < bytesToHex(sibling) ? [node, sibling] : [sibling, node];
+    return keccak(concatBytes(a, b));
+  }, leaf);
+}
+
+/**
+ * Verify a certificate. options: { trusted: descriptors already accepted by trustDescriptors,
+ * rpc?: URL string or a function(method, params) => result, document?: Uint8Array, documentDigest?: hex string,
+ * at?: unix seconds }. Resolves to the result; rejects with VerificationError naming the failed step.
+ */
+export async function verifyCertificate(input, options) {
+  const done = [];
+  const ok = (name, detail) => done.push({ name, ok: true, detail });
+  const failAt = (name, reason) => { throw new VerificationError(name, reason, [...done]); };
+  let parsed;
+  try { parsed = parseCertificate(input); } catch (e) {
+    if (e instanceof VerificationError) failAt("format", e.reason);
+    failAt("format", String(e.message || e));
+  }
+  const { cert, recordId } = parsed;
+  ok("format", `certificate format ${cert.version}, ${cert.kind}`);
+  const proves = [PROVES.signature];
+
+  const network = (options.trusted || []).find((d) => d.chain_id === cert.network.chain_id &&
+    d.contracts[cert.network.contract_name] &&
+    checksumAddress(d.contracts[cert.network.contract_name].address) === cert.network.contract);
+  if (!network) failAt("network", `${cert.network.contract_name} at ${cert.network.contract} on chain ${cert.network.chain_id} is not a trusted deployment`);
+  ok("network", `${cert.network.contract_name} ${cert.network.contract} of trusted network '${network.name}'`);
+
+  const sig = unhex(cert.signature.value);
+  const bad = canonicalSignatureProblem(sig);
+  if (bad) failAt("signature", `the signature is not canonical: ${bad}`);
+  const digest = keccak(concatBytes(new Uint8Array([0x19, 0x01]),
+    domainSeparator(cert.network.contract_name, cert.network.chain_id, cert.network.contract), recordId));
+  let recovered;
+  try { recovered = recoverAddress(digest, sig); } catch (e) { failAt("signature", `signature cannot be recovered: ${e.message}`); }
+  if (recovered !== cert.signature.signer) failAt("signature", `signature recovers to ${recovered}, not the stated signer ${cert.signature.signer}`);
+  ok("signature", `EIP-712 signature by ${recovered} over the record of court ${cert.record.court}`);
+
+  if (cert.case_number) {
+    let text;
+    try { text = normaliseCaseNumber(cert.case_number.text); } catch (e) { failAt("case_number", e.message); }
+    if (text !== cert.case_number.text) failAt("case_number", "the opened case number is not in normal form");
+    const opened = keccak(concatBytes(unhex(cert.case_number.salt), utf8ToBytes(text)));
+    if (hex(opened) !== cert.record.case_number_digest) failAt("case_number", "the case number and salt do not open the record's case-number digest");
+    ok("case_number", "the case number and salt open the case-number digest");
+    proves.push(PROVES.case_number);
+  }
+  if (cert.case) proves.push(PROVES.history);
+  if (cert.defaulter) proves.push(PROVES.listing);
+  if (cert.notary) {
+    const leaf = notaryLeaf(unhex(cert.notary.digest), unhex(cert.notary.nonce));
+    if (hex(processProof(leaf, cert.notary.proof.map(unhex))) !== cert.record.root) {
+      failAt("proof", "the Merkle proof does not lead from the digest and nonce to the anchored root");
+    }
+    ok("proof", `digest is a leaf of root ${cert.record.root} (${cert.notary.proof.length} proof steps)`);
+    proves.push(PROVES.proof);
+  }
+  let documentDigest = options.documentDigest ? options.documentDigest.toLowerCase() : undefined;
+  if (options.document) documentDigest = hex(sha256(options.document));
+  if (documentDigest !== undefined) {
+    const expected = cert.kind === "judgment" ? cert.record.document_digest : cert.notary ? cert.notary.digest : null;
+    if (expected === null) failAt("document", `a ${cert.kind} certificate does not certify a document`);
+    if (documentDigest !== expected) failAt("document", `the document's SHA-256 ${documentDigest} does not match the certified digest ${expected}`);
+    ok("document", "the document's SHA-256 matches the certified digest");
+    proves.push(PROVES.document);
+  }
+  if (!options.rpc) {
+    return { verified: true, authentic: null, in_force: null, state: null, at: null, kind: cert.kind,
+      record_id: cert.record_id, online: false, network: network.name, steps: done, status: {}, proves,
+      does_not_prove: [...DOES_NOT_PROVE], exit_code: EXIT_CODES.offline };
+  }
+  const { state, inForce, status } = await verifyOnline(cert, recordId, network, options, ok, failAt);
+  return { verified: true, authentic: true, in_force: inForce, state, at: options.at ?? null, kind: cert.kind,
+    record_id: cert.record_id, online: true, network: network.name, steps: done, status, proves, does_not_prove: [],
+    exit_code: inForce ? EXIT_CODES.in_force : EXIT_CODES.not_in_force };
+}
+
+// -- online (standard eth_* JSON-RPC only) ------------------------------------------------------
+function rpcClient(rpc) {
+  if (typeof rpc === "function") return rpc;
+  let id = 0;
+  return async (method, params) => {
+    const res = await fetch(rpc, { method: "POST", headers: { "content-type": "application/json" },
+      body: JSON.stringify({ jsonrpc: "2.0", id: ++id, method, params }) });
+    const body = await res.json();
+    if (body.error) throw new Error(`${method}: ${body.error.message}`);
+    return body.result;
+  };
+}
+const topic = (sig) => keccak(utf8ToBytes(sig));
+const CREATION = {
+  judgment: "JudgmentRecorded(bytes32,uint32,bytes32,bytes32,bytes32,uint128,bytes3,uint40,uint40)",
+  enforcement_case: "CaseOpened(bytes32,uint32,bytes32,bytes32,uint128,uint40)",
+  defaulter_status: "DefaulterListed(bytes32,bytes32,uint32,bytes32,uint8,uint16,uint40,uint40)",
+  notarized_digest: "RootAnchored(bytes32,uint32,uint32,bytes32)",
+};
+const ACTION_RECORDED = topic("ActionRecorded(bytes32,uint32,uint8,uint128,uint64,bytes32,uint8,uint8,uint128,bytes32)");
+const STATUS_CHANGED = topic("JudgmentStatusChanged(bytes32,uint32,uint8,uint8,bytes32,uint32)");
+const LISTING_EXTENDED = topic("ListingExtended(bytes32,bytes32,uint32,uint40)");
+const DEFAULTER_REMOVED = topic("DefaulterRemoved(bytes32,bytes32,uint32,uint8,uint40)");
+const selector = (sig) => keccak(utf8ToBytes(sig)).slice(0, 4);
+const words = (data) => { const b = unhex(data); return Array.from({ length: b.length / 32 }, (_, i) => b.slice(32 * i, 32 * i + 32)); };
+const num = (w) => Number(toBig(w));
+const qty = (n) => "0x" + BigInt(n).toString(16);
+const LOG_CHUNK = 5000;
+
+export function listingState(listedAt, until, removedAt, at) {
+  if (removedAt != null && removedAt <= at) return "removed";
+  if (at < listedAt) return "pending";
+  return at < until ? "active" : "expired";
+}
+
+async function verifyOnline(cert, recordId, network, options, ok, failAt) {
+  const call = rpcClient(options.rpc);
+  const ethCall = async (to, sig, ...args) => words(await call("eth_call",
+    [{ to, data: hex(concatBytes(selector(sig), ...args)) }, "latest"]));
+  const logs = async (topics, from, to) => {
+    const out = [];
+    for (let start = from; start <= to; start += LOG_CHUNK) {
+      const batch = await call("eth_getLogs", [{ address: cert.network.contract, fromBlock: qty(start),
+        toBlock: qty(Math.min(to, start + LOG_CHUNK - 1)), topics }]);
+      out.push(...batch.filter((l) => !l.removed));
+    }
+    return out;
+  };
+  const times = new Map();
+  const blockTime = async (hash) => {
+    if (!times.has(hash)) times.set(hash, Number((await call("eth_getBlockByHash", [hash, false])).timestamp));
+    return times.get(hash);
+  };
+
+  const chainId = Number(await call("eth_chainId", []));
+  const genesis = (await call("eth_getBlockByNumber", ["0x0", false])).hash;
+  if (chainId !== cert.network.chain_id) failAt("chain", `the node is chain ${chainId}, the certificate names chain ${cert.network.chain_id}`);
+  if (network.genesis_hash && genesis !== network.genesis_hash.toLowerCase()) failAt("chain", `the node's genesis block ${genesis} is not the trusted network's`);
+  ok("chain", `chain ${chainId}, genesis ${genesis.slice(0, 18)}…`);
+
+  const t = cert.transaction;
+  const block = await call("eth_getBlockByHash", [t.block_hash, false]);
+  if (!block) failAt("signer", `block ${t.block_hash} is not on this chain`);
+  const time = Number(block.timestamp);
+  if (Number(block.number) !== t.block_number || time !== t.block_time) {
+    failAt("signer", `block ${t.block_hash} is number ${Number(block.number)} with timestamp ${time}; the certificate says ${t.block_number} at ${t.block_time}`);
+  }
+  const registryAddress = checksumAddress(hex((await ethCall(cert.network.contract, "courtRegistry()"))[0].slice(12)));
+  const trustedRegistry = network.contracts.CourtRegistry;
+  if (trustedRegistry && checksumAddress(trustedRegistry.address) !== registryAddress) failAt("signer", "the contract trusts a court registry outside the trusted network");
+  const court = cert.record.court;
+  const valid = await ethCall(registryAddress, "isSignerValidAt(address,uint32,uint64)",
+    concatBytes(new Uint8Array(12), unhex(cert.signature.signer)), word(court), word(time));
+  if (num(valid[0]) !== 1) failAt("signer", `${cert.signature.signer} was not a valid signer of court ${court} at the block's timestamp ${time}`);
+  ok("signer", `registered for court ${court} and valid at the timestamp ${time} of block ${t.block_number}, read from the chain`);
+
+  const receipt = await call("eth_getTransactionReceipt", [t.hash]);
+  if (!receipt) failAt("record", `transaction ${t.hash} is not on this chain`);
+  if (Number(receipt.status) !== 1 || Number(receipt.blockNumber) !== t.block_number || receipt.blockHash !== t.block_hash) {
+    failAt("record", `transaction ${t.hash} failed or is not in block ${t.block_number} ${t.block_hash}`);
+  }
+  const t0 = hex(topic(CREATION[cert.kind]));
+  const key = cert.kind === "notarized_digest" ? cert.record.root : cert.record_id;
+  const created = receipt.logs.find((log) => {
+    if (checksumAddress(log.address) !== cert.network.contract || log.topics.length < 3) return false;
+    if (log.topics[0] !== t0 || log.topics[1] !== key) return false;
+    if (cert.kind !== "notarized_digest") return true;
+    const d = words(log.data);
+    return num(unhex(log.topics[2])) === court && num(d[0]) === cert.record.size && hex(d[1]) === cert.record.metadata_digest;
+  });
+  const eventName = CREATION[cert.kind].split("(")[0];
+  if (!created) failAt("record", `transaction ${t.hash} did not emit ${eventName} for ${key} in ${cert.network.contract_name}`);
+  ok("record", `${eventName} in block ${t.block_number} by transaction ${t.hash}`);
+
+  const at = options.at ?? null;
+  const asOf = async () => {
+    const b = await call("eth_getBlockByHash", [cert.as_of.block_hash, false]);
+    if (!b) failAt("status", `block ${cert.as_of.block_hash} is not on this chain`);
+    if (Number(b.number) !== cert.as_of.block_number || cert.as_of.block_number < t.block_number) {
+      failAt("status", `block ${cert.as_of.block_hash} is not block ${cert.as_of.block_number} at or after the record's`);
+    }
+    return Number(b.timestamp);
+  };
+  const head = async () => Number(await call("eth_blockNumber", []));
+
+  if (cert.kind === "judgment") {
+    const rec = await ethCall(cert.network.contract, "judgmentRecord(bytes32)", recordId);
+    let state = JUDGMENT_STATUS[num(rec[1])];
+    const changedAt = num(rec[3]);
+    const changes = num(rec[4]);
+    const status = { status_now: state, status_changed_at: changedAt, changes };
+    if (state === "superseded") status.superseded_by = hex((await ethCall(cert.network.contract, "supersededBy(bytes32)", recordId))[0]);
+    if (at !== null && at < t.block_time) state = "not_yet_recorded";
+    else if (at !== null && changes && at < changedAt) {
+      state = "effective";
+      for (const log of await logs([hex(STATUS_CHANGED), cert.record_id], t.block_number, await head())) {
+        if (await blockTime(log.blockHash) > at) break;
+        state = JUDGMENT_STATUS[num(words(log.data)[1])];
+      }
+    }
+    status.status = state;
+    ok("status", `judgment is ${state.replaceAll("_", " ")}${at === null ? "" : ` at ${at}`}`);
+    return { state, inForce: state === "effective", status };
+  }
+  if (cert.kind === "enforcement_case") {
+    await asOf();
+    const found = await logs([hex(ACTION_RECORDED), cert.record_id], t.block_number, cert.as_of.block_number);
+    const certified = cert.case.actions.length;
+    if (found.length !== certified) failAt("status", `the chain recorded ${found.length} actions up to block ${cert.as_of.block_number}, the certificate lists ${certified}`);
+    if (found.length) {
+      const last = found[found.length - 1];
+      const d = words(last.data);
+      if (num(unhex(last.topics[2])) !== certified - 1 || hex(d[6]) !== cert.case.history_hash) {
+        failAt("status", `the history hash the chain recorded after action ${certified - 1} is not the certificate's: the certified actions are not the chain's`);
+      }
+      if (CASE_STATE[num(d[4])] !== cert.case.state || String(toBig(d[5])) !== cert.case.amount_recovered) {
+        failAt("status", "the case's state or amount recovered after its last certified action is not the chain's");
+      }
+    }
+    const rec = await ethCall(cert.network.contract, "caseRecord(bytes32)", recordId);
+    const now = CASE_STATE[num(rec[1])];
+    const actionsNow = num(rec[2]);
+    const updatedAt = num(rec[4]);
+    let state = now;
+    if (at !== null && at < t.block_time) state = "not_yet_filed";
+    else if (at !== null && at < updatedAt) {
+      state = "open";
+      for (const log of await logs([hex(ACTION_RECORDED), cert.record_id], t.block_number, await head())) {
+        if (await blockTime(log.blockHash) > at) break;
+        state = CASE_STATE[num(words(log.data)[4])];
+      }
+    }
+    const later = actionsNow - certified;
+    ok("status", `the ${certified} certified actions are the chain's up to block ${cert.as_of.block_number}; case is ${state}${at === null ? "" : ` at ${at}`}${later ? ` (${later} actions recorded after this certificate)` : ""}`);
+    return { state, inForce: state === "open", status: { state, actions: actionsNow, actions_after_certificate: later, amount_recovered: String(toBig(rec[8])) } };
+  }
+  if (cert.kind === "defaulter_status") {
+    const asOfTime = await asOf();
+    let until = cert.record.until;
+    let removedAt = null;
+    for (const log of await logs([[hex(LISTING_EXTENDED), hex(DEFAULTER_REMOVED)], cert.record_id], t.block_number, cert.as_of.block_number)) {
+      const d = words(log.data);
+      if (log.topics[0] === hex(LISTING_EXTENDED)) until = num(d[0]); else removedAt = num(d[1]);
+    }
+    const c = cert.defaulter;
+    if (c.at !== asOfTime) failAt("status", `the listing's state is certified at ${c.at}, but block ${cert.as_of.block_number} has timestamp ${asOfTime}`);
+    if (c.until !== until || (c.removed_at ?? null) !== removedAt) {
+      failAt("status", `up to block ${cert.as_of.block_number} the chain has until=${until}, removed_at=${removedAt}; the certificate says until=${c.until}, removed_at=${c.removed_at ?? null}`);
+    }
+    const rec = await ethCall(cert.network.contract, "listingRecord(bytes32)", recordId);
+    const untilNow = num(rec[4]);
+    const removedNow = num(rec[5]) || null;
+    const when = at ?? Number((await call("eth_getBlockByNumber", ["latest", false])).timestamp);
+    const state = listingState(cert.record.listed_at, untilNow, removedNow, when);
+    ok("status", `certified state matches the chain up to block ${cert.as_of.block_number} (restricted=${c.restricted} at ${c.at}); listing is ${state}${at === null ? "" : ` at ${at}`}`);
+    return { state, inForce: state === "active", status: { state, restricted: listingRestricted(cert.record, when, untilNow, removedNow),
+      at: when, until: untilNow, removed_at: removedNow, removal_reason: REMOVAL_REASON[num(rec[6])] } };
+  }
+  ok("status", `root anchored in block ${t.block_number}; an anchor is never revoked`);
+  return { state: "anchored", inForce: true, status: { state: "anchored", anchored_at: time } };
+}
