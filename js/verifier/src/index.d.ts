@@ -1,0 +1,90 @@
+// Types of @judicial-trust-ledger/verifier (certificate format 2, docs/verification.md).
+
+export type Kind = "judgment" | "enforcement_case" | "defaulter_status" | "notarized_digest";
+export type StepName =
+  | "format" | "network" | "signature" | "case_number" | "proof" | "document"
+  | "chain" | "signer" | "record" | "status";
+export type State =
+  | "effective" | "under_appeal" | "set_aside" | "superseded" | "satisfied" | "not_yet_recorded"
+  | "open" | "terminated" | "concluded" | "not_yet_filed"
+  | "active" | "pending" | "removed" | "expired"
+  | "anchored";
+
+export interface Step { name: StepName; ok: true; detail: string }
+
+export interface TrustedContract { address: string; artifact_digest: string }
+export interface NetworkDescriptor {
+  name: string;
+  chain_id: number;
+  genesis_hash: string;
+  contracts: Record<string, TrustedContract>;
+  governor: string;
+  signature: string;
+}
+
+/** A JSON-RPC URL, or a function that performs one call. */
+export type Rpc = string | ((method: string, params: unknown[]) => Promise<any>);
+
+export interface VerifyOptions {
+  /** Descriptors accepted by trustDescriptors (signed by a pinned governance key). */
+  trusted: NetworkDescriptor[];
+  /** Verify online against this node; offline when absent. */
+  rpc?: Rpc;
+  /** The document the certificate speaks of (its SHA-256 is compared). */
+  document?: Uint8Array;
+  /** Or its SHA-256, 0x-hex. */
+  documentDigest?: string;
+  /** Answer "in force" as of this unix time instead of now (online). */
+  at?: number;
+}
+
+export interface VerificationResult {
+  verified: true;
+  /** Written by a valid signer of that court, as certified; null offline (not established). */
+  authentic: boolean | null;
+  /** In force now (or at `at`); null offline. */
+  in_force: boolean | null;
+  state: State | null;
+  at: number | null;
+  kind: Kind;
+  record_id: string;
+  online: boolean;
+  network: string;
+  steps: Step[];
+  status: Record<string, unknown>;
+  proves: string[];
+  does_not_prove: string[];
+  /** As `ledger verify`: 0 in force, 3 authentic but not in force, 4 offline only. */
+  exit_code: 0 | 3 | 4;
+}
+
+export class VerificationError extends Error {
+  constructor(step: StepName, reason: string, steps?: Step[]);
+  step: StepName;
+  reason: string;
+  /** The steps that passed before the failure. */
+  steps: Step[];
+}
+
+/** Verify a certificate (JSON text or parsed object); rejects with VerificationError naming the failed step. */
+export function verifyCertificate(certificate: string | object, options: VerifyOptions): Promise<VerificationResult>;
+/** Parse and check a certificate (step format); throws VerificationError. */
+export function parseCertificate(certificate: string | object): { cert: any; recordId: Uint8Array };
+/** Accept descriptors signed (EIP-191 over RFC 8785 JSON) by one of the pinned governance addresses; throws otherwise. */
+export function trustDescriptors(descriptors: NetworkDescriptor[], governors: string[]): NetworkDescriptor[];
+/** The bytes a governor signs: RFC 8785 canonical JSON of every field but `signature`. */
+export function descriptorBody(descriptor: NetworkDescriptor): Uint8Array;
+/** RFC 8785 canonical JSON (UTF-8) of objects, arrays, strings, integers, booleans and null. */
+export function jcs(value: unknown): Uint8Array;
+/** The case number's normal form: NFKC, White_Space deleted, Cc/Cf/Cs/Co/Cn refused. */
+export function normaliseCaseNumber(text: string): string;
+/** Why a 65-byte r||s||v signature is not canonical (low s, v 27/28), or null. */
+export function canonicalSignatureProblem(signature: Uint8Array): string | null;
+export function recoverAddress(digest: Uint8Array, signature: Uint8Array): string;
+export function checksumAddress(address: string): string;
+export function caseReplay(actions: object[]): [string, bigint];
+export function listingRestricted(listing: { listed_at: number }, at: number, until: number, removedAt?: number | null): boolean;
+export function listingState(listedAt: number, until: number, removedAt: number | null, at: number): "removed" | "pending" | "active" | "expired";
+export const EXIT_CODES: { in_force: 0; not_authentic: 1; not_in_force: 3; offline: 4 };
+export const certificateSchema: object;
+export const descriptorSchema: object;
