@@ -27,6 +27,8 @@ from ledger.client import Written
 from ledger.errors import VerificationError
 from ledger.merkle import _keccak
 from ledger.records import (
+    UINT64,
+    UINT128,
     Action,
     ActionKind,
     Anchor,
@@ -312,7 +314,7 @@ def _construct(data: dict[str, Any]) -> Certificate:
 
 def _check_case(cert: Certificate, record: Record, record_id: bytes) -> None:
     assert cert.case is not None
-    actions = cert.actions()
+    actions = [_schema_checked_action(a, i) for i, a in enumerate(cert.case.actions)]
     for i, action in enumerate(actions):
         if action.case_id != record_id or action.sequence != i:
             raise VerificationError("format", f"action {i} does not belong to this case at position {i}")
@@ -322,6 +324,17 @@ def _check_case(cert: Certificate, record: Record, record_id: bytes) -> None:
     if cert.case.state != state or cert.case.amount_recovered != str(recovered):
         raise VerificationError("format", f"the actions lead to state {state} with {recovered} recovered, not "
                                           f"{cert.case.state} with {cert.case.amount_recovered}")
+
+
+def _schema_checked_action(fields: dict[str, Any], i: int) -> Action:
+    """An action the schema has accepted (types, enums, hex), built without a second validation; ranges checked."""
+    amount, detail = int(fields["amount"]), int(fields["detail"])
+    if amount > UINT128 or detail > UINT64:
+        raise VerificationError("format", f"case/actions/{i}: amount or detail is out of range")
+    return Action.model_construct(
+        case_id=bytes.fromhex(fields["case_id"][2:]), sequence=fields["sequence"],
+        kind=ActionKind[fields["kind"].upper()], amount=amount, detail=detail,
+        document_digest=bytes.fromhex(fields["document_digest"][2:]), flags=fields["flags"])
 
 
 def case_replay(actions: list[Action]) -> tuple[str, int]:
