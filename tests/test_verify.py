@@ -169,32 +169,16 @@ def test_document_matches_and_one_byte_differs(certificates, ledger, trust):
 # -- forgery class 1: rewritten enforcement history -----------------------------------------------
 
 
-def test_forger_cannot_rewrite_a_payment_after_later_actions(ledger, court, trust):
+def test_forger_cannot_rewrite_a_payment_after_later_actions(ledger, new_court, governor, funder, trust):
     """A payment of 1,000 made 900,000, history hash recomputed, once the case has more actions."""
-    wj, _ = _judgment_cert(ledger, court, 10)
-    wf, actions, _, cert = _case(ledger, court, wj.record_id)
-    ledger.submit(court.signer, Action(case_id=wf.record_id, sequence=2, kind=ActionKind.FREEZE))
-    forged = _data(cert)
-    forged["case"]["actions"][1]["amount"] = "900000"
-    rewritten = [actions[0], actions[1].model_copy(update={"amount": 900_000})]
-    forged["case"]["history_hash"] = "0x" + case_history_hash(wf.record_id, rewritten).hex()
-    forged["case"]["amount_recovered"] = "900000"
+    forged = make_online_forgery("rewritten_history_after_later_actions", ledger, new_court(), governor, funder, 10)
     verify_certificate(json.dumps(forged), trust=trust)  # offline, the rewritten history is self-consistent
-    err = _fails("status", forged, trust, rpc=ledger.w3)
-    assert "not the chain's" in err.reason
-    genuine = verify_certificate(cert, trust=trust, rpc=ledger.w3)
-    assert genuine.status["actions_after_certificate"] == 1
+    assert "not the chain's" in _fails("status", forged, trust, rpc=ledger.w3).reason
 
 
-def test_forger_cannot_leave_out_actions_recorded_before_the_certificate(ledger, court, trust):
-    wj, _ = _judgment_cert(ledger, court, 11)
-    wf, actions, _, cert = _case(ledger, court, wj.record_id)
-    forged = _data(cert)
-    forged["case"]["actions"] = forged["case"]["actions"][:1]
-    forged["case"]["history_hash"] = "0x" + case_history_hash(wf.record_id, actions[:1]).hex()
-    forged["case"]["amount_recovered"] = "0"
-    err = _fails("status", forged, trust, rpc=ledger.w3)
-    assert "recorded 2 actions" in err.reason
+def test_forger_cannot_leave_out_actions_recorded_before_the_certificate(ledger, new_court, governor, funder, trust):
+    forged = make_online_forgery("case_omits_actions", ledger, new_court(), governor, funder, 11)
+    assert "recorded 2 actions" in _fails("status", forged, trust, rpc=ledger.w3).reason
 
 
 # -- forgery class 2: block time of the forger's choosing -----------------------------------------
@@ -231,23 +215,13 @@ def test_retired_key_cannot_sign_a_record_written_after_the_rotation(ledger, cou
 # -- forgery class 3: any log will not do --------------------------------------------------------
 
 
-def test_judgment_certificate_cannot_point_at_a_status_change_transaction(ledger, court, trust):
-    w, cert = _judgment_cert(ledger, court, 13)
-    change = ledger.submit(court.signer, JudgmentStatusChange(judgment_id=w.record_id,
-                                                              status=JudgmentStatus.UNDER_APPEAL, sequence=0))
-    forged = _data(cert)
-    forged["transaction"] = {"hash": change.transaction_hash.lower(), "block_number": change.block_number,
-                             "block_hash": change.block_hash.lower(), "block_time": change.block_time}
+def test_judgment_certificate_cannot_point_at_a_status_change_transaction(ledger, new_court, governor, funder, trust):
+    forged = make_online_forgery("judgment_points_at_status_change", ledger, new_court(), governor, funder, 13)
     assert "did not emit JudgmentRecorded" in _fails("record", forged, trust, rpc=ledger.w3).reason
 
 
-def test_case_certificate_cannot_point_at_an_action_transaction(ledger, court, trust):
-    wj, _ = _judgment_cert(ledger, court, 14)
-    _, _, written, cert = _case(ledger, court, wj.record_id)
-    forged = _data(cert)
-    action = written[0]
-    forged["transaction"] = {"hash": action.transaction_hash.lower(), "block_number": action.block_number,
-                             "block_hash": action.block_hash.lower(), "block_time": action.block_time}
+def test_case_certificate_cannot_point_at_an_action_transaction(ledger, new_court, governor, funder, trust):
+    forged = make_online_forgery("case_points_at_action", ledger, new_court(), governor, funder, 14)
     assert "did not emit CaseOpened" in _fails("record", forged, trust, rpc=ledger.w3).reason
 
 
@@ -279,19 +253,11 @@ def test_flipped_restricted_answer_is_refused_offline(certificates, trust):
     assert "restricted" in _fails("format", forged, trust).reason
 
 
-def test_forger_cannot_claim_an_extension_or_hide_a_removal(ledger, court, trust):
-    wj, _ = _judgment_cert(ledger, court, 15)
-    wf, _, _, _ = _case(ledger, court, wj.record_id, n_actions=0)
-    wl, cert = _listing(ledger, court, wf.record_id)
-    extended = _data(cert)
-    extended["defaulter"]["until"] += 365 * 86400
+def test_forger_cannot_claim_an_extension_or_hide_a_removal(ledger, new_court, governor, funder, trust):
+    extended = make_online_forgery("listing_claims_extension", ledger, new_court(), governor, funder, 15)
     assert "until" in _fails("status", extended, trust, rpc=ledger.w3).reason
-    ledger.submit(court.signer, Removal(listing_id=wl.record_id, reason=RemovalReason.PERFORMED, sequence=0))
-    number, block_hash = _head(ledger)
-    hidden = _data(cert)
-    hidden["as_of"] = {"block_number": number, "block_hash": block_hash}
-    hidden["defaulter"]["at"] = int(ledger.w3.eth.get_block(number)["timestamp"])
-    _fails("status", hidden, trust, rpc=ledger.w3)  # the chain removed it before that block
+    hidden = make_online_forgery("listing_hides_removal", ledger, new_court(), governor, funder, 15)
+    assert "removed_at" in _fails("status", hidden, trust, rpc=ledger.w3).reason  # removed before that block
 
 
 def test_case_number_that_does_not_open_the_digest_is_refused(certificates, trust):
