@@ -51,6 +51,54 @@ def _canonical(value: Any) -> str:
     return json.dumps(value, sort_keys=True)
 
 
+def _types(names: list[str]) -> Check:
+    return lambda v: any(_is_type(v, t) for t in names)
+
+
+def _str_const(c: str) -> Check:
+    return lambda v: isinstance(v, str) and v == c
+
+
+def _int_const(c: int) -> Check:  # as jsonschema: 2.0 equals 2, True does not
+    return lambda v: _is_type(v, "number") and v == c
+
+
+def _enum(allowed: frozenset[str]) -> Check:
+    return lambda v: isinstance(v, str) and v in allowed
+
+
+def _pattern(rx: re.Pattern[str]) -> Check:
+    return lambda v: not isinstance(v, str) or rx.search(v) is not None
+
+
+def _length(lo: float, hi: float) -> Check:
+    return lambda v: not isinstance(v, str) or lo <= len(v) <= hi
+
+
+def _range(lo: float, hi: float) -> Check:
+    return lambda v: not _is_type(v, "number") or lo <= v <= hi
+
+
+def _any_of(options: list[Check]) -> Check:
+    return lambda v: any(c(v) for c in options)
+
+
+def _one_of(options: list[Check]) -> Check:
+    return lambda v: sum(1 for c in options if c(v)) == 1
+
+
+def _not(negated: Check) -> Check:
+    return lambda v: not negated(v)
+
+
+def _if_then(cond: Check, then: Check) -> Check:
+    return lambda v: not cond(v) or then(v)
+
+
+def _all_of(checks: tuple[Check, ...]) -> Check:
+    return lambda v: all(c(v) for c in checks)
+
+
 def compile_schema(root: dict[str, Any]) -> Check:
     cache: dict[str, Check] = {}
 
@@ -78,30 +126,30 @@ def compile_schema(root: dict[str, Any]) -> Check:
             checks.append(ref(schema["$ref"]))
         if "type" in schema:
             types = schema["type"] if isinstance(schema["type"], list) else [schema["type"]]
-            checks.append(lambda v, ts=types: any(_is_type(v, t) for t in ts))
+            checks.append(_types(types))
         if "const" in schema:
             const = schema["const"]
             if isinstance(const, bool) or not isinstance(const, int | str):
                 raise ValueError("the compiled checker supports string and integer constants")
             if isinstance(const, str):
-                checks.append(lambda v, c=const: isinstance(v, str) and v == c)
-            else:  # as jsonschema: 2.0 equals 2, True does not
-                checks.append(lambda v, c=const: _is_type(v, "number") and v == c)
+                checks.append(_str_const(const))
+            else:
+                checks.append(_int_const(const))
         if "enum" in schema:
             if not all(isinstance(x, str) for x in schema["enum"]):
                 raise ValueError("the compiled checker supports enums of strings")
             allowed = frozenset(schema["enum"])
-            checks.append(lambda v, a=allowed: isinstance(v, str) and v in a)
+            checks.append(_enum(allowed))
         if "pattern" in schema:
             p = schema["pattern"]
             rx = re.compile(p[:-1] + r"\Z" if p.endswith("$") else p)
-            checks.append(lambda v, r=rx: not isinstance(v, str) or r.search(v) is not None)
+            checks.append(_pattern(rx))
         if "minLength" in schema or "maxLength" in schema:
             lo, hi = schema.get("minLength", 0), schema.get("maxLength", float("inf"))
-            checks.append(lambda v, lo=lo, hi=hi: not isinstance(v, str) or lo <= len(v) <= hi)
+            checks.append(_length(lo, hi))
         if "minimum" in schema or "maximum" in schema:
             lo, hi = schema.get("minimum", float("-inf")), schema.get("maximum", float("inf"))
-            checks.append(lambda v, lo=lo, hi=hi: not _is_type(v, "number") or lo <= v <= hi)
+            checks.append(_range(lo, hi))
         if any(k in schema for k in ("items", "minItems", "maxItems", "uniqueItems")):
             item = build(schema["items"]) if "items" in schema else None
             lo, hi = schema.get("minItems", 0), schema.get("maxItems", float("inf"))
@@ -144,19 +192,19 @@ def compile_schema(root: dict[str, Any]) -> Check:
             checks.append(build(sub))
         if "anyOf" in schema:
             options = [build(s) for s in schema["anyOf"]]
-            checks.append(lambda v, o=options: any(c(v) for c in o))
+            checks.append(_any_of(options))
         if "oneOf" in schema:
             options = [build(s) for s in schema["oneOf"]]
-            checks.append(lambda v, o=options: sum(1 for c in o if c(v)) == 1)
+            checks.append(_one_of(options))
         if "not" in schema:
             negated = build(schema["not"])
-            checks.append(lambda v, n=negated: not n(v))
+            checks.append(_not(negated))
         if "if" in schema:
             cond = build(schema["if"])
             then = build(schema.get("then", True))
-            checks.append(lambda v, c=cond, t=then: not c(v) or t(v))
+            checks.append(_if_then(cond, then))
         if len(checks) == 1:
             return checks[0]
-        return lambda v, cs=tuple(checks): all(c(v) for c in cs)
+        return _all_of(tuple(checks))
 
     return build(root)

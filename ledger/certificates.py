@@ -232,7 +232,7 @@ def _typed(cls: type[Record], fields: dict[str, Any], where: str) -> Any:
 
 
 def _typed_record(kind: str, fields: dict[str, Any]) -> Record:
-    return _typed(RECORD_TYPES[kind], fields, "record")  # type: ignore[no-any-return]
+    return _typed(RECORD_TYPES[kind], fields, "record")
 
 
 def _json_record(record: Record) -> dict[str, Any]:
@@ -308,7 +308,7 @@ def _construct(data: dict[str, Any]) -> Certificate:
     if not _PARTS:
         _PARTS.update(network=Network, signature=Signature, transaction=Transaction, as_of=BlockRef,
                       case_number=CaseNumber, case=CaseActions, defaulter=DefaulterStatus, notary=NotaryProof)
-    fields = {k: _PARTS[k].model_construct(**v) if k in _PARTS else v for k, v in data.items()}
+    fields: dict[str, Any] = {k: _PARTS[k].model_construct(**v) if k in _PARTS else v for k, v in data.items()}
     return Certificate.model_construct(**fields)
 
 
