@@ -60,6 +60,9 @@ def test_set_aside_judgment_is_authentic_but_never_a_plain_success(court, public
     result = public.post("/api/v1/verify/certificate", {"certificate": cert}).json()
     assert result["authentic"] is True and result["in_force"] is False and result["state"] == "set_aside"
     assert "NOT in force" in result["summary"]
+    before = cert["transaction"]["block_time"] - 1
+    then = public.post("/api/v1/verify/certificate", {"certificate": cert, "at": before}).json()
+    assert then["at"] == before and then["state"] == "not_yet_recorded" and then["in_force"] is False
 
 
 def test_format_1_and_numbers_as_strings_are_refused(public, certified):
