@@ -36,13 +36,13 @@
       reset: "Start again",
       steps_heading: "Steps checked",
       about_summary: "What is checked, and how to check without this site",
-      about_text: "Each step is checked against the ledger's own blockchain node: the certificate's format, " +
-        "that its contract belongs to the trusted network, the court's signature, the Merkle proof of a " +
-        "notarized digest, the document's fingerprint, the chain itself, that the signing key was registered " +
-        "for the court at that time, that the transaction recorded this record, and the record's status " +
-        "today. A foreign court can repeat every step itself with the open-source verifier and any node of " +
-        "the network, without trusting this server.",
-      footer: "The certificate is checked by this service; the document is only hashed on your computer.",
+      about_text: "In this browser, the page runs the open-source verifier (the same code as the npm package " +
+        "@judicial-trust-ledger/verifier) against the node you name, trusting only the network descriptor you " +
+        "pinned: the certificate's format, the trusted network, the court's signature, the case number, the " +
+        "Merkle proof of a notarized digest, the document's fingerprint, the chain itself, that the signing key " +
+        "was valid for the court when the block was made, that the transaction created this record, and whether " +
+        "the record is in force today. Asking this service runs the same steps on its own node.",
+      footer: "The document is only hashed on your computer.",
       mode_legend: "Where to check",
       mode_browser: "In this browser, against a node of the network (trusts no server of ours)",
       mode_service: "Ask this service (it checks against its own node)",
@@ -147,10 +147,10 @@
       reset: "重新开始",
       steps_heading: "核验步骤",
       about_summary: "核验哪些内容，以及如何不经本网站自行核验",
-      about_text: "每一步都对照账本自己的区块链节点进行：证书格式、合约是否属于受信任的网络、法院签名、存证摘要的默克尔证明、" +
-        "文书指纹、区块链本身、签名密钥在当时是否已为该法院登记、交易是否记录了该记录，以及该记录当前的状态。" +
-        "外国法院可使用开源核验工具和该网络的任一节点自行重复每一步，无需信任本服务器。",
-      footer: "证书由本服务核验；文书仅在您的电脑上计算指纹。",
+      about_text: "在本浏览器中，页面运行开源核验程序（与 npm 包 @judicial-trust-ledger/verifier 相同的代码），对照您指定的节点，" +
+        "只信任您固定的网络描述文件：证书格式、受信任网络、法院签名、案号、存证摘要的默克尔证明、文书指纹、区块链本身、" +
+        "出块时签名密钥是否为该法院有效、交易是否创建了该记录，以及该记录今天是否仍然有效。由本服务核验时，在其自己的节点上执行相同步骤。",
+      footer: "文书仅在您的电脑上计算指纹。",
       mode_legend: "核验方式",
       mode_browser: "在本浏览器中对照网络节点核验（无需信任本服务器）",
       mode_service: "由本服务核验（对照其自己的节点）",
