@@ -254,6 +254,23 @@ def listing_restricted(listing: Listing, at: int, until: int, removed_at: int | 
     return listing.listed_at <= at < end
 
 
+def _number(text: str) -> int | float:
+    """A JSON number with a fraction or exponent: an int when integral (``1.0``, ``1e2``), as JavaScript reads it."""
+    value = float(text)
+    return int(value) if value.is_integer() else value
+
+
+def _integral(value: Any) -> Any:
+    """Integral floats of already-parsed JSON as ints (see :func:`_number`)."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {k: _integral(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_integral(v) for v in value]
+    return value
+
+
 def parse_certificate(data: str | bytes | dict[str, Any]) -> Certificate:
     """Parse a certificate; anything malformed raises VerificationError at step ``format``."""
     return parse_certificate_record(data)[0]
@@ -267,9 +284,11 @@ def parse_certificate_record(data: str | bytes | dict[str, Any]) -> tuple[Certif
     """
     if isinstance(data, bytes | str):
         try:
-            data = json.loads(data)
+            data = json.loads(data, parse_float=_number)
         except (ValueError, UnicodeDecodeError) as exc:
             raise VerificationError("format", f"not JSON: {exc}") from None
+    else:
+        data = _integral(data)
     if not isinstance(data, dict):
         raise VerificationError("format", "a certificate is a JSON object")
     if data.get("version") == 1:

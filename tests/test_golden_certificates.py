@@ -397,3 +397,19 @@ def test_compiled_schema_checker_agrees_with_jsonschema():
             checked += 1
     assert checked > 2000
 
+
+
+def test_integral_numbers_with_a_fraction_read_as_javascript_reads_them():
+    """`31337.0` and `1.700000001e9` are the integers JSON.parse gives; `1.5` is refused, never a crash."""
+    import json
+
+    from ledger.errors import VerificationError
+
+    text = (GOLDEN / "judgment.json").read_text(encoding="utf-8")
+    spelled = text.replace('"chain_id": 31337', '"chain_id": 31337.0').replace(
+        '"block_time": 1700000001', '"block_time": 1.700000001e9')
+    for form in (spelled, json.loads(spelled)):
+        assert verify_certificate(form, trust=trust()).certificate.transaction.block_time == 1_700_000_001
+    with pytest.raises(VerificationError) as exc:
+        verify_certificate(text.replace('"chain_id": 31337', '"chain_id": 31337.5'), trust=trust())
+    assert exc.value.step == "format"
