@@ -15,6 +15,8 @@ from pathlib import Path
 import pytest
 from eth_account import Account
 from eth_utils import to_checksum_address
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ledger.certificates import case_certificate, defaulter_certificate, judgment_certificate, notary_certificate
 from ledger.client import Written
@@ -413,3 +415,37 @@ def test_integral_numbers_with_a_fraction_read_as_javascript_reads_them():
     with pytest.raises(VerificationError) as exc:
         verify_certificate(text.replace('"chain_id": 31337', '"chain_id": 31337.5'), trust=trust())
     assert exc.value.step == "format"
+
+
+#: Fields only the chain can check (docs/verification.md 2.2): offline, a change to them may pass.
+CHAIN_BOUND = {("transaction", "hash"), ("transaction", "block_number"), ("transaction", "block_hash"),
+               ("transaction", "block_time"), ("as_of", "block_number"), ("as_of", "block_hash"),
+               ("defaulter", "at"), ("defaulter", "until"), ("defaulter", "removed_at")}
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=st.data())
+def test_any_single_field_change_to_a_golden_certificate_is_refused_offline_unless_chain_bound(data):
+    """Offline half of the property (the online half runs on live certificates in tests/test_verify.py)."""
+    import json
+
+    from ledger.errors import VerificationError
+    from tests.mutations import changed as _changed
+    from tests.mutations import leaves as _leaves
+
+    kind = data.draw(st.sampled_from(["judgment", "enforcement_case", "defaulter_status", "notarized_digest"]))
+    cert = json.loads((GOLDEN / f"{kind}.json").read_text(encoding="utf-8"))
+    path, value = data.draw(st.sampled_from(list(_leaves(cert))))
+    new = _changed(value, data.draw)
+    if new == value and type(new) is type(value):
+        return
+    target = cert
+    for key in path[:-1]:
+        target = target[key]
+    target[path[-1]] = new
+    try:
+        verify_certificate(json.dumps(cert), trust=trust(), document=DOCUMENT if kind != "defaulter_status"
+                           and kind != "enforcement_case" else None)
+    except VerificationError:
+        return
+    assert tuple(path[:2]) in CHAIN_BOUND, f"accepted offline: {path} = {new!r}"

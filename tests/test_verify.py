@@ -477,41 +477,8 @@ def test_online_forged_vector_is_refused_at_its_step(name, ledger, new_court, go
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-
-def _leaves(value, path=()):
-    if isinstance(value, dict):
-        for k, v in value.items():
-            yield from _leaves(v, (*path, k))
-    elif isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
-        for i, v in enumerate(value):
-            yield from _leaves(v, (*path, i))
-    else:
-        yield path, value
-
-
-def _changed(value, draw):
-    """A different JSON value for one field: same type with one change, or the other type."""
-    if isinstance(value, bool):
-        return not value
-    if isinstance(value, int):
-        return draw(st.sampled_from([value + 1, value - 1, value + 2**32, str(value)]))
-    if isinstance(value, list):
-        choice = draw(st.sampled_from(["drop", "append", "element"] if value else ["append"]))
-        if choice == "drop":
-            return value[:-1]
-        if choice == "append":
-            return [*value, value[-1] if value else "0x" + "00" * 32]
-        i = draw(st.integers(0, len(value) - 1))
-        return [*value[:i], _changed(value[i], draw), *value[i + 1:]]
-    assert isinstance(value, str)
-    if value.isdigit():
-        return draw(st.sampled_from([str(int(value) + 1), int(value)]))
-    if value.startswith("0x"):
-        i = draw(st.integers(2, len(value) - 1))
-        c = value[i]
-        return value[:i] + ("a" if c != "a" else "b") + value[i + 1:]
-    i = draw(st.integers(0, len(value) - 1))
-    return value[:i] + draw(st.sampled_from(["1", "x", " ", "京"])) + value[i + 1:]
+from tests.mutations import changed as _changed  # noqa: E402
+from tests.mutations import leaves as _leaves  # noqa: E402
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
