@@ -449,3 +449,39 @@ def test_any_single_field_change_to_a_golden_certificate_is_refused_offline_unle
     except VerificationError:
         return
     assert tuple(path[:2]) in CHAIN_BOUND, f"accepted offline: {path} = {new!r}"
+
+
+@pytest.mark.parametrize("name", sorted(_forged_offline()))
+def test_ledger_verify_exits_1_at_the_step_of_each_offline_forgery(name, tmp_path):
+    """The CLI on each forged vector: exit code 1 (not authentic), the failed step named."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from ledger.cli import app
+
+    vector = json.loads((FORGED / f"{name}.json").read_text("utf-8"))
+    (tmp_path / "cert.json").write_text(json.dumps(vector["certificate"], ensure_ascii=False), "utf-8")
+    (tmp_path / "network.json").write_text(json.dumps(descriptor().model_dump(), ensure_ascii=False), "utf-8")
+    (tmp_path / "doc.bin").write_bytes(DOCUMENT)
+    args = ["verify", str(tmp_path / "cert.json"), "--trust", str(tmp_path / "network.json"),
+            "--governor", GOVERNOR_KEY.address]
+    if vector["document"]:
+        args += ["--document", str(tmp_path / "doc.bin")]
+    result = CliRunner().invoke(app, args, env={"COLUMNS": "200"})
+    assert result.exit_code == 1, result.output
+    assert f"verification failed at step '{vector['step']}'" in result.output
+
+
+def test_ledger_verify_offline_exits_4_and_names_what_it_did_not_prove(tmp_path):
+    import json
+
+    from typer.testing import CliRunner
+
+    from ledger.cli import app
+
+    (tmp_path / "network.json").write_text(json.dumps(descriptor().model_dump(), ensure_ascii=False), "utf-8")
+    result = CliRunner().invoke(app, ["verify", str(GOLDEN / "defaulter_status.json"), "--trust",
+                                      str(tmp_path / "network.json"), "--governor", GOVERNOR_KEY.address],
+                                env={"COLUMNS": "200"})
+    assert result.exit_code == 4 and "OFFLINE ONLY" in result.output and "not proved offline" in result.output

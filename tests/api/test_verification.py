@@ -164,3 +164,36 @@ def test_no_public_listing_endpoints(http):
         "/api/v1/verify/network",
     ]
     assert http.get("/docs").status_code == 200
+
+
+_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
+
+
+def _high_s(cert):
+    sig = bytes.fromhex(cert["signature"]["value"][2:])
+    s = int.from_bytes(sig[32:64], "big")
+    cert["signature"]["value"] = "0x" + (sig[:32] + (_N - s).to_bytes(32, "big") + bytes([55 - sig[64]])).hex()
+
+
+def _v_zero(cert):
+    sig = bytes.fromhex(cert["signature"]["value"][2:])
+    cert["signature"]["value"] = "0x" + (sig[:64] + bytes([sig[64] - 27])).hex()
+
+
+FORGERIES = {
+    "high_s_twin": (_high_s, "signature"),
+    "v_zero": (_v_zero, "format"),
+    "block_time_plus_one": (lambda c: c["transaction"].update(block_time=c["transaction"]["block_time"] + 1),
+                            "signer"),
+    "unsigned_status_block": (lambda c: c.update(status={"status": "effective"}), "format"),
+    "other_block_hash": (lambda c: c["transaction"].update(block_hash="0x" + "ab" * 32), "signer"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(FORGERIES))
+def test_the_service_refuses_each_forgery_at_its_step(public, certified, name):
+    change, step = FORGERIES[name]
+    forged = copy.deepcopy(certified[3])
+    change(forged)
+    r = public.post("/api/v1/verify/certificate", {"certificate": forged})
+    assert r.status_code == 422 and r.json()["step"] == step, r.text
