@@ -39,3 +39,32 @@ def changed(value, draw):
         return value[:i] + ("a" if c != "a" else "b") + value[i + 1:]
     i = draw(st.integers(0, len(value) - 1))
     return value[:i] + draw(st.sampled_from(["1", "x", " ", "京"])) + value[i + 1:]
+
+
+def mutate_one_field(cert: dict, draw) -> tuple[tuple, object] | None:
+    """Change one leaf of ``cert`` in place; (path, new value), or None when the draw changed nothing."""
+    path, value = draw(st.sampled_from(list(leaves(cert))))
+    new = changed(value, draw)
+    if new == value and type(new) is type(value):
+        return None
+    target = cert
+    for key in path[:-1]:
+        target = target[key]
+    target[path[-1]] = new
+    return path, new
+
+
+_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
+
+
+def high_s_twin(value: str) -> str:
+    """The other valid signature of the same key and message: s -> n - s, v 27 <-> 28."""
+    sig = bytes.fromhex(value[2:])
+    s = int.from_bytes(sig[32:64], "big")
+    return "0x" + (sig[:32] + (_N - s).to_bytes(32, "big") + bytes([55 - sig[64]])).hex()
+
+
+def v_zero_or_one(value: str) -> str:
+    """The same signature with v written 0/1 instead of 27/28."""
+    sig = bytes.fromhex(value[2:])
+    return "0x" + (sig[:64] + bytes([sig[64] - 27])).hex()

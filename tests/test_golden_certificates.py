@@ -155,7 +155,6 @@ def test_javascript_verifier_agrees_on_golden_and_forged_vectors():
 # -- forged vectors: one certificate per forgery, each with the step that must refuse it ----------
 
 FORGED = GOLDEN.parent / "forged"
-_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
 
 
 def _forged_offline() -> dict[str, dict]:
@@ -172,14 +171,13 @@ def _forged_offline() -> dict[str, dict]:
         out[name] = {"forgery": what, "issue_class": issue_class, "mode": "offline", "step": step,
                      "document": kind in ("judgment", "notarized_digest"), "certificate": cert}
 
+    from tests.mutations import high_s_twin, v_zero_or_one
+
     def high_s(cert):
-        sig = bytes.fromhex(cert["signature"]["value"][2:])
-        s = int.from_bytes(sig[32:64], "big")
-        cert["signature"]["value"] = "0x" + (sig[:32] + (_N - s).to_bytes(32, "big") + bytes([55 - sig[64]])).hex()
+        cert["signature"]["value"] = high_s_twin(cert["signature"]["value"])
 
     def v_zero(cert):
-        sig = bytes.fromhex(cert["signature"]["value"][2:])
-        cert["signature"]["value"] = "0x" + (sig[:64] + bytes([sig[64] - 27])).hex()
+        cert["signature"]["value"] = v_zero_or_one(cert["signature"]["value"])
 
     def flip_restricted(cert):
         cert["defaulter"]["restricted"] = not cert["defaulter"]["restricted"]
@@ -430,19 +428,14 @@ def test_any_single_field_change_to_a_golden_certificate_is_refused_offline_unle
     import json
 
     from ledger.errors import VerificationError
-    from tests.mutations import changed as _changed
-    from tests.mutations import leaves as _leaves
+    from tests.mutations import mutate_one_field
 
     kind = data.draw(st.sampled_from(["judgment", "enforcement_case", "defaulter_status", "notarized_digest"]))
     cert = json.loads((GOLDEN / f"{kind}.json").read_text(encoding="utf-8"))
-    path, value = data.draw(st.sampled_from(list(_leaves(cert))))
-    new = _changed(value, data.draw)
-    if new == value and type(new) is type(value):
+    change = mutate_one_field(cert, data.draw)
+    if change is None:
         return
-    target = cert
-    for key in path[:-1]:
-        target = target[key]
-    target[path[-1]] = new
+    path, new = change
     try:
         verify_certificate(json.dumps(cert), trust=trust(), document=DOCUMENT if kind != "defaulter_status"
                            and kind != "enforcement_case" else None)

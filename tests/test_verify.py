@@ -42,10 +42,10 @@ from ledger.records import (
 )
 from ledger.verify import NetworkDescriptor, TrustAnchors, lookup_judgment, verify_certificate
 from tests.conftest import admit_new_court, make_judgment
+from tests.mutations import high_s_twin, v_zero_or_one
 from tests.notary_tree import leaf_tree
 
 DOCUMENT = b"%PDF-1.7 judgment of the Dongcheng court, signed\n" * 20
-_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
 
 
 @pytest.fixture(scope="session")
@@ -229,18 +229,14 @@ def test_case_certificate_cannot_point_at_an_action_transaction(ledger, new_cour
 
 
 def test_high_s_twin_of_a_signature_is_refused(certificates, trust):
-    sig = bytes.fromhex(certificates["judgment"].signature.value[2:])
-    s = int.from_bytes(sig[32:64], "big")
-    twin = sig[:32] + (_N - s).to_bytes(32, "big") + bytes([55 - sig[64]])  # 27 <-> 28
     forged = _data(certificates["judgment"])
-    forged["signature"]["value"] = "0x" + twin.hex()
+    forged["signature"]["value"] = high_s_twin(forged["signature"]["value"])
     assert "upper half" in _fails("signature", forged, trust).reason
 
 
 def test_v_0_or_1_is_refused(certificates, trust):
-    sig = bytes.fromhex(certificates["judgment"].signature.value[2:])
     forged = _data(certificates["judgment"])
-    forged["signature"]["value"] = "0x" + (sig[:64] + bytes([sig[64] - 27])).hex()
+    forged["signature"]["value"] = v_zero_or_one(forged["signature"]["value"])
     _fails("format", forged, trust)
 
 
@@ -477,8 +473,7 @@ def test_online_forged_vector_is_refused_at_its_step(name, ledger, new_court, go
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-from tests.mutations import changed as _changed  # noqa: E402
-from tests.mutations import leaves as _leaves  # noqa: E402
+from tests.mutations import mutate_one_field  # noqa: E402
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -486,14 +481,8 @@ from tests.mutations import leaves as _leaves  # noqa: E402
 def test_any_single_field_change_is_refused(certificates, ledger, trust, data):
     kind = data.draw(st.sampled_from(KINDS))
     cert = _data(certificates[kind])
-    path, value = data.draw(st.sampled_from(list(_leaves(cert))))
-    new = _changed(value, data.draw)
-    if new == value and type(new) is type(value):
+    if mutate_one_field(cert, data.draw) is None:
         return
-    target = cert
-    for key in path[:-1]:
-        target = target[key]
-    target[path[-1]] = new
     text = json.dumps(cert)
     with pytest.raises(VerificationError):
         verify_certificate(text, trust=trust)

@@ -11,6 +11,7 @@ import pytest
 from api.services import RateLimiter
 from ledger.verify import NetworkDescriptor, TrustAnchors, verify_certificate
 from tests.api.conftest import judgment_body
+from tests.mutations import high_s_twin, v_zero_or_one
 
 
 @pytest.fixture(scope="module")
@@ -166,23 +167,9 @@ def test_no_public_listing_endpoints(http):
     assert http.get("/docs").status_code == 200
 
 
-_N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
-
-
-def _high_s(cert):
-    sig = bytes.fromhex(cert["signature"]["value"][2:])
-    s = int.from_bytes(sig[32:64], "big")
-    cert["signature"]["value"] = "0x" + (sig[:32] + (_N - s).to_bytes(32, "big") + bytes([55 - sig[64]])).hex()
-
-
-def _v_zero(cert):
-    sig = bytes.fromhex(cert["signature"]["value"][2:])
-    cert["signature"]["value"] = "0x" + (sig[:64] + bytes([sig[64] - 27])).hex()
-
-
 FORGERIES = {
-    "high_s_twin": (_high_s, "signature"),
-    "v_zero": (_v_zero, "format"),
+    "high_s_twin": (lambda c: c["signature"].update(value=high_s_twin(c["signature"]["value"])), "signature"),
+    "v_zero": (lambda c: c["signature"].update(value=v_zero_or_one(c["signature"]["value"])), "format"),
     "block_time_plus_one": (lambda c: c["transaction"].update(block_time=c["transaction"]["block_time"] + 1),
                             "signer"),
     "unsigned_status_block": (lambda c: c.update(status={"status": "effective"}), "format"),
