@@ -131,6 +131,8 @@ class Services:
         self.owns_chain = owns_chain
         self.deployment = deployment
         self.ledger = Ledger(chain, deployment)
+        # A zero-fee network needs no coins anywhere: new signers and the notary relayer are not funded.
+        self.funding_wei = settings.funding_wei() if chain.charges_fees() else 0
         self.governor: LocalAccount = secrets.governor
         self.blind_key: BlindIndexKey = secrets.blind_key
         root = Path(settings.data_dir).resolve()
@@ -264,7 +266,7 @@ class Services:
             self.outbox.set_meta("notary_relayer", account.address)
         else:
             account = self.signers.account(address)
-        wei = self.settings.funding_wei()
+        wei = self.funding_wei
         if wei and self.chain.w3.eth.get_balance(account.address) < wei // 10:
             self.outbox.accept(
                 "service",
@@ -410,7 +412,7 @@ class Services:
     ) -> Entry:
         def build(_: Callable[[str, int], int]) -> NewEntry:
             extra = []
-            wei = self.settings.funding_wei()
+            wei = self.funding_wei
             if fund is not None and wei > 0:
                 extra.append(
                     NewEntry(lane=GOVERNANCE_LANE, kind="fund", call={"to": fund, "value": str(wei)})
@@ -575,7 +577,7 @@ def _same_chain_or_fresh(chain: Chain, root: Path) -> None:
 
 def _fund_dev_governor(chain: Chain, governor: LocalAccount, wei: int) -> None:
     """Development: give the generated governance account coins from the chain's dev accounts."""
-    if not chain.accounts or wei <= 0:
+    if not chain.accounts or wei <= 0 or not chain.charges_fees():
         return
     if chain.w3.eth.get_balance(governor.address) >= wei // 2:
         return

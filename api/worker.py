@@ -817,17 +817,7 @@ class OutboxWorker:
         return latest, fees
 
     def _fees(self, latest: Any = None) -> dict[str, int]:
-        base_fee = (latest if latest is not None else self.w3.eth.get_block("latest")).get("baseFeePerGas")
-        gas_price = self.w3.eth.gas_price
-        if base_fee is None:
-            return {"gasPrice": gas_price}
-        if gas_price == 0:
-            return {"maxFeePerGas": 0, "maxPriorityFeePerGas": 0}
-        try:
-            tip = int(self.w3.eth.max_priority_fee)
-        except (Web3RPCError, ValueError):
-            tip = max(gas_price - base_fee, 0)
-        return {"maxFeePerGas": 2 * base_fee + tip, "maxPriorityFeePerGas": tip}
+        return self.ledger.chain.fees(latest)
 
     def _send_new(self, entry: Entry, in_flight: bool) -> str:
         account = self._sender(entry)

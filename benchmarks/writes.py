@@ -17,7 +17,6 @@ from typing import Any
 
 from benchmarks.common import ECDSA, RPC, Context, in_module, latency_summary, profile_shares
 from benchmarks.gas import judgment, shared_chain
-from ledger.chain import _fees
 
 NAME = "writes"
 
@@ -75,7 +74,7 @@ def run(ctx: Context) -> None:
     for n in ctx.pick([50], [100, 1_000]):
         records = [judgment(court.id, 2_000_000 + next(counter)) for _ in range(n)]
         nonce = w3.eth.get_transaction_count(signer.address, "pending")
-        fees = _fees(w3)
+        fees = ledger.chain.fees()
         to, data = ledger.call_data(records[0])
         gas = w3.eth.estimate_gas({"from": signer.address, "to": to, "data": data}) * 12 // 10  # type: ignore[typeddict-item]
         t0 = time.perf_counter()

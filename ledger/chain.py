@@ -12,6 +12,14 @@
 Transactions are always signed here with a local key and sent with ``eth_sendRawTransaction``, so
 one code path serves every backend; no node ever holds a key of ours.
 
+Fees follow the chain (:meth:`Chain.fees`): EIP-1559 fields when its blocks carry a base fee, a legacy
+``gasPrice`` otherwise. By default the node's suggestion is paid (``eth_gasPrice``,
+``eth_maxPriorityFeePerGas``). An operator may fix the price per gas instead (``connect(gas_price=...)``
+or ``LEDGER_GAS_PRICE``): a permissioned network that charges nothing is configured with 0, and then no
+transaction offers the 1 gwei tip that anvil and others still suggest on a zero-fee chain. An account
+that cannot pay for a transaction is named in an :class:`~ledger.errors.InsufficientFundsError`, with
+what it needs and what it holds.
+
 Reverts surface as web3's own :class:`web3.exceptions.ContractLogicError` (or its subclasses
 ``ContractCustomError`` / ``ContractPanicError``) with the complete revert data as a hex string in
 ``.data``, on every backend: the memory chain answers a revert the way geth and anvil do (JSON-RPC
@@ -22,6 +30,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -36,11 +45,17 @@ from web3 import Web3
 from web3.exceptions import ProviderConnectionError, TimeExhausted, Web3RPCError
 from web3.middleware import ExtraDataToPOAMiddleware
 from web3.providers import EthereumTesterProvider, HTTPProvider, JSONBaseProvider
-from web3.types import RPCEndpoint, RPCResponse, TxParams, TxReceipt
+from web3.types import BlockData, RPCEndpoint, RPCResponse, TxParams, TxReceipt
 
 from ledger import _node
 from ledger._node import AnvilNode, default_data_dir, running_node
-from ledger.errors import ChainUnavailableError, ConfigurationError, TransactionError, ValidationError
+from ledger.errors import (
+    ChainUnavailableError,
+    ConfigurationError,
+    InsufficientFundsError,
+    TransactionError,
+    ValidationError,
+)
 
 __all__ = [
     "AnvilNode",
@@ -54,6 +69,9 @@ __all__ = [
 ]
 
 ChainKind = Literal["memory", "local", "rpc"]
+
+#: Environment variable with the operator's fixed price per gas in wei (``0`` on a zero-fee network).
+GAS_PRICE_ENV = "LEDGER_GAS_PRICE"
 
 # Head room over eth_estimateGas: estimates can be short when state changes between estimate and
 # inclusion, or for calls that refund gas.
@@ -72,6 +90,7 @@ class Chain:
         url: str | None = None,
         node: AnvilNode | None = None,
         timeout: float = 30.0,
+        gas_price: int | None = None,
     ) -> None:
         self.w3 = w3
         self.kind: ChainKind = kind
@@ -80,6 +99,8 @@ class Chain:
         self.node = node
         self.chain_id: int = w3.eth.chain_id
         self.genesis_hash = HexBytes(w3.eth.get_block(0)["hash"])
+        #: The operator's fixed price per gas in wei, or None to pay what the node suggests.
+        self.gas_price = gas_price
         self._timeout = timeout
         self._reconnect_lock = threading.Lock()
 
@@ -114,6 +135,42 @@ class Chain:
             self.node = current
             return True
 
+    def fees(self, latest: BlockData | None = None) -> dict[str, int]:
+        """The fee fields for the next transaction, following the chain and the operator's price.
+
+        A chain whose blocks carry ``baseFeePerGas`` gets EIP-1559 fields, any other a legacy ``gasPrice``.
+        With a configured :attr:`gas_price` that is the price per gas paid (the tip is what is left over
+        the base fee; a base fee above it is a configuration error, as the transaction would never be
+        mined). Without one, the node's ``eth_gasPrice`` and ``eth_maxPriorityFeePerGas`` are followed,
+        and a node that asks for a zero gas price gets zero.
+        """
+        block = latest if latest is not None else self.w3.eth.get_block("latest")
+        base_fee = block.get("baseFeePerGas")
+        if self.gas_price is not None:
+            if base_fee is None:
+                return {"gasPrice": self.gas_price}
+            if base_fee > self.gas_price:
+                raise ConfigurationError(
+                    f"the chain's base fee is {base_fee} wei per gas, above the configured gas price of "
+                    f"{self.gas_price} wei ({GAS_PRICE_ENV}): no transaction of ours would be mined"
+                )
+            return {"maxFeePerGas": self.gas_price, "maxPriorityFeePerGas": self.gas_price - base_fee}
+        gas_price = self.w3.eth.gas_price
+        if base_fee is None:
+            return {"gasPrice": gas_price}
+        if gas_price == 0:
+            return {"maxFeePerGas": 0, "maxPriorityFeePerGas": 0}
+        tip: int
+        try:
+            tip = self.w3.eth.max_priority_fee
+        except (Web3RPCError, ValueError):
+            tip = max(gas_price - base_fee, 0)
+        return {"maxFeePerGas": 2 * base_fee + tip, "maxPriorityFeePerGas": tip}
+
+    def charges_fees(self) -> bool:
+        """Whether a transaction costs coins here: False on a zero-fee network, where accounts need no funds."""
+        return any(self.fees().values())
+
     def close(self) -> None:
         """Disconnect; stop the local node too if this process started it without ``detach``."""
         disconnect = getattr(self.w3.provider, "disconnect", None)
@@ -144,15 +201,21 @@ def connect(
     keys: Sequence[str | bytes | LocalAccount] = (),
     detach: bool = False,
     timeout: float = 30.0,
+    gas_price: int | None = None,
 ) -> Chain:
     """Turn a chain spec (``memory``, ``local`` or a node URL) into a connected :class:`Chain`.
 
     ``data_dir``, ``port`` and ``detach`` apply to ``local`` (default directory ``.data/chain``
     under the working directory). ``chain_id`` is the id to start anvil with (default 31337) and,
     for every kind, the id the chain must report. ``keys`` add signing accounts after the
-    backend's dev accounts (a URL node has none of its own).
+    backend's dev accounts (a URL node has none of its own). ``gas_price`` fixes the price per gas in
+    wei (default ``$LEDGER_GAS_PRICE``, else the node's suggestion; see :meth:`Chain.fees`).
     """
     extra = [_as_account(key) for key in keys]
+    if gas_price is None:
+        gas_price = _configured_gas_price()
+    elif gas_price < 0:
+        raise ConfigurationError(f"the gas price must be 0 or more wei, not {gas_price}")
     kind = spec.strip()
     if kind == "memory":
         chain = _connect_memory(extra)
@@ -173,10 +236,24 @@ def connect(
         raise ConfigurationError(
             f"unknown chain spec {spec!r}: use 'memory', 'local' or an http(s):// or ws(s):// node URL"
         )
+    chain.gas_price = gas_price
     if chain_id is not None and chain.chain_id != chain_id:
         chain.close()
         raise ConfigurationError(f"the {chain.kind} chain reports chain id {chain.chain_id}, not {chain_id}")
     return chain
+
+
+def _configured_gas_price() -> int | None:
+    text = os.environ.get(GAS_PRICE_ENV, "").strip()
+    if not text:
+        return None
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise ConfigurationError(f"{GAS_PRICE_ENV} must be a whole number of wei, 0 or more")
+    return value
 
 
 def first_block_at(w3: Web3, when: float, low: int, high: int) -> int:
@@ -197,11 +274,11 @@ def send_transaction(
 ) -> TxReceipt:
     """Fill, sign locally, send raw and wait for the receipt; fields already in ``tx`` are kept.
 
-    Fills the pending nonce, gas (estimate plus a margin), fees (EIP-1559 when the chain has a base
-    fee, legacy ``gasPrice`` otherwise; a node that asks for a zero gas price, such as a free-gas
-    Besu network, gets zero) and the chain id. A revert during gas estimation propagates as web3's
-    ``ContractLogicError``; a mined transaction that reverted comes back as a receipt with
-    ``status == 0``. Not safe for concurrent sends from one account: the caller serialises them.
+    Fills the pending nonce, gas (estimate plus a margin), fees (:meth:`Chain.fees`) and the chain id.
+    A revert during gas estimation propagates as web3's ``ContractLogicError``; a mined transaction
+    that reverted comes back as a receipt with ``status == 0``; an account that cannot pay raises
+    :class:`InsufficientFundsError` naming it and the amount. Not safe for concurrent sends from one
+    account: the caller serialises them.
     """
     w3 = chain.w3
     params: dict[str, Any] = dict(tx)
@@ -213,12 +290,17 @@ def send_transaction(
         if "nonce" not in params:
             params["nonce"] = w3.eth.get_transaction_count(account.address, "pending")
         if "gasPrice" not in params and "maxFeePerGas" not in params:
-            params.update(_fees(w3))
-        if "gas" not in params:
-            estimate = w3.eth.estimate_gas(cast(TxParams, {**params, "from": account.address}))
-            params["gas"] = estimate * (100 + GAS_MARGIN_PERCENT) // 100
-        signed = account.sign_transaction(params)
-        tx_hash = w3.eth.send_raw_transaction(signed.raw_transaction)
+            params.update(chain.fees())
+        try:
+            if "gas" not in params:
+                estimate = w3.eth.estimate_gas(cast(TxParams, {**params, "from": account.address}))
+                params["gas"] = estimate * (100 + GAS_MARGIN_PERCENT) // 100
+            signed = account.sign_transaction(params)
+            tx_hash = w3.eth.send_raw_transaction(signed.raw_transaction)
+        except (Web3RPCError, ValueError) as exc:
+            if _lacks_funds(exc):
+                raise _insufficient_funds(chain, account, params) from None
+            raise
         return w3.eth.wait_for_transaction_receipt(
             tx_hash, timeout=timeout, poll_latency=0.5 if chain.kind == "rpc" else 0.02
         )
@@ -231,19 +313,30 @@ def send_transaction(
         raise ChainUnavailableError(f"lost the chain at {chain.url or chain.kind}: {exc}") from exc
 
 
-def _fees(w3: Web3) -> dict[str, int]:
-    base_fee = w3.eth.get_block("latest").get("baseFeePerGas")
-    gas_price = w3.eth.gas_price
-    if base_fee is None:
-        return {"gasPrice": gas_price}
-    if gas_price == 0:
-        return {"maxFeePerGas": 0, "maxPriorityFeePerGas": 0}
-    tip: int
-    try:
-        tip = w3.eth.max_priority_fee
-    except (Web3RPCError, ValueError):
-        tip = max(gas_price - base_fee, 0)
-    return {"maxFeePerGas": 2 * base_fee + tip, "maxPriorityFeePerGas": tip}
+# What nodes say when the sender cannot pay: geth and anvil ("insufficient funds for gas * price +
+# value", or "gas required exceeds allowance" when gas estimation is capped by the balance), Besu
+# ("Upfront cost exceeds account balance"), eth-tester ("Sender does not have enough balance").
+_NO_FUNDS = ("insufficient funds", "exceeds allowance", "exceeds account balance", "not have enough balance")
+
+
+def _lacks_funds(exc: Exception) -> bool:
+    text = str(exc).lower()
+    return any(phrase in text for phrase in _NO_FUNDS)
+
+
+def _insufficient_funds(chain: Chain, account: LocalAccount, params: dict[str, Any]) -> InsufficientFundsError:
+    """What the account needs at least: the value plus gas at the offered price (gas estimated free)."""
+    price = int(params.get("maxFeePerGas", params.get("gasPrice", 0)))
+    value = int(params.get("value", 0))
+    gas = params.get("gas")
+    if gas is None:
+        free = {k: v for k, v in params.items() if k not in ("gasPrice", "maxFeePerGas", "maxPriorityFeePerGas")}
+        try:
+            gas = chain.w3.eth.estimate_gas(cast(TxParams, {**free, "from": account.address, "value": 0}))
+        except Exception:  # the estimate needs what is missing too: count the transaction's floor
+            gas = 21_000
+    balance = int(chain.w3.eth.get_balance(account.address))
+    return InsufficientFundsError(account.address, value + int(gas) * price, balance)
 
 
 # -- URL nodes ---------------------------------------------------------------------------------

@@ -79,7 +79,7 @@ def play(
     appellate_signer = appellate_signer or Account.create()
     funder = funder or governor
     chain = ledger.chain
-    for account in (signer, appellate_signer):
+    for account in (signer, appellate_signer) if chain.charges_fees() else ():
         if chain.w3.eth.get_balance(account.address) < 10**17:
             send_transaction(chain, funder, {"to": account.address, "value": 10**18})
     if ledger.court(DEMO_APPELLATE_COURT)["status"] == 0:

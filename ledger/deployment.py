@@ -22,7 +22,7 @@ from pydantic import BaseModel, ConfigDict
 
 from ledger.build import BytecodeCheck, check_deployed_code, load_artifact
 from ledger.chain import Chain, send_transaction
-from ledger.errors import DeploymentError
+from ledger.errors import DeploymentError, InsufficientFundsError
 
 __all__ = ["CONTRACTS", "ContractDeployment", "Deployment", "check_deployment", "deploy", "load_deployment"]
 
@@ -108,7 +108,12 @@ def deploy(chain: Chain, governor: LocalAccount, path: Path | None = None, *, re
         art = load_artifact(name)
         args = [governor.address] if name == "CourtRegistry" else [addresses[d] for d in deps]
         data = art.bytecode + abi_encode(["address"] * len(args), args)
-        receipt = send_transaction(chain, governor, {"data": "0x" + data.hex()})
+        try:
+            receipt = send_transaction(chain, governor, {"data": "0x" + data.hex()})
+        except InsufficientFundsError as exc:
+            raise InsufficientFundsError(
+                exc.account, exc.needed, exc.balance, f"deploying {name} (it is the governance account)"
+            ) from None
         if receipt["status"] != 1 or not receipt.get("contractAddress"):
             raise DeploymentError(f"deploying {name} failed in transaction {receipt['transactionHash'].hex()}")
         address = to_checksum_address(str(receipt["contractAddress"]))

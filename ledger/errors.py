@@ -15,6 +15,7 @@ __all__ = [
     "ConfigurationError",
     "ContractRevertError",
     "DeploymentError",
+    "InsufficientFundsError",
     "InvalidIdentifierError",
     "LedgerError",
     "NotFoundError",
@@ -68,6 +69,19 @@ class DeploymentError(ChainError):
 
 class TransactionError(ChainError):
     """A transaction could not be sent or was not mined."""
+
+
+class InsufficientFundsError(TransactionError):
+    """An account lacks the coins a transaction needs. Names the account, what it needs and what it has."""
+
+    def __init__(self, account: str, needed: int, balance: int, what: str = "this transaction") -> None:
+        self.account = account
+        self.needed = needed
+        self.balance = balance
+        super().__init__(
+            f"account {account} needs {needed} wei for {what} but holds {balance} wei: fund it on the "
+            f"network, or configure a zero gas price (LEDGER_GAS_PRICE=0) if the network charges no fees"
+        )
 
 
 class ContractRevertError(TransactionError):

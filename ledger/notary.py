@@ -892,7 +892,7 @@ class NotaryBatcher:
             "chainId": self.ledger.chain.chain_id,
             "nonce": w3.eth.get_transaction_count(sender.address, "pending"),
         }
-        tx.update(_fees(w3))
+        tx.update(self.ledger.chain.fees())
         try:
             estimate = w3.eth.estimate_gas({**tx, "from": sender.address})  # type: ignore[typeddict-item]
         except ContractLogicError as exc:
@@ -1032,13 +1032,6 @@ class NotaryBatcher:
 # -- pure helpers --------------------------------------------------------------------------------
 
 GAS_MARGIN_PERCENT = 20
-
-
-def _fees(w3: Any) -> dict[str, int]:
-    # The library's fee policy (EIP-1559 when the chain has a base fee, zero for free-gas networks).
-    from ledger.chain import _fees as chain_fees
-
-    return chain_fees(w3)
 
 
 def _revert_data(exc: ContractLogicError) -> bytes:

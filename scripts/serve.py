@@ -1,6 +1,12 @@
 """Run the service: chain, deployment, (demo data once), then uvicorn on 127.0.0.1.
 
-``python scripts/serve.py [--data-dir DIR] [--port N] [--chain local|memory|URL] [--demo] [--production]``
+``python scripts/serve.py [--data-dir DIR] [--port N] [--chain local|memory|URL] [--gas-price WEI] [--demo]
+[--production]``
+
+``--chain URL`` serves any EVM node, a permissioned network included: there ``--gas-price 0`` (or
+``LEDGER_GAS_PRICE=0``) pays nothing where the node still suggests a price, and no account is funded.
+An account that lacks the coins a transaction needs stops the start with a message naming it and the
+amount.
 
 Everything durable lives in the data dir (default ``.data`` or ``$LEDGER_DATA_DIR``): the local anvil
 node's state, the deployment, the keystore, the vault, the index, the outbox and the API clients. Stop
@@ -39,6 +45,7 @@ from api.checking import CheckServices  # noqa: E402
 from api.services import Services  # noqa: E402
 from api.serving import uvicorn_options  # noqa: E402
 from api.settings import Settings  # noqa: E402
+from ledger.chain import GAS_PRICE_ENV  # noqa: E402
 from ledger.errors import LedgerError  # noqa: E402
 
 DEV_CLIENTS_FILE = "dev-clients.json"
@@ -184,6 +191,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int)
     parser.add_argument("--chain", help="memory | local | a node URL")
     parser.add_argument(
+        "--gas-price", type=int, metavar="WEI",
+        help="fixed price per gas in wei (0 on a zero-fee network; default: what the node suggests; "
+        "LEDGER_GAS_PRICE)",
+    )
+    parser.add_argument(
         "--demo",
         action=argparse.BooleanOptionalAction,
         default=None,
@@ -197,6 +209,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--check-port", type=int, default=8001)
     args = parser.parse_args(argv)
+    if args.gas_price is not None:
+        if args.gas_price < 0:
+            parser.error("--gas-price must be 0 or more wei")
+        os.environ[GAS_PRICE_ENV] = str(args.gas_price)  # read by ledger.chain.connect, and check workers
     overrides: dict[str, Any] = {}
     for name in ("data_dir", "host", "port", "chain"):
         if getattr(args, name) is not None:
