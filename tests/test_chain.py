@@ -18,7 +18,6 @@ from eth_abi import encode
 from web3.exceptions import ContractCustomError, ContractLogicError
 from web3.types import RPCEndpoint, TxParams
 
-from ledger import chain as chain_module
 from ledger._node import find_anvil
 from ledger.chain import Chain, connect, running_node, send_transaction
 from ledger.errors import ChainUnavailableError, ConfigurationError, TransactionError, ValidationError
@@ -414,7 +413,37 @@ def _fake_w3(base_fee: int | None, gas_price: int, tip: int = 10**9) -> object:
     ],
 )
 def test_fees_follow_the_node(base_fee: int | None, gas_price: int, expected: dict[str, int]) -> None:
-    assert chain_module._fees(_fake_w3(base_fee, gas_price)) == expected  # type: ignore[arg-type]
+    fake = SimpleNamespace(w3=_fake_w3(base_fee, gas_price), gas_price=None)
+    assert Chain.fees(fake) == expected  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("base_fee", "configured", "expected"),
+    [
+        (0, 0, {"maxFeePerGas": 0, "maxPriorityFeePerGas": 0}),  # anvil --base-fee 0 still suggests 1 gwei
+        (None, 0, {"gasPrice": 0}),
+        (7, 100, {"maxFeePerGas": 100, "maxPriorityFeePerGas": 93}),
+        (None, 100, {"gasPrice": 100}),
+    ],
+)
+def test_a_configured_gas_price_is_paid_whatever_the_node_suggests(
+    base_fee: int | None, configured: int, expected: dict[str, int]
+) -> None:
+    fake = SimpleNamespace(w3=_fake_w3(base_fee, gas_price=10**9, tip=10**9), gas_price=configured)
+    assert Chain.fees(fake) == expected  # type: ignore[arg-type]
+
+
+def test_a_base_fee_above_the_configured_price_is_a_configuration_error() -> None:
+    fake = SimpleNamespace(w3=_fake_w3(base_fee=8, gas_price=10**9), gas_price=0)
+    with pytest.raises(ConfigurationError, match="base fee is 8 wei"):
+        Chain.fees(fake)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("text", ["-1", "1.5", "one gwei"])
+def test_a_malformed_gas_price_setting_is_refused(monkeypatch: pytest.MonkeyPatch, text: str) -> None:
+    monkeypatch.setenv("LEDGER_GAS_PRICE", text)
+    with pytest.raises(ConfigurationError, match="LEDGER_GAS_PRICE"):
+        connect("memory")
 
 
 @pytest.mark.anvil

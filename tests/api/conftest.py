@@ -1,5 +1,8 @@
 """Fixtures for the service: one memory-chain service per test session (per xdist worker), signed clients.
 
+With ``JTL_TEST_RPC`` (see ``tests/conftest.py``) the session's service runs on that node instead, its
+governance account a fresh one funded there.
+
 ``api_for(client_id, key)`` gives an :class:`ApiClient` that signs every request like a real client;
 ``new_court()`` admits a fresh court through the governance endpoints and returns a signed court client.
 """
@@ -22,8 +25,10 @@ from api.app import create_app
 from api.auth import generate_key, public_key_text, sign_request
 from api.services import Services
 from api.settings import Settings
+from ledger.chain import connect
 from ledger.privacy import make_resident_id
 from ledger.verify import TrustAnchors
+from tests.conftest import TEST_RPC, funded_accounts
 
 FINAL = ("confirmed", "failed")
 
@@ -117,9 +122,18 @@ def service_settings(data_dir: Any, **changes: Any) -> Settings:
     return Settings(**values)
 
 
+def _on_test_node(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """Settings for a service on ``JTL_TEST_RPC``: a governance account funded there, thrifty signer funding."""
+    if not TEST_RPC:
+        return {}
+    with connect(TEST_RPC) as chain:
+        (governor,) = funded_accounts(chain, 1, tmp_path_factory.getbasetemp().parent)
+    return {"chain": TEST_RPC, "governance_key": governor.key.hex(), "signer_funding_wei": 10**17}
+
+
 @pytest.fixture(scope="session")
 def services(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Services]:
-    svc = Services.open(service_settings(tmp_path_factory.mktemp("service")))
+    svc = Services.open(service_settings(tmp_path_factory.mktemp("service"), **_on_test_node(tmp_path_factory)))
     svc.start()
     yield svc
     svc.close()

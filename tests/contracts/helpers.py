@@ -20,7 +20,6 @@ from eth_utils import keccak, to_checksum_address
 from web3.exceptions import ContractLogicError
 from web3.logs import DISCARD
 
-from ledger.chain import _fees
 from ledger.client import Ledger, _revert_data, decode_revert
 from ledger.errors import ContractRevertError
 from ledger.records import (
@@ -110,7 +109,7 @@ def send_batch(ledger: Ledger, txs: list[tuple[LocalAccount, str | None, str | b
     run), then wait for all of them; each must succeed. ``to=None`` deploys. Order is kept."""
     w3 = ledger.w3
     nonces: dict[str, int] = {}
-    fees = _fees(w3)
+    fees = ledger.chain.fees()
     hashes = []
     for sender, to, data in txs:
         if sender.address not in nonces:

@@ -441,6 +441,7 @@ def _travel_to(ledger: Ledger, timestamp: int) -> None:
     assert chain_now(ledger) >= timestamp - 1
 
 
+@pytest.mark.moves_clock
 def test_period_expired_removal_and_extension_with_time_travel(fresh):
     ledger = fresh
     governor, funder, relayer = ledger.chain.accounts[:3]
