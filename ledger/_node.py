@@ -2,10 +2,12 @@
 
 Contract of this module:
 
-- A data directory holds at most one running node. Its files: ``state.json`` (anvil's ``--state``,
-  rewritten every second and on SIGTERM, so blocks, transactions, receipts and logs survive a
-  ``kill -9`` of the node, minus at most the last second), ``state.json.bak`` (the state as it was
-  at the last start), ``anvil.pid``, ``anvil.port``, ``anvil.log`` and ``anvil.lock``.
+- A data directory holds at most one running node. Its files: ``state.json`` (the node's whole state,
+  replaced about every second and on SIGTERM by :mod:`ledger._statekeeper`, never written in place, so
+  blocks, transactions, receipts and logs survive a ``kill -9`` at any moment, minus at most the last
+  second or two), ``anvil-dump.json`` (anvil's own dump, which the keeper copies), ``state.json.bak``
+  (the state as it was at the last start), ``anvil.pid`` (the keeper's pid), ``anvil.port``,
+  ``anvil.log`` and ``anvil.lock``.
 - :func:`ensure_node` reuses a live node of ours for the directory (pid alive, command line names
   our state file, and it answers ``eth_chainId`` with the expected id) or starts one; a lock file
   makes concurrent callers agree on a single node.
@@ -13,9 +15,13 @@ Contract of this module:
   signal on Linux) or ``detach``-ed: its own session, left running until :meth:`AnvilNode.stop`.
 - Stopping sends SIGTERM, so anvil writes its state, and falls back to SIGKILL after a timeout.
 
-anvil rewrites ``state.json`` in place (open with O_TRUNC, then write): a ``kill -9`` in the middle
-of a write leaves a truncated file that anvil refuses to load. We never start over such a file:
-:func:`ensure_node` stops with an error naming the ``.bak`` copy.
+anvil rewrites its dump in place (open with O_TRUNC, then write): a ``kill -9`` in the middle of a write
+leaves a truncated file that anvil refuses to load. So anvil runs under :mod:`ledger._statekeeper`, which
+copies complete dumps to ``state.json`` atomically, and every start first recovers the newest complete
+dump (:func:`ledger._statekeeper.recover`). A ``state.json`` that is unreadable anyway (say, from an
+older version) is never started over: :func:`ensure_node` stops with an error naming the ``.bak`` copy.
+Every start keeps the first genesis block (:func:`_drop_extra_genesis_blocks`), so the genesis hash
+that deployments pin never changes.
 
 Only process management and the standard ``eth_chainId`` call live here; no anvil-only RPC method.
 """
@@ -32,6 +38,7 @@ import re
 import shutil
 import signal
 import subprocess
+import sys
 import threading
 import time
 import urllib.error
@@ -40,6 +47,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ledger import _statekeeper
 from ledger.errors import ChainUnavailableError, ConfigurationError
 
 __all__ = [
@@ -62,6 +70,8 @@ DEV_ACCOUNT_COUNT = 10
 DEFAULT_HARDFORK = "prague"
 
 STATE_FILE = "state.json"
+DUMP_FILE = "anvil-dump.json"
+GENESIS_TIME_FILE = "genesis-time"
 PID_FILE = "anvil.pid"
 PORT_FILE = "anvil.port"
 LOG_FILE = "anvil.log"
@@ -202,9 +212,12 @@ def _start(
     directory: Path, *, port: int | None, chain_id: int, detach: bool, timeout: float, hardfork: str
 ) -> AnvilNode:
     binary = find_anvil()
-    state = directory / STATE_FILE
+    state, dump = directory / STATE_FILE, directory / DUMP_FILE
+    _statekeeper.recover(state, dump)
     _check_and_back_up_state(state)
+    keeper = [sys.executable, _statekeeper.__file__, "--state", str(state), "--dump", str(dump), "--"]
     argv = [
+        *keeper,
         str(binary),
         "--host",
         "127.0.0.1",
@@ -214,12 +227,15 @@ def _start(
         str(chain_id),
         "--hardfork",
         hardfork,
+        "--timestamp",
+        str(_genesis_time(directory)),
         "--mnemonic",
         DEV_MNEMONIC,
         "--accounts",
         str(DEV_ACCOUNT_COUNT),
-        "--state",
-        str(state),
+        *(["--load-state", str(state)] if state.exists() else []),
+        "--dump-state",
+        str(dump),
         "--state-interval",
         "1",
     ]
@@ -260,6 +276,22 @@ def _start(
     else:
         _owned_nodes.add(node)
     return node
+
+
+def _genesis_time(directory: Path) -> int:
+    """The genesis timestamp of the data dir's chain, chosen at its first start and kept in ``genesis-time``.
+
+    anvil stamps block 0 with the time it starts. Started with the same ``--timestamp`` every time, it
+    makes the same genesis block even when no state was saved yet (killed within its first second), so
+    the genesis hash that deployments and verifiers pin never changes.
+    """
+    path = directory / GENESIS_TIME_FILE
+    recorded = _read_int(path)
+    if recorded is not None:
+        return recorded
+    now = int(time.time())
+    _statekeeper.write_atomically(path, f"{now}\n".encode())
+    return now
 
 
 def _check_and_back_up_state(state: Path) -> None:

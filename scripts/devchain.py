@@ -14,6 +14,7 @@ an operator of such a network configures), ``geth`` in ``--dev --dev.period 2`` 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import subprocess
 import sys
@@ -48,11 +49,33 @@ def node_argv(kind: str, port: int, data_dir: Path, geth: str | None) -> tuple[l
         return argv, {"LEDGER_GAS_PRICE": "0"}
     if geth is None:
         raise SystemExit("run-on geth needs --geth PATH (scripts/setup.sh --geth prints it)")
+    _init_prague_dev_chain(geth, data_dir)
     argv = [geth, "--dev", "--dev.period", str(BLOCK_SECONDS), "--dev.gaslimit", "30000000",
             "--datadir", str(data_dir), "--ipcdisable", "--nodiscover", "--verbosity", "2",
             "--http", "--http.addr", "127.0.0.1", "--http.port", str(port), "--http.api", "eth,net,web3",
             "--port", "0", "--authrpc.port", str(_free_port())]
     return argv, {"LEDGER_GAS_PRICE": ""}
+
+
+PRAGUE_AND_BEFORE = {"shanghaiTime", "cancunTime", "pragueTime"}
+# geth's developer account (a fixed, public key since geth 1.13); funded in the genesis as --dev does.
+GETH_DEV_ACCOUNT = "71562b71999873db5b286df957af199ec94617f7"
+
+
+def _init_prague_dev_chain(geth: str, data_dir: Path) -> None:
+    """Initialise ``data_dir`` with geth's own dev genesis (its system contracts and funded dev account),
+    minus every fork after Prague: the project's fork (the compiler's evmVersion, anvil's --hardfork),
+    whose gas schedule the gas targets are stated for. geth 1.17's dev chain starts on later forks."""
+    dumped = subprocess.run([geth, "--dev", "dumpgenesis"], capture_output=True, text=True, check=True).stdout
+    genesis = json.loads(dumped)
+    config = genesis["config"]
+    for key in [k for k in config if k.endswith("Time") and k not in PRAGUE_AND_BEFORE]:
+        del config[key]
+    genesis["alloc"].setdefault(GETH_DEV_ACCOUNT, {"balance": hex(2**200)})
+    data_dir.mkdir(parents=True, exist_ok=True)
+    path = data_dir / "genesis.json"
+    path.write_text(json.dumps(genesis))
+    subprocess.run([geth, "init", "--datadir", str(data_dir), str(path)], capture_output=True, check=True)
 
 
 def run_on(kind: str, geth: str | None, command: list[str]) -> int:

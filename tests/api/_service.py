@@ -206,6 +206,7 @@ class Load:
         self.outcomes: dict[str, Outcome] = {}
         self._lock = threading.Lock()
         self._next = 0
+        self._stopped = threading.Event()
 
     def _take(self, limit: int | None) -> Outcome | None:
         with self._lock:
@@ -257,7 +258,7 @@ class Load:
         def worker() -> None:
             with httpx.Client(base_url=self.base, timeout=15) as http:
                 api = ApiClient(http, self.client_id, self.key)
-                while time.monotonic() < deadline:
+                while time.monotonic() < deadline and not self._stopped.is_set():
                     outcome = self._take(count)
                     if outcome is None:
                         return
@@ -285,6 +286,10 @@ class Load:
         self._thread = threading.Thread(target=target, daemon=True)
         self._thread.start()
         return self
+
+    def stop(self) -> None:
+        """No new keys from now on (a key already taken is still sent, and retried, to its end)."""
+        self._stopped.set()
 
     def join(self, timeout: float = 400.0) -> None:
         self._thread.join(timeout)
@@ -436,42 +441,32 @@ def outbox_counts(data_dir: Path) -> dict[str, int]:
         db.close()
 
 
-def _writing_state(pid: int, state_file: Path) -> bool:
+def node_processes(keeper: int) -> list[int]:
+    """The node of a data dir is its state keeper (``anvil.pid``) and anvil, the keeper's child: both pids."""
     try:
-        fds = list(Path(f"/proc/{pid}/fd").iterdir())
+        children = Path(f"/proc/{keeper}/task/{keeper}/children").read_text().split()
     except OSError:
-        return False
-    for fd in fds:
-        try:
-            if os.readlink(fd).startswith(str(state_file)):
-                return True
-        except OSError:
-            continue
-    return False
+        children = []
+    return [keeper, *map(int, children)]
 
 
-def kill_node(chain_dir: Path) -> int:
-    """SIGKILL the anvil node of ``chain_dir``; its pid.
+def kill_node(chain_dir: Path, which: str = "anvil") -> int:
+    """SIGKILL the node of ``chain_dir`` at whatever it is doing, its state file writes included; its pid.
 
-    anvil rewrites its state file in place every second; a kill in the middle of that write leaves a
-    truncated file that ledger._node refuses to start from (a different, documented failure: restore
-    the .bak copy). So the node is stopped (SIGSTOP) and killed only while it has no state file open.
+    ``which``: ``anvil`` (the process writing its dump), ``keeper`` (the process copying it to
+    ``state.json``; anvil then gets SIGTERM from the kernel) or ``both`` at once (the process group).
     """
     node = running_node(chain_dir)
     assert node is not None, "no node to kill"
-    for _ in range(500):
-        os.kill(node.pid, signal.SIGSTOP)
-        if not _writing_state(node.pid, node.state_file):
-            os.kill(node.pid, signal.SIGKILL)
-            break
-        os.kill(node.pid, signal.SIGCONT)
-        time.sleep(0.01)
+    keeper, *anvil = node_processes(node.pid)
+    if which == "both":
+        os.killpg(keeper, signal.SIGKILL)
     else:
-        raise AssertionError("the node never stopped writing its state")
+        os.kill(anvil[0] if which == "anvil" and anvil else keeper, signal.SIGKILL)
     deadline = time.monotonic() + 30
     while running_node(chain_dir) is not None:
         assert time.monotonic() < deadline, "the killed node is still there"
-        time.sleep(0.05)
+        time.sleep(0.02)
     return node.pid
 
 
