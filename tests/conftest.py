@@ -51,7 +51,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     keep, drop = [], []
     for item in items:
         closure = set(getattr(item, "fixturenames", ()))
-        on_node = closure & NODE_FIXTURES and "anvil" not in _chain_params(item)
+        on_node = closure & NODE_FIXTURES and _chain_params(item) <= {"rpc"}  # not pinned to memory or anvil
         (keep if on_node and item.get_closest_marker("moves_clock") is None else drop).append(item)
     if drop:
         config.hook.pytest_deselected(items=drop)
