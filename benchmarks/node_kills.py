@@ -1,7 +1,7 @@
 """The local chain node SIGKILLed 200 times during writes: ``python -m benchmarks.node_kills [--kills N]``.
 
 Runs ``tests/api/test_node_kills.py`` with ``JTL_NODE_KILLS=N`` (the suite runs as many kills as fit in
-50 s): anvil, the state keeper or both are killed at random moments while the service writes, the node is
+45 s): anvil, the state keeper or both are killed at random moments while the service writes, the node is
 started again each time, and in the end every acknowledged write must be confirmed exactly once. Prints
 the test's report line (kills by kind, acknowledged writes confirmed) and the wall time; exits with the
 test's status.

@@ -15,12 +15,20 @@ from types import SimpleNamespace
 
 import pytest
 from eth_abi import encode
+from eth_account import Account
 from web3.exceptions import ContractCustomError, ContractLogicError
 from web3.types import RPCEndpoint, TxParams
 
+from ledger import _statekeeper
 from ledger._node import find_anvil
 from ledger.chain import Chain, connect, running_node, send_transaction
-from ledger.errors import ChainUnavailableError, ConfigurationError, TransactionError, ValidationError
+from ledger.errors import (
+    ChainUnavailableError,
+    ConfigurationError,
+    InsufficientFundsError,
+    TransactionError,
+    ValidationError,
+)
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -290,6 +298,57 @@ def test_a_corrupt_state_file_is_refused_and_left_alone(tmp_path: Path) -> None:
     with pytest.raises(ChainUnavailableError, match="unreadable"):
         connect("local", data_dir=data_dir)
     assert (data_dir / "state.json").read_text() == '{"block": {"number": '
+
+
+def _dump(best: int, padding: int = 0) -> bytes:
+    return json.dumps({"best_block_number": hex(best), "blocks": ["x" * padding]}).encode()
+
+
+@pytest.mark.parametrize("cut", [0, 1, 17, -1])
+def test_a_torn_dump_is_never_loaded(tmp_path: Path, cut: int) -> None:
+    """A kill -9 while anvil rewrites its dump leaves a prefix of it: the state file stays as it was."""
+    state, dump = tmp_path / "state.json", tmp_path / "anvil-dump.json"
+    state.write_bytes(_dump(5))
+    whole = _dump(9, padding=100)
+    dump.write_bytes(whole[:cut])
+    _statekeeper.recover(state, dump)
+    assert json.loads(state.read_bytes())["best_block_number"] == hex(5)
+    assert not dump.exists()
+
+
+def test_a_complete_dump_ahead_of_the_state_file_is_recovered(tmp_path: Path) -> None:
+    """The node (or its keeper) was killed after anvil's last dump but before the keeper copied it."""
+    state, dump = tmp_path / "state.json", tmp_path / "anvil-dump.json"
+    state.write_bytes(_dump(5))
+    dump.write_bytes(_dump(9))
+    _statekeeper.recover(state, dump)
+    assert json.loads(state.read_bytes())["best_block_number"] == hex(9)
+    dump.write_bytes(_dump(7))  # a dump behind the state file (restored by hand) never wins
+    _statekeeper.recover(state, dump)
+    assert json.loads(state.read_bytes())["best_block_number"] == hex(9)
+
+
+@needs_anvil
+def test_a_node_killed_before_its_first_dump_keeps_its_genesis(tmp_path: Path) -> None:
+    data_dir = tmp_path / "chain"
+    first = connect("local", data_dir=data_dir)
+    genesis = first.genesis_hash
+    assert first.node is not None
+    os.killpg(first.node.pid, signal.SIGKILL)  # keeper and anvil at once, before any state was saved
+    first.close()
+    time.sleep(1.1)  # a later start would stamp a later genesis time
+    with connect("local", data_dir=data_dir) as again:
+        assert again.genesis_hash == genesis
+
+
+@needs_anvil
+def test_an_account_without_coins_is_named_with_what_it_needs(shared_node: Chain) -> None:
+    poor = Account.create()
+    with pytest.raises(InsufficientFundsError) as raised:
+        send_transaction(shared_node, poor, {"to": shared_node.accounts[0].address, "value": 5})
+    assert raised.value.account == poor.address and raised.value.balance == 0
+    assert raised.value.needed > 5 + 21_000  # the value plus gas at the node's non-zero price
+    assert poor.address in str(raised.value) and f"{raised.value.needed} wei" in str(raised.value)
 
 
 @needs_anvil

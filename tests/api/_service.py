@@ -246,11 +246,13 @@ class Load:
         seconds: float | None = None,
         retry_every: float = 0.2,
         retry_for: float = 120.0,
+        pause: float = 0.0,
     ) -> None:
         """Post until ``count`` keys were used or ``seconds`` passed (new keys; bounded either way).
 
         Like a careful client, a thread whose request got no answer (the service is down) or a 5xx tries
-        the same key again every ``retry_every`` seconds, until ``retry_for`` seconds have passed.
+        the same key again every ``retry_every`` seconds, until ``retry_for`` seconds have passed. Each
+        thread waits ``pause`` seconds between keys (a court's pace rather than a flood).
         """
         assert count is not None or seconds is not None
         deadline = time.monotonic() + (seconds if seconds is not None else 300.0)
@@ -265,6 +267,7 @@ class Load:
                     give_up = time.monotonic() + retry_for
                     while not self.post(api, outcome) and time.monotonic() < give_up:
                         time.sleep(retry_every)
+                    time.sleep(pause)
 
         pool = [threading.Thread(target=worker, daemon=True) for _ in range(threads)]
         for t in pool:
@@ -396,14 +399,21 @@ def registry_address(data_dir: Path, name: str = "JudgmentRegistry") -> str:
 
 
 def assert_exactly_once(
-    api: ApiClient, load: Load, rpc_url: str, data_dir: Path, court: int, *, extra_ids: int = 0
+    api: ApiClient,
+    load: Load,
+    rpc_url: str,
+    data_dir: Path,
+    court: int,
+    *,
+    extra_ids: int = 0,
+    timeout: float = 180.0,
 ) -> dict[str, dict[str, Any]]:
     """Every 202 of ``load`` is confirmed, on chain once, with its own record id; nothing else of ours is.
 
     Retrying every key (accepted or not) returns the same outbox record for the accepted ones.
     """
     accepted = load.accepted()
-    records = wait_final(api, [o.accepted["outbox_id"] for o in accepted], 180.0, data_dir)  # type: ignore[index]
+    records = wait_final(api, [o.accepted["outbox_id"] for o in accepted], timeout, data_dir)  # type: ignore[index]
     failed = {k: v for k, v in records.items() if v["state"] != "confirmed"}
     assert not failed, list(failed.values())[:3]
     retry = Load(load.base, load.client_id, load.key, load.prefix, load.seed)  # a retry of every key ...
