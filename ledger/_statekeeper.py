@@ -2,7 +2,7 @@
 
 anvil rewrites its dump in place (open with O_TRUNC, then write), so a ``kill -9`` during a write leaves a
 truncated file that it refuses to load. Here anvil dumps to ``anvil-dump.json`` (``--dump-state`` every
-second, and at exit); this process copies each complete dump that is not behind the last one into
+second, and at exit); this process copies each complete, consistent dump that is not behind the last one into
 ``state.json`` by writing a new file, syncing it and renaming it over the old one, so ``state.json`` is
 always a whole dump, at most about a second behind the node. :func:`recover` runs before every start: it
 promotes a complete dump that is ahead of ``state.json`` (the node, or this keeper, was killed after its
@@ -32,14 +32,38 @@ _PR_SET_PDEATHSIG = 1
 
 
 def read_dump(path: Path) -> tuple[int, bytes] | None:
-    """``(best block, bytes)`` of a complete dump, or None if it is missing, torn or not a dump."""
+    """``(best block, bytes)`` of a complete, consistent dump; None if it is missing, torn, not a dump, or
+    holds account state ahead of its blocks (:func:`_consistent`)."""
     try:
         raw = path.read_bytes()
         data = json.loads(raw)
         best: Any = data["best_block_number"]
+        if not _consistent(data):
+            return None
         return (int(best, 0) if isinstance(best, str) else int(best)), raw
-    except (OSError, ValueError, KeyError, TypeError):
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None
+
+
+def _consistent(data: dict[str, Any]) -> bool:
+    """Every sender's account nonce follows its last mined transaction in the dump.
+
+    anvil takes the accounts and the blocks of a dump at slightly different moments: while it mines, a dump
+    can hold the effects of a transaction (nonce, storage) without the block, receipt and logs that carry
+    it. Loaded, such a chain says a record exists that no log shows. Seen as an account nonce beyond the
+    sender's last transaction in the dump; such a dump is skipped like a torn one (the next is taken).
+    """
+    last: dict[str, int] = {}
+    for item in data.get("transactions") or ():
+        info = item["info"]
+        sender, nonce = str(info["from"]).lower(), _int(info["nonce"])
+        last[sender] = max(last.get(sender, -1), nonce)
+    accounts = {str(k).lower(): v for k, v in (data.get("accounts") or {}).items()}
+    return all(_int(accounts[s]["nonce"]) == n + 1 for s, n in last.items() if s in accounts)
+
+
+def _int(value: Any) -> int:
+    return int(value, 0) if isinstance(value, str) else int(value)
 
 
 def write_atomically(path: Path, raw: bytes) -> None:
