@@ -323,7 +323,7 @@ class Services:
     # -- writing -------------------------------------------------------------------------------
 
     def desk(self, court: int) -> CourtDesk:
-        return CourtDesk(court, self.vault, self.blind_key)
+        return CourtDesk(court, self.vault, self.blind_key, self.secrets.case_key)
 
     def require_signer(self, court: int) -> None:
         if not self.outbox.has_signer(court):

@@ -1,7 +1,7 @@
 """The service's settings: one ``BaseSettings`` class, read from ``LEDGER_*`` environment variables.
 
-Contract: :class:`Settings` holds every knob of the service. The four secrets (vault master key,
-blind-index key, keystore password, governance key) have no defaults. :func:`resolve_secrets` turns the
+Contract: :class:`Settings` holds every knob of the service. The five secrets (vault master key,
+blind-index key, case-number key, keystore password, governance key) have no defaults. :func:`resolve_secrets` turns the
 settings into usable secrets:
 
 - ``mode == "production"``: every secret must be given explicitly; a missing value, a placeholder
@@ -12,7 +12,8 @@ settings into usable secrets:
   (mode 0600, the same file and names as :class:`ledger.workspace.Workspace`) and reused on restart.
 
 Environment names match the library's workspace: ``LEDGER_VAULT_KEY``, ``LEDGER_BLIND_INDEX_KEY``,
-``LEDGER_KEYSTORE_PASSWORD``, ``LEDGER_GOVERNANCE_KEY``, ``LEDGER_DATA_DIR``, ``LEDGER_MODE``, ...
+``LEDGER_CASE_NUMBER_KEY``, ``LEDGER_KEYSTORE_PASSWORD``, ``LEDGER_GOVERNANCE_KEY``, ``LEDGER_DATA_DIR``,
+``LEDGER_MODE``, ...
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from ledger.errors import ConfigurationError
-from ledger.privacy import BlindIndexKey
+from ledger.privacy import BlindIndexKey, CaseNumberKey
 
 __all__ = ["DEV_SECRETS_FILE", "ServiceSecrets", "Settings", "resolve_blind_key", "resolve_secrets"]
 
@@ -42,6 +43,7 @@ DEV_SECRETS_FILE = "dev-secrets.json"
 SECRET_ENV = {
     "vault_key": "LEDGER_VAULT_KEY",
     "blind_index_key": "LEDGER_BLIND_INDEX_KEY",
+    "case_number_key": "LEDGER_CASE_NUMBER_KEY",
     "keystore_password": "LEDGER_KEYSTORE_PASSWORD",
     "governance_key": "LEDGER_GOVERNANCE_KEY",
 }
@@ -88,6 +90,9 @@ class Settings(BaseSettings):
     # -- secrets: no defaults; see resolve_secrets ---------------------------------------------------
     vault_key: SecretStr | None = Field(default=None, description="vault master key, 64 hex digits")
     blind_index_key: SecretStr | None = Field(default=None, description="blind-index HMAC key, 64 hex digits")
+    case_number_key: SecretStr | None = Field(
+        default=None, description="K_case, the network's case-number key (HMAC), 64 hex digits"
+    )
     keystore_password: SecretStr | None = Field(default=None, description="password of the signer keystore")
     governance_key: SecretStr | None = Field(default=None, description="governance account private key")
 
@@ -160,6 +165,7 @@ class ServiceSecrets:
     blind_key: BlindIndexKey
     keystore_password: str
     governor: LocalAccount
+    case_key: CaseNumberKey
 
     def __repr__(self) -> str:
         return f"ServiceSecrets(governor={self.governor.address}, <secrets redacted>)"
@@ -195,6 +201,7 @@ def resolve_secrets(settings: Settings) -> ServiceSecrets:
         blind_key=BlindIndexKey(_hex32("blind_index_key", values["blind_index_key"])),
         keystore_password=values["keystore_password"],
         governor=_account(values["governance_key"]),
+        case_key=CaseNumberKey(_hex32("case_number_key", values["case_number_key"])),
     )
 
 
@@ -278,6 +285,7 @@ def _dev_secrets(path: Path) -> dict[str, str]:
     generators = {
         "LEDGER_VAULT_KEY": lambda: _secrets.token_hex(32),
         "LEDGER_BLIND_INDEX_KEY": lambda: _secrets.token_hex(32),
+        "LEDGER_CASE_NUMBER_KEY": lambda: _secrets.token_hex(32),
         "LEDGER_KEYSTORE_PASSWORD": lambda: _secrets.token_urlsafe(24),
         "LEDGER_GOVERNANCE_KEY": lambda: _secrets.token_hex(32),
     }

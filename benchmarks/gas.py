@@ -25,6 +25,7 @@ from ledger.records import (
     Action,
     ActionKind,
     Anchor,
+    CaseNumberKey,
     Extension,
     Filing,
     Ground,
@@ -42,6 +43,9 @@ from ledger.records import (
 NAME = "gas"
 JUDGMENT_GOAL = Goal("<=", 55_000)
 NOTARY_GOAL = Goal("<=", 60, "<= 60 at 1,000")
+
+#: K_case of the benchmark network (a fixed key: digests of the same case number stay comparable).
+CASE_KEY = CaseNumberKey(bytes.fromhex("be" * 32))
 
 
 def shared_chain(ctx: Context) -> ChainEnv:
@@ -100,7 +104,7 @@ class GasBook:
 def judgment(court: int, n: int) -> Judgment:
     return Judgment(
         court=court,
-        case_number_digest=case_number_digest(f"(2024)京0108民初{10_000 + n}号"),
+        case_number_digest=case_number_digest(CASE_KEY, f"(2024)京0108民初{10_000 + n}号"),
         document_digest=sha256_digest(f"gas benchmark judgment {court}/{n}".encode()),
         parties_commitment=sha256_digest(f"parties {court}/{n}".encode()),
         amount=1_300_000 + n,
@@ -155,7 +159,7 @@ def run(ctx: Context) -> None:
     filing = Filing(
         court=court.id,
         judgment_id=j4.record_id,
-        case_number_digest=case_number_digest("(2024)京0108执1号"),
+        case_number_digest=case_number_digest(CASE_KEY, "(2024)京0108执1号"),
         amount_due=10_000_000,
         filed_at=date(2024, 4, 1),
     )
@@ -163,7 +167,7 @@ def run(ctx: Context) -> None:
     filing2 = Filing(
         court=court.id,
         judgment_id=j5.record_id,
-        case_number_digest=case_number_digest("(2024)京0108执2号"),
+        case_number_digest=case_number_digest(CASE_KEY, "(2024)京0108执2号"),
         amount_due=10_000_000,
         filed_at=date(2024, 4, 2),
     )

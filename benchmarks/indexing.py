@@ -24,6 +24,7 @@ from collections.abc import Iterator
 from datetime import date
 
 from benchmarks.common import Context
+from benchmarks.gas import CASE_KEY
 from benchmarks.harness import BulkWriter, Calldata, ChainEnv, direct_call
 from ledger.records import (
     Action,
@@ -50,7 +51,7 @@ def stories(env: ChainEnv, court: int, first: int, count: int, now: int) -> Iter
         seed = n.to_bytes(8, "big")
         j = Judgment(
             court=court,
-            case_number_digest=case_number_digest(f"(2024)京0108民初{n}号"),
+            case_number_digest=case_number_digest(CASE_KEY, f"(2024)京0108民初{n}号"),
             document_digest=os.urandom(24) + seed,
             parties_commitment=os.urandom(32),
             amount=1_000_000 + n,
@@ -61,7 +62,7 @@ def stories(env: ChainEnv, court: int, first: int, count: int, now: int) -> Iter
         f = Filing(
             court=court,
             judgment_id=j.record_id(),
-            case_number_digest=case_number_digest(f"(2024)京0108执{n}号"),
+            case_number_digest=case_number_digest(CASE_KEY, f"(2024)京0108执{n}号"),
             amount_due=1_000_000 + n,
             filed_at=date(2024, 2, 1),
         )

@@ -23,7 +23,7 @@ from functools import partial
 from typing import Any
 
 from benchmarks.common import Context, Goal, in_module, latency_summary, profile_shares, time_calls
-from benchmarks.gas import judgment, shared_chain
+from benchmarks.gas import CASE_KEY, judgment, shared_chain
 from ledger.certificates import case_certificate, defaulter_certificate, judgment_certificate, notary_certificate
 from ledger.merkle import notary_leaf
 from ledger.records import (
@@ -59,7 +59,7 @@ def certificates(ctx: Context) -> dict[str, tuple[str, bytes | None]]:
         filing = Filing(
             court=court.id,
             judgment_id=wj.record_id,
-            case_number_digest=case_number_digest("(2024)京0108执9号"),
+            case_number_digest=case_number_digest(CASE_KEY, "(2024)京0108执9号"),
             amount_due=1_300_000,
             filed_at=date(2024, 4, 1),
         )

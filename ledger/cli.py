@@ -89,7 +89,8 @@ class _Context:
         from ledger.privacy import Vault
 
         secrets = self.ws.secrets()
-        return CourtDesk(court, Vault.open(self.ws.vault_path, secrets.vault_key), secrets.blind_key)
+        return CourtDesk(court, Vault.open(self.ws.vault_path, secrets.vault_key), secrets.blind_key,
+                         secrets.case_key)
 
 
 def _ctx(data_dir: Path, chain: str) -> _Context:
@@ -639,7 +640,7 @@ def demo(data_dir: DataDir = DEFAULT_DIR, chain: ChainSpec = "local") -> None:
     appellate = (ctx.ws.court_signer(DEMO_APPELLATE_COURT) if DEMO_APPELLATE_COURT in known
                  else ctx.ws.new_court_signer(DEMO_APPELLATE_COURT))
     with Vault.open(ctx.ws.vault_path, secrets.vault_key) as vault:
-        result = play(ctx.ledger, ctx.governor(), vault, secrets.blind_key, signer=signer,
+        result = play(ctx.ledger, ctx.governor(), vault, secrets.blind_key, secrets.case_key, signer=signer,
                       appellate_signer=appellate, funder=ctx.chain.accounts[1] if ctx.chain.accounts else None,
                       progress=lambda line: out.print(f"• {line}"))
     count = sum(len(v) for v in result.writes.values())

@@ -22,7 +22,16 @@ from ledger.chain import send_transaction
 from ledger.client import Ledger, Written
 from ledger.desk import CourtDesk
 from ledger.merkle import MerkleTree
-from ledger.privacy import BlindIndexKey, CreditCode, Party, ResidentId, Vault, make_credit_code, make_resident_id
+from ledger.privacy import (
+    BlindIndexKey,
+    CaseNumberKey,
+    CreditCode,
+    Party,
+    ResidentId,
+    Vault,
+    make_credit_code,
+    make_resident_id,
+)
 from ledger.records import (
     Action,
     ActionKind,
@@ -68,6 +77,7 @@ def play(
     governor: LocalAccount,
     vault: Vault,
     blind_key: BlindIndexKey,
+    case_key: CaseNumberKey,
     *,
     signer: LocalAccount | None = None,
     appellate_signer: LocalAccount | None = None,
@@ -89,7 +99,7 @@ def play(
         ledger.admit_court(governor, DEMO_COURT, "CN-BJ", DEMO_APPELLATE_COURT, signer.address)
         progress(f"admitted court {DEMO_COURT}")
 
-    desk = CourtDesk(DEMO_COURT, vault, blind_key)
+    desk = CourtDesk(DEMO_COURT, vault, blind_key, case_key)
     result = DemoResult()
 
     def write(story: str, record: object) -> Written:

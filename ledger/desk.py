@@ -3,7 +3,8 @@
 Contract: personal data never leaves this module except into the vault. A judgment's parties become a
 salted commitment (fresh 32-byte salt per record, kept in the vault with the parties); a defaulter
 becomes a keyed blind index (HMAC under a key kept off chain); documents become SHA-256 digests; case
-numbers become digests. The returned records are what the court signs and the chain stores.
+numbers become digests keyed by the network's case-number key K_case (see ledger.records). The returned
+records are what the court signs and the chain stores.
 """
 
 from __future__ import annotations
@@ -12,7 +13,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from ledger.privacy import BlindIndexKey, Party, SubjectId, Vault, blind_index, commit_parties, new_salt
+from ledger.privacy import (
+    BlindIndexKey,
+    CaseNumberKey,
+    Party,
+    SubjectId,
+    Vault,
+    blind_index,
+    commit_parties,
+    new_salt,
+)
 from ledger.records import (
     LISTING_PERIOD_SECONDS,
     Filing,
@@ -34,6 +44,7 @@ class CourtDesk:
     court: int
     vault: Vault
     blind_key: BlindIndexKey
+    case_key: CaseNumberKey
 
     def subject_index(self, subject: SubjectId) -> bytes:
         """The blind index partners and the chain know the subject by."""
@@ -63,7 +74,7 @@ class CourtDesk:
         salt = new_salt()
         record = Judgment(
             court=self.court,
-            case_number_digest=case_number_digest(case_number),
+            case_number_digest=case_number_digest(self.case_key, case_number),
             document_digest=digest,
             parties_commitment=commit_parties(parties, salt),
             amount=amount,
@@ -76,7 +87,8 @@ class CourtDesk:
         return record
 
     def filing(self, *, judgment_id: bytes, case_number: str, amount_due: int, filed_at: date) -> Filing:
-        return Filing(court=self.court, judgment_id=judgment_id, case_number_digest=case_number_digest(case_number),
+        return Filing(court=self.court, judgment_id=judgment_id,
+                      case_number_digest=case_number_digest(self.case_key, case_number),
                       amount_due=amount_due, filed_at=filed_at)
 
     def listing(

@@ -12,6 +12,7 @@ from __future__ import annotations
 import enum
 import hashlib
 import unicodedata
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, ClassVar, NewType
 
@@ -19,11 +20,15 @@ from eth_abi import encode as abi_encode
 from eth_utils import keccak
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from ledger.privacy.blind import CaseNumberKey
+
 __all__ = [
     "CONTRACT_OF",
     "Action",
     "ActionKind",
     "Anchor",
+    "CaseNumberKey",
+    "CaseNumberOpening",
     "CaseState",
     "ChainDate",
     "Extension",
@@ -41,6 +46,7 @@ __all__ = [
     "case_number_digest",
     "date_to_unix",
     "normalise_case_number",
+    "open_case_number",
     "opened_case_number_digest",
     "sha256_digest",
 ]
@@ -159,44 +165,73 @@ def sha256_digest(data: bytes) -> bytes:
     return hashlib.sha256(data).digest()
 
 
-def case_number_digest(case_number: str) -> bytes:
-    """keccak256 of a case number, NFKC-normalised (full-width brackets become ASCII) without spaces."""
-    normal = "".join(unicodedata.normalize("NFKC", case_number).split())
-    if not normal:
-        raise ValueError("case number is empty")
-    return keccak(normal.encode("utf-8"))
-
-
-#: Code points with the Unicode White_Space property: deleted from case numbers (after NFKC).
+#: Code points whose Unicode White_Space property is true: deleted from a case number after NFKC.
 _WHITE_SPACE = frozenset(
-    [*range(0x09, 0x0E), 0x20, 0x85, 0xA0, 0x1680, *range(0x2000, 0x200B), 0x2028, 0x2029, 0x202F, 0x205F, 0x3000]
+    [*map(chr, range(0x09, 0x0E)), "\u0020", "\u0085", "\u00a0", "\u1680", *map(chr, range(0x2000, 0x200B)),
+     "\u2028", "\u2029", "\u202f", "\u205f", "\u3000"]
 )
+#: General categories refused in a case number once white space is gone (controls, format, surrogates,
+#: private use, unassigned): invisible characters would make two digests of what a clerk reads as one number.
 _REFUSED_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn"})
+CASE_NUMBER_SALT_BYTES = 32
 
 
 def normalise_case_number(case_number: str) -> str:
-    """NFKC, then delete White_Space code points; refuse control, format, surrogate, private or unassigned ones.
+    """The one normal form of a case number: NFKC (full-width brackets become ASCII), every White_Space code
+    point deleted; a control, format, surrogate, private-use or unassigned code point is refused.
 
-    The exact rule of docs/verification.md (mirrored by the JavaScript verifier). The error never echoes
-    the text: a case number can identify a party.
+    Raises ValueError with a message that names the problem and its position, never the text.
     """
-    text = "".join(c for c in unicodedata.normalize("NFKC", case_number) if ord(c) not in _WHITE_SPACE)
-    for i, c in enumerate(text):
-        if unicodedata.category(c) in _REFUSED_CATEGORIES:
-            raise ValueError(f"case number has a control, format or unassigned character "
-                             f"(U+{ord(c):04X}) at position {i}")
+    text = "".join(c for c in unicodedata.normalize("NFKC", case_number) if c not in _WHITE_SPACE)
+    for position, char in enumerate(text):
+        category = unicodedata.category(char)
+        if category in _REFUSED_CATEGORIES:
+            raise ValueError(f"case number has an invisible or unassigned character (category {category}) "
+                             f"at position {position}")
     if not text:
         raise ValueError("case number is empty")
     return text
 
 
+@dataclass(frozen=True)
+class CaseNumberOpening:
+    """A case number in normal form and its salt: what opens an on-chain ``caseNumberDigest`` without K_case.
+
+    ``digest = keccak256(salt || utf8(text))``; ``salt = HMAC-SHA256(K_case, utf8(text))``. A certificate
+    carries ``text`` and ``salt`` so any verifier recomputes the digest; whoever lacks K_case cannot test
+    guesses of case numbers against the chain.
+    """
+
+    text: str
+    salt: bytes = field(repr=False)
+
+    @property
+    def digest(self) -> bytes:
+        return opened_case_number_digest(self.text, self.salt)
+
+
+def open_case_number(key: CaseNumberKey, case_number: str) -> CaseNumberOpening:
+    """The one place a case number's salt and digest are computed from K_case."""
+    text = normalise_case_number(case_number)
+    return CaseNumberOpening(text, key.hmac_sha256(text.encode("utf-8")))
+
+
+def case_number_digest(key: CaseNumberKey, case_number: str) -> bytes:
+    """The on-chain ``caseNumberDigest`` of a case number under the network's case-number key."""
+    return open_case_number(key, case_number).digest
+
+
 def opened_case_number_digest(text: str, salt: bytes) -> bytes:
-    """``keccak256(salt || utf8(text))`` for a certificate's opening; the text must be in normal form."""
-    if not isinstance(salt, bytes | bytearray) or len(salt) != 32:
-        raise ValueError("a case-number salt must be 32 bytes")
+    """A verifier's side: the digest a certificate's opening (normalised text, salt) stands for; no key needed.
+
+    Refuses a text that is not in normal form (an opening that would open a different digest than the
+    same case number written by a court) and a salt that is not 32 bytes.
+    """
+    if not isinstance(salt, bytes | bytearray) or len(salt) != CASE_NUMBER_SALT_BYTES:
+        raise ValueError(f"a case-number salt must be {CASE_NUMBER_SALT_BYTES} bytes")
     if normalise_case_number(text) != text:
         raise ValueError("the opened case number is not in normal form")
-    return bytes(keccak(bytes(salt) + text.encode("utf-8")))
+    return keccak(bytes(salt) + text.encode("utf-8"))
 
 
 def date_to_unix(value: date | datetime | int) -> int:

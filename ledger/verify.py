@@ -62,7 +62,6 @@ from ledger.records import (
     JudgmentStatus,
     Listing,
     RemovalReason,
-    case_number_digest,
 )
 from ledger.signing import Domain
 
@@ -72,10 +71,8 @@ __all__ = [
     "Step",
     "TrustAnchors",
     "UnsafeTrustAnyNetwork",
-    "Verdict",
     "VerificationResult",
     "canonical_signature_problem",
-    "lookup_judgment",
     "verify_certificate",
 ]
 
@@ -701,53 +698,3 @@ def _listing_status(w3: Web3, target: Any, cert: Certificate, record: Listing, l
                        + ("" if at is None else f" at {at}"))
     return name, name == "active", {"state": name, "restricted": restricted, "at": when, "until": until_now,
                                     "removed_at": removed_now, "removal_reason": RemovalReason(rec[6]).name.lower()}
-
-
-# -- foreign court look-up ---------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Verdict:
-    """One answer to 'is this judgment on the ledger?': never a list."""
-
-    verdict: str  # "verified" | "does_not_match" | "not_on_chain"
-    judgment_id: str | None = None
-    court: int | None = None
-    status: str | None = None
-    superseded_by: str | None = None
-    block_number: int | None = None
-    transaction_hash: str | None = None
-
-
-def lookup_judgment(w3: Web3, judgment_registry: str, *, case_number: str, document_digest: bytes,
-                    from_block: int, chunk: int = 5_000) -> Verdict:
-    """Find the judgment with this case number and document digest via logs, in bounded ranges.
-
-    The case number is matched through its digest (an indexed topic); only a record whose document
-    digest also matches is reported. A case number with only other documents answers ``does_not_match``.
-    """
-    contract = _contract(w3, "JudgmentRegistry", judgment_registry)
-    event = "JudgmentRecorded(bytes32,uint32,bytes32,bytes32,bytes32,uint128,bytes3,uint40,uint40)"
-    topic0 = "0x" + keccak(text=event).hex()
-    topic3 = "0x" + case_number_digest(case_number).hex()
-    head = w3.eth.block_number
-    seen_case = False
-    start = from_block
-    while start <= head:
-        end = min(head, start + chunk - 1)
-        logs = w3.eth.get_logs({"address": contract.address, "fromBlock": start, "toBlock": end,
-                                "topics": [topic0, None, None, topic3]})
-        for log in logs:
-            event = contract.events.JudgmentRecorded().process_log(log)
-            seen_case = True
-            if bytes(event["args"]["documentDigest"]) == document_digest:
-                jid = bytes(event["args"]["id"])
-                _, status, _, _, _ = contract.functions.judgmentRecord(jid).call()
-                st = JudgmentStatus(status)
-                successor = (bytes(contract.functions.supersededBy(jid).call())
-                             if st == JudgmentStatus.SUPERSEDED else None)
-                return Verdict("verified", "0x" + jid.hex(), event["args"]["court"], st.name.lower(),
-                               "0x" + successor.hex() if successor else None, log["blockNumber"],
-                               "0x" + bytes(log["transactionHash"]).hex())
-        start = end + 1
-    return Verdict("does_not_match" if seen_case else "not_on_chain")

@@ -10,8 +10,8 @@ Layout (all under ``root``, default ``.data`` or ``$LEDGER_DATA_DIR``)::
     index.db          the read model (ledger.index); rebuildable from the chain
     dev-secrets.json  development mode only: generated secrets, mode 0600
 
-Secrets come from the environment (``LEDGER_VAULT_KEY``, ``LEDGER_BLIND_INDEX_KEY`` as 64 hex digits,
-``LEDGER_KEYSTORE_PASSWORD``). In development mode a missing secret is generated once into
+Secrets come from the environment (``LEDGER_VAULT_KEY``, ``LEDGER_BLIND_INDEX_KEY``, ``LEDGER_CASE_NUMBER_KEY``
+as 64 hex digits, ``LEDGER_KEYSTORE_PASSWORD``). In development mode a missing secret is generated once into
 ``dev-secrets.json`` and reused; in production mode a missing or placeholder secret is an error.
 """
 
@@ -27,7 +27,7 @@ from typing import Literal
 from eth_account.signers.local import LocalAccount
 
 from ledger.errors import ConfigurationError
-from ledger.privacy import BlindIndexKey
+from ledger.privacy import BlindIndexKey, CaseNumberKey
 from ledger.signing import Keystore
 
 __all__ = ["Secrets", "Workspace"]
@@ -41,6 +41,7 @@ class Secrets:
     vault_key: bytes
     blind_key: BlindIndexKey
     keystore_password: str
+    case_key: CaseNumberKey
 
     def __repr__(self) -> str:
         return "Secrets(<redacted>)"
@@ -62,7 +63,7 @@ class Workspace:
 
     def secrets(self) -> Secrets:
         env = {k: os.environ.get(k, "") for k in ("LEDGER_VAULT_KEY", "LEDGER_BLIND_INDEX_KEY",
-                                                  "LEDGER_KEYSTORE_PASSWORD")}
+                                                  "LEDGER_CASE_NUMBER_KEY", "LEDGER_KEYSTORE_PASSWORD")}
         if self.mode == "production":
             bad = [k for k, v in env.items() if v.strip().lower() in PLACEHOLDERS]
             if bad:
@@ -73,24 +74,36 @@ class Workspace:
         try:
             vault_key = bytes.fromhex(values["LEDGER_VAULT_KEY"])
             blind = BlindIndexKey.from_hex(values["LEDGER_BLIND_INDEX_KEY"])
+            case_key = CaseNumberKey.from_hex(values["LEDGER_CASE_NUMBER_KEY"])
         except ValueError as exc:
-            raise ConfigurationError("LEDGER_VAULT_KEY and LEDGER_BLIND_INDEX_KEY must be 64 hex digits") from exc
+            raise ConfigurationError(
+                "LEDGER_VAULT_KEY, LEDGER_BLIND_INDEX_KEY and LEDGER_CASE_NUMBER_KEY must be 64 hex digits"
+            ) from exc
         if len(vault_key) != 32:
             raise ConfigurationError("LEDGER_VAULT_KEY must be 64 hex digits (32 bytes)")
-        return Secrets(vault_key, blind, values["LEDGER_KEYSTORE_PASSWORD"])
+        return Secrets(vault_key, blind, values["LEDGER_KEYSTORE_PASSWORD"], case_key)
 
     def _dev_secrets(self) -> dict[str, str]:
+        """dev-secrets.json, adding whatever is missing (a key introduced after the file was written)."""
+        values: dict[str, str] = {}
         if self.secrets_path.is_file():
-            return dict(json.loads(self.secrets_path.read_text()))
-        values = {
-            "LEDGER_VAULT_KEY": _secrets.token_hex(32),
-            "LEDGER_BLIND_INDEX_KEY": _secrets.token_hex(32),
-            "LEDGER_KEYSTORE_PASSWORD": _secrets.token_urlsafe(24),
+            values = dict(json.loads(self.secrets_path.read_text()))
+        generators = {
+            "LEDGER_VAULT_KEY": lambda: _secrets.token_hex(32),
+            "LEDGER_BLIND_INDEX_KEY": lambda: _secrets.token_hex(32),
+            "LEDGER_CASE_NUMBER_KEY": lambda: _secrets.token_hex(32),
+            "LEDGER_KEYSTORE_PASSWORD": lambda: _secrets.token_urlsafe(24),
         }
+        missing = [k for k in generators if not values.get(k)]
+        if not missing:
+            return values
+        values.update({k: generators[k]() for k in missing})
         self.root.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.secrets_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        tmp = self.secrets_path.with_name(self.secrets_path.name + f".{os.getpid()}.tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as fh:
             json.dump(values, fh)
+        tmp.replace(self.secrets_path)
         return values
 
     # -- court keys --------------------------------------------------------------------------

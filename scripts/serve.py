@@ -68,6 +68,7 @@ def seed_demo_once(services: Services) -> None:
         services.governor,
         services.vault,
         services.blind_key,
+        services.secrets.case_key,
         signer=signer,
         appellate_signer=appellate,
         progress=lambda line: print(f"demo: {line}", flush=True),

@@ -33,7 +33,7 @@ from eth_utils import to_checksum_address
 from ledger.chain import Chain, connect, send_transaction
 from ledger.client import Ledger
 from ledger.deployment import Deployment, deploy
-from ledger.records import Judgment, case_number_digest, sha256_digest
+from ledger.records import CaseNumberKey, Judgment, case_number_digest, sha256_digest
 
 #: A node URL to run the chain-backed tests on, instead of the memory chain and a local anvil.
 TEST_RPC = os.environ.get("JTL_TEST_RPC", "").strip()
@@ -101,6 +101,9 @@ def _connect_backend(name: str, tmp_path_factory: pytest.TempPathFactory) -> Cha
         chain.close()
         raise
     return chain
+
+#: The case-number key (K_case) of the test networks: fixed, so digests are reproducible across tests.
+CASE_KEY = CaseNumberKey(bytes.fromhex("c45e" * 16))
 
 
 @pytest.fixture(scope="session", params=BACKENDS)
@@ -174,7 +177,7 @@ def make_judgment(court: int, n: int = 0, **changes) -> Judgment:
     """A valid judgment whose fields differ with ``n``."""
     fields = dict(
         court=court,
-        case_number_digest=case_number_digest(f"(2016)京0102民初{1000 + n}号"),
+        case_number_digest=case_number_digest(CASE_KEY, f"(2016)京0102民初{1000 + n}号"),
         document_digest=sha256_digest(f"judgment document {court}/{n}".encode()),
         parties_commitment=sha256_digest(f"parties {court}/{n}".encode()),
         amount=1_300_000 + n,

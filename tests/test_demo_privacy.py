@@ -12,7 +12,7 @@ from ledger.chain import connect
 from ledger.client import Ledger
 from ledger.demo import play
 from ledger.deployment import deploy
-from ledger.privacy import BlindIndexKey, Vault
+from ledger.privacy import BlindIndexKey, CaseNumberKey, Vault
 
 
 @pytest.fixture(scope="module")
@@ -20,7 +20,8 @@ def demo(tmp_path_factory):
     chain = connect("memory")
     ledger = Ledger(chain, deploy(chain, chain.accounts[0]))
     vault = Vault.open(tmp_path_factory.mktemp("vault") / "vault.db", secrets.token_bytes(32))
-    result = play(ledger, chain.accounts[0], vault, BlindIndexKey.generate(), funder=chain.accounts[1])
+    result = play(ledger, chain.accounts[0], vault, BlindIndexKey.generate(), CaseNumberKey.generate(),
+                  funder=chain.accounts[1])
     yield ledger, vault, result
     vault.close()
     chain.close()

@@ -25,6 +25,7 @@ from ledger.records import (
     Action,
     ActionKind,
     Anchor,
+    CaseNumberKey,
     CaseState,
     Filing,
     Ground,
@@ -53,6 +54,8 @@ ADDRESSES = {
 }
 CASE_NUMBER = "(2016)京0102民初1234号"
 CASE_SALT = bytes.fromhex("73" * 32)
+#: K_case of the golden network (fixed: the vectors must not change from run to run).
+CASE_KEY = CaseNumberKey(b"\x5a" * 32)
 #: beyond 2^53: JSON.parse would lose it as a number, so it travels as a decimal string
 BIG_AMOUNT = 123456789012345678901
 DOCUMENT = b"%PDF-1.7 golden judgment document\n"
@@ -75,7 +78,8 @@ def golden_certificates() -> dict[str, str]:
                         amount=BIG_AMOUNT, currency="CNY", judgment_date=date(2016, 6, 1),
                         effective_date=date(2016, 6, 15))
     wj = _written(judgment, 1)
-    filing = Filing(court=110105, judgment_id=wj.record_id, case_number_digest=case_number_digest("(2016)京0102执1号"),
+    filing = Filing(court=110105, judgment_id=wj.record_id,
+                    case_number_digest=case_number_digest(CASE_KEY, "(2016)京0102执1号"),
                     amount_due=1_300_000, filed_at=date(2016, 7, 1))
     wf = _written(filing, 2)
     actions = [Action(case_id=wf.record_id, sequence=0, kind=ActionKind.ASSET_INQUIRY, detail=3),

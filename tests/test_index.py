@@ -39,7 +39,7 @@ from ledger.records import (
     case_number_digest,
     sha256_digest,
 )
-from tests.conftest import Court, admit_new_court, fund, make_judgment
+from tests.conftest import CASE_KEY, Court, admit_new_court, fund, make_judgment
 
 DAY = 86400
 ZERO32 = b"\x00" * 32
@@ -69,7 +69,7 @@ class _Writer:
 
     def case(self, judgment_id: bytes, due: int, n: int) -> bytes:
         filing = Filing(court=self.court.id, judgment_id=judgment_id,
-                        case_number_digest=case_number_digest(f"(2019)京0105执{self.court.id}-{n}号"),
+                        case_number_digest=case_number_digest(CASE_KEY, f"(2019)京0105执{self.court.id}-{n}号"),
                         amount_due=due, filed_at=date(2019, 1, 1))
         case_id = self(filing)
         self.sequence[case_id] = 0

@@ -29,7 +29,7 @@ from ledger.records import (
     case_number_digest,
     sha256_digest,
 )
-from tests.conftest import admit_new_court, make_judgment
+from tests.conftest import CASE_KEY, admit_new_court, make_judgment
 
 MONEY = {ActionKind.DEDUCTION, ActionKind.VALUATION, ActionKind.AUCTION_LISTED, ActionKind.AUCTION_SOLD,
          ActionKind.PAYMENT_RECEIVED, ActionKind.DISBURSEMENT}
@@ -112,8 +112,9 @@ def test_enforcement_matches_the_model(ledger, governor, funder):
         def open_case(self):
             n = next(counter)
             judgment = ledger.submit(court.signer, make_judgment(court.id, 10_000 + n)).record_id
-            filing = Filing(court=court.id, judgment_id=judgment, case_number_digest=case_number_digest(f"执{n}号"),
-                            amount_due=10_000, filed_at=make_judgment(court.id).judgment_date)
+            filing = Filing(court=court.id, judgment_id=judgment,
+                            case_number_digest=case_number_digest(CASE_KEY, f"执{n}号"), amount_due=10_000,
+                            filed_at=make_judgment(court.id).judgment_date)
             self.case_id = ledger.submit(court.signer, filing).record_id
             self.model = CaseModel(due=10_000)
 
@@ -159,7 +160,8 @@ def test_defaulter_lifecycle_matches_the_model(ledger, governor, funder):
     court = admit_new_court(ledger, governor, funder)
     judgment = ledger.submit(court.signer, make_judgment(court.id, 77)).record_id
     case_id = ledger.submit(court.signer, Filing(court=court.id, judgment_id=judgment,
-                                                 case_number_digest=case_number_digest("执77号"), amount_due=5,
+                                                 case_number_digest=case_number_digest(CASE_KEY, "执77号"),
+                                                 amount_due=5,
                                                  filed_at=make_judgment(court.id).judgment_date)).record_id
     counter = iter(range(10**6))
 

@@ -40,8 +40,8 @@ from ledger.records import (
     opened_case_number_digest,
     sha256_digest,
 )
-from ledger.verify import NetworkDescriptor, TrustAnchors, lookup_judgment, verify_certificate
-from tests.conftest import admit_new_court, make_judgment
+from ledger.verify import NetworkDescriptor, TrustAnchors, verify_certificate
+from tests.conftest import CASE_KEY, admit_new_court, make_judgment
 from tests.mutations import high_s_twin, v_zero_or_one
 from tests.notary_tree import leaf_tree
 
@@ -74,7 +74,7 @@ def _judgment_cert(ledger, court, n=0, case_number=None):
 
 def _case(ledger, court, judgment_id, n_actions=2):
     filing = Filing(court=court.id, judgment_id=judgment_id,
-                    case_number_digest=case_number_digest(f"(2019)京0105执{court.id}号"),
+                    case_number_digest=case_number_digest(CASE_KEY, f"(2019)京0105执{court.id}号"),
                     amount_due=1_600_000, filed_at=date(2019, 1, 2))
     wf = ledger.submit(court.signer, filing)
     actions = [
@@ -358,19 +358,6 @@ def test_descriptor_not_signed_by_pinned_governor_is_refused(deployment, relayer
     descriptor = NetworkDescriptor.from_deployment(deployment, "evil").signed(relayer)
     with pytest.raises(ConfigurationError):
         TrustAnchors.from_descriptors([descriptor], [governor.address])
-
-
-def test_lookup_returns_one_verdict(ledger, court, deployment):
-    w, _ = _judgment_cert(ledger, court, 6)
-    registry = deployment.address("JudgmentRegistry")
-    start = w.block_number
-    number = f"(2016)京0102民初{1000 + 6}号"
-    ok = lookup_judgment(ledger.w3, registry, case_number=number, document_digest=sha256_digest(DOCUMENT),
-                         from_block=start)
-    assert ok.verdict == "verified" and ok.judgment_id == "0x" + w.record_id.hex()
-    wrong_doc = lookup_judgment(ledger.w3, registry, case_number=number, document_digest=b"\x01" * 32,
-                                from_block=start)
-    assert wrong_doc.verdict == "does_not_match"
 
 
 def test_parse_roundtrip(certificates):

@@ -10,18 +10,20 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal, TypeVar
 
 from fastapi import Response
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
 from api.auth import Client
 from api.errors import PROBLEM_JSON, Forbidden, NotFound
 from api.fields import Text
 from api.outbox import Entry
 from ledger.privacy import CreditCode, Party, Passport, ResidentId, parse_subject
+from ledger.records import normalise_case_number
 
 __all__ = [
     "API",
     "AUTHENTICATED_ERRORS",
     "PUBLIC_ERRORS",
+    "CaseNumber",
     "Hex32",
     "PartyIn",
     "Problem",
@@ -36,6 +38,12 @@ __all__ = [
 API = "/api/v1"
 
 Hex32 = Annotated[str, Field(pattern=r"^0x[0-9a-fA-F]{64}$", examples=["0x" + "ab" * 32])]
+#: A case number as a clerk writes it; refused early (422) when it has no normal form (ledger.records).
+CaseNumber = Annotated[
+    str,
+    Field(min_length=1, max_length=100, examples=["(2019)京0108民初12345号"]),
+    AfterValidator(lambda text: normalise_case_number(text) and text),
+]
 Sha256Hex = Annotated[str, Field(pattern=r"^(0x)?[0-9a-fA-F]{64}$", description="SHA-256, 64 hex digits")]
 
 

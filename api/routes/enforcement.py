@@ -13,10 +13,11 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from api.auth import Client
 from api.deps import ServicesDep, WriteCtx, requires
-from api.fields import RecordDate, Text, check_action_shape, check_not_future
+from api.fields import RecordDate, check_action_shape, check_not_future
 from api.routes import (
     API,
     AUTHENTICATED_ERRORS,
+    CaseNumber,
     Hex32,
     Sha256Hex,
     SubmissionOut,
@@ -40,7 +41,7 @@ class FilingIn(BaseModel):
 
     court: int | None = Field(default=None, description="optional; must be the credential's court", strict=True)
     judgment_id: Hex32
-    case_number: Text = Field(min_length=1, max_length=100, examples=["(2019)京0108执4567号"])
+    case_number: CaseNumber
     amount_due: int = Field(gt=0, lt=2**128, description="minor units", strict=True)
     filed_at: RecordDate
 

@@ -10,10 +10,11 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from api.auth import Client
 from api.deps import ServicesDep, WriteCtx, requires
-from api.fields import RecordDate, Text, check_not_future
+from api.fields import RecordDate, check_not_future
 from api.routes import (
     API,
     AUTHENTICATED_ERRORS,
+    CaseNumber,
     Hex32,
     PartyIn,
     Sha256Hex,
@@ -39,7 +40,7 @@ class JudgmentIn(BaseModel):
     model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
 
     court: int | None = Field(default=None, description="optional; must be the credential's court", strict=True)
-    case_number: Text = Field(min_length=1, max_length=100, examples=["(2019)京0108民初12345号"])
+    case_number: CaseNumber
     document_sha256: Sha256Hex
     parties: list[PartyIn] = Field(min_length=1, max_length=100)
     amount: int = Field(ge=0, lt=2**128, description="minor units (fen for CNY)", strict=True)

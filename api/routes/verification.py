@@ -19,8 +19,7 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import ServicesDep, client_ip
-from api.fields import Text
-from api.routes import API, PUBLIC_ERRORS, Hex32, Sha256Hex, hex32
+from api.routes import API, PUBLIC_ERRORS, CaseNumber, Hex32, Sha256Hex, hex32
 from ledger.records import case_number_digest
 
 router = APIRouter(prefix=f"{API}/verify", tags=["verification"], responses=PUBLIC_ERRORS)
@@ -69,7 +68,7 @@ class VerificationOut(BaseModel):
 class LookupIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    case_number: Text = Field(min_length=1, max_length=100)
+    case_number: CaseNumber
     document_sha256: Sha256Hex
 
 
@@ -97,7 +96,7 @@ def verify_certificate(body: VerifyCertificateIn, _: Limited, services: Services
     summary="Is this judgment (case number + document) on record?",
 )
 def lookup(body: LookupIn, _: Limited, services: ServicesDep) -> LookupOut:
-    digest = case_number_digest(body.case_number)
+    digest = case_number_digest(services.secrets.case_key, body.case_number)
     view = services.index.judgment_by_case_number_digest(digest, hex32(body.document_sha256))
     if view is None:
         known = services.index.case_number_recorded(digest)

@@ -8,6 +8,7 @@
 from ledger.privacy.blind import (
     BlindIndex,
     BlindIndexKey,
+    CaseNumberKey,
     Party,
     PartyRole,
     blind_index,
@@ -32,6 +33,7 @@ from ledger.privacy.vault import RecordSecret, SubjectRecord, Vault
 __all__ = [
     "BlindIndex",
     "BlindIndexKey",
+    "CaseNumberKey",
     "CreditCode",
     "Party",
     "PartyRole",

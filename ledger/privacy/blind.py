@@ -29,7 +29,7 @@ import json
 import secrets
 import unicodedata
 from collections.abc import Iterator, Sequence
-from typing import Any, Literal, NewType
+from typing import Any, Literal, NewType, TypeVar
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.hmac import HMAC
@@ -44,6 +44,7 @@ __all__ = [
     "COMMITMENT_TAG",
     "BlindIndex",
     "BlindIndexKey",
+    "CaseNumberKey",
     "Party",
     "PartyRole",
     "blind_index",
@@ -65,50 +66,75 @@ BlindIndex = NewType("BlindIndex", bytes)
 PartyRole = Literal["creditor", "debtor", "third_party"]
 
 
-class BlindIndexKey:
-    """The 32-byte secret behind blind indexes. Its ``repr`` never shows the key."""
+class _SecretKey:
+    """A 32-byte secret whose ``repr`` never shows it; subclasses name what it keys."""
 
     __slots__ = ("_key",)
+    WHAT = "secret key"
 
     def __init__(self, key: bytes) -> None:
         if not isinstance(key, bytes) or len(key) != _KEY_BYTES:
-            raise ValidationError(f"a blind-index key must be {_KEY_BYTES} bytes")
+            raise ValidationError(f"a {self.WHAT} must be {_KEY_BYTES} bytes")
         self._key = key
 
     @classmethod
-    def generate(cls) -> BlindIndexKey:
+    def generate(cls: type[_K]) -> _K:
         """A fresh random key; store it like any other secret (it cannot be recovered)."""
         return cls(secrets.token_bytes(_KEY_BYTES))
 
     @classmethod
-    def from_hex(cls, text: str) -> BlindIndexKey:
+    def from_hex(cls: type[_K], text: str) -> _K:
         """Read a key from 64 hex digits (an optional ``0x`` prefix is allowed)."""
         digits = text.strip().removeprefix("0x")
         if len(digits) != 2 * _KEY_BYTES:
-            raise ValidationError(f"a blind-index key must be {2 * _KEY_BYTES} hex digits, got {len(digits)}")
+            raise ValidationError(f"a {cls.WHAT} must be {2 * _KEY_BYTES} hex digits, got {len(digits)}")
         try:
             return cls(bytes.fromhex(digits))
         except ValueError:
-            raise ValidationError("a blind-index key must be hex digits") from None
+            raise ValidationError(f"a {cls.WHAT} must be hex digits") from None
 
     def to_hex(self) -> str:
         """The key as 64 hex digits, for writing it into a secret store."""
         return self._key.hex()
 
+    def hmac_sha256(self, message: bytes) -> bytes:
+        """HMAC-SHA256 of ``message`` under this key."""
+        mac = HMAC(self._key, hashes.SHA256())
+        mac.update(message)
+        return mac.finalize()
+
     def __repr__(self) -> str:
-        return "BlindIndexKey(<secret>)"
+        return f"{type(self).__name__}(<secret>)"
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, BlindIndexKey) and _stdlib_hmac.compare_digest(self._key, other._key)
+        return isinstance(other, type(self)) and type(other) is type(self) and _stdlib_hmac.compare_digest(
+            self._key, other._key
+        )
 
     __hash__ = None  # type: ignore[assignment]  # no hashing of secrets into dict/set buckets
 
 
+_K = TypeVar("_K", bound=_SecretKey)
+
+
+class BlindIndexKey(_SecretKey):
+    """The 32-byte secret behind blind indexes. Its ``repr`` never shows the key."""
+
+    __slots__ = ()
+    WHAT = "blind-index key"
+
+
+class CaseNumberKey(_SecretKey):
+    """K_case: the network's 32-byte secret behind case-number digests (see ledger.records). Held off chain
+    by courts and the service, like the blind-index key and separate from it."""
+
+    __slots__ = ()
+    WHAT = "case-number key"
+
+
 def blind_index(key: BlindIndexKey, subject: ResidentId | CreditCode | Passport) -> BlindIndex:
     """The on-chain look-up key for a subject: HMAC-SHA256 over its canonical identifier."""
-    mac = HMAC(key._key, hashes.SHA256())
-    mac.update(BLIND_INDEX_TAG + subject.canonical().encode("utf-8"))
-    return BlindIndex(mac.finalize())
+    return BlindIndex(key.hmac_sha256(BLIND_INDEX_TAG + subject.canonical().encode("utf-8")))
 
 
 class Party(BaseModel):

@@ -27,6 +27,7 @@ def _good() -> dict[str, str]:
     return {
         "vault_key": secrets.token_hex(32),
         "blind_index_key": secrets.token_hex(32),
+        "case_number_key": secrets.token_hex(32),
         "keystore_password": secrets.token_urlsafe(18),
         "governance_key": secrets.token_hex(32),
     }
@@ -52,6 +53,8 @@ def test_production_refuses_a_missing_secret(tmp_path, missing):
     [
         ("vault_key", "0" * 64),
         ("blind_index_key", "f" * 64),
+        ("case_number_key", "0" * 64),
+        ("case_number_key", "changeme"),
         ("keystore_password", "changeme"),
         ("keystore_password", "short-pw"),
         ("governance_key", ANVIL_KEY_0),
@@ -103,7 +106,7 @@ def test_development_secrets_are_generated_once_0600_and_reused(tmp_path):
         first.keystore_password,
         first.governor.address,
     )
-    assert again.blind_key == first.blind_key
+    assert again.blind_key == first.blind_key and again.case_key == first.case_key
     explicit = secrets.token_hex(32)
     assert (
         resolve_secrets(Settings(mode="development", data_dir=tmp_path, vault_key=explicit)).vault_key.hex()

@@ -35,7 +35,7 @@ from ledger.records import (
     case_number_digest,
     sha256_digest,
 )
-from tests.conftest import Court, fund, make_judgment
+from tests.conftest import CASE_KEY, Court, fund, make_judgment
 
 ZERO32 = b"\x00" * 32
 DAY = 86_400
@@ -259,7 +259,7 @@ def filing(court: Court | int, judgment_id: bytes, n: int = 0, amount_due: int =
     return Filing(
         court=court_id,
         judgment_id=judgment_id,
-        case_number_digest=case_number_digest(f"(2019)京0105执{court_id}-{n}号"),
+        case_number_digest=case_number_digest(CASE_KEY, f"(2019)京0105执{court_id}-{n}号"),
         amount_due=amount_due,
         filed_at=date(2019, 1, 1),
     )
