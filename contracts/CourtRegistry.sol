@@ -34,6 +34,8 @@ contract CourtRegistry is ICourtRegistry, AccessControl {
     mapping(uint32 court => address[]) private _courtSigners;
     address[] private _allSigners;
     ICourtAuthorized[] private _registries;
+    mapping(uint32 court => bytes16 code) private _caseNumberCodes;
+    mapping(bytes16 code => uint32 court) private _courtOfCaseNumberCode;
 
     /// @param governance the account (a multisig in production) granted GOVERNOR_ROLE and DEFAULT_ADMIN_ROLE
     constructor(address governance) {
@@ -112,6 +114,28 @@ contract CourtRegistry is ICourtRegistry, AccessControl {
             address signer = _allSigners[i];
             registry.syncWriter(signer, _signers[signer].court, _writerState(signer));
         }
+    }
+
+    /// @inheritdoc ICourtRegistry
+    function setCaseNumberCode(uint32 court, bytes16 code) external onlyRole(GOVERNOR_ROLE) {
+        _existingCourt(court);
+        uint32 holder = _courtOfCaseNumberCode[code];
+        if (code != 0 && holder != 0 && holder != court) revert CourtRegistryCaseNumberCodeTaken(code, holder);
+        bytes16 old = _caseNumberCodes[court];
+        if (old != 0) delete _courtOfCaseNumberCode[old];
+        _caseNumberCodes[court] = code;
+        if (code != 0) _courtOfCaseNumberCode[code] = court;
+        emit CaseNumberCodeSet(court, code);
+    }
+
+    /// @inheritdoc ICourtRegistry
+    function caseNumberCode(uint32 court) external view returns (bytes16) {
+        return _caseNumberCodes[court];
+    }
+
+    /// @inheritdoc ICourtRegistry
+    function courtOfCaseNumberCode(bytes16 code) external view returns (uint32) {
+        return _courtOfCaseNumberCode[code];
     }
 
     /// @inheritdoc ICourtRegistry

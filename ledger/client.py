@@ -239,6 +239,10 @@ class Ledger:
         return self.governance(governor, "admitCourt", court, jurisdiction_bytes(jurisdiction),
                                appellate_court, to_checksum_address(first_signer))
 
+    def set_case_number_code(self, governor: LocalAccount, court: int, code: str) -> Any:
+        """Record the code ``court``'s case numbers carry (e.g. "京0108"; "" removes it)."""
+        return self.governance(governor, "setCaseNumberCode", court, case_number_code_bytes(code))
+
     # -- reading ---------------------------------------------------------------------------
 
     def view(self, contract: str, function: str, *args: Any, block: int | str = "latest") -> Any:
@@ -280,6 +284,10 @@ class Ledger:
         return _struct(self.view("CourtRegistry", "courtInfo", court),
                        ("status", "appellate_court", "jurisdiction", "admitted_at", "signer_count"))
 
+    def case_number_code(self, court: int) -> str | None:
+        """The code ``court``'s case numbers carry, or None when the registry records none."""
+        return case_number_code_text(bytes(self.view("CourtRegistry", "caseNumberCode", court)))
+
     def signer(self, address: str) -> dict[str, Any]:
         return _struct(self.view("CourtRegistry", "signerInfo", to_checksum_address(address)),
                        ("court", "valid_from", "valid_until"))
@@ -294,6 +302,20 @@ def jurisdiction_bytes(code: str) -> bytes:
     if len(raw) > 8:
         raise ValidationError(f"jurisdiction {code!r} is longer than 8 characters")
     return raw.ljust(8, b"\x00")
+
+
+def case_number_code_bytes(code: str) -> bytes:
+    """"京0108" -> 16 bytes of UTF-8, left-aligned and zero-padded, as the court registry stores it."""
+    raw = code.strip().encode("utf-8")
+    if len(raw) > 16:
+        raise ValidationError("a case-number code is at most 16 bytes of UTF-8")
+    return raw.ljust(16, b"\x00")
+
+
+def case_number_code_text(word: bytes) -> str | None:
+    """The stored bytes16 back to text (None for zero)."""
+    text = bytes(word).rstrip(b"\x00").decode("utf-8", errors="replace")
+    return text or None
 
 
 def _struct(values: Any, names: tuple[str, ...]) -> dict[str, Any]:

@@ -117,6 +117,7 @@ CREATE TABLE judgments (
     block_number INTEGER, log_index INTEGER, tx_hash BLOB);
 CREATE INDEX judgments_by_case_number ON judgments (case_number_digest, document_digest);
 CREATE INDEX judgments_by_court ON judgments (court);
+CREATE INDEX judgments_by_document ON judgments (document_digest);
 CREATE TABLE judgment_status_changes (
     block_number INTEGER, log_index INTEGER, judgment_id BLOB, sequence INTEGER, by_court INTEGER,
     from_status INTEGER, to_status INTEGER, superseded_by BLOB, changed_at INTEGER, tx_hash BLOB,
@@ -550,6 +551,8 @@ class Index:
                     f"the index at {self.path} has schema version {version}, this library writes "
                     f"{SCHEMA_VERSION}: delete the file and sync again (the index is rebuilt from the chain)"
                 )
+            # Added within version 1 (the look-up finds every court that recorded a document).
+            self._db.execute("CREATE INDEX IF NOT EXISTS judgments_by_document ON judgments (document_digest)")
 
     # -- connections -----------------------------------------------------------------------
 
@@ -724,6 +727,17 @@ class Index:
                 "AND document_digest = ? ORDER BY block_number, log_index LIMIT 1",
                 (bytes(case_number_digest), bytes(document_digest))).fetchone()
             return None if row is None else self._judgment_view(conn, row)
+
+    def judgments_claiming(self, case_number_digest: bytes, document_digest: bytes) -> list[JudgmentView]:
+        """Every judgment that carries this case number or this document, oldest first (for the look-up,
+        which must see every court that recorded either; it answers a verdict, not this list)."""
+        with self._reading() as conn:
+            rows = conn.execute(
+                f"SELECT {_JUDGMENT_COLUMNS} FROM judgments WHERE case_number_digest = ? UNION "
+                f"SELECT {_JUDGMENT_COLUMNS} FROM judgments WHERE document_digest = ? "
+                "ORDER BY block_number LIMIT 100",
+                (bytes(case_number_digest), bytes(document_digest))).fetchall()
+            return [self._judgment_view(conn, row) for row in rows]
 
     def case_number_recorded(self, case_number_digest: bytes) -> bool:
         """Whether any judgment carries this case number (to tell "does not match" from "not on chain")."""

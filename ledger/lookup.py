@@ -1,71 +1,200 @@
 """A foreign court's look-up: "is this judgment (case number + document) on the ledger, and whose is it?"
 
 Contract: :func:`lookup_judgment` finds, through logs in bounded block ranges, every judgment whose
-case-number digest is the one K_case gives the case number, and answers one :class:`Verdict`:
+case-number digest is the one K_case gives the case number; the service finds the same records (and
+those carrying the same document under another case number) in its index. Both hand the candidates to
+:func:`decide`, the one rule, which answers one :class:`Verdict`:
 
-``verified``        exactly one court recorded this case number, one of its records carries this document,
-                    the court is the one the caller expects (if named) and the court the case number names
-                    (where the registry records the court's case-number code)
-``conflict``        more than one court recorded this case number: every record is listed, none verified
-``court_mismatch``  one court recorded it, but not the court the caller expects or the case number names
+``verified``        one court recorded this case number (and this document), one of its records carries
+                    both, and that court is the court the caller expects (if named) and the court the case
+                    number names (where the court registry records the court's case-number code)
+``conflict``        more than one court recorded this case number or this document: every record is
+                    listed with its court, jurisdiction and status, and none is verified
+``court_mismatch``  one court recorded it, but not the court the caller expects or the one the number names
 ``does_not_match``  the case number is recorded, never with this document
-``not_on_chain``    the case number is not recorded
+``not_on_chain``    neither is recorded
 
-Only a court (or the service) holding K_case can ask: the chain carries no unkeyed digest of a case number.
+The court-code rule (:func:`case_number_names_court`): where the registry records a court's code, the case
+number, without a leading "(year)", must start with that code, not followed by a digit ("京01" does not
+name "京0108"'s cases). Jurisdictions whose case numbers do not name the court record no code, and the
+check is then "not applicable" (``case_code_matches`` None). Only a court or the service holding K_case
+can ask: the chain carries no unkeyed digest of a case number.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal
 
-from eth_utils import keccak
+from eth_utils import keccak, to_checksum_address
 from web3 import Web3
 
 from ledger.build import load_artifact
-from ledger.records import CaseNumberKey, JudgmentStatus, case_number_digest
+from ledger.records import CaseNumberKey, JudgmentStatus, normalise_case_number, open_case_number
 
-__all__ = ["Verdict", "lookup_judgment"]
+__all__ = [
+    "Candidate",
+    "CourtFacts",
+    "Recorded",
+    "Verdict",
+    "candidates_of",
+    "case_number_names_court",
+    "decide",
+    "lookup_judgment",
+    "registry_facts",
+]
+
+VerdictName = Literal["verified", "conflict", "court_mismatch", "does_not_match", "not_on_chain"]
+_YEAR = re.compile(r"^\(\d{4}\)")
+
+
+@dataclass(frozen=True)
+class CourtFacts:
+    """What the court registry says about a court: its jurisdiction and the code its case numbers carry."""
+
+    jurisdiction: str | None
+    case_code: str | None
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One recorded judgment that carries the case number or the document asked about."""
+
+    judgment_id: bytes
+    court: int
+    case_number_digest: bytes
+    document_digest: bytes
+    status: JudgmentStatus
+    superseded_by: bytes | None
+    block_number: int
+    transaction_hash: bytes
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """A candidate as the answer shows it."""
+
+    judgment_id: str
+    court: int
+    jurisdiction: str | None
+    status: str
+    superseded_by: str | None
+    block_number: int
+    transaction_hash: str
+    case_number_matches: bool
+    document_matches: bool
+    case_code_matches: bool | None
 
 
 @dataclass(frozen=True)
 class Verdict:
-    """One answer to 'is this judgment on the ledger?'."""
+    """One answer to 'is this judgment on the ledger?'. ``records`` lists every claimant of a conflict."""
 
-    verdict: str  # "verified" | "does_not_match" | "not_on_chain"
+    verdict: VerdictName
     judgment_id: str | None = None
     court: int | None = None
+    jurisdiction: str | None = None
     status: str | None = None
     superseded_by: str | None = None
     block_number: int | None = None
     transaction_hash: str | None = None
+    case_code_matches: bool | None = None
+    reason: str | None = None
+    records: tuple[Recorded, ...] = field(default=())
+
+
+def case_number_names_court(case_number: str, code: str | None) -> bool | None:
+    """Whether the (normalised) case number carries ``code``; None when the court has no code recorded."""
+    if not code:
+        return None
+    rest = _YEAR.sub("", case_number, count=1)
+    return rest.startswith(code) and not rest[len(code):len(code) + 1].isdigit()
+
+
+def decide(case_number: str, case_digest: bytes, document_digest: bytes, candidates: Iterable[Candidate],
+           facts: Callable[[int], CourtFacts], expected_court: int | None = None) -> Verdict:
+    """The one rule of the look-up (see the module docstring)."""
+    text = normalise_case_number(case_number)
+    found = sorted({c.judgment_id: c for c in candidates}.values(), key=lambda c: c.block_number)
+    if not found:
+        return Verdict("not_on_chain")
+    shown = [_recorded(c, text, case_digest, document_digest, facts(c.court)) for c in found]
+    courts = {c.court for c in found}
+    if len(courts) > 1:
+        return Verdict("conflict", records=tuple(shown),
+                       reason=f"{len(courts)} courts recorded this case number or document: "
+                              + ", ".join(str(c) for c in sorted(courts)))
+    both = [r for r in shown if r.case_number_matches and r.document_matches]
+    if not both:
+        return Verdict("does_not_match" if any(r.case_number_matches for r in shown) else "not_on_chain")
+    hit = both[-1]
+    verdict = Verdict("verified", hit.judgment_id, hit.court, hit.jurisdiction, hit.status, hit.superseded_by,
+                      hit.block_number, hit.transaction_hash, hit.case_code_matches)
+    if expected_court is not None and expected_court != hit.court:
+        return replace(verdict, verdict="court_mismatch",
+                       reason=f"recorded by court {hit.court}, not by the expected court {expected_court}")
+    if hit.case_code_matches is False:
+        return replace(verdict, verdict="court_mismatch",
+                       reason=f"the case number does not carry court {hit.court}'s registered code")
+    return verdict
+
+
+def _recorded(c: Candidate, text: str, case_digest: bytes, document_digest: bytes, facts: CourtFacts) -> Recorded:
+    return Recorded("0x" + c.judgment_id.hex(), c.court, facts.jurisdiction, c.status.name.lower(),
+                    "0x" + c.superseded_by.hex() if c.superseded_by else None, c.block_number,
+                    "0x" + c.transaction_hash.hex(), c.case_number_digest == case_digest,
+                    c.document_digest == document_digest, case_number_names_court(text, facts.case_code))
+
+
+def registry_facts(w3: Web3, court_registry: str) -> Callable[[int], CourtFacts]:
+    """CourtFacts read from the court registry at ``court_registry`` (remembered per court)."""
+    registry = w3.eth.contract(address=to_checksum_address(court_registry), abi=load_artifact("CourtRegistry").abi)
+    seen: dict[int, CourtFacts] = {}
+
+    def facts(court: int) -> CourtFacts:
+        if court not in seen:
+            info = registry.functions.courtInfo(court).call()
+            jurisdiction = bytes(info[2]).rstrip(b"\x00").decode("ascii", errors="replace") or None
+            code = bytes(registry.functions.caseNumberCode(court).call()).rstrip(b"\x00")
+            seen[court] = CourtFacts(jurisdiction, code.decode("utf-8", errors="replace") or None)
+        return seen[court]
+
+    return facts
 
 
 def lookup_judgment(w3: Web3, judgment_registry: str, *, key: CaseNumberKey, case_number: str,
-                    document_digest: bytes, from_block: int, chunk: int = 5_000) -> Verdict:
-    """Find the judgment with this case number and document digest via logs, in bounded ranges."""
-    contract = w3.eth.contract(address=Web3.to_checksum_address(judgment_registry),
+                    document_digest: bytes, from_block: int, expected_court: int | None = None,
+                    chunk: int = 5_000) -> Verdict:
+    """Every judgment recorded under this case number, via logs in bounded ranges, judged by :func:`decide`."""
+    contract = w3.eth.contract(address=to_checksum_address(judgment_registry),
                                abi=load_artifact("JudgmentRegistry").abi)
-    event = "JudgmentRecorded(bytes32,uint32,bytes32,bytes32,bytes32,uint128,bytes3,uint40,uint40)"
-    topic0 = "0x" + keccak(text=event).hex()
-    topic3 = "0x" + case_number_digest(key, case_number).hex()
+    digest = open_case_number(key, case_number).digest
+    topic0 = "0x" + keccak(text="JudgmentRecorded(bytes32,uint32,bytes32,bytes32,bytes32,uint128,bytes3,uint40,"
+                                "uint40)").hex()
+    candidates: list[Candidate] = []
     head = w3.eth.block_number
-    seen_case = False
-    start = from_block
-    while start <= head:
-        end = min(head, start + chunk - 1)
-        logs = w3.eth.get_logs({"address": contract.address, "fromBlock": start, "toBlock": end,
-                                "topics": [topic0, None, None, topic3]})
-        for log in logs:
-            recorded = contract.events.JudgmentRecorded().process_log(log)
-            seen_case = True
-            if bytes(recorded["args"]["documentDigest"]) == document_digest:
-                jid = bytes(recorded["args"]["id"])
-                _, status, _, _, _ = contract.functions.judgmentRecord(jid).call()
-                st = JudgmentStatus(status)
-                successor = (bytes(contract.functions.supersededBy(jid).call())
-                             if st == JudgmentStatus.SUPERSEDED else None)
-                return Verdict("verified", "0x" + jid.hex(), recorded["args"]["court"], st.name.lower(),
-                               "0x" + successor.hex() if successor else None, log["blockNumber"],
-                               "0x" + bytes(log["transactionHash"]).hex())
-        start = end + 1
-    return Verdict("does_not_match" if seen_case else "not_on_chain")
+    for start in range(from_block, head + 1, chunk):
+        logs = w3.eth.get_logs({"address": contract.address, "fromBlock": start,
+                                "toBlock": min(head, start + chunk - 1),
+                                "topics": [topic0, None, None, "0x" + digest.hex()]})
+        candidates += [_candidate(contract, log) for log in logs]
+    facts = registry_facts(w3, contract.functions.courtRegistry().call())
+    return decide(case_number, digest, document_digest, candidates, facts, expected_court)
+
+
+def _candidate(contract: Any, log: Any) -> Candidate:
+    args = contract.events.JudgmentRecorded().process_log(log)["args"]
+    jid = bytes(args["id"])
+    _, status, _, _, _ = contract.functions.judgmentRecord(jid).call()
+    st = JudgmentStatus(status)
+    successor = bytes(contract.functions.supersededBy(jid).call()) if st == JudgmentStatus.SUPERSEDED else None
+    return Candidate(jid, int(args["court"]), bytes(args["caseNumberDigest"]), bytes(args["documentDigest"]), st,
+                     successor, int(log["blockNumber"]), bytes(log["transactionHash"]))
+
+
+def candidates_of(views: Sequence[Any]) -> list[Candidate]:
+    """Candidates from index views (anything with the JudgmentView fields)."""
+    return [Candidate(v.id, v.court, v.case_number_digest, v.document_digest, v.status, v.superseded_by,
+                      v.block_number, v.transaction_hash) for v in views]

@@ -4,8 +4,10 @@
   service's node and its two answers, ``authentic`` and ``in_force`` (now, or at ``at``), or the failure
   (a problem naming the step, with the steps that passed). The certificate must follow format 2
   (``docs/schemas/certificate-v2.schema.json``); format 1 is refused with a clear message.
-- ``POST /verify/lookup``: one verdict for a case number and a document digest, from the index. Never a
-  list; a miss does not say whether the case number exists.
+- ``POST /verify/lookup``: one verdict for a case number and a document digest, from the index, judged by
+  :func:`ledger.lookup.decide`: the recording court and its jurisdiction; ``conflict`` listing each record
+  when more than one court recorded the case number or the document (never ``verified`` for one of them);
+  ``court_mismatch`` when the court is not the one expected or the one the case number names.
 - ``GET /verify/network``: the signed network descriptor a verifier pins (with the governance address).
 
 No endpoint here lists records or tells anyone whether a person is listed.
@@ -13,6 +15,7 @@ No endpoint here lists records or tells anyone whether a person is listed.
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Request
@@ -20,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import ServicesDep, client_ip
 from api.routes import API, PUBLIC_ERRORS, CaseNumber, Hex32, Sha256Hex, hex32
+from ledger.lookup import candidates_of, decide, registry_facts
 from ledger.records import case_number_digest
 
 router = APIRouter(prefix=f"{API}/verify", tags=["verification"], responses=PUBLIC_ERRORS)
@@ -70,17 +74,34 @@ class LookupIn(BaseModel):
 
     case_number: CaseNumber
     document_sha256: Sha256Hex
+    expected_court: int | None = Field(default=None, gt=0, lt=2**32, description="the court the caller expects")
+
+
+class RecordedOut(BaseModel):
+    judgment_id: Hex32
+    court: int
+    jurisdiction: str | None = None
+    status: str
+    superseded_by: Hex32 | None = None
+    block_number: int
+    transaction_hash: Hex32
+    case_number_matches: bool
+    document_matches: bool
+    case_code_matches: bool | None = None
 
 
 class LookupOut(BaseModel):
-    verdict: Literal["verified", "does_not_match", "not_on_chain"]
+    verdict: Literal["verified", "conflict", "court_mismatch", "does_not_match", "not_on_chain"]
     judgment_id: Hex32 | None = None
     court: int | None = None
+    jurisdiction: str | None = None
     status: str | None = None
     superseded_by: Hex32 | None = None
-    recorded_at: int | None = None
     block_number: int | None = None
     transaction_hash: Hex32 | None = None
+    case_code_matches: bool | None = None
+    reason: str | None = None
+    records: list[RecordedOut] | None = None
 
 
 @router.post("/certificate", response_model=VerificationOut, summary="Verify a certificate, step by step")
@@ -97,20 +118,13 @@ def verify_certificate(body: VerifyCertificateIn, _: Limited, services: Services
 )
 def lookup(body: LookupIn, _: Limited, services: ServicesDep) -> LookupOut:
     digest = case_number_digest(services.secrets.case_key, body.case_number)
-    view = services.index.judgment_by_case_number_digest(digest, hex32(body.document_sha256))
-    if view is None:
-        known = services.index.case_number_recorded(digest)
-        return LookupOut(verdict="does_not_match" if known else "not_on_chain")
-    return LookupOut(
-        verdict="verified",
-        judgment_id="0x" + view.id.hex(),
-        court=view.court,
-        status=view.status.name.lower(),
-        superseded_by="0x" + view.superseded_by.hex() if view.superseded_by else None,
-        recorded_at=view.recorded_at,
-        block_number=view.block_number,
-        transaction_hash="0x" + view.transaction_hash.hex(),
-    )
+    views = services.index.judgments_claiming(digest, hex32(body.document_sha256))
+    facts = registry_facts(services.ledger.w3, services.deployment.address("CourtRegistry"))
+    verdict = decide(body.case_number, digest, hex32(body.document_sha256), candidates_of(views), facts,
+                     body.expected_court)
+    out = asdict(verdict)
+    out["records"] = out["records"] or None
+    return LookupOut.model_validate(out)
 
 
 @router.get("/network", summary="The network descriptor to pin, signed by governance")

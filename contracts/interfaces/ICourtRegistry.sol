@@ -57,6 +57,8 @@ interface ICourtRegistry {
 
     /// @notice Emitted when a registry is attached: it now receives every writer update.
     event RegistryAttached(address indexed registry);
+    /// @notice Emitted when governance records the code a court's case numbers carry (zero: none).
+    event CaseNumberCodeSet(uint32 indexed court, bytes16 code);
 
     /// @notice The registry trusts another court registry, or is already attached.
     error CourtRegistryInvalidRegistry(address registry);
@@ -84,6 +86,8 @@ interface ICourtRegistry {
     error CourtRegistryTooManySigners(uint32 court);
     /// @notice The zero address cannot sign.
     error CourtRegistryZeroSigner();
+    /// @notice Another court already carries this case-number code.
+    error CourtRegistryCaseNumberCodeTaken(bytes16 code, uint32 court);
 
     /// @notice Admits a court with its first signer. Governance only.
     /// @param court the new court's id (non-zero, unique)
@@ -143,6 +147,24 @@ interface ICourtRegistry {
     /// @param target the court that issued the record
     /// @return allowed true when `actor` is `target` or an appellate ancestor of it
     function hasAuthority(uint32 actor, uint32 target) external view returns (bool allowed);
+
+    /// @notice Records the code a court's case numbers carry, so a look-up can check that the court which
+    /// recorded a case number is the court the number names. Chinese case numbers carry the court's code
+    /// after the year: "(2019)京0108民初12345号" names the court whose code is "京0108". The code is the
+    /// UTF-8 text, left-aligned and zero-padded; zero removes it. No two courts carry the same code.
+    /// @param court the court id
+    /// @param code the case-number code, e.g. bytes16("京0108")
+    function setCaseNumberCode(uint32 court, bytes16 code) external;
+
+    /// @notice The code a court's case numbers carry (zero when none is recorded).
+    /// @param court the court id
+    /// @return code the case-number code
+    function caseNumberCode(uint32 court) external view returns (bytes16 code);
+
+    /// @notice The court carrying a case-number code (0 when none).
+    /// @param code the case-number code
+    /// @return court the court id
+    function courtOfCaseNumberCode(bytes16 code) external view returns (uint32 court);
 
     /// @notice The stored court.
     /// @param court the court id
