@@ -131,7 +131,8 @@ def test_invisible_characters_are_refused_not_deleted(text):
 
 
 def test_every_white_space_code_point_is_deleted():
-    spaces = "\t\n\x0b\x0c\r \x85\xa0\u1680" + "".join(map(chr, range(0x2000, 0x200B))) + "\u2028\u2029\u202f\u205f\u3000"
+    spaces = ("\t\n\x0b\x0c\r \x85\xa0\u1680" + "".join(map(chr, range(0x2000, 0x200B)))
+              + "\u2028\u2029\u202f\u205f\u3000")
     assert normalise_case_number(f"({spaces}2016)京0102执1234号") == "(2016)京0102执1234号"
 
 
