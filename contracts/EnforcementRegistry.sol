@@ -25,6 +25,7 @@ contract EnforcementRegistry is IEnforcementRegistry, CourtAuthorized {
 
     IJudgmentRegistry private immutable _judgments;
     mapping(bytes32 caseId => CaseRecord) private _cases;
+    mapping(bytes32 judgmentId => mapping(uint32 court => bool)) private _delegates;
 
     /// @param courtRegistry_ the court registry
     /// @param judgments_ the judgment registry whose judgments are enforced
@@ -65,6 +66,17 @@ contract EnforcementRegistry is IEnforcementRegistry, CourtAuthorized {
     }
 
     /// @inheritdoc IEnforcementRegistry
+    function delegateEnforcement(bytes32 judgmentId, uint32 delegate, bool granted) external {
+        _delegateEnforcement(judgmentId, delegate, granted, _senderCourt());
+    }
+
+    /// @inheritdoc IEnforcementRegistry
+    function mayEnforce(bytes32 judgmentId, uint32 court) external view returns (bool) {
+        uint32 judgmentCourt = _judgments.judgmentRecord(judgmentId).court;
+        return judgmentCourt != 0 && _mayEnforce(judgmentId, court, judgmentCourt);
+    }
+
+    /// @inheritdoc IEnforcementRegistry
     function caseRecord(bytes32 id) external view returns (CaseRecord memory) {
         return _cases[id];
     }
@@ -82,9 +94,12 @@ contract EnforcementRegistry is IEnforcementRegistry, CourtAuthorized {
     function _open(Filing calldata f, bytes32 id) internal returns (bytes32) {
         if (_cases[id].state != CaseState.None) revert EnforcementRegistryCaseExists(id);
         if (f.amountDue == 0) revert EnforcementRegistryZeroAmountDue();
-        IJudgmentRegistry.JudgmentStatus status = _judgments.judgmentRecord(f.judgmentId).status;
-        if (status != IJudgmentRegistry.JudgmentStatus.Effective) {
-            revert EnforcementRegistryJudgmentNotEnforceable(f.judgmentId, uint8(status));
+        IJudgmentRegistry.JudgmentRecord memory judgment = _judgments.judgmentRecord(f.judgmentId);
+        if (judgment.status != IJudgmentRegistry.JudgmentStatus.Effective) {
+            revert EnforcementRegistryJudgmentNotEnforceable(f.judgmentId, uint8(judgment.status));
+        }
+        if (!_mayEnforce(f.judgmentId, f.court, judgment.court)) {
+            revert EnforcementRegistryNotEnforcingCourt(f.judgmentId, f.court, judgment.court);
         }
         CaseRecord storage c = _cases[id];
         c.court = f.court;
@@ -96,6 +111,24 @@ contract EnforcementRegistry is IEnforcementRegistry, CourtAuthorized {
         c.historyHash = id;
         emit CaseOpened(id, f.court, f.judgmentId, f.caseNumberDigest, f.amountDue, f.filedAt);
         return id;
+    }
+
+    function _delegateEnforcement(bytes32 judgmentId, uint32 delegate, bool granted, uint32 actingCourt) internal {
+        uint32 judgmentCourt = _judgments.judgmentRecord(judgmentId).court;
+        if (judgmentCourt == 0) revert EnforcementRegistryUnknownJudgment(judgmentId);
+        _requireAuthority(actingCourt, judgmentCourt);
+        if (
+            delegate == 0 || delegate == judgmentCourt
+                || _courtRegistry.courtInfo(delegate).status == ICourtRegistry.CourtStatus.None
+        ) revert EnforcementRegistryInvalidDelegate(judgmentId, delegate);
+        _delegates[judgmentId][delegate] = granted;
+        emit EnforcementDelegated(judgmentId, actingCourt, delegate, granted);
+    }
+
+    /// @dev The judgment's court, a court above it on the appellate chain, or a delegate of its enforcement.
+    function _mayEnforce(bytes32 judgmentId, uint32 court, uint32 judgmentCourt) internal view returns (bool) {
+        return court == judgmentCourt || _delegates[judgmentId][court]
+            || _courtRegistry.hasAuthority(court, judgmentCourt);
     }
 
     function _act(Action calldata a, bytes32 actionHash, uint32 actingCourt) internal returns (bytes32) {

@@ -239,6 +239,17 @@ class Ledger:
         return self.governance(governor, "admitCourt", court, jurisdiction_bytes(jurisdiction),
                                appellate_court, to_checksum_address(first_signer))
 
+    def delegate_enforcement(self, signer: LocalAccount, judgment_id: bytes, delegate: int,
+                             granted: bool = True) -> Any:
+        """Entrust (or withdraw) enforcement of a judgment to court ``delegate`` (委托执行); ``signer`` is a
+        signer of the judgment's court or of a court above it."""
+        contract = self._contracts["EnforcementRegistry"]
+        return self.transact(signer, contract.address,
+                             contract.encode_abi("delegateEnforcement", args=[judgment_id, delegate, granted]))
+
+    def may_enforce(self, judgment_id: bytes, court: int) -> bool:
+        return bool(self.view("EnforcementRegistry", "mayEnforce", judgment_id, court))
+
     def set_case_number_code(self, governor: LocalAccount, court: int, code: str) -> Any:
         """Record the code ``court``'s case numbers carry (e.g. "京0108"; "" removes it)."""
         return self.governance(governor, "setCaseNumberCode", court, case_number_code_bytes(code))

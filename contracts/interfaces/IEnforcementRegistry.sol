@@ -8,6 +8,9 @@ pragma solidity ^0.8.28;
 /// counter, so actions are totally ordered and a signed action cannot be replayed. Every action also
 /// extends the case's history hash, `h' = keccak256(abi.encode(h, actionHash))`, which lets a verifier
 /// check a full list of actions against one stored word.
+/// Who may enforce a judgment: its own court; a court above it on the appellate chain (提级执行); or a court
+/// the judgment's court (or a court above it) has delegated enforcement to on chain (委托执行, see
+/// `delegateEnforcement`). Any other court's filing reverts with `EnforcementRegistryNotEnforcingCourt`.
 /// Example: `openCase(Filing(110105, judgmentId, keccak256("(2019)京0105执2345号"), 1300000, 1546300800))`,
 /// then `recordAction(Action(caseId, 0, AssetInquiry, 0, 0x0003, docDigest, 0))`, ... `Conclusion`.
 interface IEnforcementRegistry {
@@ -98,6 +101,11 @@ interface IEnforcementRegistry {
         uint40 filedAt
     );
 
+    /// @notice Emitted when a court grants or withdraws a delegation of enforcement (委托执行) of a judgment.
+    event EnforcementDelegated(
+        bytes32 indexed judgmentId, uint32 indexed byCourt, uint32 indexed delegate, bool granted
+    );
+
     /// @notice Emitted for every action, with the state and amounts after it.
     event ActionRecorded(
         bytes32 indexed caseId,
@@ -118,6 +126,13 @@ interface IEnforcementRegistry {
     error EnforcementRegistryUnknownCase(bytes32 caseId);
     /// @notice The judgment is unknown or not effective, so it cannot be enforced.
     error EnforcementRegistryJudgmentNotEnforceable(bytes32 judgmentId, uint8 status);
+    /// @notice The filing court is neither the judgment's court, nor above it on the appellate chain, nor
+    /// holding a delegation of its enforcement.
+    error EnforcementRegistryNotEnforcingCourt(bytes32 judgmentId, uint32 court, uint32 judgmentCourt);
+    /// @notice A delegation to court 0, to the judgment's own court, or to a court the registry does not know.
+    error EnforcementRegistryInvalidDelegate(bytes32 judgmentId, uint32 delegate);
+    /// @notice No judgment with this id.
+    error EnforcementRegistryUnknownJudgment(bytes32 judgmentId);
     /// @notice The amount due is zero.
     error EnforcementRegistryZeroAmountDue();
     /// @notice The action's sequence is not the case's action counter.
@@ -157,6 +172,19 @@ interface IEnforcementRegistry {
     /// @param signature the court signer's EIP-712 signature over `filing`
     /// @return caseId the case id
     function openCaseBySig(Filing calldata filing, bytes calldata signature) external returns (bytes32 caseId);
+
+    /// @notice Grants (or withdraws) enforcement of a judgment to another court (委托执行); sender: a signer
+    /// of the judgment's court or of a court above it. Withdrawal stops new filings; open cases continue.
+    /// @param judgmentId the judgment
+    /// @param delegate the court entrusted with its enforcement
+    /// @param granted true to grant, false to withdraw
+    function delegateEnforcement(bytes32 judgmentId, uint32 delegate, bool granted) external;
+
+    /// @notice Whether `court` may open enforcement cases on the judgment `judgmentId`.
+    /// @param judgmentId the judgment
+    /// @param court the court
+    /// @return allowed true for the judgment's court, a court above it, or a delegate
+    function mayEnforce(bytes32 judgmentId, uint32 court) external view returns (bool allowed);
 
     /// @notice Appends an action; sender: a signer of the case's court or of a court above it.
     /// @param action the action
