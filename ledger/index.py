@@ -739,6 +739,20 @@ class Index:
                 (bytes(case_number_digest), bytes(document_digest))).fetchall()
             return [self._judgment_view(conn, row) for row in rows]
 
+    def has_authority(self, actor: int, target: int, max_depth: int = 8) -> bool:
+        """CourtRegistry.hasAuthority as the index sees the registry: ``actor`` is ``target`` or above it on
+        the appellate chain (the chain stays the authority; this answers early)."""
+        with self._reading() as conn:
+            current = target
+            for _ in range(max_depth + 1):
+                if current == actor:
+                    return actor != 0
+                row = conn.execute("SELECT appellate_court FROM courts WHERE court = ?", (current,)).fetchone()
+                if row is None or not row[0]:
+                    return False
+                current = int(row[0])
+        return False
+
     def case_number_recorded(self, case_number_digest: bytes) -> bool:
         """Whether any judgment carries this case number (to tell "does not match" from "not on chain")."""
         with self._reading() as conn:

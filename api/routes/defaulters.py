@@ -11,6 +11,7 @@ from fastapi import APIRouter, Depends, Path, Response
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from api.auth import Client
+from api.authority import require_authority
 from api.deps import ServicesDep, WriteCtx, requires
 from api.errors import NotFound
 from api.fields import check_extension, check_listing_time, check_removal
@@ -76,6 +77,8 @@ def list_defaulter(
     existing = services.idempotent_entry(client, ctx)
     if existing is not None:
         return submission_out(existing, response)
+    case = services.index.case_history(hex32(body.case_id))
+    require_authority(services.index, court, case.court if case else None, f"case {body.case_id}")
     desk = services.desk(court)
     listed_at = body.listed_at or int(time.time())
     check_listing_time(services.now(), listed_at)
@@ -94,6 +97,11 @@ def list_defaulter(
         ),
     )
     return submission_out(entry, response)
+
+
+def _require_listing_authority(services: Any, court: int, listing_id: bytes) -> None:
+    owner = services.index.listing(listing_id)
+    require_authority(services.index, court, owner.court if owner else None, f"listing 0x{listing_id.hex()}")
 
 
 def _current_until(services: Any, listing_id: bytes) -> int:
@@ -122,6 +130,7 @@ def extend_listing(
 ) -> SubmissionOut:
     court = check_court(None, client)
     lid = hex32(listing_id)
+    _require_listing_authority(services, court, lid)
     current = _current_until(services, lid)
     until = body.until if body.until is not None else current + (body.years or 0) * YEAR
     check_extension(services.now(), current, until)
@@ -150,6 +159,7 @@ def remove_listing(
 ) -> SubmissionOut:
     court = check_court(None, client)
     lid = hex32(listing_id)
+    _require_listing_authority(services, court, lid)
     check_removal(services.now(), str(body.reason), _current_until(services, lid))
 
     def make(sequence: int | None) -> Removal:

@@ -12,6 +12,7 @@ from fastapi import APIRouter, Depends, Path, Response
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from api.auth import Client
+from api.authority import require_authority, require_enforcing_court
 from api.deps import ServicesDep, WriteCtx, requires
 from api.fields import RecordDate, check_action_shape, check_not_future
 from api.routes import (
@@ -110,6 +111,7 @@ def file_case(
     body: FilingIn, client: Writer, services: ServicesDep, ctx: WriteCtx, response: Response
 ) -> SubmissionOut:
     court = check_court(body.court, client)
+    require_enforcing_court(services.index, services.ledger, court, hex32(body.judgment_id))
     check_not_future(services.now(), filed_at=body.filed_at)
     desk = services.desk(court)
     entry = services.submit_record(
@@ -142,6 +144,8 @@ def record_action(
 ) -> SubmissionOut:
     court = check_court(None, client)
     cid = hex32(case_id)
+    owner = services.index.case_history(cid)
+    require_authority(services.index, court, owner.court if owner else None, f"case {case_id}")
     detail = (
         Action.auction_detail(body.auction.rounds, body.auction.extensions) if body.auction else body.detail
     )

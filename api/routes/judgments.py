@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Path, Response
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from api.auth import Client
+from api.authority import require_authority
 from api.deps import ServicesDep, WriteCtx, requires
 from api.fields import RecordDate, check_not_future
 from api.routes import (
@@ -138,6 +139,8 @@ def change_status(
 ) -> SubmissionOut:
     court = check_court(None, client)
     jid = hex32(judgment_id)
+    owner = services.index.judgment(jid)
+    require_authority(services.index, court, owner.court if owner else None, f"judgment {judgment_id}")
     successor = hex32(body.superseded_by) if body.superseded_by else b"\x00" * 32
 
     def make(sequence: int | None) -> JudgmentStatusChange:
