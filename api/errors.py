@@ -15,6 +15,7 @@ says nothing about the request.
 from __future__ import annotations
 
 import logging
+import re
 import traceback
 from typing import Any, ClassVar
 
@@ -176,14 +177,59 @@ def ledger_problem(exc: LedgerError) -> JSONResponse:
     return problem(status, title, slug, detail, **extra)
 
 
-def _clean_errors(errors: Any) -> list[dict[str, Any]]:
-    """loc, msg and type of each validation error: never the input, never its context."""
+#: A key the error may name: what a schema's field names look like. Anything else (an ID number sent as a
+#: key, free text) is described, never echoed.
+_NAMEABLE_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]{0,39}$")
+_MIN_SECRET = 4  # shorter ASCII strings ("CN", "x") are too common to scrub without mangling every message
+
+
+def _request_strings(value: Any, out: set[str]) -> set[str]:
+    """Every value of a request body (and every key that is not a field name): what a message must not
+    repeat. Keys that look like field names are kept, so a message may still name the field."""
+    if isinstance(value, dict):
+        for k, v in value.items():
+            if not _nameable(str(k)):
+                out.add(str(k))
+            _request_strings(v, out)
+    elif isinstance(value, list | tuple):
+        for v in value:
+            _request_strings(v, out)
+    elif isinstance(value, str | int) and not isinstance(value, bool):
+        text = str(value)
+        if len(text) >= _MIN_SECRET or (len(text) >= 2 and not text.isascii()):
+            out.add(text)
+            out.update(part for part in re.findall(r"[0-9A-Za-z]+", text) if len(part) >= 6)
+    return out
+
+
+def _nameable(key: str) -> bool:
+    return bool(_NAMEABLE_KEY.match(key)) and not re.search(r"\d{4}", key)
+
+
+def _scrub(text: str, secrets: set[str]) -> str:
+    for secret in sorted(secrets, key=len, reverse=True):
+        if secret in text:
+            text = text.replace(secret, "<redacted>")
+    return text
+
+
+def _loc_part(part: Any) -> str:
+    return str(part) if isinstance(part, int) or _nameable(str(part)) else "<unknown key>"
+
+
+def _clean_errors(errors: Any, body: Any = None) -> list[dict[str, Any]]:
+    """loc, msg and type of each validation error: never the input, never its context, and neither in
+    the message nor in the location any string the request carried (an unknown key is named only when it
+    looks like a field name; an ID number sent as a key is "<unknown key>")."""
+    secrets = _request_strings(body, set())
+    for err in errors:
+        _request_strings(err.get("input"), secrets)
     out = []
     for err in errors:
         out.append(
             {
-                "loc": [str(p) for p in err.get("loc", ())],
-                "msg": str(err.get("msg", "")),
+                "loc": [_loc_part(p) for p in err.get("loc", ())],
+                "msg": _scrub(str(err.get("msg", "")), secrets),
                 "type": str(err.get("type", "")),
             }
         )
@@ -208,7 +254,7 @@ def install(app: FastAPI) -> None:
             "Invalid request",
             "invalid-request",
             "the request does not match the schema",
-            errors=_clean_errors(exc.errors()),
+            errors=_clean_errors(exc.errors(), exc.body),
         )
 
     @app.exception_handler(PydanticValidationError)

@@ -149,7 +149,7 @@ class Restriction(enum.IntFlag):
                 continue
             if key not in cls.__members__:
                 known = ", ".join(m.lower() for m in cls.__members__)
-                raise ValueError(f"unknown restriction {item.strip()!r}; known: {known}")
+                raise ValueError(f"unknown restriction; known: {known}")
             value |= cls[key]
         return value
 
@@ -344,7 +344,7 @@ def _enum_value(enum_cls: type[enum.IntEnum], value: Any) -> Any:
         key = value.strip().upper().replace("-", "_").replace(" ", "_")
         if key not in enum_cls.__members__:
             known = ", ".join(m.lower() for m in enum_cls.__members__ if m != "NONE")
-            raise ValueError(f"unknown {enum_cls.__name__} {value!r}; known: {known}")
+            raise ValueError(f"unknown {enum_cls.__name__}; known: {known}")
         return enum_cls[key]
     return value
 

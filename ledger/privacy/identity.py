@@ -214,7 +214,7 @@ def parse_subject(kind: str, value: str, country: str | None = None) -> Resident
             raise InvalidIdentifierError(f"a {kind} does not take a country")
         return ResidentId.parse(value) if kind == "resident_id" else CreditCode.parse(value)
     raise InvalidIdentifierError(
-        f"unknown subject kind {kind[:20]!r}; expected resident_id, credit_code or passport"
+        "unknown subject kind; expected resident_id, credit_code or passport"
     )
 
 
@@ -279,19 +279,19 @@ def _resident_number(value: object) -> str:
     if number[17] not in _DIGITS and number[17] != "X":
         raise InvalidIdentifierError("resident ID character 18 must be a digit 0-9 or X")
     if int(number[:2]) not in _PROVINCES:
-        raise InvalidIdentifierError(f"resident ID region code starts with {number[:2]}, not a province code")
+        raise InvalidIdentifierError("resident ID region code (characters 1-2) is not a province code")
     birth_text = number[6:14]
     try:
         birth = _dt.date(int(birth_text[:4]), int(birth_text[4:6]), int(birth_text[6:]))
     except ValueError:
-        raise InvalidIdentifierError(f"resident ID birth date {birth_text} is not a real date") from None
+        raise InvalidIdentifierError("resident ID birth date (characters 7-14) is not a real date") from None
     if birth < _EARLIEST_BIRTH:
-        raise InvalidIdentifierError(f"resident ID birth date {birth_text} is before 1900")
+        raise InvalidIdentifierError("resident ID birth date (characters 7-14) is before 1900")
     if birth > _dt.datetime.now(_CHINA_TZ).date():
-        raise InvalidIdentifierError(f"resident ID birth date {birth_text} is in the future")
+        raise InvalidIdentifierError("resident ID birth date (characters 7-14) is in the future")
     expected = _resident_check(number[:17])
     if number[17] != expected:
-        raise InvalidIdentifierError(f"resident ID check digit is {number[17]}, expected {expected}")
+        raise InvalidIdentifierError("resident ID check digit (character 18) does not match the first 17 characters")
     return number
 
 
@@ -307,7 +307,9 @@ def _credit_code(value: object) -> str:
             )
     expected = _credit_check(code[:17])
     if code[17] != expected:
-        raise InvalidIdentifierError(f"credit code check character is {code[17]}, expected {expected}")
+        raise InvalidIdentifierError(
+            "credit code check character (character 18) does not match the first 17 characters"
+        )
     return code
 
 

@@ -121,22 +121,26 @@ def test_resident_id_normalisation() -> None:
         ("11010519491231002Y", "resident ID character 18 must be a digit 0-9 or X"),
         (
             make_resident_id("990105", "19900101", "123"),
-            "resident ID region code starts with 99, not a province code",
+            "resident ID region code (characters 1-2) is not a province code",
         ),
-        ("110105" + "19991332" + "0011", "resident ID birth date 19991332 is not a real date"),
-        (make_resident_id("110105", "19990229", "001"), "resident ID birth date 19990229 is not a real date"),
-        (make_resident_id("110105", "18991231", "001"), "resident ID birth date 18991231 is before 1900"),
-        ("11010519900101003X", "resident ID check digit is X, expected 7"),
+        ("110105" + "19991332" + "0011", "resident ID birth date (characters 7-14) is not a real date"),
+        (make_resident_id("110105", "19990229", "001"), "resident ID birth date (characters 7-14) is not a real date"),
+        (make_resident_id("110105", "18991231", "001"), "resident ID birth date (characters 7-14) is before 1900"),
+        ("11010519900101003X", "resident ID check digit (character 18) does not match the first 17 characters"),
     ],
 )
 def test_resident_id_failure_messages(raw: str, message: str) -> None:
     error = rejects(raw, message)
-    assert raw[:14] not in str(error)  # region and birth date together would identify a cohort
+    digits = re.findall(r"\d{2,}", raw)
+    assert not any(d in str(error) for d in digits if len(d) >= 2 and d not in message), str(error)
+    assert raw[6:14] not in str(error) and raw[:6] not in str(error)  # no birth date, no region
 
 
 def test_resident_id_birth_date_in_the_future() -> None:
     birth = (dt.date.today() + dt.timedelta(days=400)).strftime("%Y%m%d")
-    rejects(make_resident_id("110105", birth, "001"), f"resident ID birth date {birth} is in the future")
+    error = rejects(make_resident_id("110105", birth, "001"),
+                    "resident ID birth date (characters 7-14) is in the future")
+    assert birth not in str(error)
 
 
 def test_resident_id_not_text() -> None:
@@ -174,7 +178,7 @@ def test_pydantic_errors_do_not_echo_the_number() -> None:
     with pytest.raises(pydantic.ValidationError) as info:
         ResidentId(number=bad)
     assert bad not in str(info.value)
-    assert "check digit is 7, expected X" in str(info.value)
+    assert "check digit (character 18) does not match" in str(info.value)
 
 
 # --- credit code ------------------------------------------------------------------------------------
@@ -199,7 +203,7 @@ def test_credit_code_normalisation_and_canonical() -> None:
             "9135010IM000100Y43",
             "credit code character 8 is not allowed (digits and capital letters except I, O, Z, S, V)",
         ),
-        ("91350100M000100Y44", "credit code check character is 4, expected 3"),
+        ("91350100M000100Y44", "credit code check character (character 18) does not match the first 17 characters"),
     ],
 )
 def test_credit_code_failure_messages(raw: str, message: str) -> None:
@@ -251,7 +255,7 @@ def test_parse_subject_dispatches_on_kind() -> None:
         parse_subject("passport", "E12345678")
     with pytest.raises(InvalidIdentifierError, match="does not take a country"):
         parse_subject("resident_id", GB11643_EXAMPLE, "CN")
-    with pytest.raises(InvalidIdentifierError, match="unknown subject kind 'ssn'"):
+    with pytest.raises(InvalidIdentifierError, match="unknown subject kind; expected"):
         parse_subject("ssn", "123")
 
 
