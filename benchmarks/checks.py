@@ -13,8 +13,9 @@ also ask by identifier (the service then parses the ID and computes the HMAC).
   process; every request signed with the partner's Ed25519 key and a fresh nonce *before* the clock
   starts, so the client costs ~50-90 us of CPU per request instead of httpx's ~1 ms), against the
   service itself (one process) and against ``serve.py checks`` with 2 worker processes.
-- **batch**: ``POST /api/v1/checks/batch`` with 1,000 and 10,000 subjects per request, in the plain form
-  (``blind_indexes``) and the full form (``subjects``), from 1 client and (check process) 2 clients.
+- **batch**: ``POST /api/v1/checks/batch`` with 1,000 and 10,000 resident IDs per request, in the plain form
+  (``kind`` + ``ids``) and the full form (``subjects``), from 1 client and (check process) 2 clients. Partners
+  hold no blind-index key: every request carries identifiers and the service derives the indexes.
 - **CPU**: how much two busy processes get done here compared with one, since the load generator and the
   server share the machine.
 """
@@ -50,11 +51,16 @@ def unlisted_subject(i: int) -> bytes:
     return hashlib.sha256(b"bench-unlisted-%d" % i).digest()
 
 
-def resident_id(i: int) -> str:
+def resident_id(i: int, region: str = "110105") -> str:
     from ledger.privacy import make_resident_id
 
     birth = date(1970, 1, 1) + timedelta(days=i // 1000)
-    return make_resident_id("110105", birth.strftime("%Y%m%d"), f"{i % 1000:03d}")
+    return make_resident_id(region, birth.strftime("%Y%m%d"), f"{i % 1000:03d}")
+
+
+def unlisted_resident_id(k: int) -> str:
+    """A valid resident ID no synthetic listing carries (another region)."""
+    return resident_id(k % 40_000, "310104")
 
 
 class Listings:
@@ -130,9 +136,18 @@ class Listings:
             conn.close()
         return time.perf_counter() - t0
 
-    def queries_one(self, k: int) -> bytes:
-        """The k-th subject of :meth:`queries` (every other one listed)."""
-        return self.subject((k * 7_919) % self.count) if k % 2 == 0 else unlisted_subject(k)
+    def query_ids(self, n: int) -> tuple[list[str], int]:
+        """n resident IDs, every other one listed (as :meth:`queries`), and how many are restricted now."""
+        span = min(self.count, ID_SUBJECTS)
+        out, restricted = [], 0
+        for k in range(n):
+            if k % 2 == 0:
+                i = (k * 7_919) % span
+                out.append(resident_id(i))
+                restricted += 0 if self.removed(i) else 1
+            else:
+                out.append(unlisted_resident_id(k))
+        return out, restricted
 
     def queries(self, n: int, *, by_id: bool = False) -> tuple[list[bytes], int]:
         """n subjects, every other one listed; and how many of them are restricted (for flights) now."""
@@ -208,28 +223,24 @@ def run(ctx: Context) -> None:
     # -- over HTTP: single checks ----------------------------------------------------------------------
     duration = ctx.pick(2.0, 10.0)
     per_second_guess = 3_000
+    # Partners send identifiers (they hold no blind-index key); the service derives the index.
     for target, port in targets:
-        for by_id in (False, True):
-            label = "by resident ID" if by_id else "by blind index"
-            bodies = []
-            for k in range(int(duration * per_second_guess)):
-                if by_id:
-                    number = resident_id((k * 7_919) % min(size, ID_SUBJECTS))
-                    subject: dict[str, Any] = {"kind": "resident_id", "id": number}
-                else:
-                    subject = {"blind_index": "0x" + listings.queries_one(k).hex()}
-                bodies.append(json.dumps({"subject": subject, "restriction": "flights"}).encode())
-            _expect_single(svc, port, bodies[0], by_id, listings)
-            result = _load(svc, port, "/api/v1/checks", bodies, CONNECTIONS, duration)
-            ctx.record(
-                f"HTTP single checks, {target} ({label})",
-                result["rate"],
-                "checks/s",
-                size=size,
-                goal=SINGLE_GOAL if not by_id else None,
-                note=_load_note(result, duration),
-                extra=result,
-            )
+        bodies = []
+        for k in range(int(duration * per_second_guess)):
+            number = resident_id((k * 7_919) % min(size, ID_SUBJECTS)) if k % 2 == 0 else unlisted_resident_id(k)
+            subject: dict[str, Any] = {"kind": "resident_id", "id": number}
+            bodies.append(json.dumps({"subject": subject, "restriction": "flights"}).encode())
+        _expect_single(svc, port, bodies[0], True, listings)
+        result = _load(svc, port, "/api/v1/checks", bodies, CONNECTIONS, duration)
+        ctx.record(
+            f"HTTP single checks, {target} (by resident ID)",
+            result["rate"],
+            "checks/s",
+            size=size,
+            goal=SINGLE_GOAL,
+            note=_load_note(result, duration),
+            extra=result,
+        )
 
     for target, port in targets:
         result = _load(svc, port, "/api/v1/health", [b""] * 60_000, CONNECTIONS, ctx.pick(2.0, 5.0), method="GET")
@@ -243,12 +254,12 @@ def run(ctx: Context) -> None:
 
     # -- over HTTP: batches ----------------------------------------------------------------------------
     for batch in (1_000, 10_000):
-        subjects, expected = listings.queries(batch)
-        plain = json.dumps({"blind_indexes": ["0x" + s.hex() for s in subjects], "restriction": "flights"}).encode()
+        ids, expected = listings.query_ids(batch)
+        plain = json.dumps({"kind": "resident_id", "ids": ids, "restriction": "flights"}).encode()
         full = json.dumps(
-            {"subjects": [{"blind_index": "0x" + s.hex()} for s in subjects], "restriction": "flights"}
+            {"subjects": [{"kind": "resident_id", "id": i} for i in ids], "restriction": "flights"}
         ).encode()
-        for form, body in (("blind_indexes", plain), ("subjects", full)):
+        for form, body in (("ids", plain), ("subjects", full)):
             r = svc.partner.post("/api/v1/checks/batch", body)
             if r.status_code != 200:
                 raise RuntimeError(f"POST /api/v1/checks/batch: {r.status_code} {r.text[:300]}")
@@ -266,7 +277,7 @@ def run(ctx: Context) -> None:
                         result["rate"] * batch,
                         "subjects/s",
                         size=size,
-                        goal=BATCH_GOAL if batch == 10_000 and form == "blind_indexes" and clients == 1 else None,
+                        goal=BATCH_GOAL if batch == 10_000 and form == "ids" and clients == 1 else None,
                         note=f"{result['count']} requests, median {result['latency']['median_ms']:.0f} ms each",
                         extra=result,
                     )

@@ -16,7 +16,7 @@ from api.auth import Client
 from api.errors import PROBLEM_JSON, Forbidden, NotFound
 from api.fields import Text
 from api.outbox import Entry
-from ledger.privacy import CreditCode, Party, Passport, ResidentId, parse_subject
+from ledger.privacy import BlindIndexKey, CreditCode, Party, Passport, ResidentId, blind_index, parse_subject
 from ledger.records import normalise_case_number
 
 __all__ = [
@@ -130,33 +130,12 @@ class PartyIn(NamedSubjectIn):
         return Party(role=self.role, subject=self.subject, name=self.name)
 
 
-class SubjectRefIn(_Private):
-    """A subject for a check: its identifier, or its blind index if the partner computes it."""
+class SubjectRefIn(SubjectIn):
+    """A subject for a partner check: its identifier, sent over the authenticated channel. Partners never
+    hold the blind-index key; the service derives the index and keeps only it (docs/security.md)."""
 
-    kind: Literal["resident_id", "credit_code", "passport"] | None = None
-    id: Text | None = Field(default=None, min_length=1, max_length=64)
-    country: Text | None = Field(default=None, min_length=2, max_length=3)
-    blind_index: Hex32 | None = None
-    _subject: ResidentId | CreditCode | Passport | None = PrivateAttr(default=None)
-
-    @model_validator(mode="after")
-    def _parse(self) -> SubjectRefIn:
-        if self.blind_index is not None:
-            if self.kind is not None or self.id is not None:
-                raise ValueError("give either an identifier (kind, id) or a blind_index, not both")
-            return self
-        if self.kind is None or self.id is None:
-            raise ValueError("give an identifier (kind and id) or a blind_index")
-        self._subject = parse_subject(self.kind, self.id, self.country)
-        return self
-
-    def blind(self, key: object) -> bytes:
-        if self.blind_index is not None:
-            return hex32(self.blind_index)
-        from ledger.privacy import blind_index
-
-        assert self._subject is not None
-        return bytes(blind_index(key, self._subject))  # type: ignore[arg-type]
+    def blind(self, key: BlindIndexKey) -> bytes:
+        return bytes(blind_index(key, self.subject))
 
 
 class SubmissionOut(BaseModel):

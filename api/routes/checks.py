@@ -1,6 +1,7 @@
 """Partner checks: is this subject restricted, right now, for this restriction? Restricted and until, and
 nothing else. Answered from the index (never by chain calls); every answer is written to the audit log
-with the blind index, never the identifier, before the partner sees it.
+with the blind index, never the identifier, before the partner sees it. Partners send identifiers over the
+authenticated channel and the service derives the blind index: the key never leaves the courts' services.
 
 These handlers run on the event loop: a single check costs well under a millisecond (signature, nonce,
 one index lookup, one audit row), less than a hop to the thread pool and back. A batch (up to 10,000
@@ -24,10 +25,11 @@ from api.auth import Authenticator, Client
 from api.checking import CheckAudit
 from api.deps import get_services, requires
 from api.errors import TooLarge
-from api.routes import API, AUTHENTICATED_ERRORS, Hex32, SubjectRefIn, hex32
+from api.routes import API, AUTHENTICATED_ERRORS, SubjectRefIn
 from api.settings import Settings
+from ledger.errors import InvalidIdentifierError
 from ledger.index import Index
-from ledger.privacy import BlindIndexKey
+from ledger.privacy import BlindIndexKey, blind_index_of_canonical, canonical_identifier
 from ledger.records import Restriction
 
 router = APIRouter(prefix=f"{API}/checks", tags=["checks"], responses=AUTHENTICATED_ERRORS)
@@ -60,26 +62,35 @@ class CheckIn(BaseModel):
 
 
 class BatchCheckIn(BaseModel):
-    """Either ``subjects`` (identifiers or blind indexes, as in a single check) or ``blind_indexes``, a plain
-    list of 0x-hex blind indexes: the form to use for large batches, cheaper to send and to read."""
+    """Either ``subjects`` (identifier objects, as in a single check) or ``kind`` with ``ids``, a plain list
+    of resident IDs or credit codes: the form to use for large batches, cheaper to send and to read. The
+    service derives every blind index itself; partners never hold the key."""
 
     model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
 
     subjects: list[SubjectRefIn] | None = Field(default=None, min_length=1, max_length=MAX_BATCH)
-    blind_indexes: list[Hex32] | None = Field(default=None, min_length=1, max_length=MAX_BATCH)
+    kind: Literal["resident_id", "credit_code"] | None = None
+    ids: list[Annotated[str, Field(max_length=64)]] | None = Field(default=None, min_length=1, max_length=MAX_BATCH)
     restriction: RestrictionName  # type: ignore[valid-type]
 
     @model_validator(mode="after")
     def _one_form(self) -> BatchCheckIn:
-        if (self.subjects is None) == (self.blind_indexes is None):
-            raise ValueError("give either subjects or blind_indexes (one of the two, not both)")
+        if (self.subjects is None) == (self.ids is None) or (self.ids is None) != (self.kind is None):
+            raise ValueError("give either subjects, or kind and ids (one of the two forms, not both)")
         return self
 
     def blinds(self, key: BlindIndexKey) -> list[bytes]:
-        if self.blind_indexes is not None:
-            return [hex32(b) for b in self.blind_indexes]
-        assert self.subjects is not None
-        return [s.blind(key) for s in self.subjects]
+        if self.subjects is not None:
+            return [s.blind(key) for s in self.subjects]
+        assert self.ids is not None and self.kind is not None
+        kind, out = self.kind, []
+        for position, text in enumerate(self.ids):
+            try:
+                canonical = canonical_identifier(kind, text)
+            except InvalidIdentifierError as exc:
+                raise InvalidIdentifierError(f"ids[{position}]: {exc}") from None
+            out.append(bytes(blind_index_of_canonical(key, canonical)))
+        return out
 
 
 class CheckOut(BaseModel):

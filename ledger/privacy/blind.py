@@ -48,6 +48,7 @@ __all__ = [
     "Party",
     "PartyRole",
     "blind_index",
+    "blind_index_of_canonical",
     "canonical_parties_json",
     "commit_parties",
     "new_salt",
@@ -134,7 +135,14 @@ class CaseNumberKey(_SecretKey):
 
 def blind_index(key: BlindIndexKey, subject: ResidentId | CreditCode | Passport) -> BlindIndex:
     """The on-chain look-up key for a subject: HMAC-SHA256 over its canonical identifier."""
-    return BlindIndex(key.hmac_sha256(BLIND_INDEX_TAG + subject.canonical().encode("utf-8")))
+    return blind_index_of_canonical(key, subject.canonical())
+
+
+def blind_index_of_canonical(key: BlindIndexKey, canonical: str) -> BlindIndex:
+    """The blind index of a canonical identifier string (``identity.canonical_identifier``), computed with
+    the standard library's one-shot HMAC: the same bytes as :func:`blind_index`, a few times faster, for
+    services deriving indexes for thousands of identifiers a partner sent."""
+    return BlindIndex(_stdlib_hmac.digest(key._key, BLIND_INDEX_TAG + canonical.encode("utf-8"), "sha256"))
 
 
 class Party(BaseModel):

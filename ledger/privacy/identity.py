@@ -38,6 +38,7 @@ __all__ = [
     "ResidentId",
     "SubjectId",
     "SubjectKind",
+    "canonical_identifier",
     "make_credit_code",
     "make_resident_id",
     "parse_subject",
@@ -255,12 +256,22 @@ def make_credit_code(body17: str) -> str:
 
 
 def _resident_check(body17: str) -> str:
-    return _RESIDENT_CHECK[sum(int(c) * w for c, w in zip(body17, _RESIDENT_WEIGHTS, strict=True)) % 11]
+    """The GB 11643 check character of 17 ASCII digits. The weights are 2^17 .. 2^1 mod 11, and 13 = 2 mod 11,
+    so the weighted sum is 2 * (the digits read in base 13) mod 11: one C-level int() instead of a loop."""
+    return _RESIDENT_CHECK[(2 * int(body17, 13)) % 11]
 
 
 def _credit_check(body17: str) -> str:
     total = sum(_CREDIT_VALUE[c] * w for c, w in zip(body17, _CREDIT_WEIGHTS, strict=True))
     return _CREDIT_ALPHABET[(31 - total % 31) % 31]
+
+
+def canonical_identifier(kind: Literal["resident_id", "credit_code"], value: object) -> str:
+    """The canonical string of a resident ID or credit code (what ``.canonical()`` gives), checked exactly
+    as ``parse`` checks it but without building a model: the batch check's fast path."""
+    if kind == "resident_id":
+        return "resident_id:" + _resident_number(value)
+    return "credit_code:" + _credit_code(value)
 
 
 def _compact(value: object, what: str) -> str:
@@ -270,12 +281,15 @@ def _compact(value: object, what: str) -> str:
 
 
 def _resident_number(value: object) -> str:
-    number = _compact(value, "resident ID").upper()
-    if len(number) != 18:
-        raise InvalidIdentifierError(f"resident ID must be 18 characters, got {len(number)}")
-    for position, char in enumerate(number[:17], start=1):
-        if char not in _DIGITS:
-            raise InvalidIdentifierError(f"resident ID character {position} must be a digit 0-9")
+    if isinstance(value, str) and len(value) == 18 and value.isascii() and value[:17].isdigit():
+        number = value.upper()  # the common case, already compact and 17 ASCII digits: no per-character loop
+    else:
+        number = _compact(value, "resident ID").upper()
+        if len(number) != 18:
+            raise InvalidIdentifierError(f"resident ID must be 18 characters, got {len(number)}")
+        for position, char in enumerate(number[:17], start=1):
+            if char not in _DIGITS:
+                raise InvalidIdentifierError(f"resident ID character {position} must be a digit 0-9")
     if number[17] not in _DIGITS and number[17] != "X":
         raise InvalidIdentifierError("resident ID character 18 must be a digit 0-9 or X")
     if int(number[:2]) not in _PROVINCES:

@@ -25,7 +25,7 @@ def test_no_credentials_is_401(public):
     _problem(public.post("/api/v1/judgments", judgment_body()), 401)
     _problem(
         public.post(
-            "/api/v1/checks", {"subject": {"blind_index": "0x" + "11" * 32}, "restriction": "flights"}
+            "/api/v1/checks", {"subject": {"kind": "resident_id", "id": "11010519491231002X"}, "restriction": "flights"}
         ),
         401,
     )
@@ -133,7 +133,7 @@ def test_wrong_kind_of_client_is_403(court, partner, gov):
     _problem(court.api.post("/api/v1/courts", {"court_id": 5, "jurisdiction": "CN-BJ"}), 403)
     _problem(
         court.api.post(
-            "/api/v1/checks", {"subject": {"blind_index": "0x" + "11" * 32}, "restriction": "flights"}
+            "/api/v1/checks", {"subject": {"kind": "resident_id", "id": "11010519491231002X"}, "restriction": "flights"}
         ),
         403,
     )

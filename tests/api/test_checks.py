@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from ledger.privacy import BlindIndexKey, blind_index, parse_subject
+from ledger.privacy import blind_index, parse_subject
 from tests.api.conftest import judgment_body, resident_id
 
 
@@ -74,37 +74,49 @@ def test_check_before_and_after_delisting_with_audit(services, court, partner):
     assert number not in dump
 
 
-def test_batch_check_in_order_and_by_blind_index(services, court, partner):
+def test_batch_check_in_order_in_both_forms(services, court, partner):
     number, _ = _listed_subject(services, court)
-    blind = blind_index(services.blind_key, parse_subject("resident_id", number))
-    _wait_answer(partner, {"subject": {"blind_index": "0x" + blind.hex()}, "restriction": "rail"}, True)
-    others = [{"kind": "resident_id", "id": resident_id()} for _ in range(300)]
-    subjects = [*others[:150], {"blind_index": "0x" + blind.hex()}, *others[150:]]
-    r = partner.post("/api/v1/checks/batch", {"subjects": subjects, "restriction": "rail"})
-    assert r.status_code == 200, r.text
-    results = r.json()["results"]
-    assert len(results) == 301
-    assert [i for i, a in enumerate(results) if a["restricted"]] == [150]
+    _wait_answer(partner, {"subject": {"kind": "resident_id", "id": number}, "restriction": "rail"}, True)
+    others = [resident_id() for _ in range(300)]
+    ids = [*others[:150], number, *others[150:]]
+    forms = ({"subjects": [{"kind": "resident_id", "id": i} for i in ids]}, {"kind": "resident_id", "ids": ids})
+    for form in forms:
+        r = partner.post("/api/v1/checks/batch", {**form, "restriction": "rail"})
+        assert r.status_code == 200, r.text
+        results = r.json()["results"]
+        assert len(results) == 301
+        assert [i for i, a in enumerate(results) if a["restricted"]] == [150]
     batch_rows = [row for row in services.audit.rows(partner.client_id) if row["batch"]]
     assert len(batch_rows) >= 301 and len({row["batch"] for row in batch_rows[-301:]}) == 1
+    assert number not in repr(batch_rows)
 
 
 def test_batch_limit(partner):
-    subjects = [{"blind_index": "0x" + "01" * 32}] * 10_001
-    r = partner.post("/api/v1/checks/batch", {"subjects": subjects, "restriction": "rail"})
+    ids = [resident_id(1)] * 10_001
+    r = partner.post("/api/v1/checks/batch", {"kind": "resident_id", "ids": ids, "restriction": "rail"})
     assert r.status_code == 422
 
 
-def test_a_blind_index_under_another_key_finds_nothing(services, court, partner):
+def test_partner_cannot_ask_by_blind_index_it_would_need_the_key_for(services, court, partner):
     number, _ = _listed_subject(services, court)
-    wrong = blind_index(BlindIndexKey.generate(), parse_subject("resident_id", number))
-    r = partner.post(
-        "/api/v1/checks", {"subject": {"blind_index": "0x" + wrong.hex()}, "restriction": "flights"}
-    )
-    assert r.json() == {"restricted": False, "until": None}
+    blind = blind_index(services.blind_key, parse_subject("resident_id", number))
+    single = partner.post("/api/v1/checks", {"subject": {"blind_index": "0x" + blind.hex()},
+                                             "restriction": "flights"})
+    batch = partner.post("/api/v1/checks/batch", {"blind_indexes": ["0x" + blind.hex()], "restriction": "flights"})
+    assert single.status_code == 422 and batch.status_code == 422
+    assert blind.hex() not in single.text + batch.text
 
 
-def test_subject_needs_identifier_or_blind_index(partner):
+def test_an_invalid_id_in_a_plain_batch_is_named_by_position_without_its_digits(partner):
+    good, bad = resident_id(2), resident_id(3)[:17] + "0"
+    if bad == resident_id(3):
+        bad = resident_id(3)[:17] + "1"
+    r = partner.post("/api/v1/checks/batch", {"kind": "resident_id", "ids": [good, bad], "restriction": "rail"})
+    assert r.status_code == 422 and "ids[1]" in r.json()["detail"], r.text
+    assert bad not in r.text and bad[6:14] not in r.text
+
+
+def test_subject_needs_an_identifier(partner):
     for subject in (
         {},
         {"kind": "resident_id"},

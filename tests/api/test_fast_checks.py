@@ -50,7 +50,10 @@ def _cases(number: str) -> list[tuple[str, bytes, dict]]:
     return [
         ("listed, by ID", json.dumps(ask).encode(), {}),
         ("listed, other restriction", json.dumps({**ask, "restriction": "company_office"}).encode(), {}),
-        ("unlisted blind index",
+        ("unlisted ID",
+         json.dumps({"subject": {"kind": "resident_id", "id": "11010519491231002X"}, "restriction": "rail"}).encode(),
+         {}),
+        ("a blind index (partners hold no key)",
          json.dumps({"subject": {"blind_index": "0x" + "5a" * 32}, "restriction": "rail"}).encode(), {}),
         ("malformed JSON", b'{"subject": ', {}),
         ("no subject", json.dumps({"subject": {}, "restriction": "flights"}).encode(), {}),
@@ -94,7 +97,8 @@ def test_fast_path_and_route_give_the_same_answers(services, http, route_only, p
         assert answers[0] == answers[1], name
         if name == "listed, by ID":
             assert answers[0][0] == 200 and answers[0][1]["restricted"] is True
-        if name in ("malformed JSON", "no subject", "bad ID check digit", "unknown restriction", "extra member"):
+        if name in ("malformed JSON", "no subject", "bad ID check digit", "unknown restriction", "extra member",
+                    "a blind index (partners hold no key)"):
             assert answers[0][0] in (400, 422), (name, answers[0])
         if name in ("unsigned", "wrong key"):
             assert answers[0][0] == 401, (name, answers[0])
@@ -146,10 +150,10 @@ def test_group_commit_writes_each_answer_once_and_refuses_replays_in_the_same_gr
 def test_plain_batch_form_and_audit_by_subject(services, http, partner, listed):
     number, _ = listed
     blind = bytes(blind_index(services.blind_key, parse_subject("resident_id", number)))
-    others = [os.urandom(32) for _ in range(499)]
-    asked = [*others[:200], blind, *others[200:]]
-    r = partner.post("/api/v1/checks/batch",
-                     {"blind_indexes": ["0x" + b.hex() for b in asked], "restriction": "flights"})
+    other_ids = [resident_id(5_000 + i) for i in range(499)]
+    others = [bytes(blind_index(services.blind_key, parse_subject("resident_id", i))) for i in other_ids]
+    asked = [*other_ids[:200], number, *other_ids[200:]]
+    r = partner.post("/api/v1/checks/batch", {"kind": "resident_id", "ids": asked, "restriction": "flights"})
     assert r.status_code == 200, r.text
     results = r.json()["results"]
     assert len(results) == 500 and [i for i, a in enumerate(results) if a["restricted"]] == [200]
@@ -158,12 +162,13 @@ def test_plain_batch_form_and_audit_by_subject(services, http, partner, listed):
     mine = services.audit.rows(partner.client_id, subject=blind)
     assert mine[-1]["batch"] is not None and mine[-1]["restricted"] is True
     assert services.audit.rows(partner.client_id, subject=others[7])[-1]["restricted"] is False
-    # Exactly one form per request, every blind index well formed.
-    both = {"blind_indexes": ["0x" + blind.hex()], "subjects": [{"blind_index": "0x" + blind.hex()}],
+    # Exactly one form per request, every identifier well formed.
+    both = {"kind": "resident_id", "ids": [number], "subjects": [{"kind": "resident_id", "id": number}],
             "restriction": "flights"}
     assert partner.post("/api/v1/checks/batch", both).status_code == 422
     assert partner.post("/api/v1/checks/batch", {"restriction": "flights"}).status_code == 422
-    bad = partner.post("/api/v1/checks/batch", {"blind_indexes": ["0x1234"], "restriction": "flights"})
+    assert partner.post("/api/v1/checks/batch", {"ids": [number], "restriction": "flights"}).status_code == 422
+    bad = partner.post("/api/v1/checks/batch", {"kind": "resident_id", "ids": ["1234"], "restriction": "flights"})
     assert bad.status_code == 422
 
 
@@ -177,8 +182,7 @@ def test_check_only_app_answers_from_the_same_index_and_shares_nonces(services, 
             there = remote.post("/api/v1/checks", ask).json()
             here = partner.post("/api/v1/checks", ask).json()
             assert there == here and there["restricted"] is True
-            blind = blind_index(services.blind_key, parse_subject("resident_id", number))
-            batch = remote.post("/api/v1/checks/batch", {"blind_indexes": ["0x" + blind.hex()], "restriction": "rail"})
+            batch = remote.post("/api/v1/checks/batch", {"kind": "resident_id", "ids": [number], "restriction": "rail"})
             assert batch.json() == {"results": [{"restricted": True, "until": there["until"]}]}
             # One nonce store for both processes: a request answered here is a replay there.
             body = json.dumps(ask).encode()

@@ -71,7 +71,7 @@ def test_checks_422_hides_the_id(partner, caplog):
     with caplog.at_level(logging.DEBUG):
         for subject in (
             {"kind": "resident_id", "id": _bad_check_digit(number)},
-            {"kind": "resident_id", "id": number, "blind_index": "0x" + "11" * 32},
+            {"kind": "resident_id", "id": number, "blind_index": "0x" + "11" * 32},  # partners hold no key
             {"kind": "passport", "id": number},
         ):
             r = partner.post("/api/v1/checks", {"subject": subject, "restriction": "flights"})

@@ -330,3 +330,11 @@ def test_property_valid_credit_codes_parse_and_single_changes_are_rejected(
     replacement = data.draw(st.sampled_from([c for c in CREDIT_ALPHABET if c != code[position]]))
     with pytest.raises(InvalidIdentifierError):
         CreditCode.parse(code[:position] + replacement + code[position + 1 :])
+
+
+@given(st.text(alphabet="0123456789", min_size=17, max_size=17))
+def test_resident_check_digit_equals_the_weighted_sum_of_gb_11643(body: str) -> None:
+    from ledger.privacy.identity import _RESIDENT_CHECK, _RESIDENT_WEIGHTS, _resident_check
+
+    weighted = sum(int(c) * w for c, w in zip(body, _RESIDENT_WEIGHTS, strict=True))
+    assert _resident_check(body) == _RESIDENT_CHECK[weighted % 11]
