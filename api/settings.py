@@ -19,8 +19,6 @@ Environment names match the library's workspace: ``LEDGER_VAULT_KEY``, ``LEDGER_
 from __future__ import annotations
 
 import json
-import os
-import secrets as _secrets
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -33,6 +31,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from ledger.errors import ConfigurationError
 from ledger.privacy import BlindIndexKey, CaseNumberKey
+from ledger.workspace import ensure_dev_secrets
 
 __all__ = ["DEV_SECRETS_FILE", "ServiceSecrets", "Settings", "resolve_blind_key", "resolve_secrets"]
 
@@ -281,26 +280,4 @@ def _read_dev_secrets(path: Path) -> dict[str, str]:
 
 def _dev_secrets(path: Path) -> dict[str, str]:
     """Read dev-secrets.json, adding whatever is missing (written atomically, mode 0600)."""
-    values = _read_dev_secrets(path)
-    generators = {
-        "LEDGER_VAULT_KEY": lambda: _secrets.token_hex(32),
-        "LEDGER_BLIND_INDEX_KEY": lambda: _secrets.token_hex(32),
-        "LEDGER_CASE_NUMBER_KEY": lambda: _secrets.token_hex(32),
-        "LEDGER_KEYSTORE_PASSWORD": lambda: _secrets.token_urlsafe(24),
-        "LEDGER_GOVERNANCE_KEY": lambda: _secrets.token_hex(32),
-    }
-    missing = [k for k in generators if not values.get(k)]
-    if not missing:
-        return values
-    for key in missing:
-        values[key] = generators[key]()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + f".{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        json.dump(values, fh, indent=2)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.chmod(tmp, 0o600)
-    tmp.replace(path)
-    return values
+    return ensure_dev_secrets(path, SECRET_ENV.values())

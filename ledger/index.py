@@ -753,12 +753,6 @@ class Index:
                 current = int(row[0])
         return False
 
-    def case_number_recorded(self, case_number_digest: bytes) -> bool:
-        """Whether any judgment carries this case number (to tell "does not match" from "not on chain")."""
-        with self._reading() as conn:
-            return conn.execute("SELECT 1 FROM judgments WHERE case_number_digest = ? LIMIT 1",
-                                (bytes(case_number_digest),)).fetchone() is not None
-
     @staticmethod
     def _judgment_view(conn: sqlite3.Connection, row: tuple[Any, ...]) -> JudgmentView:
         jid, court, cnd, dd, pc, amount, currency, jdate, edate, status, sup, recorded, changed, bn, th = row

@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import os
 import secrets as _secrets
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -30,7 +31,7 @@ from ledger.errors import ConfigurationError
 from ledger.privacy import BlindIndexKey, CaseNumberKey
 from ledger.signing import Keystore
 
-__all__ = ["Secrets", "Workspace"]
+__all__ = ["Secrets", "Workspace", "ensure_dev_secrets"]
 
 Mode = Literal["development", "production"]
 PLACEHOLDERS = {"", "changeme", "change-me", "secret", "password", "dev", "development", "0" * 64}
@@ -84,27 +85,8 @@ class Workspace:
         return Secrets(vault_key, blind, values["LEDGER_KEYSTORE_PASSWORD"], case_key)
 
     def _dev_secrets(self) -> dict[str, str]:
-        """dev-secrets.json, adding whatever is missing (a key introduced after the file was written)."""
-        values: dict[str, str] = {}
-        if self.secrets_path.is_file():
-            values = dict(json.loads(self.secrets_path.read_text()))
-        generators = {
-            "LEDGER_VAULT_KEY": lambda: _secrets.token_hex(32),
-            "LEDGER_BLIND_INDEX_KEY": lambda: _secrets.token_hex(32),
-            "LEDGER_CASE_NUMBER_KEY": lambda: _secrets.token_hex(32),
-            "LEDGER_KEYSTORE_PASSWORD": lambda: _secrets.token_urlsafe(24),
-        }
-        missing = [k for k in generators if not values.get(k)]
-        if not missing:
-            return values
-        values.update({k: generators[k]() for k in missing})
-        self.root.mkdir(parents=True, exist_ok=True)
-        tmp = self.secrets_path.with_name(self.secrets_path.name + f".{os.getpid()}.tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as fh:
-            json.dump(values, fh)
-        tmp.replace(self.secrets_path)
-        return values
+        return ensure_dev_secrets(self.secrets_path, ("LEDGER_VAULT_KEY", "LEDGER_BLIND_INDEX_KEY",
+                                                      "LEDGER_CASE_NUMBER_KEY", "LEDGER_KEYSTORE_PASSWORD"))
 
     # -- court keys --------------------------------------------------------------------------
 
@@ -129,3 +111,36 @@ class Workspace:
         tmp.write_text(json.dumps(courts, indent=2))
         tmp.replace(self.courts_path)
         return account
+
+
+#: How each development secret is generated (names as in the environment and in dev-secrets.json).
+_DEV_GENERATORS: dict[str, Callable[[], str]] = {
+    "LEDGER_VAULT_KEY": lambda: _secrets.token_hex(32),
+    "LEDGER_BLIND_INDEX_KEY": lambda: _secrets.token_hex(32),
+    "LEDGER_CASE_NUMBER_KEY": lambda: _secrets.token_hex(32),
+    "LEDGER_KEYSTORE_PASSWORD": lambda: _secrets.token_urlsafe(24),
+    "LEDGER_GOVERNANCE_KEY": lambda: _secrets.token_hex(32),
+}
+
+
+def ensure_dev_secrets(path: Path, names: Iterable[str]) -> dict[str, str]:
+    """Development mode: dev-secrets.json with every one of ``names``, generating (once) whatever is missing;
+    written atomically, mode 0600. Shared by the CLI's workspace and the service, which add to one file."""
+    try:
+        values = {k: str(v) for k, v in json.loads(path.read_text()).items()}
+    except (OSError, ValueError):
+        values = {}
+    missing = [n for n in names if not values.get(n)]
+    if not missing:
+        return values
+    values.update({n: _DEV_GENERATORS[n]() for n in missing})
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + f".{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        json.dump(values, fh, indent=2)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.chmod(tmp, 0o600)
+    tmp.replace(path)
+    return values
