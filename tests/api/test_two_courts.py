@@ -50,7 +50,8 @@ def test_two_court_services_one_chain_a_foreign_court_verifies_both(tmp_path):
     assert chain.url is not None
     governor = Account.create()
     assert send_transaction(chain, chain.accounts[0], {"to": governor.address, "value": 1_000 * 10**18})["status"]
-    env = {"LEDGER_GOVERNANCE_KEY": governor.key.hex()}
+    # The network's keys are shared by its courts: governance, and K_case (so both compute one case digest).
+    env = {"LEDGER_GOVERNANCE_KEY": governor.key.hex(), "LEDGER_CASE_NUMBER_KEY": os.urandom(32).hex()}
     first = Service(tmp_path / "court-a", chain=chain.url, env=env)
     second = Service(tmp_path / "court-b", chain=chain.url, env=env)
     try:
