@@ -27,9 +27,8 @@ from api.deps import get_services, requires
 from api.errors import TooLarge
 from api.routes import API, AUTHENTICATED_ERRORS, SubjectRefIn
 from api.settings import Settings
-from ledger.errors import InvalidIdentifierError
 from ledger.index import Index
-from ledger.privacy import BlindIndexKey, blind_index_of_canonical, canonical_identifier
+from ledger.privacy import BlindIndexKey, blind_indexes
 from ledger.records import Restriction
 
 router = APIRouter(prefix=f"{API}/checks", tags=["checks"], responses=AUTHENTICATED_ERRORS)
@@ -83,14 +82,7 @@ class BatchCheckIn(BaseModel):
         if self.subjects is not None:
             return [s.blind(key) for s in self.subjects]
         assert self.ids is not None and self.kind is not None
-        kind, out = self.kind, []
-        for position, text in enumerate(self.ids):
-            try:
-                canonical = canonical_identifier(kind, text)
-            except InvalidIdentifierError as exc:
-                raise InvalidIdentifierError(f"ids[{position}]: {exc}") from None
-            out.append(bytes(blind_index_of_canonical(key, canonical)))
-        return out
+        return list(blind_indexes(key, self.kind, self.ids))
 
 
 class CheckOut(BaseModel):

@@ -112,7 +112,7 @@ def test_an_invalid_id_in_a_plain_batch_is_named_by_position_without_its_digits(
     if bad == resident_id(3):
         bad = resident_id(3)[:17] + "1"
     r = partner.post("/api/v1/checks/batch", {"kind": "resident_id", "ids": [good, bad], "restriction": "rail"})
-    assert r.status_code == 422 and "ids[1]" in r.json()["detail"], r.text
+    assert r.status_code == 422 and "identifier 1:" in r.json()["detail"], r.text
     assert bad not in r.text and bad[6:14] not in r.text
 
 

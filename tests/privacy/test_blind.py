@@ -215,3 +215,16 @@ def test_property_commitments(parties: list[Party], salt: bytes, other_salt: byt
     if other_salt != salt:
         assert commit_parties(parties, other_salt) != commitment
         assert not verify_commitment(commitment, parties, other_salt)
+
+
+def test_blind_indexes_of_many_identifiers_match_one_by_one_and_name_a_bad_one_by_position() -> None:
+    from ledger.errors import InvalidIdentifierError
+    from ledger.privacy import ResidentId, blind_indexes, make_resident_id
+
+    key = BlindIndexKey.generate()
+    ids = [make_resident_id("110105", f"1980010{d}", f"{d:03d}") for d in range(1, 8)]
+    assert blind_indexes(key, "resident_id", ids) == [blind_index(key, ResidentId.parse(i)) for i in ids]
+    bad = ids[3][:6] + "13449219" + ids[3][14:]
+    with pytest.raises(InvalidIdentifierError, match=r"^identifier 3: resident ID birth date") as refused:
+        blind_indexes(key, "resident_id", [*ids[:3], bad])
+    assert "13449219" not in str(refused.value)
