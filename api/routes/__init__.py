@@ -38,9 +38,10 @@ __all__ = [
 API = "/api/v1"
 
 Hex32 = Annotated[str, Field(pattern=r"^0x[0-9a-fA-F]{64}$", examples=["0x" + "ab" * 32])]
-#: A case number as a clerk writes it; refused early (422) when it has no normal form (ledger.records).
+#: A case number as a clerk writes it: free text of the edge (no control characters, tab included: see
+#: api.fields) that has a normal form (ledger.records.normalise_case_number), else 422.
 CaseNumber = Annotated[
-    str,
+    Text,
     Field(min_length=1, max_length=100, examples=["(2019)京0108民初12345号"]),
     AfterValidator(lambda text: normalise_case_number(text) and text),
 ]

@@ -74,7 +74,9 @@ class LookupIn(BaseModel):
 
     case_number: CaseNumber
     document_sha256: Sha256Hex
-    expected_court: int | None = Field(default=None, gt=0, lt=2**32, description="the court the caller expects")
+    expected_court: int | None = Field(
+        default=None, gt=0, lt=2**32, strict=True, description="the court the caller expects"
+    )
 
 
 class RecordedOut(BaseModel):
