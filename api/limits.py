@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from api.errors import ServiceError, TooLarge, problem
+from ledger._recursion import RECURSION_LIMIT, restore_recursion_limit
 
 __all__ = [
     "RECURSION_LIMIT",
@@ -52,18 +53,6 @@ Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
-
-#: CPython's default: deep enough for the service, shallow enough that C recursion cannot exhaust the stack.
-RECURSION_LIMIT = 1000
-
-
-def restore_recursion_limit() -> None:
-    """Import the libraries known to raise the recursion limit (so they cannot raise it later), then lower
-    it back to :data:`RECURSION_LIMIT` if anything raised it."""
-    import py_ecc  # noqa: F401  (raises the limit to 100,000 on import)
-
-    if sys.getrecursionlimit() > RECURSION_LIMIT:
-        sys.setrecursionlimit(RECURSION_LIMIT)
 
 
 class BodyTimeout(ServiceError):

@@ -22,6 +22,7 @@ from eth_utils import to_checksum_address
 from pydantic import BaseModel, ConfigDict
 from pydantic import ValidationError as PydanticValidationError
 
+from ledger._recursion import restore_recursion_limit
 from ledger._schema import compile_schema
 from ledger.client import Written
 from ledger.errors import VerificationError
@@ -283,8 +284,11 @@ def parse_certificate_record(data: str | bytes | dict[str, Any]) -> tuple[Certif
     fields and ranges, ``record_id``, and the internal consistency of the case and listing blocks.
     """
     if isinstance(data, bytes | str):
+        restore_recursion_limit()  # a library imported since may have raised it (see ledger._recursion)
         try:
             data = json.loads(data, parse_float=_number)
+        except RecursionError:
+            raise VerificationError("format", "not JSON this verifier reads: nested too deeply") from None
         except (ValueError, UnicodeDecodeError) as exc:
             raise VerificationError("format", f"not JSON: {exc}") from None
     else:
