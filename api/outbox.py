@@ -472,6 +472,15 @@ class Outbox:
             row = self._db.execute(sql, params).fetchone()
         return Entry.from_row(row) if row else None
 
+    def family_entries(self, family: str) -> list[Entry]:
+        """The entries of a sequenced record (``case:0x…``, ``judgment:0x…``, ``listing:0x…``) not failed, in
+        the order they were accepted: the changes the chain holds or will hold, as far as this service knows."""
+        with self._lock:
+            rows = self._db.execute(
+                f"SELECT {_COLUMNS} FROM outbox WHERE family = ? AND state != 'failed' ORDER BY seq", (family,)
+            ).fetchall()
+        return [Entry.from_row(r) for r in rows]
+
     def lanes_with_work(self) -> list[str]:
         with self._lock:
             rows = self._db.execute(

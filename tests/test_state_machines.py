@@ -7,8 +7,6 @@ with the error the model names, and holds the state the model holds.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
@@ -22,6 +20,8 @@ from ledger.records import (
     Extension,
     Filing,
     Ground,
+    JudgmentStatus,
+    JudgmentStatusChange,
     Listing,
     Removal,
     RemovalReason,
@@ -29,72 +29,10 @@ from ledger.records import (
     case_number_digest,
     sha256_digest,
 )
+from ledger.rules import CaseModel, ListingModel, judgment_transition_error
 from tests.conftest import CASE_KEY, admit_new_court, make_judgment
 
-MONEY = {ActionKind.DEDUCTION, ActionKind.VALUATION, ActionKind.AUCTION_LISTED, ActionKind.AUCTION_SOLD,
-         ActionKind.PAYMENT_RECEIVED, ActionKind.DISBURSEMENT}
-RECOVERS = {ActionKind.DEDUCTION, ActionKind.PAYMENT_RECEIVED}
 YEAR = 365 * 86400
-
-
-@dataclass
-class CaseModel:
-    """The enforcement rules, as DOMAIN.md and the contract's NatSpec state them."""
-
-    due: int
-    state: CaseState = CaseState.OPEN
-    actions: int = 0
-    recovered: int = 0
-    disbursed: int = 0
-    inquired: bool = False
-    auctions: int = 0
-
-    def apply(self, kind: ActionKind, amount: int, detail: int, flags: int) -> str | None:
-        """The error the contract must raise, or None after applying the action."""
-        if self.state == CaseState.CONCLUDED:
-            return "EnforcementRegistryCaseConcluded"
-        if self.state == CaseState.TERMINATED and kind != ActionKind.RESUMPTION:
-            return "EnforcementRegistryCaseTerminated"
-        if flags not in (0, 1) or (flags and kind not in RECOVERS):
-            return "EnforcementRegistryInvalidFlags"
-        if kind in MONEY and amount == 0:
-            return "EnforcementRegistryZeroAmount"
-        if kind not in MONEY and amount != 0:
-            return "EnforcementRegistryUnexpectedAmount"
-        if kind not in (ActionKind.ASSET_INQUIRY, ActionKind.AUCTION_SOLD) and detail != 0:
-            return "EnforcementRegistryInvalidDetail"
-        if kind in RECOVERS:
-            if self.recovered + amount > self.due and not flags:
-                return "EnforcementRegistryRecoveryExceedsDue"
-            self.recovered += amount
-        elif kind == ActionKind.DISBURSEMENT:
-            if self.disbursed + amount > self.recovered:
-                return "EnforcementRegistryDisbursementExceedsRecovered"
-            self.disbursed += amount
-        elif kind == ActionKind.ASSET_INQUIRY:
-            if detail > 0xFFFF:
-                return "EnforcementRegistryInvalidDetail"
-            self.inquired = True
-        elif kind == ActionKind.AUCTION_LISTED:
-            self.auctions += 1
-        elif kind in (ActionKind.AUCTION_SOLD, ActionKind.AUCTION_FAILED):
-            if self.auctions == 0:
-                return "EnforcementRegistryNoAuctionListed"
-            if kind == ActionKind.AUCTION_SOLD and detail >> 32 == 0:
-                return "EnforcementRegistryInvalidDetail"
-            self.auctions -= 1
-        elif kind == ActionKind.TERMINATION_NO_ASSETS:
-            if not self.inquired:
-                return "EnforcementRegistryAssetInquiryRequired"
-            self.state = CaseState.TERMINATED
-        elif kind == ActionKind.RESUMPTION:
-            if self.state != CaseState.TERMINATED:
-                return "EnforcementRegistryCaseNotTerminated"
-            self.state = CaseState.OPEN
-        elif kind == ActionKind.CONCLUSION:
-            self.state = CaseState.CONCLUDED
-        self.actions += 1
-        return None
 
 
 KINDS = st.sampled_from(list(ActionKind))
@@ -146,15 +84,6 @@ def test_enforcement_matches_the_model(ledger, governor, funder):
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture]))
 
 
-@dataclass
-class ListingModel:
-    listed_at: int
-    until: int
-    removed_at: int = 0
-    changes: int = 0
-    extended: bool = False
-
-
 @pytest.mark.parametrize("chain", ["anvil"], indirect=True)
 def test_defaulter_lifecycle_matches_the_model(ledger, governor, funder):
     court = admit_new_court(ledger, governor, funder)
@@ -178,42 +107,29 @@ def test_defaulter_lifecycle_matches_the_model(ledger, governor, funder):
         @rule(years=st.sampled_from([0, 1, 2, 3, 4]))
         def extend(self, years):
             m = self.model
-            new_until = m.until + years * YEAR
-            if m.removed_at:
-                expected = "DefaulterRegistryAlreadyRemoved"
-            elif m.extended:
-                expected = "DefaulterRegistryAlreadyExtended"
-            elif not 1 <= years <= 3:
-                expected = "DefaulterRegistryInvalidExtension"
-            else:
-                expected = None
+            new_until, sequence = m.until + years * YEAR, m.changes
+            expected = m.extend(new_until, now=m.listed_at)  # the period runs for years: never expired here
             try:
-                ledger.submit(court.signer, Extension(listing_id=self.listing_id, until=new_until, sequence=m.changes))
+                ledger.submit(court.signer, Extension(listing_id=self.listing_id, until=new_until, sequence=sequence))
                 got = None
             except ContractRevertError as exc:
                 got = exc.error
             assert got == expected
-            if expected is None:
-                m.until, m.extended, m.changes = new_until, True, m.changes + 1
 
         @rule(reason=st.sampled_from([RemovalReason.PERFORMED, RemovalReason.CORRECTED_WRONGLY_LISTED,
                                       RemovalReason.PERIOD_EXPIRED]))
         def remove(self, reason):
             m = self.model
-            if m.removed_at:
-                expected = "DefaulterRegistryAlreadyRemoved"
-            elif reason == RemovalReason.PERIOD_EXPIRED:
-                expected = "DefaulterRegistryListingNotExpired"  # the period runs for years
-            else:
-                expected = None
+            sequence = m.changes
+            expected = m.remove(reason, now=m.listed_at)  # the period runs for years: never expired here
             try:
-                w = ledger.submit(court.signer, Removal(listing_id=self.listing_id, reason=reason, sequence=m.changes))
+                w = ledger.submit(court.signer, Removal(listing_id=self.listing_id, reason=reason, sequence=sequence))
                 got = None
             except ContractRevertError as exc:
                 got = exc.error
             assert got == expected
             if expected is None:
-                m.removed_at, m.changes = w.block_time, m.changes + 1
+                m.removed_at = w.block_time
 
         @invariant()
         def restriction_answers_agree(self):
@@ -230,3 +146,42 @@ def test_defaulter_lifecycle_matches_the_model(ledger, governor, funder):
     run_state_machine_as_test(Lifecycle, settings=settings(
         max_examples=8, stateful_step_count=6, deadline=None,
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture]))
+
+
+#: A path of changes from effective to each state a judgment can be in.
+PATHS = {
+    JudgmentStatus.EFFECTIVE: [],
+    JudgmentStatus.UNDER_APPEAL: [JudgmentStatus.UNDER_APPEAL],
+    JudgmentStatus.SATISFIED: [JudgmentStatus.SATISFIED],
+    JudgmentStatus.SET_ASIDE: [JudgmentStatus.SET_ASIDE],
+    JudgmentStatus.SUPERSEDED: [JudgmentStatus.SUPERSEDED],
+}
+
+
+@pytest.mark.parametrize("chain", ["anvil"], indirect=True)
+def test_judgment_transitions_match_the_model(ledger, governor, funder):
+    """Every (state, next status, successor named or not) the contract is asked: the model names the same
+    error, or none."""
+    court = admit_new_court(ledger, governor, funder)
+    counter = iter(range(500, 10**6))
+    successor = ledger.submit(court.signer, make_judgment(court.id, next(counter))).record_id
+    for current, path in PATHS.items():
+        for new in JudgmentStatus:
+            for named in (None, successor, b"\x00" * 31 + b"\x01"):
+                jid = ledger.submit(court.signer, make_judgment(court.id, next(counter))).record_id
+                for sequence, step in enumerate(path):
+                    ledger.submit(court.signer, JudgmentStatusChange(
+                        judgment_id=jid, status=step, sequence=sequence,
+                        superseded_by=successor if step == JudgmentStatus.SUPERSEDED else b"\x00" * 32))
+                expected = judgment_transition_error(current, new, successor_known=None if named is None
+                                                     else named == successor)
+                try:
+                    ledger.submit(court.signer, JudgmentStatusChange(
+                        judgment_id=jid, status=new, sequence=len(path), superseded_by=named or b"\x00" * 32))
+                    got = None
+                except (ContractRevertError, ValueError) as exc:
+                    got = getattr(exc, "error", "refused by the library")
+                if new == JudgmentStatus.NONE:
+                    assert got is not None and expected is not None, (current, new, named)
+                else:
+                    assert got == expected, (current, new, named)

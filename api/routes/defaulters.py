@@ -15,6 +15,7 @@ from api.authority import require_authority
 from api.deps import ServicesDep, WriteCtx, requires
 from api.errors import NotFound
 from api.fields import check_extension, check_listing_time, check_removal
+from api.precheck import require_listing_change_possible
 from api.routes import (
     API,
     AUTHENTICATED_ERRORS,
@@ -134,6 +135,7 @@ def extend_listing(
     current = _current_until(services, lid)
     until = body.until if body.until is not None else current + (body.years or 0) * YEAR
     check_extension(services.now(), current, until)
+    require_listing_change_possible(services, lid, int(services.now()), until=until)
 
     def make(sequence: int | None) -> Extension:
         assert sequence is not None
@@ -161,6 +163,7 @@ def remove_listing(
     lid = hex32(listing_id)
     _require_listing_authority(services, court, lid)
     check_removal(services.now(), str(body.reason), _current_until(services, lid))
+    require_listing_change_possible(services, lid, int(services.now()), reason=RemovalReason[str(body.reason).upper()])
 
     def make(sequence: int | None) -> Removal:
         assert sequence is not None

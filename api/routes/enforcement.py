@@ -15,6 +15,7 @@ from api.auth import Client
 from api.authority import require_authority, require_enforcing_court
 from api.deps import ServicesDep, WriteCtx, requires
 from api.fields import RecordDate, check_action_shape, check_not_future
+from api.precheck import require_action_possible
 from api.routes import (
     API,
     AUTHENTICATED_ERRORS,
@@ -149,6 +150,7 @@ def record_action(
     detail = (
         Action.auction_detail(body.auction.rounds, body.auction.extensions) if body.auction else body.detail
     )
+    require_action_possible(services, cid, ActionKind[str(body.kind).upper()], body.amount, detail, body.flags)
 
     def make(sequence: int | None) -> Action:
         assert sequence is not None

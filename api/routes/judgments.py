@@ -12,6 +12,7 @@ from api.auth import Client
 from api.authority import require_authority
 from api.deps import ServicesDep, WriteCtx, requires
 from api.fields import RecordDate, check_not_future
+from api.precheck import require_transition_possible
 from api.routes import (
     API,
     AUTHENTICATED_ERRORS,
@@ -142,6 +143,7 @@ def change_status(
     owner = services.index.judgment(jid)
     require_authority(services.index, court, owner.court if owner else None, f"judgment {judgment_id}")
     successor = hex32(body.superseded_by) if body.superseded_by else b"\x00" * 32
+    require_transition_possible(services, jid, JudgmentStatus[body.status.upper()], successor)
 
     def make(sequence: int | None) -> JudgmentStatusChange:
         assert sequence is not None
