@@ -16,7 +16,7 @@ MODULE = Path(__file__).parent / "independent"
 def test_go_verifier_written_from_the_docs_agrees_on_every_vector():
     go = shutil.which("go")
     assert go is not None, "the Go toolchain (`go`) is required to run tests/independent"
-    env = dict(os.environ, GOFLAGS="-mod=readonly")
+    env = dict(os.environ, GOFLAGS=(os.environ.get("GOFLAGS", "") + " -mod=readonly").strip())
     result = subprocess.run(
         [go, "test", "-count=1", "-v", "./..."],
         cwd=MODULE,
