@@ -113,3 +113,13 @@ func TestADateThatIsNotOnTheCalendarIsRefusedAtFormat(t *testing.T) {
 		t.Fatalf("2016-06-31: %v, want a refusal at format naming the calendar", err)
 	}
 }
+
+func TestAHundredThousandDeepDocumentIsRefusedAtFormat(t *testing.T) {
+	cert := string(goldenCertificate(t, "judgment.json"))
+	deep := strings.Repeat("[", 100000) + strings.Repeat("]", 100000)
+	forged := strings.Replace(cert, `"version": 2`, `"version": 2, "padding": `+deep, 1)
+	_, err := verifier(t).Verify([]byte(forged), trusted(t), nil)
+	if err == nil || err.Step != "format" {
+		t.Fatalf("a 100,000-deep member: %v, want a refusal at format", err)
+	}
+}
