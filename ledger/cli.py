@@ -58,9 +58,16 @@ class _Context:
 
     @property
     def chain(self) -> Any:
+        """The chain; ``local`` is the node already running in the data dir: only ``chain start`` starts one,
+        so a failing command never leaves a node behind."""
         if self._chain is None:
-            from ledger.chain import connect
+            from ledger.chain import connect, running_node
+            from ledger.errors import ConfigurationError
 
+            if self.spec.strip() == "local" and running_node(self.ws.chain_dir) is None:
+                raise ConfigurationError(
+                    f"no local chain is running for {self.ws.root}: start it with "
+                    f"'ledger chain start --data-dir {self.ws.root}' (or ./scripts/run.sh), or give --chain URL")
             self._chain = connect(self.spec, data_dir=self.ws.chain_dir, detach=True)
         return self._chain
 
@@ -74,15 +81,32 @@ class _Context:
         return self._ledger
 
     def governor(self) -> Any:
-        if self.chain.kind == "rpc":
-            address = os.environ.get("LEDGER_GOVERNOR_ADDRESS")
-            if not address:
-                raise typer.BadParameter("set LEDGER_GOVERNOR_ADDRESS to a key in the data dir's keystore")
-            return self.ws.keystore.load(address, self.ws.secrets().keystore_password)
-        return self.chain.accounts[0]
+        """The key that governs this data dir's deployment, the one the service uses too:
+        ``LEDGER_GOVERNOR_ADDRESS`` (a key in the keystore) or the workspace's governance key
+        (``LEDGER_GOVERNANCE_KEY``, or generated once into dev-secrets.json in development). A deployment
+        made before by the local chain's first dev account keeps that account."""
+        from ledger.errors import ConfigurationError
+
+        address = os.environ.get("LEDGER_GOVERNOR_ADDRESS")
+        key = (self.ws.keystore.load(address, self.ws.secrets().keystore_password) if address
+               else self.ws.governance_key())
+        if not self.ws.deployment_path.is_file():
+            return key
+        from ledger.deployment import load_deployment
+
+        named = load_deployment(self.ws.deployment_path).governor.lower()
+        for candidate in (key, *self.chain.accounts[:1]):
+            if candidate.address.lower() == named:
+                return candidate
+        raise ConfigurationError(f"the deployment in {self.ws.deployment_path} is governed by {named}; "
+                                 f"this data dir's governance key is {key.address}")
 
     def signer(self, court: int) -> Any:
-        return self.ws.court_signer(court)
+        def current_court(address: str) -> int | None:
+            info = self.ledger.signer(address)
+            return int(info["court"]) if info["valid_until"] == 0 else None
+
+        return self.ws.court_signer(court, current_court)
 
     def desk(self, court: int) -> Any:
         from ledger.desk import CourtDesk
@@ -94,7 +118,11 @@ class _Context:
 
 
 def _ctx(data_dir: Path, chain: str) -> _Context:
-    return _Context(data_dir, chain)
+    """The command's context, its chain connected first: a command that cannot reach its chain changes nothing
+    in the data dir (no key created, no vault opened)."""
+    ctx = _Context(data_dir, chain)
+    ctx.chain  # noqa: B018 (connects, or raises the clear error)
+    return ctx
 
 
 def _hex32(value: str, what: str) -> bytes:
@@ -156,6 +184,18 @@ def chain_start(data_dir: DataDir = DEFAULT_DIR, port: int = typer.Option(None, 
     out.print(f"local chain running at {node.url} (pid {node.pid}), state in {node.data_dir}")
 
 
+@chain_app.command("url")
+def chain_url(data_dir: DataDir = DEFAULT_DIR) -> None:
+    """Print the local chain's node URL (its port is chosen at start), for --rpc; exit 1 when none runs."""
+    from ledger.chain import running_node
+
+    node = running_node(data_dir.resolve() / "chain")
+    if node is None:
+        err.print(f"no local chain is running for {data_dir.resolve()}")
+        raise typer.Exit(1)
+    print(node.url)
+
+
 @chain_app.command("stop")
 def chain_stop(data_dir: DataDir = DEFAULT_DIR) -> None:
     """Stop the local chain cleanly (its state is saved)."""
@@ -187,7 +227,9 @@ def deploy(data_dir: DataDir = DEFAULT_DIR, chain: ChainSpec = "local") -> None:
     from ledger.deployment import deploy as do_deploy
 
     ctx = _ctx(data_dir, chain)
-    deployment = do_deploy(ctx.chain, ctx.governor(), ctx.ws.deployment_path)
+    governor = ctx.governor()
+    _fund_on_dev_chain(ctx, governor.address, minimum=10**18)
+    deployment = do_deploy(ctx.chain, governor, ctx.ws.deployment_path)
     _print_deployment(deployment, ctx.ws.deployment_path)
 
 
@@ -239,10 +281,13 @@ def court_admit(
     out.print(f"court {court} admitted, signer {signer.address}")
 
 
-def _fund_on_dev_chain(ctx: _Context, address: str) -> None:
-    if ctx.chain.kind in ("local", "memory"):
+def _fund_on_dev_chain(ctx: _Context, address: str, minimum: int | None = None) -> None:
+    """On the local or memory chain, give ``address`` 10 coins from a dev account (unless it has ``minimum``)."""
+    if ctx.chain.kind in ("local", "memory") and ctx.chain.charges_fees():
         from ledger.chain import send_transaction
 
+        if minimum is not None and ctx.chain.w3.eth.get_balance(address) >= minimum:
+            return
         send_transaction(ctx.chain, ctx.chain.accounts[1], {"to": address, "value": 10**19})
 
 
@@ -595,6 +640,83 @@ def trust_descriptor(
     out.print(f"descriptor written to {output}; governance address {governor.address}")
 
 
+@app.command()
+def certificate(
+    record_id: Annotated[str, typer.Argument(help="The judgment's record id (0x + 64 hex digits).")],
+    case_number: Annotated[str | None, typer.Option(
+        help="Open the case-number digest: the certificate then carries the case number and its salt "
+             "(needs this data dir's case-number key).")] = None,
+    output: Annotated[Path | None, typer.Option("--out", help="Write the certificate here (default: print).")] = None,
+    data_dir: DataDir = DEFAULT_DIR,
+    chain: ChainSpec = "local",
+) -> None:
+    """Build the certificate (format 2) of a confirmed judgment from the chain and this data dir's keys."""
+    from ledger.certificates import judgment_certificate
+    from ledger.errors import ConfigurationError
+    from ledger.index import Index, Indexer
+    from ledger.records import Judgment, open_case_number
+
+    ctx = _ctx(data_dir, chain)
+    rid = _hex32(record_id, "record id")
+    with Index(ctx.ws.index_path) as index:
+        Indexer(ctx.ledger, index).sync()
+        view = index.judgment(rid)
+    if view is None:
+        raise ConfigurationError(f"no judgment 0x{rid.hex()} on this chain (certificates are built for judgments)")
+    written = _written_on_chain(ctx, Judgment, "0x" + bytes(view.transaction_hash).hex(), rid)
+    opening = None
+    if case_number is not None:
+        opened = open_case_number(ctx.ws.secrets().case_key, case_number)
+        if opened.digest != bytes(view.case_number_digest):
+            raise ConfigurationError("that case number (under this data dir's case-number key) is not the "
+                                     "judgment's; the certificate would not open its digest")
+        opening = (opened.text, opened.salt)
+    text = judgment_certificate(written, ctx.chain.chain_id, case_number=opening).to_json()
+    if output is None:
+        print(text)
+    else:
+        output.write_text(text)
+        out.print(f"certificate of judgment 0x{rid.hex()} written to {output}")
+
+
+def _written_on_chain(ctx: _Context, record_cls: Any, tx_hash: str, record_id: bytes) -> Any:
+    """The confirmed write of a record, rebuilt from its transaction: the record from the calldata; the
+    signature from the calldata (sent by a relayer) or, sent directly, re-made with the sender's key from
+    this data dir's keystore (EIP-712 signatures are deterministic, RFC 6979)."""
+    from ledger.client import CONTRACT_OF, Written
+    from ledger.errors import ConfigurationError
+    from ledger.signing import recover_signer
+
+    w3 = ctx.chain.w3
+    tx, receipt = w3.eth.get_transaction(tx_hash), w3.eth.get_transaction_receipt(tx_hash)
+    name = CONTRACT_OF[record_cls]
+    _, args = ctx.ledger.contract(name).decode_function_input(tx["input"])
+    values = list(args.values())
+    struct = values[0]
+    if isinstance(struct, dict):
+        struct = [struct[n] for n, _, _ in record_cls.FIELDS]
+    fields = {attr: (bytes(v).decode("ascii") if t == "bytes3" else bytes(v) if t.startswith("bytes") else v)
+              for (_, t, attr), v in zip(record_cls.FIELDS, struct, strict=True)}
+    record = record_cls.model_validate(fields)
+    if record.record_id() != record_id:
+        raise ConfigurationError(f"transaction {tx_hash} does not write record 0x{record_id.hex()}")
+    domain = ctx.ledger.domain(record)
+    if len(values) > 1:
+        signature = bytes(values[1])
+        signer = recover_signer(domain, record, signature)
+    else:
+        signer = tx["from"]
+        if signer.lower() not in {a.lower() for a in ctx.ws.keystore.addresses()}:
+            raise ConfigurationError(f"the record was sent directly by {signer}, whose key is not in "
+                                     f"{ctx.ws.keystore.directory}; only that key can make its certificate")
+        signature = ctx.ledger.sign(ctx.ws.keystore.load(signer, ctx.ws.secrets().keystore_password), record)
+    block = w3.eth.get_block(receipt["blockNumber"])
+    return Written(record=record, record_id=record.record_id(), signature=signature, signer=signer,
+                   contract=name, contract_address=tx["to"], transaction_hash=tx_hash,
+                   block_number=receipt["blockNumber"], block_hash="0x" + bytes(block["hash"]).hex(),
+                   block_time=int(block["timestamp"]), gas_used=int(receipt["gasUsed"]), sender=tx["from"])
+
+
 # -- index and demo ------------------------------------------------------------------------------
 
 
@@ -630,21 +752,27 @@ def stats(data_dir: DataDir = DEFAULT_DIR, chain: ChainSpec = "local") -> None:
 @app.command()
 def demo(data_dir: DataDir = DEFAULT_DIR, chain: ChainSpec = "local") -> None:
     """Play the three stories of the source report on the current chain."""
-    from ledger.demo import DEMO_APPELLATE_COURT, DEMO_COURT, play
+    from ledger.demo import DEMO_APPELLATE_COURT, DEMO_COURT, play, write_demo_files
     from ledger.privacy import Vault
 
     ctx = _ctx(data_dir, chain)
     secrets = ctx.ws.secrets()
-    known = ctx.ws.courts()
-    signer = ctx.ws.court_signer(DEMO_COURT) if DEMO_COURT in known else ctx.ws.new_court_signer(DEMO_COURT)
-    appellate = (ctx.ws.court_signer(DEMO_APPELLATE_COURT) if DEMO_APPELLATE_COURT in known
-                 else ctx.ws.new_court_signer(DEMO_APPELLATE_COURT))
+    signer, appellate = (_signer_or_new(ctx, court) for court in (DEMO_COURT, DEMO_APPELLATE_COURT))
     with Vault.open(ctx.ws.vault_path, secrets.vault_key) as vault:
         result = play(ctx.ledger, ctx.governor(), vault, secrets.blind_key, secrets.case_key, signer=signer,
                       appellate_signer=appellate, funder=ctx.chain.accounts[1] if ctx.chain.accounts else None,
                       progress=lambda line: out.print(f"• {line}"))
     count = sum(len(v) for v in result.writes.values())
-    out.print(f"[green]demo done[/green]: {count} records written")
+    files = write_demo_files(result, ctx.ws.root / "demo", ctx.chain.chain_id, secrets.case_key)
+    out.print(f"[green]demo done[/green]: {count} records written; judgment {files.record_id}: certificate "
+              f"{files.certificate}, document {files.document}")
+
+
+def _signer_or_new(ctx: _Context, court: int) -> Any:
+    """The court's key in the workspace, or a new one when the court is not admitted yet."""
+    if ctx.ledger.court(court)["status"] == 0:
+        return ctx.ws.new_court_signer(court)
+    return ctx.signer(court)
 
 
 def main() -> None:

@@ -14,10 +14,12 @@ import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
+from pathlib import Path
 
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 
+from ledger.certificates import judgment_certificate
 from ledger.chain import send_transaction
 from ledger.client import Ledger, Written
 from ledger.desk import CourtDesk
@@ -42,13 +44,19 @@ from ledger.records import (
     Removal,
     RemovalReason,
     Restriction,
+    open_case_number,
 )
 
-__all__ = ["DEMO_APPELLATE_COURT", "DEMO_COURT", "DemoResult", "play"]
+__all__ = ["DEMO_APPELLATE_COURT", "DEMO_COURT", "DemoFiles", "DemoResult", "play", "write_demo_files"]
 
 DEMO_COURT = 110108  # a basic people's court in Beijing (Haidian), fictitious id scheme
 DEMO_APPELLATE_COURT = 110100  # its intermediate court
 YUAN = 100  # amounts are in fen
+
+#: The story whose judgment the demo certifies: it stays effective, so its certificate verifies as in force.
+CERTIFIED_STORY = "building_auction"
+CASE_NUMBERS = {"wage_claim": "(2019)京0108民初12345号", "remote_deposit": "(2020)京0108民初2222号",
+                CERTIFIED_STORY: "(2017)京01民初77号"}
 
 # Asset categories of the online inquiry network used here (bit positions of the 16 categories).
 REAL_ESTATE, DEPOSITS = 1 << 0, 1 << 1
@@ -118,7 +126,7 @@ def play(
     doc = _document("(2019)京0108民初12345号 劳动争议判决书")
     result.documents[story] = doc
     judgment = desk.judgment(
-        case_number="(2019)京0108民初12345号", document=doc,
+        case_number=CASE_NUMBERS[story], document=doc,
         parties=[Party(role="creditor", subject=worker, name="李明（示例）"),
                  Party(role="debtor", subject=company, name="北京某某网络科技有限公司（示例）")],
         amount=13_000 * YUAN, currency="CNY", judgment_date=date(2019, 3, 1), effective_date=date(2019, 3, 18))
@@ -165,7 +173,7 @@ def play(
     doc = _document("(2020)京0108民初2222号 民间借贷判决书")
     result.documents[story] = doc
     judgment = desk.judgment(
-        case_number="(2020)京0108民初2222号", document=doc,
+        case_number=CASE_NUMBERS[story], document=doc,
         parties=[Party(role="creditor", subject=creditor, name="王芳（示例）"),
                  Party(role="debtor", subject=debtor, name="赵强（示例）")],
         amount=16_000 * YUAN, currency="CNY", judgment_date=date(2020, 5, 11), effective_date=date(2020, 5, 27))
@@ -191,7 +199,7 @@ def play(
     result.documents[story] = doc
     due = 950_000_000 * YUAN
     judgment = desk.judgment(
-        case_number="(2017)京01民初77号", document=doc,
+        case_number=CASE_NUMBERS[story], document=doc,
         parties=[Party(role="creditor", subject=creditor_co, name="某建设集团有限公司（示例）"),
                  Party(role="debtor", subject=developer, name="某房地产开发有限公司（示例）")],
         amount=due, currency="CNY", judgment_date=date(2017, 9, 8), effective_date=date(2017, 10, 9))
@@ -222,3 +230,25 @@ def play(
     result.notary_proofs = {name: tree.proof(d) for name, d in digests.items()}
     progress(f"notarized {len(digests)} documents under root 0x{tree.root.hex()[:16]}…")
     return result
+
+
+@dataclass(frozen=True)
+class DemoFiles:
+    """Where :func:`write_demo_files` put a demo judgment's certificate and its document."""
+
+    certificate: Path
+    document: Path
+    record_id: str
+
+
+def write_demo_files(result: DemoResult, directory: Path, chain_id: int, case_key: CaseNumberKey) -> DemoFiles:
+    """Write the certificate (format 2, its case number opened) of the demo's effective judgment and the
+    document it certifies into ``directory``: what a foreign clerk would receive, ready for ``ledger verify``."""
+    written = result.writes[CERTIFIED_STORY][0]
+    opening = open_case_number(case_key, CASE_NUMBERS[CERTIFIED_STORY])
+    certificate = judgment_certificate(written, chain_id, case_number=(opening.text, opening.salt))
+    directory.mkdir(parents=True, exist_ok=True)
+    files = DemoFiles(directory / "judgment.cert.json", directory / "judgment.pdf", "0x" + written.record_id.hex())
+    files.document.write_bytes(result.documents[CERTIFIED_STORY])
+    files.certificate.write_text(certificate.to_json())
+    return files

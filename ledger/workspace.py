@@ -95,11 +95,33 @@ class Workspace:
             return {}
         return {int(k): v for k, v in json.loads(self.courts_path.read_text()).items()}
 
-    def court_signer(self, court: int) -> LocalAccount:
+    def court_signer(self, court: int, court_of: Callable[[str], int | None] | None = None) -> LocalAccount:
+        """The court's signer key: the one ``courts.json`` names, else (``court_of`` given: the chain's
+        answer for an address) a key in the keystore that the chain registers as the court's current signer.
+        The service admits courts without ``courts.json``; its keys are in the same keystore."""
         address = self.courts().get(court)
+        if address is None and court_of is not None:
+            address = next((a for a in self.keystore.addresses() if court_of(a) == court), None)
         if address is None:
             raise ConfigurationError(f"no signer key for court {court} in {self.keystore.directory}")
         return self.keystore.load(address, self.secrets().keystore_password)
+
+    # -- governance --------------------------------------------------------------------------
+
+    def governance_key(self) -> LocalAccount:
+        """The governance key this data dir's deployment is made with: ``LEDGER_GOVERNANCE_KEY``, or in
+        development mode the one generated once into ``dev-secrets.json`` (the service uses the same)."""
+        from eth_account import Account
+
+        value = os.environ.get("LEDGER_GOVERNANCE_KEY", "").strip()
+        if not value and self.mode == "development":
+            value = ensure_dev_secrets(self.secrets_path, ("LEDGER_GOVERNANCE_KEY",))["LEDGER_GOVERNANCE_KEY"]
+        if not value or value.lower() in PLACEHOLDERS:
+            raise ConfigurationError("production mode needs LEDGER_GOVERNANCE_KEY (the network's governance key)")
+        try:
+            return Account.from_key(value)
+        except ValueError:
+            raise ConfigurationError("LEDGER_GOVERNANCE_KEY is not a valid secp256k1 private key") from None
 
     def new_court_signer(self, court: int) -> LocalAccount:
         """Create and store a signer key for ``court`` (the court's current key from now on)."""

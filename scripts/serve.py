@@ -49,6 +49,7 @@ from ledger.chain import GAS_PRICE_ENV  # noqa: E402
 from ledger.errors import LedgerError  # noqa: E402
 
 DEV_CLIENTS_FILE = "dev-clients.json"
+DEMO_DIR = "demo"  # under the data dir: the demo judgment's certificate, its document, the network descriptor
 
 
 def seed_demo_once(services: Services) -> None:
@@ -78,6 +79,7 @@ def seed_demo_once(services: Services) -> None:
     for writes in result.writes.values():
         for written in writes:
             services.outbox.import_written("demo", demo.DEMO_COURT, written)
+    demo.write_demo_files(result, services.data_dir / DEMO_DIR, services.chain.chain_id, services.secrets.case_key)
     services.outbox.set_meta("demo_seeded", str(int(time.time())))
 
 
@@ -117,18 +119,52 @@ def _announce(server: Any, services: Services, clients_file: Path | None) -> Non
     for s in getattr(server, "servers", []):
         for sock in s.sockets:
             port = sock.getsockname()[1]
-    base = f"http://{host}:{port}"
+    print(announcement(services, f"http://{host}:{port}", clients_file), flush=True)
+
+
+def write_descriptor(services: Services) -> Path:
+    """The service's signed network descriptor (also ``GET /api/v1/verify/network``) as a file to trust."""
+    path = services.data_dir / DEMO_DIR / "network.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(services.descriptor.model_dump_json(indent=2))
+    return path
+
+
+def _ledger_command() -> str:
+    """This environment's ``ledger`` script, relative to the working directory when it lies below it."""
+    script = Path(sys.executable).parent / "ledger"
+    relative = os.path.relpath(script)
+    return relative if not relative.startswith("..") else str(script)
+
+
+def announcement(services: Services, base: str, clients_file: Path | None) -> str:
+    """What a newcomer needs: where the service listens, its health paths, and (with the demo) a certificate,
+    its document and the one command that verifies them against the node, trusting the signed descriptor."""
+    node = services.chain.url or services.chain.kind
     lines = [
         f"Judicial trust ledger service ({services.settings.mode}) on chain {services.chain.chain_id}",
+        f"  Service:       {base}",
+        f"  Health:        {base}/api/v1/health/live  {base}/api/v1/health/ready",
         f"  API docs:      {base}/docs",
         f"  Verify page:   {base}/verify/",
         f"  OpenAPI:       {base}/openapi.json",
-        f"  Chain node:    {services.chain.url or services.chain.kind}",
+        f"  Chain node:    {node}",
         f"  Data dir:      {services.data_dir}",
     ]
     if clients_file is not None:
         lines.append(f"  Client keys:   {clients_file} (development)")
-    print("\n".join(lines), flush=True)
+    demo_dir = services.data_dir / DEMO_DIR
+    certificate, document = demo_dir / "judgment.cert.json", demo_dir / "judgment.pdf"
+    if certificate.is_file() and document.is_file() and services.chain.url:
+        descriptor = write_descriptor(services)
+        lines += [
+            f"  Demo certificate: {certificate}",
+            f"  Its document:     {document}",
+            "  Verify them (exit 0: authentic and in force):",
+            f"    {_ledger_command()} verify {certificate} --document {document} --rpc {node} "
+            f"--trust {descriptor} --governor {services.governor.address}",
+        ]
+    return "\n".join(lines)
 
 
 def checks_main(argv: list[str]) -> int:
