@@ -130,8 +130,8 @@ def test_run_prints_address_health_paths_and_a_verify_command_that_verifies(serv
     assert f"Demo certificate: {certificate}" in printed and f"Its document:     {data / 'demo' / 'judgment.pdf'}" in printed
     command = shlex.split(next(line for line in printed.splitlines() if "--governor" in line))
     assert command[1:3] == ["verify", str(certificate)]
-    verified = subprocess.run([*LEDGER, *command[2:]], cwd=work, capture_output=True, text=True, timeout=120,
-                              env={**os.environ, "COLUMNS": "200"})
+    verified = subprocess.run(command, cwd=work, capture_output=True, text=True, timeout=120,
+                              env={**os.environ, "COLUMNS": "200"})  # exactly as printed
     assert verified.returncode == 0, verified.stdout + verified.stderr
     assert "AUTHENTIC · IN FORCE" in verified.stdout and "document" in verified.stdout
     assert json.loads(certificate.read_text())["case_number"]["text"] == "(2017)京01民初77号"
