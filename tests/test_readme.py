@@ -127,7 +127,8 @@ def test_run_prints_address_health_paths_and_a_verify_command_that_verifies(serv
     assert f"{base}/api/v1/health/live" in printed and f"{base}/api/v1/health/ready" in printed
     assert f"{base}/docs" in printed and f"{base}/verify/" in printed
     certificate = data / "demo" / "judgment.cert.json"
-    assert f"Demo certificate: {certificate}" in printed and f"Its document:     {data / 'demo' / 'judgment.pdf'}" in printed
+    assert f"Demo certificate: {certificate}" in printed
+    assert f"Its document:     {data / 'demo' / 'judgment.pdf'}" in printed
     command = shlex.split(next(line for line in printed.splitlines() if "--governor" in line))
     assert command[1:3] == ["verify", str(certificate)]
     verified = subprocess.run(command, cwd=work, capture_output=True, text=True, timeout=120,
@@ -161,7 +162,7 @@ def test_the_cli_works_on_the_services_data_dir(service):
 
 
 def test_ledger_certificate_rebuilds_the_demo_certificate_from_the_chain(service):
-    work, data, printed = service
+    work, data, _ = service
     demo = json.loads((data / "demo" / "judgment.cert.json").read_text())
     dd = ["--data-dir", str(data)]
     built = cli(work, "certificate", demo["record_id"], "--case-number", "(2017)京01民初77号",
