@@ -12,6 +12,11 @@ Everything durable lives in the data dir (default ``.data`` or ``$LEDGER_DATA_DI
 node's state, the deployment, the keystore, the vault, the index, the outbox and the API clients. Stop
 (Ctrl-C) and start again: records, outbox, index and vault carry on; an interrupted submission resumes.
 
+Once listening it prints the service's address, its health paths (``/api/v1/health/live``,
+``/api/v1/health/ready``), ``/docs`` and ``/verify``; with ``--demo``, also the demo judgment's certificate and
+document (``<data dir>/demo/``, written when the demo is seeded), the network descriptor beside them and the one
+``ledger verify`` command that checks them against the node.
+
 In development mode the first start also writes ``dev-clients.json`` (mode 0600) with signing keys for
 a governance, a partner and (with ``--demo``) the demo court's client, so the API can be tried at once.
 ``python scripts/serve.py clients ...`` manages API clients (see ``python -m api.auth --help``).

@@ -24,6 +24,8 @@ import pytest
 from ledger.chain import running_node
 from tests.api._service import free_port
 
+pytestmark = pytest.mark.anvil
+
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
 VENV = Path(sys.executable).parent.parent
