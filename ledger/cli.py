@@ -642,27 +642,43 @@ def trust_descriptor(
 
 @app.command()
 def certificate(
-    record_id: Annotated[str, typer.Argument(help="The judgment's record id (0x + 64 hex digits).")],
+    record_id: Annotated[str, typer.Argument(help="A judgment's or a listing's record id (0x + 64 hex digits).")],
     case_number: Annotated[str | None, typer.Option(
-        help="Open the case-number digest: the certificate then carries the case number and its salt "
-             "(needs this data dir's case-number key).")] = None,
+        help="A judgment's case number, to open its case-number digest: the certificate then carries the case "
+             "number and its salt (needs this data dir's case-number key).")] = None,
     output: Annotated[Path | None, typer.Option("--out", help="Write the certificate here (default: print).")] = None,
     data_dir: DataDir = DEFAULT_DIR,
     chain: ChainSpec = "local",
 ) -> None:
-    """Build the certificate (format 2) of a confirmed judgment from the chain and this data dir's keys."""
-    from ledger.certificates import judgment_certificate
+    """Build the certificate (format 2) of a confirmed judgment or listing from the chain and this data dir."""
     from ledger.errors import ConfigurationError
     from ledger.index import Index, Indexer
-    from ledger.records import Judgment, open_case_number
 
     ctx = _ctx(data_dir, chain)
     rid = _hex32(record_id, "record id")
     with Index(ctx.ws.index_path) as index:
         Indexer(ctx.ledger, index).sync()
-        view = index.judgment(rid)
-    if view is None:
-        raise ConfigurationError(f"no judgment 0x{rid.hex()} on this chain (certificates are built for judgments)")
+        judgment, listing = index.judgment(rid), index.listing(rid)
+    if judgment is not None:
+        cert = _judgment_certificate(ctx, rid, judgment, case_number)
+    elif listing is not None and case_number is None:
+        cert = _listing_certificate(ctx, rid, "0x" + bytes(listing.transaction_hash).hex())
+    elif listing is not None:
+        raise ConfigurationError("a listing's certificate carries no case number: leave out --case-number")
+    else:
+        raise ConfigurationError(f"no judgment or listing 0x{rid.hex()} on this chain")
+    if output is None:
+        print(cert.to_json())
+    else:
+        output.write_text(cert.to_json())
+        out.print(f"certificate of 0x{rid.hex()} written to {output}")
+
+
+def _judgment_certificate(ctx: _Context, rid: bytes, view: Any, case_number: str | None) -> Any:
+    from ledger.certificates import judgment_certificate
+    from ledger.errors import ConfigurationError
+    from ledger.records import Judgment, open_case_number
+
     written = _written_on_chain(ctx, Judgment, "0x" + bytes(view.transaction_hash).hex(), rid)
     opening = None
     if case_number is not None:
@@ -671,12 +687,21 @@ def certificate(
             raise ConfigurationError("that case number (under this data dir's case-number key) is not the "
                                      "judgment's; the certificate would not open its digest")
         opening = (opened.text, opened.salt)
-    text = judgment_certificate(written, ctx.chain.chain_id, case_number=opening).to_json()
-    if output is None:
-        print(text)
-    else:
-        output.write_text(text)
-        out.print(f"certificate of judgment 0x{rid.hex()} written to {output}")
+    return judgment_certificate(written, ctx.chain.chain_id, case_number=opening)
+
+
+def _listing_certificate(ctx: _Context, rid: bytes, tx_hash: str) -> Any:
+    """A listing's status as of the chain head: its end (after extensions) and removal read from the chain."""
+    from ledger.certificates import defaulter_certificate
+    from ledger.records import Listing
+
+    written = _written_on_chain(ctx, Listing, tx_hash, rid)
+    head = ctx.chain.w3.eth.get_block("latest")
+    state = ctx.ledger.listing(rid)
+    return defaulter_certificate(written, ctx.chain.chain_id,
+                                 as_of=(int(head["number"]), "0x" + bytes(head["hash"]).hex()),
+                                 at=int(head["timestamp"]), until=int(state["until"]),
+                                 removed_at=int(state["removed_at"]) or None)
 
 
 def _written_on_chain(ctx: _Context, record_cls: Any, tx_hash: str, record_id: bytes) -> Any:

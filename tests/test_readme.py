@@ -14,6 +14,7 @@ import os
 import re
 import shlex
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -173,3 +174,19 @@ def test_ledger_certificate_rebuilds_the_demo_certificate_from_the_chain(service
     assert json.loads((work / "rebuilt.cert.json").read_text()) == demo
     wrong = cli(work, "certificate", demo["record_id"], "--case-number", "(2017)京01民初78号", *dd)
     assert wrong.returncode == 1 and "not the judgment's" in wrong.stderr
+
+
+def test_ledger_certificate_of_a_removed_listing_says_it_no_longer_restricts(service):
+    work, data, printed = service
+    governor = re.search(r"--governor (0x[0-9a-fA-F]{40})", printed).group(1)
+    with sqlite3.connect(data / "index.db") as db:  # the demo's one listing (story 1), removed once paid
+        (listing_id,) = db.execute("SELECT id FROM listings").fetchone()
+    dd = ["--data-dir", str(data)]
+    built = cli(work, "certificate", "0x" + bytes(listing_id).hex(), "--out", "listing.cert.json", *dd)
+    assert built.returncode == 0, built.stdout + built.stderr
+    cert = json.loads((work / "listing.cert.json").read_text())
+    assert cert["kind"] == "defaulter_status" and cert["defaulter"]["restricted"] is False
+    assert cert["defaulter"]["removed_at"] > 0
+    verified = cli(work, "verify", "listing.cert.json", "--rpc", cli(work, "chain", "url", *dd).stdout.strip(),
+                   "--trust", str(data / "demo" / "network.json"), "--governor", governor)
+    assert verified.returncode == 3 and "NOT IN FORCE" in verified.stdout, verified.stdout + verified.stderr
