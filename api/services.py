@@ -251,7 +251,7 @@ class Services:
             self.data_dir / "notary.sqlite",
             self.ledger,
             court,
-            signer,
+            lambda: self.signers.for_court(court),  # the court's current key: rotations are followed
             relayer=relayer,
             max_size=self.settings.notary_max_size,
             max_age=self.settings.notary_max_age_seconds,

@@ -306,7 +306,7 @@ def test_a_root_anchored_with_other_content_keeps_the_entry_failed(svc):
     assert done.error is not None and done.error["name"] == "NotaryAnchorAlreadyAnchored"
     assert done.error["recorded_by"]["transaction_hash"] == other.transaction_hash
     assert "with other metadataDigest, size" in done.error["detail"]
-    assert svc.ledger.anchor(root)["size"] == 5
+    assert svc.ledger.anchor(4760, root)["size"] == 5
 
 
 def test_never_signed_entries_are_not_searched_for(svc, monkeypatch):
@@ -353,8 +353,9 @@ def test_what_counts_as_already_written():
     assert not says_already_written(action, revert(out, caseId=judgment_id, expected=2, given=3))  # waits
     assert not says_already_written(action, revert(out, caseId=keccak(b"x"), expected=4, given=3))
     anchor = Anchor(court=1, root=judgment_id, size=1, metadata_digest=b"\0" * 32)
-    assert says_already_written(anchor, revert("NotaryAnchorAlreadyAnchored", root=judgment_id))
-    assert not says_already_written(anchor, revert("NotaryAnchorAlreadyAnchored", root=own))
+    assert says_already_written(anchor, revert("NotaryAnchorAlreadyAnchored", court=1, root=judgment_id))
+    assert not says_already_written(anchor, revert("NotaryAnchorAlreadyAnchored", court=1, root=own))
+    assert not says_already_written(anchor, revert("NotaryAnchorAlreadyAnchored", court=2, root=judgment_id))
 
 
 # -- the outbox file ---------------------------------------------------------------------------

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from ledger.merkle import verify_proof
+from ledger.merkle import verify_notary_proof
 from ledger.verify import verify_certificate
 from tests.api.conftest import ApiClient, register
 
@@ -82,8 +82,9 @@ def test_digests_get_receipts_then_proofs_and_a_certificate(api, services, trust
     assert receipt["digest"] == "0x" + digests[1]
     proof = [bytes.fromhex(p[2:]) for p in receipt["proof"]]
     root, digest = bytes.fromhex(receipt["root"][2:]), bytes.fromhex(digests[1])
-    assert verify_proof(root, digest, proof)
-    assert services.ledger.verify_inclusion(root, digest, proof)
+    nonce = bytes.fromhex(receipt["nonce"][2:])
+    assert verify_notary_proof(root, digest, nonce, proof)
+    assert services.ledger.verify_inclusion(services.notary.court, root, digest, nonce, proof)
     assert receipt["anchor"]["contract"] == services.deployment.address("NotaryAnchor")
 
     cert = api.get(f"{NOTARY}/receipts/{ids[1]}/certificate")
