@@ -256,6 +256,7 @@ class Services:
             max_size=self.settings.notary_max_size,
             max_age=self.settings.notary_max_age_seconds,
             receipt_timeout=self.settings.receipt_timeout_seconds,
+            pipeline=self.worker.pipeline,  # one pipeline, one nonce lane per sender, for every write
         )
         self.notary.start()
 

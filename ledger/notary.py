@@ -73,20 +73,16 @@ from time import monotonic as _monotonic  # schedules the recheck; apart from ``
 from typing import IO, Any, Literal
 
 from eth_account.signers.local import LocalAccount
-from eth_typing import HexStr
 from eth_utils import keccak, to_checksum_address
 from web3.exceptions import (
-    BlockNotFound,
-    ContractLogicError,
     ProviderConnectionError,
-    TimeExhausted,
     TransactionNotFound,
 )
 
 from ledger._sqlite import immediate
 from ledger.certificates import Certificate, notary_certificate
 from ledger.chain import first_block_at
-from ledger.client import Ledger, Written, decode_revert
+from ledger.client import Ledger, Written
 from ledger.errors import (
     ChainUnavailableError,
     ConfigurationError,
@@ -97,6 +93,7 @@ from ledger.errors import (
     ValidationError,
 )
 from ledger.merkle import verify_notary_proof
+from ledger.pipeline import Pipeline, Refusal, Refused, recheck_lost_blocks
 from ledger.records import Anchor
 
 __all__ = [
@@ -258,6 +255,7 @@ class NotaryBatcher:
         relayer: LocalAccount | None = None,
         receipt_timeout: float = 120.0,
         recheck_interval: float = 1.0,
+        pipeline: Pipeline | None = None,
     ) -> None:
         if not 1 <= max_size <= 2**32 - 1:
             raise ValidationError("max_size must be between 1 and 2**32 - 1")
@@ -272,6 +270,7 @@ class NotaryBatcher:
         self.max_age = max_age
         self.receipt_timeout = receipt_timeout
         self.recheck_interval = recheck_interval
+        self.pipeline = pipeline or Pipeline(ledger.chain)
         self._recheck_due = 0.0  # the first run checks the newest anchored block at once
         self._recheck_failing = False
         self._contract = ledger.contract("NotaryAnchor")
@@ -822,73 +821,50 @@ class NotaryBatcher:
         return moved
 
     def _recheck_blocks(self) -> int:
+        return recheck_lost_blocks(self.ledger.w3, self._anchored_in_newest_block, self._anchored_in_lost_block)
+
+    def _anchored_in_newest_block(self, below: int | None) -> list[_Batch]:
         db = self._db()
-        w3 = self.ledger.w3
-        moved = 0
-        below: int | None = None
-        while True:
-            bound = "" if below is None else " AND block_number < ?"
-            newest = db.execute(
-                "SELECT max(block_number) FROM batches INDEXED BY batches_by_block "
-                f"WHERE state = 'anchored'{bound}",
-                () if below is None else (below,),
-            ).fetchone()[0]
-            if newest is None:
-                return moved
-            number = int(newest)
-            batches = [
-                b
-                for b in map(
-                    _row_batch,
-                    db.execute(
-                        f"SELECT {_Batch.COLUMNS} FROM batches WHERE state = 'anchored' AND block_number = ? "
-                        "ORDER BY id",
-                        (number,),
-                    ),
-                )
-                if b is not None
-            ]
-            try:
-                block = w3.eth.get_block(number)
-                held: str | None = "0x" + bytes(block["hash"]).hex() if block is not None else None
-            except BlockNotFound:
-                held = None
-            stale = [b for b in batches if b.block_hash != held]
-            if not stale:
-                return moved  # the chain holds this block, so every earlier one too
-            for batch in stale:
-                receipt = None
-                if batch.tx_hash is not None:
-                    with contextlib.suppress(TransactionNotFound):
-                        receipt = w3.eth.get_transaction_receipt(HexStr(batch.tx_hash))
-                if receipt is not None and receipt["status"] == 1 and self._logs_root(receipt, batch.root):
-                    self._mark_anchored(batch, receipt, recovered=True)  # mined again, in another block
-                else:
-                    log.warning(
-                        "notary batch %d: block %d that anchored root 0x%s is gone from the chain; "
-                        "anchoring it again",
-                        batch.id,
-                        number,
-                        batch.root.hex(),
-                    )
-                    # The stored transaction is sent again if it is the one the batch followed; a batch
-                    # adopted from another sender's transaction (see _confirm_existing) is signed anew.
-                    own = batch.raw_tx is not None and "0x" + keccak(batch.raw_tx).hex() == batch.tx_hash
-                    with self._write() as wdb:
-                        wdb.execute(
-                            "UPDATE batches SET block_number = NULL, block_hash = NULL, block_time = NULL, "
-                            "gas_used = NULL, anchored_at = NULL, state = ?, raw_tx = ?, tx_hash = ?, "
-                            "nonce = ? WHERE id = ? AND state = 'anchored'",
-                            (
-                                "signed" if own else "closed",
-                                batch.raw_tx if own else None,
-                                batch.tx_hash if own else None,
-                                batch.nonce if own else None,
-                                batch.id,
-                            ),
-                        )
-                moved += 1
-            below = number
+        bound = "" if below is None else " AND block_number < ?"
+        newest = db.execute(
+            f"SELECT max(block_number) FROM batches INDEXED BY batches_by_block WHERE state = 'anchored'{bound}",
+            () if below is None else (below,),
+        ).fetchone()[0]
+        if newest is None:
+            return []
+        rows = db.execute(
+            f"SELECT {_Batch.COLUMNS} FROM batches WHERE state = 'anchored' AND block_number = ? ORDER BY id",
+            (int(newest),),
+        )
+        return [b for b in map(_row_batch, rows) if b is not None]
+
+    def _anchored_in_lost_block(self, batch: _Batch, number: int) -> None:
+        receipt = self.pipeline.receipt(batch.tx_hash) if batch.tx_hash is not None else None
+        if receipt is not None and receipt["status"] == 1 and self._logs_root(receipt, batch.root):
+            self._mark_anchored(batch, receipt, recovered=True)  # mined again, in another block
+            return
+        log.warning(
+            "notary batch %d: block %d that anchored root 0x%s is gone from the chain; anchoring it again",
+            batch.id,
+            number,
+            batch.root.hex(),
+        )
+        # The stored transaction is sent again if it is the one the batch followed; a batch adopted from
+        # another sender's transaction (see _confirm_existing) is signed anew.
+        own = batch.raw_tx is not None and "0x" + keccak(batch.raw_tx).hex() == batch.tx_hash
+        with self._write() as wdb:
+            wdb.execute(
+                "UPDATE batches SET block_number = NULL, block_hash = NULL, block_time = NULL, "
+                "gas_used = NULL, anchored_at = NULL, state = ?, raw_tx = ?, tx_hash = ?, "
+                "nonce = ? WHERE id = ? AND state = 'anchored'",
+                (
+                    "signed" if own else "closed",
+                    batch.raw_tx if own else None,
+                    batch.tx_hash if own else None,
+                    batch.nonce if own else None,
+                    batch.id,
+                ),
+            )
 
     # -- internals: anchoring --------------------------------------------------------------
 
@@ -909,37 +885,27 @@ class NotaryBatcher:
                     return self._confirm_existing(batch, recovered=True)
                 raise
         assert batch.raw_tx is not None and batch.tx_hash is not None
-        try:
-            self._send_raw(batch)
-        except Exception as exc:
-            text = str(exc).lower()
-            if "already known" in text or "known transaction" in text or "already imported" in text:
-                pass  # the node has it from before the crash: wait for it
-            elif "nonce" in text:
-                # The stored nonce was taken: either by this very transaction (mined) or by another one.
-                if self._on_chain(batch.root):
-                    return self._confirm_existing(batch, recovered=True)
-                log.warning(
-                    "notary batch %d: nonce %s was taken by another transaction; signing anew",
-                    batch.id,
-                    batch.nonce,
-                )
-                batch = self._sign(batch)
-                self._send_raw(batch)
-            else:
-                raise
+        refused = self._send_raw(batch)
+        if refused is not None and refused.kind is Refusal.NONCE_TAKEN:
+            # The stored nonce was taken: either by this very transaction (mined) or by another one.
+            if self._on_chain(batch.root):
+                return self._confirm_existing(batch, recovered=True)
+            log.warning("notary batch %d: nonce %s was taken by another transaction; signing anew", batch.id,
+                        batch.nonce)
+            batch = self._sign(batch)
+            refused = self._send_raw(batch)
+        if refused is not None and refused.kind is Refusal.UNDERPRICED:
+            batch = self._sign(batch, nonce=batch.nonce)  # the same nonce, current fees
+            refused = self._send_raw(batch)
+        if refused is not None and refused.kind is not Refusal.KNOWN:  # known: the node has it, wait
+            raise TransactionError(f"anchor of notary batch {batch.id} refused by the node: {refused.message}")
         assert batch.tx_hash is not None
-        try:
-            receipt = self.ledger.w3.eth.wait_for_transaction_receipt(
-                HexStr(batch.tx_hash),
-                timeout=self.receipt_timeout,
-                poll_latency=0.5 if self.ledger.chain.kind == "rpc" else 0.02,
-            )
-        except TimeExhausted:
-            raise TransactionError(
-                f"anchor of notary batch {batch.id} ({batch.tx_hash}) was not mined within "
-                f"{self.receipt_timeout:g}s; it will be re-sent"
-            ) from None
+        poll = 0.5 if self.ledger.chain.kind == "rpc" else 0.02
+        receipt, refused = self.pipeline.wait(batch.tx_hash, batch.raw_tx, self.receipt_timeout, poll)
+        if receipt is None:
+            why = f"refused on resend: {refused.message}" if refused is not None else (
+                f"not mined within {self.receipt_timeout:g}s")
+            raise TransactionError(f"anchor of notary batch {batch.id} ({batch.tx_hash}) {why}; it will be re-sent")
         if receipt["status"] != 1:
             if self._on_chain(batch.root):
                 return self._confirm_existing(batch, recovered=True)
@@ -950,41 +916,24 @@ class NotaryBatcher:
         """Whether this court anchored the root (another court's anchor of the same root is its own)."""
         return bool(self.ledger.anchor(self.court, root)["court"] == self.court)
 
-    def _sign(self, batch: _Batch) -> _Batch:
+    def _sign(self, batch: _Batch, *, nonce: int | None = None) -> _Batch:
         """Sign the record and the transaction, and store both before anything is sent."""
         record = self._record(batch)
         signature = self._signature(batch)
-        sender = self.relayer or self.signer
+        signer = self.signer
+        sender = self.relayer or signer
         to, data = self.ledger.call_data(record, signature if self.relayer is not None else None)
-        w3 = self.ledger.w3
-        tx: dict[str, Any] = {
-            "to": to,
-            "data": data,
-            "chainId": self.ledger.chain.chain_id,
-            "nonce": w3.eth.get_transaction_count(sender.address, "pending"),
-        }
-        tx.update(self.ledger.chain.fees())
-        try:
-            estimate = w3.eth.estimate_gas({**tx, "from": sender.address})  # type: ignore[typeddict-item]
-        except ContractLogicError as exc:
-            raise decode_revert(_revert_data(exc)) from None
-        tx["gas"] = estimate * (100 + GAS_MARGIN_PERCENT) // 100
-        signed = sender.sign_transaction(tx)
-        tx_hash = "0x" + bytes(signed.hash).hex()
-        with self._write() as db:
-            db.execute(
-                "UPDATE batches SET state = 'signed', signature = ?, signer = ?, sender = ?, nonce = ?, "
-                "raw_tx = ?, tx_hash = ? WHERE id = ?",
-                (
-                    signature,
-                    self.signer.address,
-                    sender.address,
-                    tx["nonce"],
-                    bytes(signed.raw_transaction),
-                    tx_hash,
-                    batch.id,
-                ),
-            )
+        gas = self.pipeline.estimate(sender.address, to, data)
+
+        def store(used: int, raw: bytes, tx_hash: str, _head: Any) -> None:
+            with self._write() as db:
+                db.execute(
+                    "UPDATE batches SET state = 'signed', signature = ?, signer = ?, sender = ?, nonce = ?, "
+                    "raw_tx = ?, tx_hash = ? WHERE id = ?",
+                    (signature, signer.address, sender.address, used, raw, tx_hash, batch.id),
+                )
+
+        self.pipeline.sign(sender, (to, data, 0), gas, store, nonce=nonce)
         updated = self._batch(self._db(), batch.id)
         assert updated is not None
         return updated
@@ -995,25 +944,19 @@ class NotaryBatcher:
             return batch.signature
         return self.ledger.sign(self.signer, self._record(batch))
 
-    def _send_raw(self, batch: _Batch) -> None:
-        """Hand the stored transaction to the node (the seam crash tests cut)."""
+    def _send_raw(self, batch: _Batch) -> Refused | None:
+        """Hand the stored transaction to the node (the seam crash tests cut); the node's refusal, if any."""
         assert batch.raw_tx is not None
         with self._write() as db:
             db.execute("UPDATE batches SET sent_at = ? WHERE id = ?", (time.time(), batch.id))
-        try:
-            self.ledger.w3.eth.send_raw_transaction(batch.raw_tx)
-        except OSError as exc:
-            raise ChainUnavailableError(f"lost the chain while anchoring: {exc}") from exc
+        return self.pipeline.send(batch.raw_tx)
 
     def _replay_revert(self, batch: _Batch) -> Exception:
         record = self._record(batch)
         sender = batch.sender or (self.relayer or self.signer).address  # as the stored transaction was sent
         to, data = self.ledger.call_data(record, batch.signature if self.relayer is not None else None)
-        try:
-            self.ledger.w3.eth.call({"from": sender, "to": to, "data": data})  # type: ignore[typeddict-item]
-        except ContractLogicError as exc:
-            return decode_revert(_revert_data(exc))
-        return TransactionError(f"anchor of notary batch {batch.id} ({batch.tx_hash}) reverted")
+        revert = self.pipeline.replay(sender, to, data)
+        return revert or TransactionError(f"anchor of notary batch {batch.id} ({batch.tx_hash}) reverted")
 
     def _anchoring_logs(self, root: bytes) -> list[Any]:
         """The ``RootAnchored`` logs of ``root``: searched in the blocks whose timestamp is the one the
@@ -1102,18 +1045,6 @@ class NotaryBatcher:
 
 
 # -- pure helpers --------------------------------------------------------------------------------
-
-GAS_MARGIN_PERCENT = 20
-
-
-def _revert_data(exc: ContractLogicError) -> bytes:
-    data: Any = exc.data
-    if isinstance(data, dict):
-        data = data.get("data")
-    if isinstance(data, str) and data.startswith("0x"):
-        return bytes.fromhex(data[2:])
-    return data if isinstance(data, bytes) else b""
-
 
 def _digest(value: object, index: int) -> bytes:
     if isinstance(value, str):

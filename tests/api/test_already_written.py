@@ -130,7 +130,7 @@ def test_a_replaced_transaction_that_was_mined_confirms_the_entry(svc):
     stored = _stored_not_sent(svc, entry.id)
     svc.chain.w3.eth.send_raw_transaction(stored.raw_tx)  # the original gets mined...
     signer = svc.signers.account(stored.sender or "")
-    fees = _worker(svc)._fees()
+    fees = _worker(svc).pipeline.fees.fees()
     bumped = signer.sign_transaction(  # same nonce, higher fees: what _reprice signs
         {"to": signer.address, "value": 0, "nonce": stored.nonce, "gas": 21_000,
          "chainId": svc.chain.chain_id, **{k: 2 * v + 1 for k, v in fees.items()}}
