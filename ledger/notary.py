@@ -32,7 +32,7 @@ Durability (SQLite in WAL mode, ``synchronous=FULL``), each step one transaction
 4. After the receipt, the block number, hash and time: state ``anchored``.
 
 After a crash anywhere, :meth:`NotaryBatcher.run_once` resumes the oldest unfinished batch first: if
-``NotaryAnchor.anchorRecord(root)`` shows the root anchored, it records the transaction that did it
+``NotaryAnchor.anchorRecord(court, root)`` shows the root anchored by this court, it records the transaction that did it
 (the stored hash, else the ``RootAnchored`` log); otherwise it re-sends the stored transaction (the
 same bytes, so the same hash), and only when that nonce was taken by another transaction does it
 sign a new one for the same root. The root of a closed batch never changes, and the contract refuses
