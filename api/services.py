@@ -35,7 +35,8 @@ from api.checking import CheckAudit
 from api.errors import Conflict, Forbidden, IdempotencyConflict, NotFound, NotReady, RateLimited
 from api.outbox import GOVERNANCE_LANE, KIND_OF, Entry, NewEntry, Outbox, court_lane, family_of
 from api.settings import ServiceSecrets, Settings, resolve_secrets
-from api.worker import OutboxWorker, Signers, follow_restarted_node
+from api.signers import Signers
+from api.worker import OutboxWorker, follow_restarted_node
 from ledger.certificates import Certificate, case_certificate, defaulter_certificate, judgment_certificate
 from ledger.chain import Chain, connect, send_transaction
 from ledger.client import Ledger

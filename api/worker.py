@@ -51,14 +51,19 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any, Literal, cast
+from dataclasses import dataclass
+from typing import Any, cast
 
 from eth_account.signers.local import LocalAccount
 from eth_utils import to_checksum_address
 from web3.exceptions import ProviderConnectionError, Web3RPCError
 
 from api.outbox import GOVERNANCE_LANE, Adopted, Entry, Outbox, Previous
+from api.signers import Signers
+from api.written import TRACES as _TRACES
+from api.written import error_of, says_already_written
+from api.written import plain as _plain
+from api.written import target as _target
 from ledger.chain import Chain, first_block_at
 from ledger.client import Ledger, jurisdiction_bytes
 from ledger.errors import ChainUnavailableError, ConfigurationError, ContractRevertError
@@ -66,19 +71,9 @@ from ledger.pipeline import Pipeline, Refusal, Refused, recheck_lost_blocks
 from ledger.pipeline.rpc import message as _message
 from ledger.records import (
     CONTRACT_OF,
-    Action,
-    Anchor,
-    Extension,
-    Filing,
-    Judgment,
-    JudgmentStatusChange,
-    Listing,
-    Record,
-    Removal,
 )
-from ledger.signing import Keystore
 
-__all__ = ["GOVERNANCE_FUNCTIONS", "OutboxWorker", "Signers", "error_of", "follow_restarted_node"]
+__all__ = ["GOVERNANCE_FUNCTIONS", "OutboxWorker", "follow_restarted_node"]
 
 log = logging.getLogger("api.worker")
 
@@ -96,44 +91,6 @@ _LOG_CHUNK = 5_000  # blocks per eth_getLogs call (nodes bound the range of one 
 _SENT, _WAIT, _DONE = "sent", "wait", "done"
 
 
-class Signers:
-    """Court signer keys: created into the encrypted keystore, unlocked once and kept in memory."""
-
-    def __init__(self, keystore: Keystore, password: str, outbox: Outbox, *,
-                 kdf: Literal["scrypt", "pbkdf2"] = "scrypt") -> None:
-        self.keystore = keystore
-        self._password = password
-        self.outbox = outbox
-        self.kdf = kdf
-        self._cache: dict[str, LocalAccount] = {}
-        self._lock = threading.Lock()
-
-    def create(self) -> LocalAccount:
-        account = self.keystore.create(self._password, kdf=self.kdf)
-        with self._lock:
-            self._cache[account.address] = account
-        return account
-
-    def remember(self, account: LocalAccount) -> None:
-        with self._lock:
-            self._cache[account.address] = account
-
-    def account(self, address: str) -> LocalAccount:
-        address = to_checksum_address(address)
-        with self._lock:
-            cached = self._cache.get(address)
-        if cached is not None:
-            return cached
-        account = self.keystore.load(address, self._password)
-        with self._lock:
-            self._cache[address] = account
-        return account
-
-    def for_court(self, court: int) -> LocalAccount | None:
-        address = self.outbox.active_signer(court)
-        return self.account(address) if address else None
-
-
 def follow_restarted_node(chain: Chain) -> None:
     """After a failed call: if the local node was restarted elsewhere, connect to it (see Chain.reconnect)."""
     try:
@@ -141,115 +98,6 @@ def follow_restarted_node(chain: Chain) -> None:
             log.warning("the chain node was restarted; connected to it at %s", chain.url)
     except Exception as exc:
         log.warning("cannot reconnect to the chain node yet: %s", exc)
-
-
-def error_of(exc: BaseException) -> dict[str, Any]:
-    """The JSON-ready error stored on a failed entry: decoded name and arguments."""
-    if isinstance(exc, ContractRevertError):
-        return {
-            "name": exc.error,
-            "contract": exc.contract,
-            "arguments": _jsonable(exc.arguments),
-            "detail": str(exc),
-        }
-    return {"name": type(exc).__name__, "arguments": {}, "detail": str(exc)}
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, bytes | bytearray):
-        return "0x" + bytes(value).hex()
-    if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    return value
-
-
-@dataclass(frozen=True)
-class _Trace:
-    """How the chain says that a record kind is already written, and the event that wrote it.
-
-    ``errors``: the custom errors whose first argument is the record's target (see :func:`_target`) when
-    the record, or a change at the record's sequence number, is already on chain; ``event``: the event
-    whose first (indexed) argument is that target; ``renames``: record field -> event argument, where
-    the names differ. Every record field the event carries must match for the log to be the record's.
-    """
-
-    errors: frozenset[str]
-    event: str
-    renames: dict[str, str] = field(default_factory=dict)
-
-
-_TRACES: dict[type[Record], _Trace] = {
-    Judgment: _Trace(frozenset({"JudgmentRegistryAlreadyRecorded"}), "JudgmentRecorded"),
-    JudgmentStatusChange: _Trace(
-        frozenset({"JudgmentRegistryOutOfSequence"}),
-        "JudgmentStatusChanged",
-        {"judgmentId": "id", "status": "to"},
-    ),
-    Filing: _Trace(frozenset({"EnforcementRegistryCaseExists"}), "CaseOpened"),
-    Action: _Trace(frozenset({"EnforcementRegistryOutOfSequence"}), "ActionRecorded"),
-    Listing: _Trace(frozenset({"DefaulterRegistryAlreadyListed"}), "DefaulterListed"),
-    # An extension applied is followed by AlreadyExtended (checked after the sequence) or, once the
-    # listing was removed, AlreadyRemoved (checked before it); a removal applied by AlreadyRemoved.
-    Extension: _Trace(
-        frozenset(
-            {"DefaulterRegistryOutOfSequence", "DefaulterRegistryAlreadyExtended", "DefaulterRegistryAlreadyRemoved"}
-        ),
-        "ListingExtended",
-    ),
-    Removal: _Trace(
-        frozenset({"DefaulterRegistryOutOfSequence", "DefaulterRegistryAlreadyRemoved"}), "DefaulterRemoved"
-    ),
-    Anchor: _Trace(frozenset({"NotaryAnchorAlreadyAnchored"}), "RootAnchored"),
-}
-
-
-def _target(record: Record) -> bytes:
-    """The id a record is stored under on chain, or the id of the record a change applies to."""
-    if isinstance(record, JudgmentStatusChange):
-        return bytes(record.judgment_id)
-    if isinstance(record, Action):
-        return bytes(record.case_id)
-    if isinstance(record, Extension | Removal):
-        return bytes(record.listing_id)
-    if isinstance(record, Anchor):
-        return bytes(record.root)
-    return bytes(record.record_id())
-
-
-def says_already_written(record: Record, error: BaseException) -> bool:
-    """Whether a revert says that ``record`` itself may already be on chain.
-
-    True for the "already exists" error of the record's own id (a judgment, case, listing or anchored
-    root), and, for a change (status change, action, extension, removal), for the errors a change at
-    its sequence number meets once applied: an out-of-sequence error naming the record's target, its
-    sequence as the one given and a larger one as expected, or a listing already extended or removed.
-    Whether it is this record, and not another one at that id or sequence, the logs tell.
-    """
-    trace = _TRACES.get(type(record))
-    if trace is None or not isinstance(error, ContractRevertError) or error.error not in trace.errors:
-        return False
-    arguments = list(error.arguments.values())
-    if isinstance(record, Anchor):  # anchors are unique per (court, root): the error names both
-        return [_plain(a) for a in arguments] == [int(record.court), bytes(record.root)]
-    if not arguments or _plain(arguments[0]) != _target(record):
-        return False
-    if error.error.endswith("OutOfSequence"):
-        expected, given = (int(error.arguments.get(k, -1)) for k in ("expected", "given"))
-        return given == int(getattr(record, "sequence", -1)) and expected > given
-    return True
-
-
-def _plain(value: Any) -> Any:
-    """An ABI value in one form for comparisons: bytes for any byte string, int for enums and flags."""
-    if isinstance(value, bytes | bytearray | memoryview):
-        return bytes(value)
-    if isinstance(value, bool):
-        return int(value)
-    if isinstance(value, int):
-        return int(value)
-    return value
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,8 @@ from eth_utils import keccak
 from api.auth import Client
 from api.outbox import Outbox, Previous
 from api.services import Services, WriteContext
-from api.worker import OutboxWorker, says_already_written
+from api.worker import OutboxWorker
+from api.written import says_already_written
 from ledger.errors import ContractRevertError
 from ledger.records import Action, ActionKind, Anchor, Judgment
 from ledger.verify import verify_certificate
