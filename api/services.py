@@ -25,7 +25,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from eth_account.signers.local import LocalAccount
 from eth_utils import to_checksum_address
@@ -35,7 +35,8 @@ from api.checking import CheckAudit
 from api.errors import Conflict, Forbidden, IdempotencyConflict, NotFound, NotReady, RateLimited
 from api.outbox import GOVERNANCE_LANE, KIND_OF, Entry, NewEntry, Outbox, court_lane, family_of
 from api.settings import ServiceSecrets, Settings, resolve_secrets
-from api.worker import OutboxWorker, Signers, follow_restarted_node
+from api.signers import Signers
+from api.worker import OutboxWorker, follow_restarted_node
 from ledger.certificates import Certificate, case_certificate, defaulter_certificate, judgment_certificate
 from ledger.chain import Chain, connect, send_transaction
 from ledger.client import Ledger
@@ -59,6 +60,9 @@ from ledger.records import (
 from ledger.signing import Keystore
 from ledger.verify import NetworkDescriptor, TrustAnchors, VerificationResult, verify_certificate
 from ledger.workspace import Workspace
+
+if TYPE_CHECKING:
+    from ledger.notary import NotaryBatcher
 
 __all__ = ["CheckAudit", "RateLimiter", "Services", "WriteContext"]
 
@@ -232,32 +236,37 @@ class Services:
     # -- notary --------------------------------------------------------------------------------
 
     def start_notary(self) -> None:
-        """Run a ledger.notary.NotaryBatcher for ``settings.notary_court`` when both exist.
-
-        The court's signer signs each Anchor; a dedicated relayer account sends it (``anchorBySig``), so
-        the batcher never shares a sending account, and so a nonce, with the outbox worker.
-        """
+        """Run a ledger.notary.NotaryBatcher for ``settings.notary_court`` when both exist."""
         court = getattr(self.settings, "notary_court", None)
         if self.notary is not None or not court or importlib.util.find_spec("ledger.notary") is None:
             return
-        signer = self.signers.for_court(court)
-        if signer is None:
+        self.notary = self.notary_for(court, self.data_dir / "notary.sqlite")
+        if self.notary is not None:
+            self.notary.start()
+
+    def notary_for(self, court: int, store: Path) -> NotaryBatcher | None:
+        """A batcher (not started) anchoring for ``court``, None when this service holds no key of it.
+
+        Each Anchor is signed by the court's key current at signing time (a rotation through the API is
+        followed at once); a dedicated relayer account sends it (``anchorBySig``) through the service's one
+        pipeline, so the batcher never shares a sending account, and so a nonce, with the outbox worker.
+        """
+        if self.signers.for_court(court) is None:
             log.warning("notary disabled: this service holds no active signer key for court %s", court)
-            return
+            return None
         from ledger.notary import NotaryBatcher
 
-        relayer = self._notary_relayer()
-        self.notary = NotaryBatcher(
-            self.data_dir / "notary.sqlite",
+        return NotaryBatcher(
+            store,
             self.ledger,
             court,
-            signer,
-            relayer=relayer,
+            lambda: self.signers.for_court(court),
+            relayer=self._notary_relayer(),
             max_size=self.settings.notary_max_size,
             max_age=self.settings.notary_max_age_seconds,
             receipt_timeout=self.settings.receipt_timeout_seconds,
+            pipeline=self.worker.pipeline,
         )
-        self.notary.start()
 
     def _notary_relayer(self) -> LocalAccount:
         address = self.outbox.get_meta("notary_relayer")

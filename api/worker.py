@@ -48,42 +48,32 @@ serve its state before the receipts and logs of its last blocks.
 from __future__ import annotations
 
 import logging
-import re
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any, Literal, cast
+from dataclasses import dataclass
+from typing import Any, cast
 
 from eth_account.signers.local import LocalAccount
 from eth_utils import to_checksum_address
-from web3.exceptions import (
-    BlockNotFound,
-    ContractLogicError,
-    ProviderConnectionError,
-    TransactionNotFound,
-    Web3RPCError,
-)
+from web3.exceptions import ProviderConnectionError, Web3RPCError
 
 from api.outbox import GOVERNANCE_LANE, Adopted, Entry, Outbox, Previous
-from ledger.chain import GAS_MARGIN_PERCENT, Chain, first_block_at
-from ledger.client import Ledger, decode_revert, jurisdiction_bytes
-from ledger.errors import ConfigurationError, ContractRevertError
+from api.signers import Signers
+from api.written import TRACES as _TRACES
+from api.written import error_of, says_already_written
+from api.written import plain as _plain
+from api.written import target as _target
+from ledger.chain import Chain, first_block_at
+from ledger.client import Ledger, jurisdiction_bytes
+from ledger.errors import ChainUnavailableError, ConfigurationError, ContractRevertError
+from ledger.pipeline import Pipeline, Refusal, Refused, recheck_lost_blocks
+from ledger.pipeline.rpc import message as _message
 from ledger.records import (
     CONTRACT_OF,
-    Action,
-    Anchor,
-    Extension,
-    Filing,
-    Judgment,
-    JudgmentStatusChange,
-    Listing,
-    Record,
-    Removal,
 )
-from ledger.signing import Keystore
 
-__all__ = ["GOVERNANCE_FUNCTIONS", "OutboxWorker", "Signers", "error_of", "follow_restarted_node"]
+__all__ = ["GOVERNANCE_FUNCTIONS", "OutboxWorker", "follow_restarted_node"]
 
 log = logging.getLogger("api.worker")
 
@@ -97,52 +87,8 @@ GOVERNANCE_FUNCTIONS = {
     "retire_signer": "retireSigner",
 }
 
-_KNOWN = ("already known", "already imported", "known transaction", "already exists", "alreadyknown")
-_NONCE_LOW = ("nonce too low", "nonce is too low", "oldnonce", "nonce has already been used", "noncetoolow")
-_FEE = ("underpriced", "fee too low", "less than block base fee", "feecap", "fee cap", "max fee per gas")
-
-_EXPECTED_NONCE = re.compile(r"expected (\d+), but got (\d+)")
-_FEE_REUSE = 16  # transactions sent with one reading of the fees (see OutboxWorker._head_and_fees)
 _LOG_CHUNK = 5_000  # blocks per eth_getLogs call (nodes bound the range of one call)
 _SENT, _WAIT, _DONE = "sent", "wait", "done"
-
-
-class Signers:
-    """Court signer keys: created into the encrypted keystore, unlocked once and kept in memory."""
-
-    def __init__(self, keystore: Keystore, password: str, outbox: Outbox, *,
-                 kdf: Literal["scrypt", "pbkdf2"] = "scrypt") -> None:
-        self.keystore = keystore
-        self._password = password
-        self.outbox = outbox
-        self.kdf = kdf
-        self._cache: dict[str, LocalAccount] = {}
-        self._lock = threading.Lock()
-
-    def create(self) -> LocalAccount:
-        account = self.keystore.create(self._password, kdf=self.kdf)
-        with self._lock:
-            self._cache[account.address] = account
-        return account
-
-    def remember(self, account: LocalAccount) -> None:
-        with self._lock:
-            self._cache[account.address] = account
-
-    def account(self, address: str) -> LocalAccount:
-        address = to_checksum_address(address)
-        with self._lock:
-            cached = self._cache.get(address)
-        if cached is not None:
-            return cached
-        account = self.keystore.load(address, self._password)
-        with self._lock:
-            self._cache[address] = account
-        return account
-
-    def for_court(self, court: int) -> LocalAccount | None:
-        address = self.outbox.active_signer(court)
-        return self.account(address) if address else None
 
 
 def follow_restarted_node(chain: Chain) -> None:
@@ -152,140 +98,6 @@ def follow_restarted_node(chain: Chain) -> None:
             log.warning("the chain node was restarted; connected to it at %s", chain.url)
     except Exception as exc:
         log.warning("cannot reconnect to the chain node yet: %s", exc)
-
-
-def error_of(exc: BaseException) -> dict[str, Any]:
-    """The JSON-ready error stored on a failed entry: decoded name and arguments."""
-    if isinstance(exc, ContractRevertError):
-        return {
-            "name": exc.error,
-            "contract": exc.contract,
-            "arguments": _jsonable(exc.arguments),
-            "detail": str(exc),
-        }
-    return {"name": type(exc).__name__, "arguments": {}, "detail": str(exc)}
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, bytes | bytearray):
-        return "0x" + bytes(value).hex()
-    if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    return value
-
-
-def _revert_data(exc: ContractLogicError) -> bytes:
-    data: Any = exc.data
-    if isinstance(data, dict):
-        data = data.get("data")
-    if isinstance(data, str) and data.startswith("0x"):
-        try:
-            return bytes.fromhex(data[2:])
-        except ValueError:
-            return b""
-    return bytes(data) if isinstance(data, bytes | bytearray) else b""
-
-
-def _nonce_too_low(message: str) -> bool:
-    if any(m in message for m in _NONCE_LOW):
-        return True
-    found = _EXPECTED_NONCE.search(message)  # eth-tester: "Invalid transaction nonce: Expected 1, but got 0"
-    return found is not None and int(found.group(2)) < int(found.group(1))
-
-
-def _message(exc: BaseException) -> str:
-    if isinstance(exc, Web3RPCError) and isinstance(exc.rpc_response, dict):
-        error = exc.rpc_response.get("error")
-        if isinstance(error, dict):
-            return str(error.get("message", exc)).lower()
-    return str(exc).lower()
-
-
-@dataclass(frozen=True)
-class _Trace:
-    """How the chain says that a record kind is already written, and the event that wrote it.
-
-    ``errors``: the custom errors whose first argument is the record's target (see :func:`_target`) when
-    the record, or a change at the record's sequence number, is already on chain; ``event``: the event
-    whose first (indexed) argument is that target; ``renames``: record field -> event argument, where
-    the names differ. Every record field the event carries must match for the log to be the record's.
-    """
-
-    errors: frozenset[str]
-    event: str
-    renames: dict[str, str] = field(default_factory=dict)
-
-
-_TRACES: dict[type[Record], _Trace] = {
-    Judgment: _Trace(frozenset({"JudgmentRegistryAlreadyRecorded"}), "JudgmentRecorded"),
-    JudgmentStatusChange: _Trace(
-        frozenset({"JudgmentRegistryOutOfSequence"}),
-        "JudgmentStatusChanged",
-        {"judgmentId": "id", "status": "to"},
-    ),
-    Filing: _Trace(frozenset({"EnforcementRegistryCaseExists"}), "CaseOpened"),
-    Action: _Trace(frozenset({"EnforcementRegistryOutOfSequence"}), "ActionRecorded"),
-    Listing: _Trace(frozenset({"DefaulterRegistryAlreadyListed"}), "DefaulterListed"),
-    # An extension applied is followed by AlreadyExtended (checked after the sequence) or, once the
-    # listing was removed, AlreadyRemoved (checked before it); a removal applied by AlreadyRemoved.
-    Extension: _Trace(
-        frozenset(
-            {"DefaulterRegistryOutOfSequence", "DefaulterRegistryAlreadyExtended", "DefaulterRegistryAlreadyRemoved"}
-        ),
-        "ListingExtended",
-    ),
-    Removal: _Trace(
-        frozenset({"DefaulterRegistryOutOfSequence", "DefaulterRegistryAlreadyRemoved"}), "DefaulterRemoved"
-    ),
-    Anchor: _Trace(frozenset({"NotaryAnchorAlreadyAnchored"}), "RootAnchored"),
-}
-
-
-def _target(record: Record) -> bytes:
-    """The id a record is stored under on chain, or the id of the record a change applies to."""
-    if isinstance(record, JudgmentStatusChange):
-        return bytes(record.judgment_id)
-    if isinstance(record, Action):
-        return bytes(record.case_id)
-    if isinstance(record, Extension | Removal):
-        return bytes(record.listing_id)
-    if isinstance(record, Anchor):
-        return bytes(record.root)
-    return bytes(record.record_id())
-
-
-def says_already_written(record: Record, error: BaseException) -> bool:
-    """Whether a revert says that ``record`` itself may already be on chain.
-
-    True for the "already exists" error of the record's own id (a judgment, case, listing or anchored
-    root), and, for a change (status change, action, extension, removal), for the errors a change at
-    its sequence number meets once applied: an out-of-sequence error naming the record's target, its
-    sequence as the one given and a larger one as expected, or a listing already extended or removed.
-    Whether it is this record, and not another one at that id or sequence, the logs tell.
-    """
-    trace = _TRACES.get(type(record))
-    if trace is None or not isinstance(error, ContractRevertError) or error.error not in trace.errors:
-        return False
-    arguments = list(error.arguments.values())
-    if not arguments or _plain(arguments[0]) != _target(record):
-        return False
-    if error.error.endswith("OutOfSequence"):
-        expected, given = (int(error.arguments.get(k, -1)) for k in ("expected", "given"))
-        return given == int(getattr(record, "sequence", -1)) and expected > given
-    return True
-
-
-def _plain(value: Any) -> Any:
-    """An ABI value in one form for comparisons: bytes for any byte string, int for enums and flags."""
-    if isinstance(value, bytes | bytearray | memoryview):
-        return bytes(value)
-    if isinstance(value, bool):
-        return int(value)
-    if isinstance(value, int):
-        return int(value)
-    return value
 
 
 @dataclass(frozen=True)
@@ -313,6 +125,7 @@ class OutboxWorker:
         log_search_margin: int = 128,
         search_grace: float = 10.0,
         on_finished: Callable[[Entry], None] | None = None,
+        pipeline: Pipeline | None = None,
     ) -> None:
         self.ledger = ledger
         self.w3 = ledger.w3
@@ -320,9 +133,8 @@ class OutboxWorker:
         self.signers = signers
         self.governor = governor
         self.interval = interval
-        self.resend_after = resend_after
+        self.pipeline = pipeline or Pipeline(ledger.chain, nonces=outbox, resend_after=resend_after)
         self.on_finished = on_finished
-        self.nonce_lock = threading.Lock()
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -332,7 +144,6 @@ class OutboxWorker:
         self.log_search_margin = log_search_margin
         self.search_grace = search_grace
         self._searching: dict[str, tuple[float, float]] = {}  # entry -> (first search, next search)
-        self._pass_fees: tuple[Any, dict[str, int], int, float] | None = None  # see _head_and_fees
 
     # -- thread --------------------------------------------------------------------------------
 
@@ -371,7 +182,7 @@ class OutboxWorker:
 
     def run_once(self) -> int:
         progressed = 0
-        self._pass_fees = None
+        self.pipeline.fees.forget()
         now = time.monotonic()
         if now >= self._recheck_due:
             self._recheck_due = now + self.recheck_interval
@@ -403,13 +214,6 @@ class OutboxWorker:
 
     # -- blocks the node lost -------------------------------------------------------------------
 
-    def _chain_block_hash(self, number: int) -> str | None:
-        try:
-            block = self.w3.eth.get_block(number)
-        except BlockNotFound:
-            return None
-        return "0x" + bytes(block["hash"]).hex() if block is not None else None
-
     def _recheck_settled(self) -> int:
         """Entries settled in blocks the chain no longer holds go back to ``submitted``; how many moved.
 
@@ -420,103 +224,77 @@ class OutboxWorker:
         receipt; one the chain forgot is reopened, and :meth:`_follow` sends the same raw transaction
         again with its nonce.
         """
-        moved = 0
-        below: int | None = None
-        while True:
-            entries = self.outbox.settled_in_newest_block(below)
-            if not entries:
-                return moved
-            number = entries[0].block_number
-            assert number is not None
-            held = self._chain_block_hash(number)
-            stale = [e for e in entries if e.block_hash != held]
-            if not stale:
-                return moved  # the chain holds this block, so every earlier one too
-            for entry in stale:
-                assert entry.tx_hash is not None
-                receipt = self._receipt(entry.tx_hash)
-                if receipt is not None:
-                    self._finish(entry, receipt)
-                else:
-                    log.warning(
-                        "outbox %s: block %s that settled transaction %s is gone from the chain; "
-                        "sending it again",
-                        entry.id,
-                        number,
-                        entry.tx_hash,
-                    )
-                    self.outbox.reopen(entry.id, f"block {number} was lost by the node; sending again")
-                    self._last_broadcast.pop(entry.id, None)
-                moved += 1
-            below = number
+        return recheck_lost_blocks(self.w3, self.outbox.settled_in_newest_block, self._settled_in_lost_block)
 
-    # -- following -----------------------------------------------------------------------------
-
-    def _receipt(self, tx_hash: str) -> Any:
-        try:
-            return self.w3.eth.get_transaction_receipt(tx_hash)  # type: ignore[arg-type]
-        except TransactionNotFound:
-            return None
-
-    def _follow(self, entry: Entry) -> bool:
-        """True when the entry reached a final state."""
+    def _settled_in_lost_block(self, entry: Entry, number: int) -> None:
         assert entry.tx_hash is not None
         receipt = self._receipt(entry.tx_hash)
         if receipt is not None:
             self._finish(entry, receipt)
+            return
+        log.warning(
+            "outbox %s: block %s that settled transaction %s is gone from the chain; sending it again",
+            entry.id,
+            number,
+            entry.tx_hash,
+        )
+        self.outbox.reopen(entry.id, f"block {number} was lost by the node; sending again")
+        self._last_broadcast.pop(entry.id, None)
+
+    # -- following -----------------------------------------------------------------------------
+
+    def _receipt(self, tx_hash: str) -> Any:
+        return self.pipeline.receipt(tx_hash)
+
+    def _follow(self, entry: Entry) -> bool:
+        """True when the entry reached a final state."""
+        assert entry.tx_hash is not None
+        receipt, refused, looked = self.pipeline.follow(
+            entry.tx_hash, entry.raw_tx, self._last_broadcast.get(entry.id)
+        )
+        if receipt is not None:
+            self._finish(entry, receipt)
             return True
-        last = self._last_broadcast.get(entry.id)
-        if last is not None and time.monotonic() - last < self.resend_after:
-            return False
-        try:
-            known = self.w3.eth.get_transaction(entry.tx_hash)  # type: ignore[arg-type]
-        except TransactionNotFound:
-            known = None
-        if known is None:
-            log.info(
-                "outbox %s: the node does not know transaction %s; sending it again", entry.id, entry.tx_hash
-            )
-            return self._broadcast(entry)
-        self._last_broadcast[entry.id] = time.monotonic()
-        return False
+        if looked is not None:
+            self._last_broadcast[entry.id] = looked
+        return refused is not None and self._refused(entry, refused)
 
     def _broadcast(self, entry: Entry) -> bool:
         """Send the stored raw transaction. True when that settled the entry (found mined)."""
         assert entry.raw_tx is not None and entry.tx_hash is not None
         self._last_broadcast[entry.id] = time.monotonic()
-        try:
-            self.w3.eth.send_raw_transaction(entry.raw_tx)
+        refused = self.pipeline.send(entry.raw_tx)  # a lost node raises: the entry stays submitted
+        return refused is not None and self._refused(entry, refused)
+
+    def _refused(self, entry: Entry, refused: Refused) -> bool:
+        """What the node's refusal of the entry's stored transaction means; True when that settled it."""
+        assert entry.tx_hash is not None
+        if refused.kind is Refusal.KNOWN:
             return False
-        except (OSError, ProviderConnectionError):
-            raise  # the node is away: the pass ends, the entry stays submitted and is sent again later
-        except Exception as exc:  # nodes refuse in words: Web3RPCError, or eth-tester's ValidationError
-            message = _message(exc)
-            if any(m in message for m in _KNOWN):
-                return False
-            if _nonce_too_low(message):
-                receipt = self._receipt(entry.tx_hash)
-                if receipt is not None:
-                    self._finish(entry, receipt)
-                    return True
-                found = self._earlier_receipt(entry)  # a transaction this one replaced took the nonce
-                if found is not None:
-                    self._finish(entry, found.receipt, found)
-                    return True
-                # If it was this very transaction and the node does not serve its receipt yet, signing
-                # again meets "already written" at estimation, and _written_by_this_entry finds it.
-                log.warning(
-                    "outbox %s: nonce %s was used by another transaction; signing again",
-                    entry.id,
-                    entry.nonce,
-                )
-                self.outbox.back_to_accepted(entry.id, "nonce taken by another transaction; signing again")
-                return False
-            if any(m in message for m in _FEE):
-                self._reprice(entry)
-                return False
-            self.outbox.note(entry.id, f"send failed: {message[:200]}")
-            log.warning("outbox %s: sending failed: %s", entry.id, message[:200])
+        if refused.kind is Refusal.NONCE_TAKEN:
+            receipt = self._receipt(entry.tx_hash)
+            if receipt is not None:
+                self._finish(entry, receipt)
+                return True
+            found = self._earlier_receipt(entry)  # a transaction this one replaced took the nonce
+            if found is not None:
+                self._finish(entry, found.receipt, found)
+                return True
+            # If it was this very transaction and the node does not serve its receipt yet, signing
+            # again meets "already written" at estimation, and _written_by_this_entry finds it.
+            log.warning(
+                "outbox %s: nonce %s was used by another transaction; signing again",
+                entry.id,
+                entry.nonce,
+            )
+            self.outbox.back_to_accepted(entry.id, "nonce taken by another transaction; signing again")
             return False
+        if refused.kind is Refusal.UNDERPRICED:
+            self._reprice(entry)
+            return False
+        self.outbox.note(entry.id, f"send failed: {refused.message}")
+        log.warning("outbox %s: sending failed: %s", entry.id, refused.message)
+        return False
 
     def _reprice(self, entry: Entry) -> None:
         """Same nonce, current fees: replace a transaction the node refuses as underpriced."""
@@ -525,24 +303,19 @@ class OutboxWorker:
         to, data, value, _ = self._payload(entry, account, sign=False)
         try:
             gas = self._estimate(account, to, data, value)
-        except (ContractLogicError, Web3RPCError) as exc:
+        except (ContractRevertError, Web3RPCError) as exc:
             self.outbox.note(entry.id, f"cannot reprice: {_message(exc)[:200]}")
             return
-        tx: dict[str, Any] = {
-            "to": to,
-            "data": data,
-            "value": value,
-            "nonce": entry.nonce,
-            "gas": gas,
-            "chainId": self.ledger.chain.chain_id,
-            **self._fees(),
-        }
-        signed = account.sign_transaction(tx)
         log.info(
             "outbox %s: transaction underpriced; replaced with current fees (nonce %s)", entry.id, entry.nonce
         )
-        updated = self.outbox.replace_transaction(
-            entry.id, bytes(signed.raw_transaction), signed.hash.to_0x_hex()
+        self.pipeline.fees.forget()
+        updated = self.pipeline.sign(
+            account,
+            (to, data, value),
+            gas,
+            lambda _nonce, raw, tx_hash, _head: self.outbox.replace_transaction(entry.id, raw, tx_hash),
+            nonce=entry.nonce,
         )
         self._broadcast(updated)
 
@@ -594,15 +367,9 @@ class OutboxWorker:
         assert entry.sender is not None
         account = self._account_for_sender(entry.sender)
         to, data, value, _ = self._payload(entry, account, sign=False)
-        try:
-            self.w3.eth.call(
-                cast(Any, {"from": entry.sender, "to": to, "data": data, "value": value}),
-                block_identifier=number - 1,
-            )
-        except ContractLogicError as exc:
-            return decode_revert(_revert_data(exc))
-        except Exception as exc:
-            return exc
+        revert = self.pipeline.replay(entry.sender, to, data, value, block=number - 1)
+        if revert is not None:
+            return revert
         from ledger.errors import TransactionError
 
         return TransactionError(
@@ -799,25 +566,7 @@ class OutboxWorker:
         return registry.address, registry.encode_abi(function, args=args), 0, None
 
     def _estimate(self, account: LocalAccount, to: str, data: str, value: int) -> int:
-        params: Any = {"from": account.address, "to": to, "data": data, "value": value}
-        estimate = self.w3.eth.estimate_gas(params)
-        return int(estimate) * (100 + GAS_MARGIN_PERCENT) // 100
-
-    def _head_and_fees(self) -> tuple[Any, dict[str, int]]:
-        """The latest block and the fees to offer, read once for up to ``_FEE_REUSE`` transactions of a
-        pass (three RPC calls saved per transaction). Offering twice the base fee leaves room for the
-        base fee to rise over those blocks; a transaction underpriced anyway is repriced (``_reprice``)."""
-        cached = self._pass_fees
-        if cached is not None and cached[2] < _FEE_REUSE and time.monotonic() - cached[3] < 1.0:
-            self._pass_fees = (cached[0], cached[1], cached[2] + 1, cached[3])
-            return cached[0], cached[1]
-        latest = self.w3.eth.get_block("latest")
-        fees = self._fees(latest)
-        self._pass_fees = (latest, fees, 1, time.monotonic())
-        return latest, fees
-
-    def _fees(self, latest: Any = None) -> dict[str, int]:
-        return self.ledger.chain.fees(latest)
+        return self.pipeline.estimate(account.address, to, data, value)
 
     def _send_new(self, entry: Entry, in_flight: bool) -> str:
         account = self._sender(entry)
@@ -839,10 +588,9 @@ class OutboxWorker:
         to, data, value, signature = self._payload(entry, account)
         try:
             gas = self._estimate(account, to, data, value)
-        except ContractLogicError as exc:
+        except ContractRevertError as revert:
             if in_flight:
                 return _WAIT  # it may depend on a transaction of this lane not mined yet
-            revert = decode_revert(_revert_data(exc))
             now = time.monotonic()
             since, again = self._searching.get(entry.id, (now, now))
             if now < again:
@@ -863,35 +611,26 @@ class OutboxWorker:
             else:
                 self._fail(entry, outcome if outcome is not None else error_of(revert))
             return _DONE
-        except (OSError, ProviderConnectionError):
+        except (OSError, ProviderConnectionError, ChainUnavailableError):
             raise
         except Exception as exc:  # insufficient funds, a node refusing in words: wait and say why
             self.outbox.note(entry.id, f"waiting: {_message(exc)[:200]}")
             return _WAIT
-        with self.nonce_lock:
-            pending = self.w3.eth.get_transaction_count(account.address, "pending")
-            nonce = self.outbox.next_nonce(account.address, pending)
-            latest, fees = self._head_and_fees()
-            tx: dict[str, Any] = {
-                "to": to,
-                "data": data,
-                "value": value,
-                "nonce": nonce,
-                "gas": gas,
-                "chainId": self.ledger.chain.chain_id,
-                **fees,
-            }
-            signed = account.sign_transaction(tx)
-            stored = self.outbox.mark_submitted(
+        stored = self.pipeline.sign(
+            account,
+            (to, data, value),
+            gas,
+            lambda nonce, raw, tx_hash, head: self.outbox.mark_submitted(
                 entry.id,
                 signer=account.address if signature is not None else None,
                 signature=signature,
                 sender=account.address,
                 nonce=nonce,
-                raw_tx=bytes(signed.raw_transaction),
-                tx_hash=signed.hash.to_0x_hex(),
-                block_number=int(latest["number"]),
-            )
+                raw_tx=raw,
+                tx_hash=tx_hash,
+                block_number=int(head["number"]),
+            ),
+        )
         if not self._broadcast(stored):
             receipt = self._receipt(stored.tx_hash or "")
             if receipt is not None:  # automining nodes: settle at once

@@ -252,8 +252,11 @@ def run(ctx: Context) -> None:
     # -- notary anchors: one transaction per batch, whatever its size --------------------------------
     sizes = ctx.pick([1, 100, 1_000], [1, 100, 1_000, 10_000])
     big_tree: MerkleTree | None = None
+    nonces: dict[bytes, bytes] = {}
     for size in sizes:
-        tree = MerkleTree.build([os.urandom(32) for _ in range(size)])
+        entries = [(os.urandom(32), os.urandom(32)) for _ in range(size)]
+        nonces = dict(entries)
+        tree = MerkleTree.build_notary(entries)
         w = ledger.submit(signer, Anchor(court=court.id, root=tree.root, size=size))
         book.written(f"anchor of a {size:,}-digest batch", w, per=size)
         ctx.record(
@@ -266,7 +269,7 @@ def run(ctx: Context) -> None:
             note="one anchor transaction / batch size",
         )
         big_tree = tree
-    tree = MerkleTree.build([os.urandom(32) for _ in range(1_000)])
+    tree = MerkleTree.build_notary([(os.urandom(32), os.urandom(32)) for _ in range(1_000)])
     book.written(
         "anchor (BySig, as the notary service sends it)",
         ledger.submit(signer, Anchor(court=court.id, root=tree.root, size=1_000), relayer=relayer),
@@ -275,7 +278,7 @@ def run(ctx: Context) -> None:
         value = big_tree.values[0]
         proof = big_tree.proof(value)
         contract = ledger.contract("NotaryAnchor")
-        data = contract.encode_abi("verifyInclusion", args=[big_tree.root, value, proof])
+        data = contract.encode_abi("verifyInclusion", args=[court.id, big_tree.root, value, nonces[value], proof])
         estimate = env.w3.eth.estimate_gas({"to": contract.address, "data": data})
         costs = calldata_costs(bytes.fromhex(data[2:]))
         ctx.record(

@@ -13,7 +13,7 @@ contract NotaryAnchor is INotaryAnchor, CourtAuthorized {
     bytes32 public constant ANCHOR_TYPEHASH =
         keccak256("Anchor(uint32 court,bytes32 root,uint32 size,bytes32 metadataDigest)");
 
-    mapping(bytes32 root => AnchorRecord) private _anchors;
+    mapping(uint32 court => mapping(bytes32 root => AnchorRecord)) private _anchors;
 
     /// @param courtRegistry_ the court registry
     constructor(ICourtRegistry courtRegistry_) CourtAuthorized(courtRegistry_, "NotaryAnchor", "1") {}
@@ -34,33 +34,39 @@ contract NotaryAnchor is INotaryAnchor, CourtAuthorized {
     }
 
     /// @inheritdoc INotaryAnchor
-    function anchorRecord(bytes32 root) external view returns (AnchorRecord memory) {
-        return _anchors[root];
+    function anchorRecord(uint32 court, bytes32 root) external view returns (AnchorRecord memory) {
+        return _anchors[court][root];
     }
 
     /// @inheritdoc INotaryAnchor
-    function verifyInclusion(bytes32 root, bytes32 digest, bytes32[] calldata proof) external view returns (bool) {
-        return _anchors[root].court != 0 && MerkleProof.verifyCalldata(proof, root, _leaf(digest));
+    function verifyInclusion(uint32 court, bytes32 root, bytes32 digest, bytes32 nonce, bytes32[] calldata proof)
+        external
+        view
+        returns (bool)
+    {
+        return court != 0 && _anchors[court][root].court == court
+            && MerkleProof.verifyCalldata(proof, root, _leaf(digest, nonce));
     }
 
     /// @inheritdoc INotaryAnchor
-    function leafOf(bytes32 digest) external pure returns (bytes32) {
-        return _leaf(digest);
+    function leafOf(bytes32 digest, bytes32 nonce) external pure returns (bytes32) {
+        return _leaf(digest, nonce);
     }
 
     /// @inheritdoc INotaryAnchor
     function version() external pure returns (string memory) {
-        return "1.0.0";
+        return "2.0.0";
     }
 
     function _anchor(Anchor calldata a) internal {
         if (a.root == 0 || a.size == 0) revert NotaryAnchorEmptyBatch();
-        if (_anchors[a.root].court != 0) revert NotaryAnchorAlreadyAnchored(a.root);
-        _anchors[a.root] = AnchorRecord({court: a.court, anchoredAt: uint40(block.timestamp), size: a.size});
+        AnchorRecord storage slot = _anchors[a.court][a.root];
+        if (slot.court != 0) revert NotaryAnchorAlreadyAnchored(a.court, a.root);
+        _anchors[a.court][a.root] = AnchorRecord({court: a.court, anchoredAt: uint40(block.timestamp), size: a.size});
         emit RootAnchored(a.root, a.court, a.size, a.metadataDigest);
     }
 
-    function _leaf(bytes32 digest) internal pure returns (bytes32) {
-        return keccak256(bytes.concat(keccak256(abi.encode(digest))));
+    function _leaf(bytes32 digest, bytes32 nonce) internal pure returns (bytes32) {
+        return keccak256(bytes.concat(keccak256(abi.encode(digest, nonce))));
     }
 }

@@ -541,6 +541,7 @@ def notarize(
 ) -> None:
     """Anchor the SHA-256 digests of files under one Merkle root; write a certificate per file."""
     import hashlib
+    import os
 
     from ledger.certificates import notary_certificate
     from ledger.merkle import MerkleTree
@@ -557,14 +558,14 @@ def notarize(
                     h.update(chunk)
             digests[f] = h.digest()
             progress.advance(task)
-    unique = list(dict.fromkeys(digests.values()))
-    tree = MerkleTree.build(unique)
-    w = ctx.ledger.submit(ctx.signer(court), Anchor(court=court, root=tree.root, size=len(unique)))
+    nonces = {d: os.urandom(32) for d in digests.values()}  # one fresh nonce per leaf (ledger.merkle)
+    tree = MerkleTree.build_notary(list(nonces.items()))
+    w = ctx.ledger.submit(ctx.signer(court), Anchor(court=court, root=tree.root, size=len(nonces)))
     receipts.mkdir(parents=True, exist_ok=True)
     for f, d in digests.items():
-        cert = notary_certificate(w, ctx.chain.chain_id, digest=d, proof=tree.proof(d))
+        cert = notary_certificate(w, ctx.chain.chain_id, digest=d, nonce=nonces[d], proof=tree.proof(d))
         (receipts / f"{f.name}.certificate.json").write_text(cert.to_json())
-    out.print(f"anchored {len(unique)} digests under root 0x{tree.root.hex()} in block {w.block_number}; "
+    out.print(f"anchored {len(nonces)} digests under root 0x{tree.root.hex()} in block {w.block_number}; "
               f"certificates in {receipts}/")
 
 

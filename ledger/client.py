@@ -285,11 +285,12 @@ class Ledger:
                                                   int(restriction), at)
         return bool(restricted), bytes(listing_id), int(until)
 
-    def anchor(self, root: bytes) -> dict[str, Any]:
-        return _struct(self.view("NotaryAnchor", "anchorRecord", root), ("court", "anchored_at", "size"))
+    def anchor(self, court: int, root: bytes) -> dict[str, Any]:
+        """The anchor of ``root`` by ``court`` (court 0 when that court never anchored it)."""
+        return _struct(self.view("NotaryAnchor", "anchorRecord", court, root), ("court", "anchored_at", "size"))
 
-    def verify_inclusion(self, root: bytes, digest: bytes, proof: list[bytes]) -> bool:
-        return bool(self.view("NotaryAnchor", "verifyInclusion", root, digest, proof))
+    def verify_inclusion(self, court: int, root: bytes, digest: bytes, nonce: bytes, proof: list[bytes]) -> bool:
+        return bool(self.view("NotaryAnchor", "verifyInclusion", court, root, digest, nonce, proof))
 
     def court(self, court: int) -> dict[str, Any]:
         return _struct(self.view("CourtRegistry", "courtInfo", court),

@@ -11,6 +11,7 @@ key (EIP-712) and its receipt kept, so certificates can be issued for each recor
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
@@ -72,6 +73,7 @@ class DemoResult:
     registry_check_before: bool | None = None
     registry_check_after: bool | None = None
     notary_root: bytes | None = None
+    notary_nonces: dict[str, bytes] = field(default_factory=dict)
     notary_proofs: dict[str, list[bytes]] = field(default_factory=dict)
 
 
@@ -222,11 +224,13 @@ def play(
 
     # Notarize every story document in one batch.
     digests = {name: hashlib.sha256(d).digest() for name, d in result.documents.items()}
-    tree = MerkleTree.build(list(digests.values()))
+    nonces = {name: os.urandom(32) for name in digests}  # one fresh nonce per document's leaf
+    tree = MerkleTree.build_notary([(d, nonces[name]) for name, d in digests.items()])
     anchor_record = Anchor(court=DEMO_COURT, root=tree.root, size=len(digests))
-    if ledger.anchor(tree.root)["court"] == 0:
+    if ledger.anchor(DEMO_COURT, tree.root)["court"] == 0:
         write("notary", anchor_record)
     result.notary_root = tree.root
+    result.notary_nonces = nonces
     result.notary_proofs = {name: tree.proof(d) for name, d in digests.items()}
     progress(f"notarized {len(digests)} documents under root 0x{tree.root.hex()[:16]}…")
     return result

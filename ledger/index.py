@@ -76,7 +76,7 @@ __all__ = [
     "SyncResult",
 ]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: anchors keyed by (court, root), as NotaryAnchor 2 keys them
 #: How many processed block hashes are kept for reorganisation detection.
 KEEP_BLOCK_HASHES = 256
 #: Subjects per SQL query in :meth:`Index.check_many` (well under SQLite's variable limit).
@@ -152,9 +152,8 @@ CREATE TABLE listing_events (
     PRIMARY KEY (block_number, log_index));
 CREATE INDEX listing_events_by_listing ON listing_events (listing_id, block_number, log_index);
 CREATE TABLE anchors (
-    root BLOB PRIMARY KEY, court INTEGER, size INTEGER, metadata_digest BLOB, anchored_at INTEGER,
-    block_number INTEGER, log_index INTEGER, tx_hash BLOB);
-CREATE INDEX anchors_by_court ON anchors (court);
+    root BLOB NOT NULL, court INTEGER NOT NULL, size INTEGER, metadata_digest BLOB, anchored_at INTEGER,
+    block_number INTEGER, log_index INTEGER, tx_hash BLOB, PRIMARY KEY (court, root));
 """
 # Amount columns (amount, amount_due, amount_recovered, amount_disbursed, detail) are declared without a
 # type, so SQLite stores what it is given: an INTEGER when the uint128 fits in 64 bits, else its decimal
@@ -173,7 +172,7 @@ _DERIVED: dict[str, str] = {
     "case_actions": "case_id, sequence",
     "listings": "id",
     "listing_events": "block_number, log_index",
-    "anchors": "root",
+    "anchors": "court, root",
 }
 
 #: entity kind -> (table, key column) rows to drop before replaying the entity's events.
@@ -185,7 +184,7 @@ _ENTITY_ROWS: dict[str, tuple[tuple[str, str], ...]] = {
     "judgment": (("judgments", "id"), ("judgment_status_changes", "judgment_id")),
     "case": (("cases", "id"), ("case_actions", "case_id")),
     "listing": (("listings", "id"), ("listing_events", "listing_id")),
-    "anchor": (("anchors", "root"),),
+    "anchor": (),  # dropped by (court, root), see _purge
 }
 
 
@@ -463,7 +462,7 @@ class _Event:
         if name in ("DefaulterListed", "ListingExtended", "DefaulterRemoved"):
             return "listing:" + a["listingId"].hex()
         if name == "RootAnchored":
-            return "anchor:" + a["root"].hex()
+            return f"anchor:{a['court']}:" + a["root"].hex()
         return None
 
 
@@ -684,10 +683,14 @@ class Index:
             registry, _, signer = key.partition(":")
             conn.execute("DELETE FROM writers WHERE registry = ? AND signer = ?", (registry, signer))
             return
+        if kind == "anchor":
+            court, _, root = key.partition(":")
+            conn.execute("DELETE FROM anchors WHERE court = ? AND root = ?", (int(court), bytes.fromhex(root)))
+            return
         value: Any = key
         if kind == "court":
             value = int(key)
-        elif kind in ("judgment", "case", "listing", "anchor"):
+        elif kind in ("judgment", "case", "listing"):
             value = bytes.fromhex(key)
         for table, column in _ENTITY_ROWS[kind]:
             conn.execute(f"DELETE FROM {table} WHERE {column} = ?", (value,))
@@ -816,11 +819,12 @@ class Index:
                 RemovalReason(reason) if reason is not None else None, bn, bytes(th), events))
         return tuple(out)
 
-    def anchor(self, root: bytes) -> AnchorView | None:
+    def anchor(self, court: int, root: bytes) -> AnchorView | None:
+        """The anchor of ``root`` by ``court`` (anchors are unique per court and root)."""
         with self._reading() as conn:
             row = conn.execute(
                 "SELECT root, court, size, metadata_digest, anchored_at, block_number, tx_hash "
-                "FROM anchors WHERE root = ?", (bytes(root),)).fetchone()
+                "FROM anchors WHERE court = ? AND root = ?", (court, bytes(root))).fetchone()
         if row is None:
             return None
         r, court, size, md, at, bn, th = row

@@ -23,8 +23,14 @@ Encoding, exactly:
   leaf hash and its proof is empty.
 * **proof** for the node at index ``i``: the siblings from the leaf up to (excluding) the root.
 
-Golden vectors in ``tests/golden/merkle_vectors.json`` pin this encoding for every implementation
-(Python, Solidity, a browser).
+Notary leaves (:func:`notary_leaf`, :meth:`MerkleTree.build_notary`) are StandardMerkleTree's leaves
+with leaf encoding ``["bytes32", "bytes32"]``: ``keccak256(keccak256(abi.encode(digest, nonce)))``,
+``abi.encode`` of two words being their 64-byte concatenation, with ``nonce`` a random 32-byte value
+drawn for each receipt (as OpenTimestamps appends a nonce): a root then reveals nothing about a
+low-entropy document, even alone in its batch. Inner nodes and layout are unchanged.
+
+Golden vectors in ``tests/golden/merkle_vectors.json`` (values) and ``tests/golden/notary_vectors.json``
+(digest and nonce leaves) pin this encoding for every implementation (Python, Solidity, a browser).
 """
 
 from __future__ import annotations
@@ -33,7 +39,14 @@ from collections.abc import Iterable, Sequence
 
 from ledger.errors import NotFoundError, ValidationError
 
-__all__ = ["MerkleTree", "leaf_hash", "notary_leaf", "process_proof", "verify_proof"]
+__all__ = [
+    "MerkleTree",
+    "leaf_hash",
+    "notary_leaf",
+    "process_proof",
+    "verify_notary_proof",
+    "verify_proof",
+]
 
 _WORD = 32
 
@@ -85,6 +98,12 @@ def verify_proof(root: bytes, value: bytes, proof: Iterable[bytes]) -> bool:
     return process_proof(leaf_hash(value), proof) == expected
 
 
+def verify_notary_proof(root: bytes, digest: bytes, nonce: bytes, proof: Iterable[bytes]) -> bool:
+    """Whether ``proof`` proves the notary leaf of ``digest`` and ``nonce`` is in the tree with this ``root``."""
+    expected = _word(root, "root")
+    return process_proof(notary_leaf(digest, nonce), proof) == expected
+
+
 class MerkleTree:
     """An immutable tree over distinct 32-byte values; build with :meth:`build`."""
 
@@ -118,7 +137,26 @@ class MerkleTree:
                 if w in seen:
                     raise ValidationError(f"duplicate Merkle tree value #{i}: 0x{w.hex()}")
                 seen.add(w)
-        hashed = sorted((_keccak(_keccak(w)), w) for w in words)
+        return cls._from_leaves(sorted((_keccak(_keccak(w)), w) for w in words), words)
+
+    @classmethod
+    def build_notary(cls, entries: Sequence[tuple[bytes, bytes]]) -> MerkleTree:
+        """The tree of notary leaves over ``(digest, nonce)`` pairs; digests distinct, looked up by digest.
+
+        :meth:`values`, :meth:`leaf` and :meth:`proof` then take the digest; each leaf is
+        :func:`notary_leaf` of the digest and its nonce.
+        """
+        if len(entries) == 0:
+            raise ValidationError("a Merkle tree needs at least one value")
+        words = tuple(_word(d, f"digest #{i}") for i, (d, _) in enumerate(entries))
+        if len(set(words)) != len(words):
+            raise ValidationError("duplicate digest in a notary batch")
+        hashed = sorted((notary_leaf(d, n), w) for (d, n), w in zip(entries, words, strict=True))
+        return cls._from_leaves(hashed, words)
+
+    @classmethod
+    def _from_leaves(cls, hashed: list[tuple[bytes, bytes]], words: tuple[bytes, ...]) -> MerkleTree:
+        """The tree over (leaf, value) pairs already sorted by leaf."""
         n = len(hashed)
         size = 2 * n - 1
         tree: list[bytes] = [b""] * size

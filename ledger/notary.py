@@ -32,7 +32,7 @@ Durability (SQLite in WAL mode, ``synchronous=FULL``), each step one transaction
 4. After the receipt, the block number, hash and time: state ``anchored``.
 
 After a crash anywhere, :meth:`NotaryBatcher.run_once` resumes the oldest unfinished batch first: if
-``NotaryAnchor.anchorRecord(root)`` shows the root anchored, it records the transaction that did it
+``NotaryAnchor.anchorRecord(court, root)`` shows the root anchored by this court, it records the transaction that did it
 (the stored hash, else the ``RootAnchored`` log); otherwise it re-sends the stored transaction (the
 same bytes, so the same hash), and only when that nonce was taken by another transaction does it
 sign a new one for the same root. The root of a closed batch never changes, and the contract refuses
@@ -66,27 +66,23 @@ import sqlite3
 import sys
 import threading
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from time import monotonic as _monotonic  # schedules the recheck; apart from ``time`` (tests replace it)
 from typing import IO, Any, Literal
 
 from eth_account.signers.local import LocalAccount
-from eth_typing import HexStr
 from eth_utils import keccak, to_checksum_address
 from web3.exceptions import (
-    BlockNotFound,
-    ContractLogicError,
     ProviderConnectionError,
-    TimeExhausted,
     TransactionNotFound,
 )
 
 from ledger._sqlite import immediate
 from ledger.certificates import Certificate, notary_certificate
 from ledger.chain import first_block_at
-from ledger.client import Ledger, Written, decode_revert
+from ledger.client import Ledger, Written
 from ledger.errors import (
     ChainUnavailableError,
     ConfigurationError,
@@ -96,7 +92,8 @@ from ledger.errors import (
     TransactionError,
     ValidationError,
 )
-from ledger.merkle import verify_proof
+from ledger.merkle import verify_notary_proof
+from ledger.pipeline import Pipeline, Refusal, Refused, recheck_lost_blocks
 from ledger.records import Anchor
 
 __all__ = [
@@ -121,9 +118,9 @@ except ImportError:  # pragma: no cover - depends on the environment
         return keccak(data)
 
 
-ReceiptState = Literal["pending", "anchoring", "anchored"]
+ReceiptState = Literal["pending", "anchoring", "anchored", "failed"]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: a random nonce per receipt in its leaf; anchors unique per (court, root)
 METADATA_SYSTEM = "judicial-trust-ledger/notary"
 _ROOT_ANCHORED = keccak(text="RootAnchored(bytes32,uint32,uint32,bytes32)")
 _IN_CHUNK = 5_000  # bound on SQL variables per statement
@@ -140,6 +137,7 @@ class Receipt:
 
     id: str
     digest: bytes
+    nonce: bytes  # random, hashed into the leaf with the digest (ledger.merkle.notary_leaf)
     state: ReceiptState
     submitted_at: float
     batch: int | None = None
@@ -149,6 +147,7 @@ class Receipt:
     transaction_hash: str | None = None
     block_number: int | None = None
     block_time: int | None = None
+    error: str | None = None  # why the batch failed (state "failed")
 
 
 @dataclass(frozen=True)
@@ -182,10 +181,11 @@ class _Batch:
     block_hash: str | None
     block_time: int | None
     gas_used: int | None
+    error: str | None
 
     COLUMNS = (
         "id, first_seq, last_seq, root, size, metadata_digest, state, signature, signer, sender, nonce, "
-        "raw_tx, tx_hash, block_number, block_hash, block_time, gas_used"
+        "raw_tx, tx_hash, block_number, block_hash, block_time, gas_used, error"
     )
 
 
@@ -194,6 +194,7 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS receipts (
     seq INTEGER PRIMARY KEY,            -- submission order; a batch is a contiguous seq range
     digest BLOB NOT NULL UNIQUE,        -- a digest is notarized once
+    nonce BLOB NOT NULL,                -- 32 random bytes hashed into the leaf with the digest
     submitted_at REAL NOT NULL
 );
 CREATE TABLE IF NOT EXISTS batches (
@@ -205,11 +206,12 @@ CREATE TABLE IF NOT EXISTS batches (
     metadata TEXT NOT NULL,             -- canonical JSON; metadata_digest = sha256(metadata)
     metadata_digest BLOB NOT NULL,
     closed_at REAL NOT NULL,
-    state TEXT NOT NULL CHECK (state IN ('closed', 'signed', 'anchored')),
+    state TEXT NOT NULL CHECK (state IN ('closed', 'signed', 'anchored', 'failed')),
     signature BLOB, signer TEXT, sender TEXT, nonce INTEGER, raw_tx BLOB, tx_hash TEXT, sent_at REAL,
-    block_number INTEGER, block_hash TEXT, block_time INTEGER, gas_used INTEGER, anchored_at REAL
+    block_number INTEGER, block_hash TEXT, block_time INTEGER, gas_used INTEGER, anchored_at REAL,
+    error TEXT                          -- why a failed batch failed (the decoded revert)
 );
-CREATE INDEX IF NOT EXISTS batches_unfinished ON batches (id) WHERE state != 'anchored';
+CREATE INDEX IF NOT EXISTS batches_unfinished ON batches (id) WHERE state IN ('closed', 'signed');
 CREATE INDEX IF NOT EXISTS batches_by_block ON batches (block_number) WHERE state = 'anchored';
 CREATE TABLE IF NOT EXISTS trees (
     batch INTEGER PRIMARY KEY REFERENCES batches (id),
@@ -235,8 +237,10 @@ def sha256_file(source: bytes | str | os.PathLike[str] | IO[bytes]) -> bytes:
 class NotaryBatcher:
     """Durable batching and anchoring of document digests for one court.
 
-    ``signer`` is a registered signer of ``court``; it signs every ``Anchor`` record. With ``relayer``,
-    the relayer sends ``anchorBySig``; without, the signer sends ``anchor`` itself.
+    ``signer`` is a registered signer of ``court``, or a callable answering the court's current one (so a
+    key rotated elsewhere is followed: each new anchor is signed by the key current then); it signs every
+    ``Anchor`` record. With ``relayer``, the relayer sends ``anchorBySig``; without, the signer sends
+    ``anchor`` itself.
     """
 
     def __init__(
@@ -244,13 +248,14 @@ class NotaryBatcher:
         store_path: str | os.PathLike[str],
         ledger: Ledger,
         court: int,
-        signer: LocalAccount,
+        signer: LocalAccount | Callable[[], LocalAccount | None],
         *,
         max_size: int = 10_000,
         max_age: float = 2.0,
         relayer: LocalAccount | None = None,
         receipt_timeout: float = 120.0,
         recheck_interval: float = 1.0,
+        pipeline: Pipeline | None = None,
     ) -> None:
         if not 1 <= max_size <= 2**32 - 1:
             raise ValidationError("max_size must be between 1 and 2**32 - 1")
@@ -259,12 +264,13 @@ class NotaryBatcher:
         self.path = Path(store_path)
         self.ledger = ledger
         self.court = court
-        self.signer = signer
+        self._signer = signer
         self.relayer = relayer
         self.max_size = max_size
         self.max_age = max_age
         self.receipt_timeout = receipt_timeout
         self.recheck_interval = recheck_interval
+        self.pipeline = pipeline or Pipeline(ledger.chain)
         self._recheck_due = 0.0  # the first run checks the newest anchored block at once
         self._recheck_failing = False
         self._contract = ledger.contract("NotaryAnchor")
@@ -276,6 +282,16 @@ class NotaryBatcher:
         self._thread: threading.Thread | None = None
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._init_store()
+
+    @property
+    def signer(self) -> LocalAccount:
+        """The court's signing key now (a provider is asked each time)."""
+        if isinstance(self._signer, LocalAccount):
+            return self._signer
+        account = self._signer()
+        if account is None:
+            raise ConfigurationError(f"no active signer key for court {self.court}: anchors wait")
+        return account
 
     # -- storage ---------------------------------------------------------------------------
 
@@ -357,11 +373,12 @@ class NotaryBatcher:
             return []
         unique = list(dict.fromkeys(words))
         now = time.time()
-        insert = f"INSERT INTO receipts (seq, digest, submitted_at) VALUES (?, ?, {now!r})"
+        insert = f"INSERT INTO receipts (seq, digest, nonce, submitted_at) VALUES (?, ?, ?, {now!r})"
+        nonces = os.urandom(32 * len(unique))  # one fresh nonce per receipt, drawn in one call
         with self._write() as db:
             first = int(db.execute("SELECT coalesce(max(seq), 0) + 1 FROM receipts").fetchone()[0])
             try:  # the common case: every digest is new
-                db.executemany(insert, zip(itertools.count(first), unique))
+                db.executemany(insert, _rows(first, unique, nonces))
                 seqs = dict(zip(unique, itertools.count(first)))
                 inserted = len(unique)
             except sqlite3.IntegrityError:  # some were notarized before: keep their receipts
@@ -379,7 +396,7 @@ class NotaryBatcher:
                         )
                     )
                 new = [d for d in unique if d not in seqs]
-                db.executemany(insert, zip(itertools.count(first), new))
+                db.executemany(insert, _rows(first, new, nonces))
                 seqs.update(zip(new, itertools.count(first)))
                 inserted = len(new)
             pending = self._pending_count(db)
@@ -394,13 +411,13 @@ class NotaryBatcher:
         """The receipt, with its proof once its batch is anchored (raises NotFoundError)."""
         db = self._db()
         seq = self._seq(receipt_id)
-        row = db.execute("SELECT digest, submitted_at FROM receipts WHERE seq = ?", (seq,)).fetchone()
+        row = db.execute("SELECT digest, nonce, submitted_at FROM receipts WHERE seq = ?", (seq,)).fetchone()
         if row is None:
             raise NotFoundError(f"no notary receipt {receipt_id}")
-        digest, submitted_at = bytes(row[0]), float(row[1])
+        digest, nonce, submitted_at = bytes(row[0]), bytes(row[1]), float(row[2])
         batch = self._batch_of(db, seq)
         proof = self._proof(db, batch, seq) if batch is not None and batch.state == "anchored" else None
-        return _receipt(receipt_id.lower(), digest, submitted_at, batch, proof)
+        return _receipt(receipt_id.lower(), digest, nonce, submitted_at, batch, proof)
 
     def receipts(self, receipt_ids: Iterable[str]) -> list[Receipt]:
         """Many receipts at once: each anchored batch's tree is read once, not once per receipt."""
@@ -409,15 +426,15 @@ class NotaryBatcher:
         seqs = [self._seq(r) for r in ids]
         if not seqs:
             return []
-        found: dict[int, tuple[bytes, float]] = {}
+        found: dict[int, tuple[bytes, bytes, float]] = {}
         unique = sorted(set(seqs))
         for start in range(0, len(unique), _IN_CHUNK):
             chunk = unique[start : start + _IN_CHUNK]
             marks = ",".join("?" * len(chunk))
             found.update(
-                (int(q), (bytes(d), float(at)))
-                for q, d, at in db.execute(
-                    f"SELECT seq, digest, submitted_at FROM receipts WHERE seq IN ({marks})", chunk
+                (int(q), (bytes(d), bytes(n), float(at)))
+                for q, d, n, at in db.execute(
+                    f"SELECT seq, digest, nonce, submitted_at FROM receipts WHERE seq IN ({marks})", chunk
                 )
             )
         batches = [
@@ -438,7 +455,7 @@ class NotaryBatcher:
         for rid, seq in zip(ids, seqs, strict=True):
             if seq not in found:
                 raise NotFoundError(f"no notary receipt {rid}")
-            digest, at = found[seq]
+            digest, nonce, at = found[seq]
             i = bisect.bisect_right(starts, seq) - 1
             batch = batches[i] if i >= 0 and seq <= batches[i].last_seq else None
             proof = None
@@ -450,7 +467,7 @@ class NotaryBatcher:
                     trees[batch.id] = ([nodes[i : i + 32] for i in range(0, len(nodes), 32)], _positions(raw))
                 nodes, positions = trees[batch.id]
                 proof = _proof_from(nodes, positions[seq - batch.first_seq])
-            out.append(_receipt(rid, digest, at, batch, proof))
+            out.append(_receipt(rid, digest, nonce, at, batch, proof))
         return out
 
     def _receipt_id(self, seq: int) -> str:
@@ -498,7 +515,10 @@ class NotaryBatcher:
             sender=str(batch.sender),
         )
         return notary_certificate(
-            written, self.ledger.chain.chain_id, digest=receipt.digest, nonce=receipt.nonce,
+            written,
+            self.ledger.chain.chain_id,
+            digest=receipt.digest,
+            nonce=receipt.nonce,
             proof=list(receipt.proof),
         )
 
@@ -523,21 +543,24 @@ class NotaryBatcher:
         if receipt.digest != word or receipt.state != "anchored":
             return False
         assert receipt.root is not None and receipt.proof is not None
-        if not verify_proof(receipt.root, word, receipt.proof):
+        if not verify_notary_proof(receipt.root, word, receipt.nonce, receipt.proof):
             return False
-        return not on_chain or self.ledger.verify_inclusion(receipt.root, word, list(receipt.proof))
+        return not on_chain or self.ledger.verify_inclusion(
+            self.court, receipt.root, word, receipt.nonce, list(receipt.proof)
+        )
 
     def stats(self) -> dict[str, int]:
         """Counts for monitoring: pending digests, unfinished and anchored batches."""
         db = self._db()
-        unfinished, anchored = db.execute(
-            "SELECT count(*) FILTER (WHERE state != 'anchored'), count(*) FILTER (WHERE state = 'anchored') "
-            "FROM batches"
+        unfinished, anchored, failed = db.execute(
+            "SELECT count(*) FILTER (WHERE state IN ('closed', 'signed')), "
+            "count(*) FILTER (WHERE state = 'anchored'), count(*) FILTER (WHERE state = 'failed') FROM batches"
         ).fetchone()
         return {
             "pending": self._pending_count(db),
             "unfinished_batches": unfinished,
             "anchored_batches": anchored,
+            "failed_batches": failed,
         }
 
     # -- batching --------------------------------------------------------------------------
@@ -566,13 +589,64 @@ class NotaryBatcher:
             if now >= self._recheck_due:
                 self._recheck_due = now + self.recheck_interval
                 self._recheck_anchored()
-            batch = self._unfinished(db)
-            if batch is not None:
-                return self._anchor(batch, recovered=True)
-            batch = self._close(force=force)
-            if batch is None:
-                return None
-            return self._anchor(batch, recovered=False)
+            while True:  # a batch that fails for good is set aside and the next one goes
+                batch = self._unfinished(db)
+                recovered = batch is not None
+                if batch is None:
+                    batch = self._close(force=force)
+                if batch is None:
+                    return None
+                result = self._anchor_or_fail(batch, recovered=recovered)
+                if result is not None:
+                    return result
+
+    def _anchor_or_fail(self, batch: _Batch, *, recovered: bool) -> BatchResult | None:
+        """Anchor the batch; None when the contract refuses it for good (the batch is then ``failed``).
+
+        A refusal of a transaction signed by a key the court has since rotated is not final: the batch is
+        signed anew with the current key once. Any other refusal (a court suspended, a key retired with
+        no successor) fails the batch with the decoded error, so it is never retried in a loop and later
+        batches keep flowing; :meth:`reanchor` sends it again once the cause is fixed.
+        """
+        try:
+            return self._anchor(batch, recovered=recovered)
+        except ContractRevertError as exc:
+            if batch.signer is not None and batch.signer != self.signer.address:
+                log.info("notary batch %d: signed by a rotated key; signing anew with the current one", batch.id)
+                fresh = self._reset(batch.id)
+                if fresh is not None:
+                    return self._anchor_or_fail(fresh, recovered=True)  # fresh.signer is None: once only
+            self._fail(batch, exc)
+            return None
+
+    def _fail(self, batch: _Batch, exc: ContractRevertError) -> None:
+        reason = str(exc)[:500]
+        with self._write() as db:
+            db.execute(
+                "UPDATE batches SET state = 'failed', error = ? WHERE id = ? AND state IN ('closed', 'signed')",
+                (reason, batch.id),
+            )
+        log.error("notary batch %d failed for good: %s", batch.id, reason)
+
+    def _reset(self, batch_id: int) -> _Batch | None:
+        """Take an unanchored batch back to ``closed``, forgetting its signature and transaction."""
+        with self._write() as db:
+            moved = db.execute(
+                "UPDATE batches SET state = 'closed', signature = NULL, signer = NULL, sender = NULL, "
+                "raw_tx = NULL, tx_hash = NULL, nonce = NULL, error = NULL "
+                "WHERE id = ? AND state IN ('closed', 'signed', 'failed')",
+                (batch_id,),
+            ).rowcount
+        return self._batch(self._db(), batch_id) if moved else None
+
+    def reanchor(self, batch_id: int) -> bool:
+        """Send a failed batch again (once its cause is fixed); whether it was failed."""
+        with self._run_lock:
+            failed = self._batch(self._db(), batch_id)
+            moved = failed is not None and failed.state == "failed" and self._reset(batch_id) is not None
+        if moved:
+            self._wake.set()
+        return moved
 
     def flush(self) -> list[BatchResult]:
         """Close and anchor everything pending now, whatever its age."""
@@ -654,7 +728,7 @@ class NotaryBatcher:
 
     def _unfinished(self, db: sqlite3.Connection) -> _Batch | None:
         row = db.execute(
-            f"SELECT {_Batch.COLUMNS} FROM batches WHERE state != 'anchored' ORDER BY id LIMIT 1"
+            f"SELECT {_Batch.COLUMNS} FROM batches WHERE state IN ('closed', 'signed') ORDER BY id LIMIT 1"
         ).fetchone()
         return _row_batch(row)
 
@@ -675,7 +749,7 @@ class NotaryBatcher:
         db = self._db()
         high = self._high_water(db)
         rows = db.execute(
-            "SELECT seq, digest, submitted_at FROM receipts WHERE seq > ? ORDER BY seq LIMIT ?",
+            "SELECT seq, digest, submitted_at, nonce FROM receipts WHERE seq > ? ORDER BY seq LIMIT ?",
             (high, self.max_size),
         ).fetchall()
         if not rows:
@@ -685,7 +759,7 @@ class NotaryBatcher:
         first, last = int(rows[0][0]), int(rows[-1][0])
         if last - first + 1 != len(rows):  # rowids are contiguous because receipts are never deleted
             raise LedgerError(f"notary store {self.path}: receipts {first}..{last} are not contiguous")
-        nodes, positions = _build_tree([bytes(r[1]) for r in rows])
+        nodes, positions = _build_tree([(bytes(r[1]), bytes(r[3])) for r in rows])
         root = nodes[:32]
         closed_at = time.time()
         with self._write() as db:
@@ -747,73 +821,50 @@ class NotaryBatcher:
         return moved
 
     def _recheck_blocks(self) -> int:
+        return recheck_lost_blocks(self.ledger.w3, self._anchored_in_newest_block, self._anchored_in_lost_block)
+
+    def _anchored_in_newest_block(self, below: int | None) -> list[_Batch]:
         db = self._db()
-        w3 = self.ledger.w3
-        moved = 0
-        below: int | None = None
-        while True:
-            bound = "" if below is None else " AND block_number < ?"
-            newest = db.execute(
-                "SELECT max(block_number) FROM batches INDEXED BY batches_by_block "
-                f"WHERE state = 'anchored'{bound}",
-                () if below is None else (below,),
-            ).fetchone()[0]
-            if newest is None:
-                return moved
-            number = int(newest)
-            batches = [
-                b
-                for b in map(
-                    _row_batch,
-                    db.execute(
-                        f"SELECT {_Batch.COLUMNS} FROM batches WHERE state = 'anchored' AND block_number = ? "
-                        "ORDER BY id",
-                        (number,),
-                    ),
-                )
-                if b is not None
-            ]
-            try:
-                block = w3.eth.get_block(number)
-                held: str | None = "0x" + bytes(block["hash"]).hex() if block is not None else None
-            except BlockNotFound:
-                held = None
-            stale = [b for b in batches if b.block_hash != held]
-            if not stale:
-                return moved  # the chain holds this block, so every earlier one too
-            for batch in stale:
-                receipt = None
-                if batch.tx_hash is not None:
-                    with contextlib.suppress(TransactionNotFound):
-                        receipt = w3.eth.get_transaction_receipt(HexStr(batch.tx_hash))
-                if receipt is not None and receipt["status"] == 1 and self._logs_root(receipt, batch.root):
-                    self._mark_anchored(batch, receipt, recovered=True)  # mined again, in another block
-                else:
-                    log.warning(
-                        "notary batch %d: block %d that anchored root 0x%s is gone from the chain; "
-                        "anchoring it again",
-                        batch.id,
-                        number,
-                        batch.root.hex(),
-                    )
-                    # The stored transaction is sent again if it is the one the batch followed; a batch
-                    # adopted from another sender's transaction (see _confirm_existing) is signed anew.
-                    own = batch.raw_tx is not None and "0x" + keccak(batch.raw_tx).hex() == batch.tx_hash
-                    with self._write() as wdb:
-                        wdb.execute(
-                            "UPDATE batches SET block_number = NULL, block_hash = NULL, block_time = NULL, "
-                            "gas_used = NULL, anchored_at = NULL, state = ?, raw_tx = ?, tx_hash = ?, "
-                            "nonce = ? WHERE id = ? AND state = 'anchored'",
-                            (
-                                "signed" if own else "closed",
-                                batch.raw_tx if own else None,
-                                batch.tx_hash if own else None,
-                                batch.nonce if own else None,
-                                batch.id,
-                            ),
-                        )
-                moved += 1
-            below = number
+        bound = "" if below is None else " AND block_number < ?"
+        newest = db.execute(
+            f"SELECT max(block_number) FROM batches INDEXED BY batches_by_block WHERE state = 'anchored'{bound}",
+            () if below is None else (below,),
+        ).fetchone()[0]
+        if newest is None:
+            return []
+        rows = db.execute(
+            f"SELECT {_Batch.COLUMNS} FROM batches WHERE state = 'anchored' AND block_number = ? ORDER BY id",
+            (int(newest),),
+        )
+        return [b for b in map(_row_batch, rows) if b is not None]
+
+    def _anchored_in_lost_block(self, batch: _Batch, number: int) -> None:
+        receipt = self.pipeline.receipt(batch.tx_hash) if batch.tx_hash is not None else None
+        if receipt is not None and receipt["status"] == 1 and self._logs_root(receipt, batch.root):
+            self._mark_anchored(batch, receipt, recovered=True)  # mined again, in another block
+            return
+        log.warning(
+            "notary batch %d: block %d that anchored root 0x%s is gone from the chain; anchoring it again",
+            batch.id,
+            number,
+            batch.root.hex(),
+        )
+        # The stored transaction is sent again if it is the one the batch followed; a batch adopted from
+        # another sender's transaction (see _confirm_existing) is signed anew.
+        own = batch.raw_tx is not None and "0x" + keccak(batch.raw_tx).hex() == batch.tx_hash
+        with self._write() as wdb:
+            wdb.execute(
+                "UPDATE batches SET block_number = NULL, block_hash = NULL, block_time = NULL, "
+                "gas_used = NULL, anchored_at = NULL, state = ?, raw_tx = ?, tx_hash = ?, "
+                "nonce = ? WHERE id = ? AND state = 'anchored'",
+                (
+                    "signed" if own else "closed",
+                    batch.raw_tx if own else None,
+                    batch.tx_hash if own else None,
+                    batch.nonce if own else None,
+                    batch.id,
+                ),
+            )
 
     # -- internals: anchoring --------------------------------------------------------------
 
@@ -834,37 +885,27 @@ class NotaryBatcher:
                     return self._confirm_existing(batch, recovered=True)
                 raise
         assert batch.raw_tx is not None and batch.tx_hash is not None
-        try:
-            self._send_raw(batch)
-        except Exception as exc:
-            text = str(exc).lower()
-            if "already known" in text or "known transaction" in text or "already imported" in text:
-                pass  # the node has it from before the crash: wait for it
-            elif "nonce" in text:
-                # The stored nonce was taken: either by this very transaction (mined) or by another one.
-                if self._on_chain(batch.root):
-                    return self._confirm_existing(batch, recovered=True)
-                log.warning(
-                    "notary batch %d: nonce %s was taken by another transaction; signing anew",
-                    batch.id,
-                    batch.nonce,
-                )
-                batch = self._sign(batch)
-                self._send_raw(batch)
-            else:
-                raise
+        refused = self._send_raw(batch)
+        if refused is not None and refused.kind is Refusal.NONCE_TAKEN:
+            # The stored nonce was taken: either by this very transaction (mined) or by another one.
+            if self._on_chain(batch.root):
+                return self._confirm_existing(batch, recovered=True)
+            log.warning("notary batch %d: nonce %s was taken by another transaction; signing anew", batch.id,
+                        batch.nonce)
+            batch = self._sign(batch)
+            refused = self._send_raw(batch)
+        if refused is not None and refused.kind is Refusal.UNDERPRICED:
+            batch = self._sign(batch, nonce=batch.nonce)  # the same nonce, current fees
+            refused = self._send_raw(batch)
+        if refused is not None and refused.kind is not Refusal.KNOWN:  # known: the node has it, wait
+            raise TransactionError(f"anchor of notary batch {batch.id} refused by the node: {refused.message}")
         assert batch.tx_hash is not None
-        try:
-            receipt = self.ledger.w3.eth.wait_for_transaction_receipt(
-                HexStr(batch.tx_hash),
-                timeout=self.receipt_timeout,
-                poll_latency=0.5 if self.ledger.chain.kind == "rpc" else 0.02,
-            )
-        except TimeExhausted:
-            raise TransactionError(
-                f"anchor of notary batch {batch.id} ({batch.tx_hash}) was not mined within "
-                f"{self.receipt_timeout:g}s; it will be re-sent"
-            ) from None
+        poll = 0.5 if self.ledger.chain.kind == "rpc" else 0.02
+        receipt, refused = self.pipeline.wait(batch.tx_hash, batch.raw_tx, self.receipt_timeout, poll)
+        if receipt is None:
+            why = f"refused on resend: {refused.message}" if refused is not None else (
+                f"not mined within {self.receipt_timeout:g}s")
+            raise TransactionError(f"anchor of notary batch {batch.id} ({batch.tx_hash}) {why}; it will be re-sent")
         if receipt["status"] != 1:
             if self._on_chain(batch.root):
                 return self._confirm_existing(batch, recovered=True)
@@ -872,48 +913,27 @@ class NotaryBatcher:
         return self._mark_anchored(batch, receipt, recovered=recovered)
 
     def _on_chain(self, root: bytes) -> bool:
-        record = self.ledger.anchor(root)
-        if record["court"] == 0:
-            return False
-        if record["court"] != self.court:
-            raise LedgerError(f"root 0x{root.hex()} is anchored by court {record['court']}, not {self.court}")
-        return True
+        """Whether this court anchored the root (another court's anchor of the same root is its own)."""
+        return bool(self.ledger.anchor(self.court, root)["court"] == self.court)
 
-    def _sign(self, batch: _Batch) -> _Batch:
+    def _sign(self, batch: _Batch, *, nonce: int | None = None) -> _Batch:
         """Sign the record and the transaction, and store both before anything is sent."""
         record = self._record(batch)
         signature = self._signature(batch)
-        sender = self.relayer or self.signer
+        signer = self.signer
+        sender = self.relayer or signer
         to, data = self.ledger.call_data(record, signature if self.relayer is not None else None)
-        w3 = self.ledger.w3
-        tx: dict[str, Any] = {
-            "to": to,
-            "data": data,
-            "chainId": self.ledger.chain.chain_id,
-            "nonce": w3.eth.get_transaction_count(sender.address, "pending"),
-        }
-        tx.update(self.ledger.chain.fees())
-        try:
-            estimate = w3.eth.estimate_gas({**tx, "from": sender.address})  # type: ignore[typeddict-item]
-        except ContractLogicError as exc:
-            raise decode_revert(_revert_data(exc)) from None
-        tx["gas"] = estimate * (100 + GAS_MARGIN_PERCENT) // 100
-        signed = sender.sign_transaction(tx)
-        tx_hash = "0x" + bytes(signed.hash).hex()
-        with self._write() as db:
-            db.execute(
-                "UPDATE batches SET state = 'signed', signature = ?, signer = ?, sender = ?, nonce = ?, "
-                "raw_tx = ?, tx_hash = ? WHERE id = ?",
-                (
-                    signature,
-                    self.signer.address,
-                    sender.address,
-                    tx["nonce"],
-                    bytes(signed.raw_transaction),
-                    tx_hash,
-                    batch.id,
-                ),
-            )
+        gas = self.pipeline.estimate(sender.address, to, data)
+
+        def store(used: int, raw: bytes, tx_hash: str, _head: Any) -> None:
+            with self._write() as db:
+                db.execute(
+                    "UPDATE batches SET state = 'signed', signature = ?, signer = ?, sender = ?, nonce = ?, "
+                    "raw_tx = ?, tx_hash = ? WHERE id = ?",
+                    (signature, signer.address, sender.address, used, raw, tx_hash, batch.id),
+                )
+
+        self.pipeline.sign(sender, (to, data, 0), gas, store, nonce=nonce)
         updated = self._batch(self._db(), batch.id)
         assert updated is not None
         return updated
@@ -924,25 +944,19 @@ class NotaryBatcher:
             return batch.signature
         return self.ledger.sign(self.signer, self._record(batch))
 
-    def _send_raw(self, batch: _Batch) -> None:
-        """Hand the stored transaction to the node (the seam crash tests cut)."""
+    def _send_raw(self, batch: _Batch) -> Refused | None:
+        """Hand the stored transaction to the node (the seam crash tests cut); the node's refusal, if any."""
         assert batch.raw_tx is not None
         with self._write() as db:
             db.execute("UPDATE batches SET sent_at = ? WHERE id = ?", (time.time(), batch.id))
-        try:
-            self.ledger.w3.eth.send_raw_transaction(batch.raw_tx)
-        except OSError as exc:
-            raise ChainUnavailableError(f"lost the chain while anchoring: {exc}") from exc
+        return self.pipeline.send(batch.raw_tx)
 
     def _replay_revert(self, batch: _Batch) -> Exception:
         record = self._record(batch)
-        sender = self.relayer or self.signer
+        sender = batch.sender or (self.relayer or self.signer).address  # as the stored transaction was sent
         to, data = self.ledger.call_data(record, batch.signature if self.relayer is not None else None)
-        try:
-            self.ledger.w3.eth.call({"from": sender.address, "to": to, "data": data})  # type: ignore[typeddict-item]
-        except ContractLogicError as exc:
-            return decode_revert(_revert_data(exc))
-        return TransactionError(f"anchor of notary batch {batch.id} ({batch.tx_hash}) reverted")
+        revert = self.pipeline.replay(sender, to, data)
+        return revert or TransactionError(f"anchor of notary batch {batch.id} ({batch.tx_hash}) reverted")
 
     def _anchoring_logs(self, root: bytes) -> list[Any]:
         """The ``RootAnchored`` logs of ``root``: searched in the blocks whose timestamp is the one the
@@ -952,10 +966,10 @@ class NotaryBatcher:
         w3 = self.ledger.w3
         deployed = int(self.ledger.deployment.contracts["NotaryAnchor"].block_number)
         latest = int(w3.eth.block_number)
-        anchored_at = int(self._contract.functions.anchorRecord(root).call()[1])
+        anchored_at = int(self._contract.functions.anchorRecord(self.court, root).call()[1])
         low = first_block_at(w3, anchored_at, deployed, latest)
         high = first_block_at(w3, anchored_at + 1, low, latest)
-        topics = ["0x" + _ROOT_ANCHORED.hex(), "0x" + root.hex()]
+        topics = ["0x" + _ROOT_ANCHORED.hex(), "0x" + root.hex(), "0x" + self.court.to_bytes(32, "big").hex()]
         for start, end in ((low, high), (deployed, latest)):
             logs = list(w3.eth.get_logs(
                 {"address": self._contract.address, "fromBlock": start, "toBlock": end, "topics": topics}
@@ -999,12 +1013,13 @@ class NotaryBatcher:
             batch = refreshed
         return self._mark_anchored(batch, receipt, recovered=recovered)
 
-    @staticmethod
-    def _logs_root(receipt: Any, root: bytes) -> bool:
+    def _logs_root(self, receipt: Any, root: bytes) -> bool:
+        court = self.court.to_bytes(32, "big")
         return any(
-            len(log["topics"]) > 1
+            len(log["topics"]) > 2
             and bytes(log["topics"][0]) == _ROOT_ANCHORED
             and bytes(log["topics"][1]) == root
+            and bytes(log["topics"][2]) == court
             for log in receipt["logs"]
         )
 
@@ -1031,18 +1046,6 @@ class NotaryBatcher:
 
 # -- pure helpers --------------------------------------------------------------------------------
 
-GAS_MARGIN_PERCENT = 20
-
-
-def _revert_data(exc: ContractLogicError) -> bytes:
-    data: Any = exc.data
-    if isinstance(data, dict):
-        data = data.get("data")
-    if isinstance(data, str) and data.startswith("0x"):
-        return bytes.fromhex(data[2:])
-    return data if isinstance(data, bytes) else b""
-
-
 def _digest(value: object, index: int) -> bytes:
     if isinstance(value, str):
         text = value.removeprefix("0x").removeprefix("0X")
@@ -1055,16 +1058,24 @@ def _digest(value: object, index: int) -> bytes:
     return bytes(value)
 
 
+def _rows(first: int, digests: list[bytes], nonces: bytes) -> Iterator[tuple[int, bytes, bytes]]:
+    for i, digest in enumerate(digests):
+        yield first + i, digest, nonces[32 * i : 32 * i + 32]
+
+
 def _receipt(
-    rid: str, digest: bytes, at: float, batch: _Batch | None, proof: tuple[bytes, ...] | None
+    rid: str, digest: bytes, nonce: bytes, at: float, batch: _Batch | None, proof: tuple[bytes, ...] | None
 ) -> Receipt:
     if batch is None:
-        return Receipt(rid, digest, "pending", at)
+        return Receipt(rid, digest, nonce, "pending", at)
+    if batch.state == "failed":
+        return Receipt(rid, digest, nonce, "failed", at, batch.id, batch.root, None, batch.size, error=batch.error)
     if batch.state != "anchored":
-        return Receipt(rid, digest, "anchoring", at, batch.id, batch.root, None, batch.size)
+        return Receipt(rid, digest, nonce, "anchoring", at, batch.id, batch.root, None, batch.size)
     return Receipt(
         rid,
         digest,
+        nonce,
         "anchored",
         at,
         batch.id,
@@ -1081,17 +1092,17 @@ def _row_batch(row: Any) -> _Batch | None:
     return None if row is None else _Batch(*row)  # BLOBs come back as bytes, in _Batch.COLUMNS order
 
 
-def _build_tree(values: list[bytes]) -> tuple[bytes, bytes]:
-    """(nodes, positions) of the tree :class:`ledger.merkle.MerkleTree` builds over ``values`` (distinct).
+def _build_tree(entries: list[tuple[bytes, bytes]]) -> tuple[bytes, bytes]:
+    """(nodes, positions) of the tree ``MerkleTree.build_notary`` builds over ``(digest, nonce)`` entries.
 
     ``nodes`` is the flat ``2n - 1`` node array (root first), ``positions[i]`` the node index of
-    ``values[i]``'s leaf as uint32 little-endian. Same encoding as ``MerkleTree.build`` (tests pin the
-    roots and proofs against it); built here because the flat array is what the store keeps.
+    ``entries[i]``'s leaf as uint32 little-endian. Same encoding as ``MerkleTree.build_notary`` (tests pin
+    the roots and proofs against it); built here because the flat array is what the store keeps.
     """
     k = _keccak
-    n = len(values)
+    n = len(entries)
     size = 2 * n - 1
-    leaves = sorted((k(k(v)), i) for i, v in enumerate(values))
+    leaves = sorted((k(k(d + nonce)), i) for i, (d, nonce) in enumerate(entries))
     tree: list[bytes] = [b""] * size
     pos = array.array("I", bytes(4 * n))
     for rank, (leaf, i) in enumerate(leaves):

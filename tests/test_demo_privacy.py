@@ -10,7 +10,7 @@ from eth_utils import keccak
 
 from ledger.chain import connect
 from ledger.client import Ledger
-from ledger.demo import play
+from ledger.demo import DEMO_COURT, play
 from ledger.deployment import deploy
 from ledger.privacy import BlindIndexKey, CaseNumberKey, Vault
 
@@ -35,7 +35,7 @@ def test_stories_reach_their_outcomes(demo):
     assert case["state"] == 3 and case["amount_recovered"] == 977_000_000 * 100
     remote = ledger.case(result.writes["remote_deposit"][1].record_id)
     assert remote["amount_recovered"] == 16_000 * 100 and remote["state"] == 3
-    assert ledger.anchor(result.notary_root)["size"] == 3
+    assert ledger.anchor(DEMO_COURT, result.notary_root)["size"] == 3
 
 
 def _personal_strings(vault, result) -> list[bytes]:

@@ -227,7 +227,7 @@ def test_views_answer_histories(scenario: Scenario) -> None:
         assert b2.restrictions == R.FLIGHTS
         assert index.listings_of(ZERO32) == []
 
-        anchor = index.anchor(scenario.root)
+        anchor = index.anchor(scenario.court.id, scenario.root)
         assert anchor is not None and anchor.size == 1000 and anchor.court == scenario.court.id
 
 

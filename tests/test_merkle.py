@@ -21,7 +21,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ledger.errors import NotFoundError, ValidationError
-from ledger.merkle import MerkleTree, leaf_hash, process_proof, verify_proof
+from ledger.merkle import MerkleTree, leaf_hash, notary_leaf, process_proof, verify_notary_proof, verify_proof
 
 GOLDEN = Path(__file__).parent / "golden" / "merkle_vectors.json"
 SIZES = (1, 2, 3, 5, 8, 13)
@@ -264,3 +264,74 @@ def test_property_every_proof_verifies_and_matches_reference(values: set[bytes],
     outsider = hashlib.sha256(b"".join(sorted(ordered))).digest()
     if outsider not in values:
         assert not any(verify_proof(tree.root, outsider, tree.proof(v)) for v in ordered)
+
+
+# --- notary leaves: a digest and its receipt's nonce ---------------------------------------------------
+
+NOTARY_GOLDEN = Path(__file__).parent / "golden" / "notary_vectors.json"
+NOTARY_ENCODING = (
+    "OpenZeppelin StandardMerkleTree with leafEncoding ['bytes32', 'bytes32']: "
+    "leaf = keccak256(keccak256(abi.encode(bytes32 digest, bytes32 nonce))) = keccak256(keccak256(digest || nonce)); "
+    "inner nodes and layout as merkle_vectors.json. digests[k] = sha256(b'document-k'), "
+    "nonces[k] = sha256(b'nonce-k') (random in use); proofs[k] is the proof of digests[k] with nonces[k]."
+)
+
+
+def ref_notary_leaf(digest: bytes, nonce: bytes) -> bytes:
+    return ref_keccak(ref_keccak(abi_encode(["bytes32", "bytes32"], [digest, nonce])))
+
+
+def notary_entries(n: int) -> list[tuple[bytes, bytes]]:
+    return [(d, hashlib.sha256(f"nonce-{i}".encode()).digest()) for i, d in enumerate(documents(n))]
+
+
+def generate_notary_vectors() -> dict[str, object]:
+    vectors = []
+    for n in SIZES:
+        entries = notary_entries(n)
+        tree = MerkleTree.build_notary(entries)
+        vectors.append(
+            {
+                "digests": ["0x" + d.hex() for d, _ in entries],
+                "nonces": ["0x" + nonce.hex() for _, nonce in entries],
+                "root": "0x" + tree.root.hex(),
+                "proofs": [["0x" + p.hex() for p in tree.proof(d)] for d, _ in entries],
+            }
+        )
+    return {"encoding": NOTARY_ENCODING, "vectors": vectors}
+
+
+def test_notary_golden_file_is_current() -> None:
+    generated = generate_notary_vectors()
+    if os.environ.get("UPDATE_GOLDEN"):
+        NOTARY_GOLDEN.write_text(json.dumps(generated, indent=2) + "\n", encoding="utf-8")
+    assert json.loads(NOTARY_GOLDEN.read_text(encoding="utf-8")) == generated
+
+
+@pytest.mark.parametrize("index", range(len(SIZES)))
+def test_notary_golden_vector_against_reference(index: int) -> None:
+    vector = json.loads(NOTARY_GOLDEN.read_text(encoding="utf-8"))["vectors"][index]
+    entries = list(zip(map(unhex, vector["digests"]), map(unhex, vector["nonces"]), strict=True))
+    root = unhex(vector["root"])
+    assert ref_tree([ref_notary_leaf(d, n) for d, n in entries])[0] == root
+    for (digest, nonce), proof_hex in zip(entries, vector["proofs"], strict=True):
+        proof = [unhex(p) for p in proof_hex]
+        assert notary_leaf(digest, nonce) == ref_notary_leaf(digest, nonce)
+        assert ref_process(ref_notary_leaf(digest, nonce), proof) == root
+        assert verify_notary_proof(root, digest, nonce, proof)
+        assert not verify_notary_proof(root, digest, bytes(32), proof)  # the nonce is part of the leaf
+
+
+def test_a_lone_low_entropy_document_is_not_brute_forceable_from_its_root() -> None:
+    """A batch of one file holding only an ID number: its root is the one leaf. Without a nonce the root
+    was keccak(keccak(sha256(file))), which anyone can recompute for every candidate ID number; with the
+    receipt's random nonce it differs from every nonce-less leaf or root of that digest."""
+    digest = hashlib.sha256(b"110105199001011237").digest()
+    nonce = os.urandom(32)
+    root = MerkleTree.build_notary([(digest, nonce)]).root
+    assert root == notary_leaf(digest, nonce)
+    nonceless = {leaf_hash(digest), ref_leaf(digest), ref_keccak(digest), digest,
+                 MerkleTree.build([digest]).root, notary_leaf(digest, bytes(32))}
+    assert root not in nonceless
+    # and a second notarization of the same document gets another root
+    assert MerkleTree.build_notary([(digest, os.urandom(32))]).root != root

@@ -13,7 +13,7 @@ from eth_utils import keccak
 
 from ledger import notary as notary_module
 from ledger.errors import ConfigurationError, NotFoundError, ValidationError, VerificationError
-from ledger.merkle import MerkleTree, verify_proof
+from ledger.merkle import MerkleTree, verify_notary_proof
 from ledger.notary import NotAnchoredError, NotaryBatcher, _build_tree, _positions, _proof_from, sha256_file
 from ledger.records import sha256_digest
 from ledger.verify import NetworkDescriptor, TrustAnchors, verify_certificate
@@ -84,15 +84,16 @@ def stored_batch(store, batch: int) -> dict:
 @pytest.mark.parametrize("n", [1, 2, 3, 5, 8, 17, 1000])
 def test_flat_tree_is_merkle_tree(n):
     values = digests(n)
-    nodes, raw = _build_tree(values)
-    reference = MerkleTree.build(values)
+    entries = [(v, os.urandom(32)) for v in values]
+    nodes, raw = _build_tree(entries)
+    reference = MerkleTree.build_notary(entries)
     assert nodes[:32] == reference.root
     tree = [nodes[i : i + 32] for i in range(0, len(nodes), 32)]
     positions = _positions(raw)
-    for i, v in enumerate(values):
+    for i, (v, nonce) in enumerate(entries):
         proof = _proof_from(tree, positions[i])
         assert list(proof) == reference.proof(v)
-        assert verify_proof(reference.root, v, proof)
+        assert verify_notary_proof(reference.root, v, nonce, proof)
 
 
 def test_sha256_file_reads_bytes_paths_and_streams(tmp_path):
@@ -176,7 +177,7 @@ def test_closes_by_size(make_batcher):
     assert not b.due() and b.stats()["pending"] == 2
     assert [b.receipt(r).state for r in ids] == ["anchored"] * 8 + ["pending"] * 2
     assert [r.size for r in b.flush()] == [2]
-    assert b.stats() == {"pending": 0, "unfinished_batches": 0, "anchored_batches": 3}
+    assert b.stats() == {"pending": 0, "unfinished_batches": 0, "anchored_batches": 3, "failed_batches": 0}
 
 
 class Clock:
@@ -226,7 +227,7 @@ def test_every_proof_verifies_offline_and_on_chain(make_batcher, ledger, court):
     ids = b.submit_many(values)
     result = b.run_once()
     assert result is not None and result.size == 13 and not result.recovered
-    assert ledger.anchor(result.root)["court"] == court.id
+    assert ledger.anchor(court.id, result.root)["court"] == court.id
     bulk = b.receipts(ids)
     for rid, value, receipt in zip(ids, values, bulk, strict=True):
         assert b.receipt(rid) == receipt
@@ -235,8 +236,8 @@ def test_every_proof_verifies_offline_and_on_chain(make_batcher, ledger, court):
             receipt.transaction_hash == result.transaction_hash
             and receipt.block_number == result.block_number
         )
-        assert verify_proof(receipt.root, value, receipt.proof)
-        assert ledger.verify_inclusion(receipt.root, value, receipt.proof)
+        assert verify_notary_proof(receipt.root, value, receipt.nonce, receipt.proof)
+        assert ledger.verify_inclusion(court.id, receipt.root, value, receipt.nonce, receipt.proof)
     assert b.verify(ids[0], values[0], on_chain=True)
     assert not b.verify(ids[0], values[1])
     assert not b.verify(ids[0], document=values[0])  # a digest passed as a document is hashed again
@@ -285,7 +286,7 @@ def test_certificate_verifies_online_with_the_document(make_batcher, ledger, tru
         "record",
         "status",
     ]
-    assert result.status["batch_size"] == 5
+    assert result.status["state"] == "anchored" and cert.record["size"] == 5
 
     tampered = bytearray(document)
     tampered[100] ^= 1

@@ -47,7 +47,7 @@ def _assert_every_proof_on_chain(batcher: NotaryBatcher, ledger: Ledger, ids: li
     receipts = batcher.receipts(ids)
     assert {r.state for r in receipts} == {"anchored"}
     for receipt, value in zip(receipts, values, strict=True):
-        assert receipt.root is not None and ledger.anchor(receipt.root)["court"] == batcher.court
+        assert receipt.root is not None and ledger.anchor(batcher.court, receipt.root)["court"] == batcher.court
         assert batcher.verify(receipt.id, value, on_chain=True)
         assert receipt.block_number is not None
     for batch in {r.batch for r in receipts}:
@@ -86,7 +86,7 @@ def test_an_anchor_in_a_block_the_chain_lost_is_anchored_again(memory_notary):
     _assert_every_proof_on_chain(batcher, ledger, ids, values)
 
     chain.w3.provider.make_request("evm_revert", [snapshot])  # type: ignore[arg-type]
-    assert ledger.anchor(first.root)["court"] == 0  # the anchor is gone from the chain
+    assert ledger.anchor(batcher.court, first.root)["court"] == 0  # the anchor is gone from the chain
     assert batcher.receipt(ids[0]).state == "anchored"  # ...but the store does not know yet
 
     again = batcher.run_once()
@@ -153,7 +153,7 @@ def test_anvil_restarted_from_a_state_before_the_anchor(tmp_path):
 
             _restart(chain, chain_dir, port, state=saved)  # the node comes back without the anchor's block
             assert ledger.w3.eth.block_number == head
-            assert ledger.anchor(first.root)["court"] == 0
+            assert ledger.anchor(batcher.court, first.root)["court"] == 0
             assert _block_hash(ledger, first.block_number) != lost_block
 
             again = batcher.run_once()
@@ -206,12 +206,12 @@ def test_an_adopted_anchor_of_another_sender_lost_with_its_block_is_signed_and_s
     _assert_every_proof_on_chain(batcher, ledger, ids, values)
 
     chain.w3.provider.make_request("evm_revert", [snapshot])  # type: ignore[arg-type]
-    assert ledger.anchor(bytes(root))["court"] == 0  # the relayer's anchor is gone
+    assert ledger.anchor(court.id, bytes(root))["court"] == 0  # the relayer's anchor is gone
 
     again = None
     for _ in range(5):
         again = batcher.run_once() or again
-        if again is not None and ledger.anchor(bytes(root))["court"] == court.id:
+        if again is not None and ledger.anchor(court.id, bytes(root))["court"] == court.id:
             break
     assert again is not None and again.root == bytes(root)
     assert again.transaction_hash != relayed.transaction_hash  # its own transaction this time

@@ -3,7 +3,7 @@
 - ``POST /notary/digests`` ``{digests: [hex, ...]}`` (1 to 10,000): receipt ids, in order (202).
 - ``POST /notary/files`` (multipart, one or many files): the service hashes each file with SHA-256 as
   it reads it and keeps nothing but the digest; receipts with file name, size and digest (202).
-- ``GET /notary/receipts/{id}``: state (pending, anchoring, anchored), root, proof, anchor transaction.
+- ``GET /notary/receipts/{id}``: state (pending, anchoring, anchored, failed), nonce, root, proof, anchor transaction.
 - ``GET /notary/receipts/{id}/certificate``: the portable certificate (409 until anchored).
 - ``POST /notary/receipts/{id}/verify``: ``{digest}`` or a file upload -> match or no match.
 
@@ -92,7 +92,11 @@ class AnchorOut(BaseModel):
 class ReceiptOut(BaseModel):
     id: str
     digest: Hex32
-    state: Literal["pending", "anchoring", "anchored"]
+    nonce: Hex32 = Field(
+        description="the receipt's random nonce: the leaf is keccak256(keccak256(abi.encode(digest, nonce)))"
+    )
+    state: Literal["pending", "anchoring", "anchored", "failed"]
+    error: str | None = Field(default=None, description="why the batch failed (state failed)")
     submitted_at: float
     batch: int | None = None
     batch_size: int | None = None
@@ -118,7 +122,7 @@ class VerifyOut(BaseModel):
         description="the digest is the receipt's and is proven, on chain, in an anchored root"
     )
     digest: Hex32 = Field(description="the digest checked (the SHA-256 of the uploaded file, if any)")
-    state: Literal["pending", "anchoring", "anchored"]
+    state: Literal["pending", "anchoring", "anchored", "failed"]
     detail: str
 
 
@@ -262,7 +266,9 @@ def receipt_out(r: Receipt, services: Services) -> ReceiptOut:
     return ReceiptOut(
         id=r.id,
         digest="0x" + r.digest.hex(),
+        nonce="0x" + r.nonce.hex(),
         state=r.state,
+        error=r.error,
         submitted_at=r.submitted_at,
         batch=r.batch,
         batch_size=r.batch_size,

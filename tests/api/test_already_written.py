@@ -22,7 +22,8 @@ from eth_utils import keccak
 from api.auth import Client
 from api.outbox import Outbox, Previous
 from api.services import Services, WriteContext
-from api.worker import OutboxWorker, says_already_written
+from api.worker import OutboxWorker
+from api.written import says_already_written
 from ledger.errors import ContractRevertError
 from ledger.records import Action, ActionKind, Anchor, Judgment
 from ledger.verify import verify_certificate
@@ -130,7 +131,7 @@ def test_a_replaced_transaction_that_was_mined_confirms_the_entry(svc):
     stored = _stored_not_sent(svc, entry.id)
     svc.chain.w3.eth.send_raw_transaction(stored.raw_tx)  # the original gets mined...
     signer = svc.signers.account(stored.sender or "")
-    fees = _worker(svc)._fees()
+    fees = _worker(svc).pipeline.fees.fees()
     bumped = signer.sign_transaction(  # same nonce, higher fees: what _reprice signs
         {"to": signer.address, "value": 0, "nonce": stored.nonce, "gas": 21_000,
          "chainId": svc.chain.chain_id, **{k: 2 * v + 1 for k, v in fees.items()}}
@@ -306,7 +307,7 @@ def test_a_root_anchored_with_other_content_keeps_the_entry_failed(svc):
     assert done.error is not None and done.error["name"] == "NotaryAnchorAlreadyAnchored"
     assert done.error["recorded_by"]["transaction_hash"] == other.transaction_hash
     assert "with other metadataDigest, size" in done.error["detail"]
-    assert svc.ledger.anchor(root)["size"] == 5
+    assert svc.ledger.anchor(4760, root)["size"] == 5
 
 
 def test_never_signed_entries_are_not_searched_for(svc, monkeypatch):
@@ -353,8 +354,9 @@ def test_what_counts_as_already_written():
     assert not says_already_written(action, revert(out, caseId=judgment_id, expected=2, given=3))  # waits
     assert not says_already_written(action, revert(out, caseId=keccak(b"x"), expected=4, given=3))
     anchor = Anchor(court=1, root=judgment_id, size=1, metadata_digest=b"\0" * 32)
-    assert says_already_written(anchor, revert("NotaryAnchorAlreadyAnchored", root=judgment_id))
-    assert not says_already_written(anchor, revert("NotaryAnchorAlreadyAnchored", root=own))
+    assert says_already_written(anchor, revert("NotaryAnchorAlreadyAnchored", court=1, root=judgment_id))
+    assert not says_already_written(anchor, revert("NotaryAnchorAlreadyAnchored", court=1, root=own))
+    assert not says_already_written(anchor, revert("NotaryAnchorAlreadyAnchored", court=2, root=judgment_id))
 
 
 # -- the outbox file ---------------------------------------------------------------------------

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from ledger.merkle import verify_proof
+from ledger.merkle import verify_notary_proof
 from ledger.verify import verify_certificate
 from tests.api.conftest import ApiClient, register
 
@@ -82,8 +82,9 @@ def test_digests_get_receipts_then_proofs_and_a_certificate(api, services, trust
     assert receipt["digest"] == "0x" + digests[1]
     proof = [bytes.fromhex(p[2:]) for p in receipt["proof"]]
     root, digest = bytes.fromhex(receipt["root"][2:]), bytes.fromhex(digests[1])
-    assert verify_proof(root, digest, proof)
-    assert services.ledger.verify_inclusion(root, digest, proof)
+    nonce = bytes.fromhex(receipt["nonce"][2:])
+    assert verify_notary_proof(root, digest, nonce, proof)
+    assert services.ledger.verify_inclusion(services.notary.court, root, digest, nonce, proof)
     assert receipt["anchor"]["contract"] == services.deployment.address("NotaryAnchor")
 
     cert = api.get(f"{NOTARY}/receipts/{ids[1]}/certificate")
@@ -182,3 +183,36 @@ def test_refusals(api, partner, public, services, http, notary):
     assert api.post(f"{NOTARY}/files", empty, headers=headers).status_code == 422
     plain = api.post(f"{NOTARY}/files", b"not multipart", headers={"Content-Type": "text/plain"})
     assert plain.status_code == 415  # refused by the edge (api.limits) before the body is read
+
+
+def test_rotating_a_courts_key_through_the_api_while_anchors_are_pending_signs_the_next_anchor_with_it(
+    services, http, gov, tmp_path
+):
+    """The court's key is rotated through the governance endpoints while its digests wait for a batch: the
+    next anchor is signed with the new key (never the retired one, which the contract would refuse)."""
+    from tests.api.conftest import admit
+
+    court = admit(gov, services, http)
+    batcher = services.notary_for(court.court_id, tmp_path / "rotating.sqlite")
+    assert batcher is not None
+    try:
+        documents = [os.urandom(64) for _ in range(3)]
+        ids = batcher.submit_many([hashlib.sha256(d).digest() for d in documents])
+
+        rotated = gov.post(f"/api/v1/courts/{court.court_id}/signers")
+        gov.confirmed(rotated)
+        new_signer = rotated.json()["signer"]
+        gov.confirmed(gov.post(f"/api/v1/courts/{court.court_id}/signers/{court.signer}/retire"))
+
+        deadline = time.monotonic() + 60
+        while services.chain.w3.eth.get_balance(batcher.relayer.address) == 0:  # funded through the outbox
+            assert time.monotonic() < deadline, "the notary relayer was never funded"
+            time.sleep(0.05)
+        result = batcher.run_once(force=True)
+        assert result is not None
+        certificate = batcher.certificate(ids[0])
+        assert certificate.signature.signer == new_signer != court.signer
+        assert {r.state for r in batcher.receipts(ids)} == {"anchored"}
+        assert batcher.verify(ids[0], document=documents[0], on_chain=True)
+    finally:
+        batcher.close()

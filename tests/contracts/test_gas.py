@@ -119,7 +119,7 @@ def test_gas_of_every_write(ledger, governor, funder, new_court, relayer):
 
     # notary: one root for 1,000 digests
     values = [sha256_digest(f"gas batch {court_id}/{i}".encode()) for i in range(1000)]
-    tree = MerkleTree.build(values)
+    tree = MerkleTree.build_notary([(v, sha256_digest(v)) for v in values])
     anchor_gas = submit(
         "anchor (1,000 digests)",
         signer,
