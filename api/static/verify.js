@@ -16,228 +16,10 @@
     "status"];
   var VERIFIER = "/verify/lib/index.js";
 
-  var STRINGS = {
-    en: {
-      page_title: "Verify a judicial certificate",
-      skip: "Skip to the verification form",
-      brand: "Judicial trust ledger",
-      heading: "Verify a certificate",
-      lead: "Check that a judgment, an enforcement case, a defaulter status or a notarized document is on the " +
-        "judicial trust ledger, signed by a registered court, and unchanged.",
-      privacy: "Your document never leaves this computer: the page computes its SHA-256 fingerprint in the " +
-        "browser and sends only that fingerprint and the certificate.",
-      certificate_label: "Certificate (JSON file)",
-      certificate_hint: "Drop the certificate here, or choose the file.",
-      document_label: "Document (optional)",
-      document_hint: "If you hold the document the certificate speaks of (for example the signed judgment PDF), " +
-        "drop it here to check it is the same file.",
-      sha256: "SHA-256",
-      verify: "Verify",
-      reset: "Start again",
-      steps_heading: "Steps checked",
-      about_summary: "What is checked, and how to check without this site",
-      about_text: "In this browser, the page runs the open-source verifier (the same code as the npm package " +
-        "@judicial-trust-ledger/verifier) against the node you name, trusting only the network descriptor you " +
-        "pinned: the certificate's format, the trusted network, the court's signature, the case number, the " +
-        "Merkle proof of a notarized digest, the document's fingerprint, the chain itself, that the signing key " +
-        "was valid for the court when the block was made, that the transaction created this record, and whether " +
-        "the record is in force today. Asking this service runs the same steps on its own node.",
-      footer: "The document is only hashed on your computer.",
-      mode_legend: "Where to check",
-      mode_browser: "In this browser, against a node of the network (trusts no server of ours)",
-      mode_service: "Ask this service (it checks against its own node)",
-      rpc_label: "Node URL (JSON-RPC)",
-      descriptor_label: "Pinned network descriptor (JSON file)",
-      governor_label: "Pinned governance address",
-      settings_missing: "To check in this browser, give the node URL, the pinned network descriptor and the " +
-        "governance address that signed it.",
-      descriptor_refused: "The network descriptor is refused: {reason}",
-      authentic_yes: "Authentic",
-      authentic_no: "Not authentic",
-      in_force_yes: "In force",
-      in_force_no: "NOT in force: {state}",
-      in_force_title: "✓ Authentic · in force",
-      not_in_force_title: "Authentic, but NOT in force: {state}",
-      not_in_force_summary: "The record is genuine, written by a valid signer of the court, but it is no longer " +
-        "in force. Do not rely on it as a current record.",
-      checked_in_browser: "Checked in this browser against {rpc}.",
-      checked_by_service: "Checked by this service against its own node.",
-      step_case_number: "Case number",
-      status_active: "active",
-      status_pending: "not yet in force",
-      status_removed: "removed",
-      status_expired: "expired",
-      status_not_yet_recorded: "not yet recorded",
-      lang_button: "中文",
-      lang_button_label: "切换到中文",
-      lang_button_lang: "zh",
-      cert_loaded: "Loaded {name}: {kind}.",
-      cert_invalid: "{name} is not a certificate: {reason}",
-      cert_not_object: "the file does not hold a JSON object",
-      doc_hashing: "Computing the SHA-256 of {name} on this computer…",
-      doc_hashed: "{name} ({size}): fingerprint computed on this computer. The file itself is not sent.",
-      doc_failed: "Could not read {name}: {reason}",
-      no_webcrypto: "This browser cannot compute SHA-256 on this page (WebCrypto needs HTTPS or localhost). " +
-        "Verify without the document, or open the page over HTTPS.",
-      verifying: "Verifying…",
-      verified_title: "✓ Verified",
-      verified_summary: "Every step passed, checked against the ledger's blockchain node.",
-      verified_with_document: "The document you hold is the one certified.",
-      verified_without_document: "No document was checked: add it to confirm it is the certified file.",
-      failed_title: "✗ Not verified: failed at step “{step}”",
-      mismatch_title: "✗ Not verified: the document does not match the certificate",
-      mismatch_summary: "The file you hold is not the certified document (even a one-byte change alters its " +
-        "fingerprint). The certificate itself passed the steps marked ✓.",
-      failed_summary: "The certificate failed at the step marked ✗; steps after it were not checked.",
-      error_title: "Could not verify",
-      error_rate: "Too many verifications from this address. Wait a moment and try again.",
-      error_network: "The verification service cannot be reached. Check the connection and try again.",
-      error_generic: "The service answered {status}: {detail}",
-      not_checked: "not checked",
-      passed: "passed",
-      failed: "failed",
-      fact_kind: "Record",
-      fact_court: "Court",
-      fact_record: "Record id",
-      fact_network: "Network",
-      fact_status: "Status",
-      fact_transaction: "Transaction",
-      fact_time: "Recorded at",
-      fact_document: "Document SHA-256",
-      step_format: "Certificate format",
-      step_network: "Trusted network",
-      step_signature: "Court signature",
-      step_proof: "Merkle proof",
-      step_document: "Document fingerprint",
-      step_chain: "Blockchain",
-      step_signer: "Signing key registered",
-      step_record: "Recorded on chain",
-      step_status: "Current status",
-      kind_judgment: "Judgment",
-      kind_enforcement_case: "Enforcement case",
-      kind_defaulter_status: "Dishonest-debtor listing",
-      kind_notarized_digest: "Notarized document",
-      status_effective: "effective",
-      status_under_appeal: "under appeal",
-      status_set_aside: "set aside",
-      status_superseded: "superseded",
-      status_satisfied: "satisfied",
-      status_open: "open",
-      status_terminated: "terminated for lack of assets",
-      status_concluded: "concluded",
-      status_restricted: "restricted",
-      status_not_restricted: "not restricted",
-      status_anchored: "anchored",
-      bytes: "bytes"
-    },
-    zh: {
-      page_title: "司法证书核验",
-      skip: "跳到核验表单",
-      brand: "司法信任账本",
-      heading: "核验证书",
-      lead: "核验一份判决、执行案件、失信被执行人名单状态或存证文件是否记录在司法信任账本上、是否由已登记的法院签名、" +
-        "内容是否未被篡改。",
-      privacy: "您的文书不会离开本机：页面在浏览器中计算文书的 SHA-256 指纹，只发送该指纹和证书。",
-      certificate_label: "证书（JSON 文件）",
-      certificate_hint: "将证书拖放到此处，或点击选择文件。",
-      document_label: "文书（可选）",
-      document_hint: "如您持有证书所指的文书（例如已签章的判决书 PDF），请拖放到此处，以核对是否为同一文件。",
-      sha256: "SHA-256",
-      verify: "核验",
-      reset: "重新开始",
-      steps_heading: "核验步骤",
-      about_summary: "核验哪些内容，以及如何不经本网站自行核验",
-      about_text: "在本浏览器中，页面运行开源核验程序（与 npm 包 @judicial-trust-ledger/verifier 相同的代码），对照您指定的节点，" +
-        "只信任您固定的网络描述文件：证书格式、受信任网络、法院签名、案号、存证摘要的默克尔证明、文书指纹、区块链本身、" +
-        "出块时签名密钥是否为该法院有效、交易是否创建了该记录，以及该记录今天是否仍然有效。由本服务核验时，在其自己的节点上执行相同步骤。",
-      footer: "文书仅在您的电脑上计算指纹。",
-      mode_legend: "核验方式",
-      mode_browser: "在本浏览器中对照网络节点核验（无需信任本服务器）",
-      mode_service: "由本服务核验（对照其自己的节点）",
-      rpc_label: "节点地址（JSON-RPC）",
-      descriptor_label: "固定的网络描述文件（JSON）",
-      governor_label: "固定的治理地址",
-      settings_missing: "如需在本浏览器中核验，请填写节点地址、固定的网络描述文件及签署该文件的治理地址。",
-      descriptor_refused: "网络描述文件未被接受：{reason}",
-      authentic_yes: "真实",
-      authentic_no: "不真实",
-      in_force_yes: "现行有效",
-      in_force_no: "已不再有效：{state}",
-      in_force_title: "✓ 真实 · 现行有效",
-      not_in_force_title: "真实，但已不再有效：{state}",
-      not_in_force_summary: "该记录真实，由法院的有效签名密钥写入，但已不再有效，不能作为现行记录使用。",
-      checked_in_browser: "已在本浏览器中对照 {rpc} 核验。",
-      checked_by_service: "由本服务对照其自己的节点核验。",
-      step_case_number: "案号",
-      status_active: "名单有效",
-      status_pending: "尚未生效",
-      status_removed: "已移除",
-      status_expired: "已到期",
-      status_not_yet_recorded: "尚未记录",
-      lang_button: "English",
-      lang_button_label: "Switch to English",
-      lang_button_lang: "en",
-      cert_loaded: "已载入 {name}：{kind}。",
-      cert_invalid: "{name} 不是证书：{reason}",
-      cert_not_object: "文件内容不是 JSON 对象",
-      doc_hashing: "正在本机计算 {name} 的 SHA-256……",
-      doc_hashed: "{name}（{size}）：指纹已在本机计算完成，文件本身不会发送。",
-      doc_failed: "无法读取 {name}：{reason}",
-      no_webcrypto: "此浏览器无法在本页面计算 SHA-256（WebCrypto 需要 HTTPS 或 localhost）。可不附文书进行核验，或通过 HTTPS 打开本页。",
-      verifying: "正在核验……",
-      verified_title: "✓ 核验通过",
-      verified_summary: "全部步骤均已通过，已对照账本的区块链节点核验。",
-      verified_with_document: "您持有的文书即为证书所证明的文书。",
-      verified_without_document: "未核对文书：请添加文书以确认其为证书所证明的文件。",
-      failed_title: "✗ 核验未通过：在“{step}”一步失败",
-      mismatch_title: "✗ 核验未通过：文书与证书不符",
-      mismatch_summary: "您持有的文件不是证书所证明的文书（哪怕只改动一个字节，指纹也会改变）。证书本身已通过标有 ✓ 的步骤。",
-      failed_summary: "证书在标有 ✗ 的步骤未通过；其后的步骤未进行核验。",
-      error_title: "无法完成核验",
-      error_rate: "该地址的核验请求过多，请稍候再试。",
-      error_network: "无法连接核验服务，请检查网络后重试。",
-      error_generic: "服务返回 {status}：{detail}",
-      not_checked: "未核验",
-      passed: "通过",
-      failed: "未通过",
-      fact_kind: "记录类型",
-      fact_court: "法院",
-      fact_record: "记录编号",
-      fact_network: "网络",
-      fact_status: "状态",
-      fact_transaction: "交易",
-      fact_time: "上链时间",
-      fact_document: "文书 SHA-256",
-      step_format: "证书格式",
-      step_network: "受信任网络",
-      step_signature: "法院签名",
-      step_proof: "默克尔证明",
-      step_document: "文书指纹",
-      step_chain: "区块链",
-      step_signer: "签名密钥登记",
-      step_record: "链上记录",
-      step_status: "当前状态",
-      kind_judgment: "判决",
-      kind_enforcement_case: "执行案件",
-      kind_defaulter_status: "失信被执行人名单",
-      kind_notarized_digest: "存证文件",
-      status_effective: "已生效",
-      status_under_appeal: "上诉中",
-      status_set_aside: "已撤销",
-      status_superseded: "已被取代",
-      status_satisfied: "已履行",
-      status_open: "执行中",
-      status_terminated: "终结本次执行程序",
-      status_concluded: "已结案",
-      status_restricted: "受限制",
-      status_not_restricted: "不受限制",
-      status_anchored: "已上链存证",
-      bytes: "字节"
-    }
-  };
+  var I18n = window.VerifyI18n;
+  var t = I18n.t;
 
   var state = {
-    lang: "en",
     certificate: null,      // the parsed certificate object
     certificateFile: null,  // {name} or {name, error}
     documentFile: null,     // {name, size, sha256, hashing, error}
@@ -249,47 +31,20 @@
 
   function $(id) { return document.getElementById(id); }
 
-  function t(key, values) {
-    var text = (STRINGS[state.lang] && STRINGS[state.lang][key]) || STRINGS.en[key] || key;
-    if (values) {
-      text = text.replace(/\{(\w+)\}/g, function (_, name) {
-        return values[name] === undefined ? "" : String(values[name]);
-      });
-    }
-    return text;
-  }
 
   function stepName(name) {
     var key = "step_" + name;
-    return STRINGS.en[key] ? t(key) : name;
+    return I18n.has(key) ? t(key) : name;
   }
 
   function kindName(kind) {
-    return STRINGS.en["kind_" + kind] ? t("kind_" + kind) : kind;
+    return I18n.has("kind_" + kind) ? t("kind_" + kind) : kind;
   }
 
-  function initialLanguage() {
-    try {
-      var saved = window.localStorage.getItem("verify.lang");
-      if (saved === "en" || saved === "zh") { return saved; }
-    } catch (e) { /* storage may be disabled */ }
-    var wanted = (navigator.languages && navigator.languages[0]) || navigator.language || "en";
-    return /^zh\b/i.test(wanted) ? "zh" : "en";
-  }
 
   // -- rendering ----------------------------------------------------------------------------------
 
   function applyLanguage() {
-    document.documentElement.lang = state.lang === "zh" ? "zh-CN" : "en";
-    var nodes = document.querySelectorAll("[data-i18n]");
-    for (var i = 0; i < nodes.length; i++) {
-      nodes[i].textContent = t(nodes[i].getAttribute("data-i18n"));
-    }
-    document.title = t("page_title");
-    var toggle = $("lang-toggle");
-    toggle.textContent = t("lang_button");
-    toggle.setAttribute("aria-label", t("lang_button_label"));
-    toggle.setAttribute("lang", t("lang_button_lang"));
     renderFiles();
     renderOutcome();
   }
@@ -358,7 +113,7 @@
 
   function stateText(state) {
     if (!state) { return ""; }
-    return STRINGS.en["status_" + state] ? t("status_" + state) : state.replace(/_/g, " ");
+    return I18n.has("status_" + state) ? t("status_" + state) : state.replace(/_/g, " ");
   }
 
   function addStep(list, name, ok, detail) {
@@ -379,7 +134,7 @@
     li.appendChild(icon);
     li.appendChild(label);
     li.appendChild(sr);
-    var text = ok === null ? t("not_checked") : detail;
+    var text = ok === null ? t("not_checked") : stepDetail(name, ok, detail);
     if (text) {
       var p = document.createElement("span");
       p.className = "detail";
@@ -387,6 +142,13 @@
       li.appendChild(p);
     }
     list.appendChild(li);
+  }
+
+  /** The verifier's own detail in English; elsewhere the page's text for this step and outcome. */
+  function stepDetail(name, ok, detail) {
+    var key = (ok ? "step_ok_" : "step_fail_") + name;
+    if (I18n.lang() === "en" || !I18n.has(key)) { return detail; }
+    return t(key);
   }
 
   function expectedSteps(kind, withDocument) {
@@ -676,7 +438,6 @@
   }
 
   function start() {
-    state.lang = initialLanguage();
     try {
       $("rpc-input").value = window.localStorage.getItem("verify.rpc") || "";
       $("governor-input").value = window.localStorage.getItem("verify.governor") || "";
@@ -694,12 +455,8 @@
     window.addEventListener("drop", function (e) { e.preventDefault(); });
     $("verify-form").addEventListener("submit", verify);
     $("verify-form").addEventListener("reset", reset);
-    $("lang-toggle").addEventListener("click", function () {
-      state.lang = state.lang === "zh" ? "en" : "zh";
-      try { window.localStorage.setItem("verify.lang", state.lang); } catch (e) { /* ignore */ }
-      applyLanguage();
-    });
-    applyLanguage();
+    I18n.onChange(applyLanguage);
+    I18n.start();
   }
 
   if (document.readyState === "loading") {
