@@ -104,7 +104,7 @@ def open_page(driver: Any, base_url: str) -> None:
     driver.get(base_url + "/verify/")
     driver.execute_script("window.localStorage.clear()")
     driver.get(base_url + "/verify/")
-    WebDriverWait(driver, 10).until(lambda d: d.find_element(By.ID, "lang-toggle").text)
+    WebDriverWait(driver, 10).until(lambda d: d.find_element(By.ID, "lang-en").get_attribute("aria-pressed"))
     driver.get_log("performance")  # drop the page load's events
 
 
@@ -206,41 +206,69 @@ def test_tampered_document_fails_at_step_document(browser, base_url, files):
     assert shown["format"] == shown["signature"] == "true"
 
 
+def pressed(driver: Any) -> str:
+    return driver.find_element(By.CSS_SELECTOR, '[data-lang][aria-pressed="true"]').get_attribute("data-lang")
+
+
 def test_chinese_interface(browser, base_url, files):
     open_page(browser, base_url)
-    assert browser.find_element(By.TAG_NAME, "h1").text == "Verify a certificate"
-    browser.find_element(By.ID, "lang-toggle").click()
-    assert browser.find_element(By.TAG_NAME, "h1").text == "核验证书"
+    assert browser.find_element(By.TAG_NAME, "h1").text == "Verify a judicial record"
+    browser.find_element(By.ID, "lang-zh").click()
+    assert browser.find_element(By.TAG_NAME, "h1").text == "核验司法记录"
     assert browser.find_element(By.TAG_NAME, "html").get_attribute("lang") == "zh-CN"
     assert browser.find_element(By.ID, "verify-button").text == "核验"
-    assert browser.find_element(By.ID, "lang-toggle").text == "English"
+    assert browser.find_element(By.ID, "lookup-button").text == "查询"
+    assert pressed(browser) == "zh"
 
     drop_files(browser, files["certificate"], files["tampered"])
     assert browser.find_element(By.ID, "verdict-title").text == "✗ 核验未通过：文书与证书不符"
     names = {name: label for name, _, label in steps(browser)}
     assert names["document"] == "文书指纹" and names["signature"] == "法院签名"
+    details = {li.get_attribute("data-step"): li.find_element(By.CLASS_NAME, "detail").text
+               for li in browser.find_elements(By.CSS_SELECTOR, "#steps li")}
+    assert details["document"] == "文书的 SHA-256 与证书所证明的不同"  # the step's detail too, not English
+    assert details["signature"] == "法院对该记录的签名有效"
 
     browser.refresh()  # the choice is remembered
-    WebDriverWait(browser, 10).until(lambda d: d.find_element(By.TAG_NAME, "h1").text == "核验证书")
-    browser.find_element(By.ID, "lang-toggle").click()
-    assert browser.find_element(By.TAG_NAME, "h1").text == "Verify a certificate"
+    WebDriverWait(browser, 10).until(lambda d: d.find_element(By.TAG_NAME, "h1").text == "核验司法记录")
+    browser.find_element(By.ID, "lang-en").click()
+    assert browser.find_element(By.TAG_NAME, "h1").text == "Verify a judicial record"
 
 
-def test_default_language_follows_the_browser(browser, base_url):
-    """A browser whose preferred language is Chinese opens the page in Chinese."""
+def test_french_interface(browser, base_url, files):
+    open_page(browser, base_url)
+    browser.find_element(By.ID, "lang-fr").click()
+    assert browser.find_element(By.TAG_NAME, "h1").text == "Vérifier une inscription judiciaire"
+    assert browser.find_element(By.TAG_NAME, "html").get_attribute("lang") == "fr"
+    assert browser.title == "Vérifier une inscription judiciaire"
+    drop_files(browser, files["certificate"], files["tampered"])
+    assert browser.find_element(By.ID, "verdict-title").text == (
+        "✗ Non vérifié : le document ne correspond pas au certificat")
+    names = {name: label for name, _, label in steps(browser)}
+    assert names["document"] == "Empreinte du document"
+
+
+@pytest.mark.parametrize(("preferred", "heading", "title"), [
+    (["zh-CN", "zh"], "核验司法记录", "司法记录核验"),
+    (["fr-CH", "fr", "en"], "Vérifier une inscription judiciaire", "Vérifier une inscription judiciaire"),
+    (["de-DE", "fr"], "Vérifier une inscription judiciaire", "Vérifier une inscription judiciaire"),
+    (["de-DE"], "Verify a judicial record", "Verify a judicial record"),
+])
+def test_default_language_follows_the_browser(browser, base_url, preferred, heading, title):
+    """The page opens in the first of the browser's preferred languages it has, else in English."""
     script = browser.execute_cdp_cmd(
         "Page.addScriptToEvaluateOnNewDocument",
         {
             "source": (
-                "Object.defineProperty(navigator, 'language', {get: () => 'zh-CN'});"
-                "Object.defineProperty(navigator, 'languages', {get: () => ['zh-CN', 'zh']});"
+                f"Object.defineProperty(navigator, 'language', {{get: () => {json.dumps(preferred[0])}}});"
+                f"Object.defineProperty(navigator, 'languages', {{get: () => {json.dumps(preferred)}}});"
             )
         },
     )
     try:
         open_page(browser, base_url)
-        assert browser.find_element(By.TAG_NAME, "h1").text == "核验证书"
-        assert browser.title == "司法证书核验"
+        assert browser.find_element(By.TAG_NAME, "h1").text == heading
+        assert browser.title == title
     finally:
         browser.execute_cdp_cmd(
             "Page.removeScriptToEvaluateOnNewDocument", {"identifier": script["identifier"]}
