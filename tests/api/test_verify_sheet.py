@@ -351,3 +351,12 @@ def test_the_page_renders_chinese_with_its_own_font_where_the_machine_has_no_cjk
         with_font = heading.screenshot_as_png
         driver.execute_script("arguments[0].style.fontFamily = 'sans-serif'", heading)
         assert heading.screenshot_as_png != with_font  # the heading is drawn with the page's font, not as boxes
+
+
+def test_recording_time_of_a_block_not_made_yet_is_not_found(public, services):
+    head = services.ledger.w3.eth.block_number
+    made = public.get(f"/api/v1/verify/recorded/{head}")
+    assert made.status_code == 200 and made.json()["block_time"] == services.ledger.w3.eth.get_block(head)["timestamp"]
+    later = public.get(f"/api/v1/verify/recorded/{head + 1000}")
+    assert later.status_code == 404 and "not made yet" in later.json()["detail"]
+    assert public.get("/api/v1/verify/recorded/-1").status_code == 422
