@@ -37,6 +37,12 @@
     return text;
   }
 
+  /** A record's state (effective, set_aside, ...) in the current language. */
+  function status(name) {
+    if (!name) { return ""; }
+    return has("status_" + name) ? t("status_" + name) : String(name).replace(/_/g, " ");
+  }
+
   function apply() {
     document.documentElement.lang = HTML_LANG[current];
     var nodes = document.querySelectorAll("[data-i18n]");
@@ -71,6 +77,7 @@
   window.VerifyI18n = {
     t: t,
     has: has,
+    status: status,
     set: set,
     lang: function () { return current; },
     onChange: function (fn) { listeners.push(fn); },

@@ -25,13 +25,6 @@
 
   function clear(node) { while (node.firstChild) { node.removeChild(node.firstChild); } }
 
-  function hex(buffer) {
-    var bytes = new Uint8Array(buffer);
-    var out = "";
-    for (var i = 0; i < bytes.length; i++) { out += (bytes[i] < 16 ? "0" : "") + bytes[i].toString(16); }
-    return out;
-  }
-
   function renderDocument() {
     var d = state.doc;
     var status = $("lookup-document-status");
@@ -69,8 +62,6 @@
     list.appendChild(dd);
   }
 
-  function statusText(s) { return I18n.has("status_" + s) ? t("status_" + s) : String(s || "").replace(/_/g, " "); }
-
   function renderRecord(list, r, verdict) {
     var li = document.createElement("li");
     li.className = "record" + (state.focus && state.focus.toLowerCase() === r.judgment_id.toLowerCase() ? " focus" : "");
@@ -81,7 +72,7 @@
     fact(dl, t("fact_court"), String(r.court), false, "court");
     fact(dl, t("fact_jurisdiction"), r.jurisdiction, false, "jurisdiction");
     fact(dl, t("fact_time"), Lookup.isoTime(r.recorded_at), false, "recorded_at");
-    fact(dl, t("fact_status"), statusText(r.status), false, "status");
+    fact(dl, t("fact_status"), I18n.status(r.status), false, "status");
     fact(dl, t("fact_superseded_by"), r.superseded_by, true, "superseded_by");
     if (verdict === "conflict") {
       var carries = [];
@@ -132,24 +123,10 @@
 
   function loadDocument(file) {
     state.result = null;
-    if (!(window.crypto && window.crypto.subtle)) {
-      state.doc = {name: file.name, error: "no_webcrypto"};
-      render();
-      return;
-    }
-    var entry = {name: file.name, size: file.size, hashing: true};
-    state.doc = entry;
-    render();
-    file.arrayBuffer().then(function (buffer) {
-      return window.crypto.subtle.digest("SHA-256", buffer);
-    }).then(function (digest) {
-      entry.sha256 = hex(digest);
-    }, function (e) {
-      entry.error = String(e && e.message || e);
-    }).then(function () {
-      entry.hashing = false;
+    state.doc = window.fingerprint(file, function (entry) {
       if (state.doc === entry) { render(); }
     });
+    render();
   }
 
   function lookUp(event) {

@@ -28,8 +28,6 @@
     list.appendChild(dd);
   }
 
-  function statusText(s) { return I18n.has("status_" + s) ? t("status_" + s) : String(s || "").replace(/_/g, " "); }
-
   function qr(url) {
     var code = window.qrcode(0, "M");
     code.addData(url);
@@ -73,17 +71,17 @@
     fact(facts, t("fact_case_number"), linked["case"], "case_number");
     fact(facts, t("fact_document"), linked.digest, "document", true);
     fact(facts, t("fact_time"), record && Lookup.isoTime(record.recorded_at), "recorded_at");
-    fact(facts, t("fact_status"), record && statusText(record.status), "status");
+    fact(facts, t("fact_status"), record && I18n.status(record.status), "status");
     fact(facts, t("fact_verdict"), t("verdict_" + v), "verdict");
     fact(facts, t("fact_verdict_time"), res.at.toISOString().replace(/\.\d{3}Z$/, "Z"), "verdict_time");
   }
 
   function start() {
+    state.linked = Lookup.fromLocation(window.location);  // before the first render
     I18n.onChange(render);
     I18n.start();
     $("print-button").addEventListener("click", function () { window.print(); });
-    state.linked = Lookup.fromLocation(window.location);
-    if (!state.linked || !state.linked.record) { render(); return; }
+    if (!state.linked || !state.linked.record) { return; }
     var l = state.linked;
     qr(Lookup.verdictUrl(window.location.origin, l));
     Lookup.ask(l["case"], l.digest.replace(/^0x/, ""), l.court).then(function (result) {

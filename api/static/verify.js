@@ -111,10 +111,7 @@
     list.appendChild(dd);
   }
 
-  function stateText(state) {
-    if (!state) { return ""; }
-    return I18n.has("status_" + state) ? t("status_" + state) : state.replace(/_/g, " ");
-  }
+  var stateText = I18n.status;
 
   function addStep(list, name, ok, detail) {
     var li = document.createElement("li");
@@ -277,35 +274,13 @@
     });
   }
 
-  function hex(buffer) {
-    var bytes = new Uint8Array(buffer);
-    var out = "";
-    for (var i = 0; i < bytes.length; i++) { out += (bytes[i] < 16 ? "0" : "") + bytes[i].toString(16); }
-    return out;
-  }
-
   function loadDocument(file) {
     state.outcome = null;
-    if (!(window.crypto && window.crypto.subtle)) {
-      state.documentFile = {name: file.name, error: "no_webcrypto"};
-      renderFiles();
-      return;
-    }
-    var entry = {name: file.name, size: file.size, hashing: true};
-    state.documentFile = entry;
-    renderFiles();
-    renderOutcome();
-    file.arrayBuffer().then(function (buffer) {
-      return window.crypto.subtle.digest("SHA-256", buffer);
-    }).then(function (digest) {
-      entry.sha256 = hex(digest);
-      entry.hashing = false;
-    }, function (e) {
-      entry.hashing = false;
-      entry.error = String(e && e.message || e);
-    }).then(function () {
+    state.documentFile = window.fingerprint(file, function (entry) {
       if (state.documentFile === entry) { renderFiles(); }
     });
+    renderFiles();
+    renderOutcome();
   }
 
   function wireDrop(zone, input, load) {

@@ -199,7 +199,7 @@ def test_clerk_verifies_from_the_document_prints_the_sheet_and_its_qr_code_opens
     link = browser.find_element(By.CSS_SELECTOR, f'[data-record="{record["record_id"]}"] a.sheet-link')
     browser.get(link.get_attribute("href"))
     sheet = wait_verdict(browser, "sheet")
-    assert sheet.get_attribute("data-verdict") == "verified"
+    assert sheet.get_attribute("data-verdict") == "verified", sheet.text
     printed = {dd.get_attribute("data-fact"): dd.text for dd in browser.find_elements(By.CSS_SELECTOR, "#sheet dd")}
     assert printed["record"] == record["record_id"]
     assert printed["court"] == str(judgment["court"]) and printed["jurisdiction"] == "CN-BJ"
@@ -360,3 +360,12 @@ def test_recording_time_of_a_block_not_made_yet_is_not_found(public, services):
     later = public.get(f"/api/v1/verify/recorded/{head + 1000}")
     assert later.status_code == 404 and "not made yet" in later.json()["detail"]
     assert public.get("/api/v1/verify/recorded/-1").status_code == 422
+
+
+def test_a_sheet_address_without_its_look_up_says_what_is_missing(browser, base_url):
+    open_page(browser, base_url + "/verify/sheet.html#case=x")
+    sheet = wait_verdict(browser, "sheet")
+    assert sheet.get_attribute("data-verdict") == "error"
+    assert browser.find_element(By.ID, "sheet-summary").text == (
+        "This sheet's address lacks the record id, the case number or the document fingerprint.")
+    assert browser.find_element(By.ID, "sheet-qr").get_attribute("innerHTML") == ""  # no QR code of nothing
