@@ -1,6 +1,7 @@
 /*
  * The document's fingerprint, computed in this browser: SHA-256 of the file's bytes with WebCrypto
- * (SubtleCrypto). The file itself is never sent anywhere; both ways to verify on /verify use this.
+ * (SubtleCrypto). The file itself is never sent anywhere; both ways to verify on /verify use this, and
+ * its words for the clerk (texts.js, through i18n.js).
  */
 (function () {
   "use strict";
@@ -30,5 +31,24 @@
       done(entry);
     });
     return entry;
+  };
+
+  function formatSize(size) {
+    var t = window.VerifyI18n.t;
+    if (size < 1024) { return size + " " + t("bytes"); }
+    if (size < 1024 * 1024) { return (size / 1024).toFixed(1) + " KiB"; }
+    return (size / 1024 / 1024).toFixed(1) + " MiB";
+  }
+
+  /** What to tell the clerk about an entry: {text, tone} with tone "", "good" or "bad". */
+  window.fingerprint.describe = function (d) {
+    var t = window.VerifyI18n.t;
+    if (!d) { return {text: "", tone: ""}; }
+    if (d.error) {
+      return {text: d.error === "no_webcrypto" ? t("no_webcrypto") : t("doc_failed", {name: d.name, reason: d.error}),
+        tone: "bad"};
+    }
+    if (d.hashing) { return {text: t("doc_hashing", {name: d.name}), tone: ""}; }
+    return {text: t("doc_hashed", {name: d.name, size: formatSize(d.size)}), tone: "good"};
   };
 }());

@@ -28,23 +28,12 @@
   function renderDocument() {
     var d = state.doc;
     var status = $("lookup-document-status");
-    status.className = "file-status";
     $("lookup-digest").hidden = !(d && d.sha256);
     $("lookup-sha256").textContent = d && d.sha256 ? d.sha256 : "";
-    if (!d) {
-      status.textContent = "";
-    } else if (d.fromLink) {
-      status.textContent = t("lookup_from_link", {digest: d.sha256.slice(0, 16) + "…"});
-      status.className = "file-status good";
-    } else if (d.error) {
-      status.textContent = d.error === "no_webcrypto" ? t("no_webcrypto") : t("doc_failed", {name: d.name, reason: d.error});
-      status.className = "file-status bad";
-    } else if (d.hashing) {
-      status.textContent = t("doc_hashing", {name: d.name});
-    } else {
-      status.textContent = t("doc_hashed", {name: d.name, size: d.size + " " + t("bytes")});
-      status.className = "file-status good";
-    }
+    var said = d && d.fromLink ? {text: t("lookup_from_link", {digest: d.sha256.slice(0, 16) + "…"}), tone: "good"}
+      : window.fingerprint.describe(d);
+    status.textContent = said.text;
+    status.className = "file-status " + said.tone;
     $("lookup-drop").classList.toggle("filled", !!(d && d.sha256));
     $("lookup-button").disabled = state.busy || !!(d && d.hashing);
   }

@@ -49,12 +49,6 @@
     renderOutcome();
   }
 
-  function formatSize(size) {
-    if (size < 1024) { return size + " " + t("bytes"); }
-    if (size < 1024 * 1024) { return (size / 1024).toFixed(1) + " KiB"; }
-    return (size / 1024 / 1024).toFixed(1) + " MiB";
-  }
-
   function renderFiles() {
     var c = state.certificateFile;
     var cStatus = $("certificate-status");
@@ -72,18 +66,11 @@
 
     var d = state.documentFile;
     var dStatus = $("document-status");
-    dStatus.className = "file-status";
     $("document-digest").hidden = true;
-    if (!d) {
-      dStatus.textContent = "";
-    } else if (d.error) {
-      dStatus.textContent = d.error === "no_webcrypto" ? t("no_webcrypto") : t("doc_failed", {name: d.name, reason: d.error});
-      dStatus.className = "file-status bad";
-    } else if (d.hashing) {
-      dStatus.textContent = t("doc_hashing", {name: d.name});
-    } else {
-      dStatus.textContent = t("doc_hashed", {name: d.name, size: formatSize(d.size)});
-      dStatus.className = "file-status good";
+    var said = window.fingerprint.describe(d);
+    dStatus.textContent = said.text;
+    dStatus.className = "file-status " + said.tone;
+    if (d && d.sha256) {
       $("document-sha256").textContent = d.sha256;
       $("document-digest").hidden = false;
     }
