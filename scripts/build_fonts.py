@@ -52,9 +52,11 @@ def build(package_dir: Path, out: Path = OUT) -> set[str]:
     wanted = page_characters()
     codepoints = {ord(ch) for ch in wanted}
     parts = []
+    stamp = 0
     with tempfile.TemporaryDirectory() as tmp:
         for source in sorted((package_dir / "files").glob("noto-sans-sc-*-400-normal.woff2")):
             font = TTFont(source)
+            stamp = font["head"].created
             here = codepoints & set(font.getBestCmap())
             if not here:
                 continue
@@ -65,12 +67,15 @@ def build(package_dir: Path, out: Path = OUT) -> set[str]:
             subsetter.populate(unicodes=here)
             subsetter.subset(font)
             part = Path(tmp) / f"{source.stem}.ttf"
+            font.recalcTimestamp = False
             font.save(part)
             parts.append(str(part))
         merged = Merger().merge(parts)
         missing = codepoints - set(merged.getBestCmap())
         if missing:
             raise SystemExit("not in Noto Sans SC: " + " ".join(f"U+{c:04X}" for c in sorted(missing)))
+        merged.recalcTimestamp = False  # the same input gives the same bytes
+        merged["head"].created = merged["head"].modified = stamp
         merged.flavor = "woff2"
         out.mkdir(parents=True, exist_ok=True)
         merged.save(out / "noto-sans-sc-subset.woff2")
