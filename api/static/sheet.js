@@ -5,6 +5,9 @@
  * the status now, the verdict and its time, and a QR code (qrcode-generator, vendored) of the /verify URL
  * that runs the same look-up by case number and fingerprint: meaningful without the file, and answered by
  * the chain's state when scanned, not by what the paper says.
+ * Why qrcode-generator (MIT, no dependencies, one file) in the browser rather than segno on the server: the
+ * sheet is built from the page's own files like the rest of /verify, needs no route that renders images,
+ * and the URL it encodes (with the case number) is never sent to the service.
  */
 (function () {
   "use strict";
