@@ -296,15 +296,17 @@ def test_the_verdict_in_chinese_and_french(browser, base_url, judgment):
 
 @pytest.fixture(scope="module")
 def latin_only(tmp_path_factory) -> dict[str, str]:
-    """A fontconfig that shows the browser one Latin font family (DejaVu) and no CJK font at all."""
+    """A fontconfig that shows the browser one folder of Latin fonts (DejaVu or Liberation) and no CJK font."""
     fc_match = shutil.which("fc-match")
     assert fc_match, "fontconfig's fc-match is needed"
-    dejavu = subprocess.run([fc_match, "-f", "%{file}", "DejaVu Sans"], capture_output=True, text=True).stdout
-    assert "DejaVu" in dejavu, dejavu
+    found = [subprocess.run([fc_match, "-f", "%{file}", family], capture_output=True, text=True).stdout
+             for family in ("DejaVu Sans", "Liberation Sans")]
+    latin = next((f for f in found if "DejaVu" in f or "Liberation" in f), None)
+    assert latin, f"no DejaVu or Liberation font to show the browser: {found}"
     folder = tmp_path_factory.mktemp("fontconfig")
     (folder / "fonts.conf").write_text(
         '<?xml version="1.0"?>\n<!DOCTYPE fontconfig SYSTEM "fonts.dtd">\n<fontconfig>\n'
-        f"  <dir>{Path(dejavu).parent}</dir>\n  <cachedir>{folder / 'cache'}</cachedir>\n</fontconfig>\n"
+        f"  <dir>{Path(latin).parent}</dir>\n  <cachedir>{folder / 'cache'}</cachedir>\n</fontconfig>\n"
     )
     env = {"FONTCONFIG_FILE": str(folder / "fonts.conf")}
     listed = subprocess.run(["fc-list", ":lang=zh"], capture_output=True, text=True, env={**env, "PATH": "/usr/bin"})
