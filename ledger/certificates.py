@@ -22,6 +22,7 @@ from eth_utils import to_checksum_address
 from pydantic import BaseModel, ConfigDict
 from pydantic import ValidationError as PydanticValidationError
 
+from ledger import strict_json
 from ledger._recursion import restore_recursion_limit
 from ledger._schema import compile_schema
 from ledger.client import Written
@@ -255,21 +256,15 @@ def listing_restricted(listing: Listing, at: int, until: int, removed_at: int | 
     return listing.listed_at <= at < end
 
 
-def _number(text: str) -> int | float:
-    """A JSON number with a fraction or exponent: an int when integral (``1.0``, ``1e2``), as JavaScript reads it."""
-    value = float(text)
-    return int(value) if value.is_integer() else value
-
-
-def _integral(value: Any) -> Any:
-    """Integral floats of already-parsed JSON as ints (see :func:`_number`)."""
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
+def _has_float(value: Any) -> bool:
+    """Whether already-parsed JSON holds a float: a number not written as an integer (2.6)."""
+    if isinstance(value, float):
+        return True
     if isinstance(value, dict):
-        return {k: _integral(v) for k, v in value.items()}
+        return any(_has_float(v) for v in value.values())
     if isinstance(value, list):
-        return [_integral(v) for v in value]
-    return value
+        return any(_has_float(v) for v in value)
+    return False
 
 
 def parse_certificate(data: str | bytes | dict[str, Any]) -> Certificate:
@@ -286,13 +281,13 @@ def parse_certificate_record(data: str | bytes | dict[str, Any]) -> tuple[Certif
     if isinstance(data, bytes | str):
         restore_recursion_limit()  # a library imported since may have raised it (see ledger._recursion)
         try:
-            data = json.loads(data, parse_float=_number)
+            data = strict_json.loads(data)
         except RecursionError:
             raise VerificationError("format", "not JSON this verifier reads: nested too deeply") from None
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise VerificationError("format", f"not JSON: {exc}") from None
-    else:
-        data = _integral(data)
+        except strict_json.JSONLexicalError as exc:
+            raise VerificationError("format", str(exc)) from None
+    elif _has_float(data):
+        raise VerificationError("format", "a number has a fraction or exponent: integers are written as integers")
     if not isinstance(data, dict):
         raise VerificationError("format", "a certificate is a JSON object")
     if data.get("version") == 1:
