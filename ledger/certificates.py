@@ -250,6 +250,11 @@ def case_history_hash(case_id: bytes, actions: list[Action]) -> bytes:
     return history
 
 
+#: DefaulterRegistry.MIN_EXTENSION and MAX_EXTENSION: an extension moves until by 365 to 1,095 days.
+MIN_EXTENSION = 365 * 86400
+MAX_EXTENSION = 1095 * 86400
+
+
 def listing_restricted(listing: Listing, at: int, until: int, removed_at: int | None) -> bool:
     """Whether the listing restricted its subject at ``at``: listed, and before its end (removal or until)."""
     end = until if removed_at is None else min(until, removed_at)
@@ -308,14 +313,27 @@ def parse_certificate_record(data: str | bytes | dict[str, Any]) -> tuple[Certif
         raise VerificationError("format", "record_id is not the EIP-712 struct hash of the record fields")
     if cert.case is not None:
         _check_case(cert, record, record_id)
+    if cert.as_of is not None and cert.as_of.block_number < cert.transaction.block_number:
+        raise VerificationError("format", "as_of is a block before the record's transaction")
     if cert.defaulter is not None:
         assert isinstance(record, Listing)
-        d = cert.defaulter
-        if d.until < record.until:
-            raise VerificationError("format", "defaulter.until is before the listing's signed until")
-        if listing_restricted(record, d.at, d.until, d.removed_at) != d.restricted:
-            raise VerificationError("format", "defaulter.restricted does not follow from at, until and removed_at")
+        _check_listing(cert, record)
     return cert, record, record_id
+
+
+def _check_listing(cert: Certificate, record: Listing) -> None:
+    """The listing block's offline consistency (docs/verification.md 2.4)."""
+    d, written = cert.defaulter, cert.transaction.block_time
+    assert d is not None
+    if d.until != record.until and not (record.until + MIN_EXTENSION <= d.until <= record.until + MAX_EXTENSION):
+        raise VerificationError("format", "defaulter.until is neither the signed until nor one extension of it "
+                                          "(365 to 1,095 days later)")
+    if d.at < written:
+        raise VerificationError("format", "defaulter.at is before the listing's block time")
+    if d.removed_at is not None and not written <= d.removed_at <= d.at:
+        raise VerificationError("format", "defaulter.removed_at is not between the listing's block time and at")
+    if listing_restricted(record, d.at, d.until, d.removed_at) != d.restricted:
+        raise VerificationError("format", "defaulter.restricted does not follow from at, until and removed_at")
 
 
 _PARTS: dict[str, type[_Model]] = {}
