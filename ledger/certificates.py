@@ -22,6 +22,7 @@ from eth_utils import to_checksum_address
 from pydantic import BaseModel, ConfigDict
 from pydantic import ValidationError as PydanticValidationError
 
+from ledger import strict_json
 from ledger._recursion import restore_recursion_limit
 from ledger._schema import compile_schema
 from ledger.client import Written
@@ -249,27 +250,26 @@ def case_history_hash(case_id: bytes, actions: list[Action]) -> bytes:
     return history
 
 
+#: DefaulterRegistry.MIN_EXTENSION and MAX_EXTENSION: an extension moves until by 365 to 1,095 days.
+MIN_EXTENSION = 365 * 86400
+MAX_EXTENSION = 1095 * 86400
+
+
 def listing_restricted(listing: Listing, at: int, until: int, removed_at: int | None) -> bool:
     """Whether the listing restricted its subject at ``at``: listed, and before its end (removal or until)."""
     end = until if removed_at is None else min(until, removed_at)
     return listing.listed_at <= at < end
 
 
-def _number(text: str) -> int | float:
-    """A JSON number with a fraction or exponent: an int when integral (``1.0``, ``1e2``), as JavaScript reads it."""
-    value = float(text)
-    return int(value) if value.is_integer() else value
-
-
-def _integral(value: Any) -> Any:
-    """Integral floats of already-parsed JSON as ints (see :func:`_number`)."""
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
+def _has_float(value: Any) -> bool:
+    """Whether already-parsed JSON holds a float: a number not written as an integer (2.6)."""
+    if isinstance(value, float):
+        return True
     if isinstance(value, dict):
-        return {k: _integral(v) for k, v in value.items()}
+        return any(_has_float(v) for v in value.values())
     if isinstance(value, list):
-        return [_integral(v) for v in value]
-    return value
+        return any(_has_float(v) for v in value)
+    return False
 
 
 def parse_certificate(data: str | bytes | dict[str, Any]) -> Certificate:
@@ -286,13 +286,13 @@ def parse_certificate_record(data: str | bytes | dict[str, Any]) -> tuple[Certif
     if isinstance(data, bytes | str):
         restore_recursion_limit()  # a library imported since may have raised it (see ledger._recursion)
         try:
-            data = json.loads(data, parse_float=_number)
+            data = strict_json.loads(data)
         except RecursionError:
             raise VerificationError("format", "not JSON this verifier reads: nested too deeply") from None
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise VerificationError("format", f"not JSON: {exc}") from None
-    else:
-        data = _integral(data)
+        except strict_json.JSONLexicalError as exc:
+            raise VerificationError("format", str(exc)) from None
+    elif _has_float(data):
+        raise VerificationError("format", "a number has a fraction or exponent: integers are written as integers")
     if not isinstance(data, dict):
         raise VerificationError("format", "a certificate is a JSON object")
     if data.get("version") == 1:
@@ -313,14 +313,27 @@ def parse_certificate_record(data: str | bytes | dict[str, Any]) -> tuple[Certif
         raise VerificationError("format", "record_id is not the EIP-712 struct hash of the record fields")
     if cert.case is not None:
         _check_case(cert, record, record_id)
+    if cert.as_of is not None and cert.as_of.block_number < cert.transaction.block_number:
+        raise VerificationError("format", "as_of is a block before the record's transaction")
     if cert.defaulter is not None:
         assert isinstance(record, Listing)
-        d = cert.defaulter
-        if d.until < record.until:
-            raise VerificationError("format", "defaulter.until is before the listing's signed until")
-        if listing_restricted(record, d.at, d.until, d.removed_at) != d.restricted:
-            raise VerificationError("format", "defaulter.restricted does not follow from at, until and removed_at")
+        _check_listing(cert, record)
     return cert, record, record_id
+
+
+def _check_listing(cert: Certificate, record: Listing) -> None:
+    """The listing block's offline consistency (docs/verification.md 2.4)."""
+    d, written = cert.defaulter, cert.transaction.block_time
+    assert d is not None
+    if d.until != record.until and not (record.until + MIN_EXTENSION <= d.until <= record.until + MAX_EXTENSION):
+        raise VerificationError("format", "defaulter.until is neither the signed until nor one extension of it "
+                                          "(365 to 1,095 days later)")
+    if d.at < written:
+        raise VerificationError("format", "defaulter.at is before the listing's block time")
+    if d.removed_at is not None and not written <= d.removed_at <= d.at:
+        raise VerificationError("format", "defaulter.removed_at is not between the listing's block time and at")
+    if listing_restricted(record, d.at, d.until, d.removed_at) != d.restricted:
+        raise VerificationError("format", "defaulter.restricted does not follow from at, until and removed_at")
 
 
 _PARTS: dict[str, type[_Model]] = {}

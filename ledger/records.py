@@ -177,12 +177,15 @@ CASE_NUMBER_SALT_BYTES = 32
 
 
 def normalise_case_number(case_number: str) -> str:
-    """The one normal form of a case number: NFKC (full-width brackets become ASCII), every White_Space code
-    point deleted; a control, format, surrogate, private-use or unassigned code point is refused.
+    """The one normal form of a case number: ``NFKC(delete_white_space(NFKC(x)))`` (full-width brackets become
+    ASCII, every White_Space code point is deleted, and what the deletion joined is composed again, so the
+    form is idempotent: docs/verification.md 2.5); a control, format, surrogate, private-use or unassigned
+    code point is refused.
 
     Raises ValueError with a message that names the problem and its position, never the text.
     """
-    text = "".join(c for c in unicodedata.normalize("NFKC", case_number) if c not in _WHITE_SPACE)
+    spaced = unicodedata.normalize("NFKC", case_number)
+    text = unicodedata.normalize("NFKC", "".join(c for c in spaced if c not in _WHITE_SPACE))
     for position, char in enumerate(text):
         category = unicodedata.category(char)
         if category in _REFUSED_CATEGORIES:

@@ -182,6 +182,9 @@ class NetworkDescriptor(BaseModel):
         problem = schema_error(_descriptor_validator(), self.model_dump())
         if problem is not None:
             raise VerificationError("network", f"network descriptor does not follow its schema: {problem}")
+        for address in (self.governor, *(c.address for c in self.contracts.values())):
+            if _checksum(address) != address:
+                raise VerificationError("network", f"network descriptor address {address} is not EIP-55 checksummed")
         signature = bytes.fromhex(self.signature[2:])
         bad = canonical_signature_problem(signature)
         if bad is not None:

@@ -114,6 +114,58 @@ def descriptor() -> NetworkDescriptor:
     ).signed(GOVERNOR_KEY)
 
 
+DESCRIPTORS = GOLDEN.parent / "descriptors"
+
+
+def descriptor_vectors() -> dict[str, dict]:
+    """Descriptors every verifier must trust or refuse under the pinned governor (section 7)."""
+    golden = descriptor()
+    other = to_checksum_address("0x" + "ab" * 20)
+
+    def vector(what: str, d: NetworkDescriptor, trusted: bool, pinned: str = GOVERNOR_KEY.address) -> dict:
+        return {"case": what, "governor_pinned": pinned, "descriptor": d.model_dump(), "trusted": trusted}
+
+    escaped = golden.model_copy(update={
+        "name": "golden \u0001\n\"\\/\u007f 𝄞",
+        "contracts": {**golden.contracts, "\ufb33": golden.contracts["CourtRegistry"],
+                      "\U0001d11e": golden.contracts["CourtRegistry"]}}).signed(GOVERNOR_KEY)
+    lower = {**golden.contracts, "NotaryAnchor": TrustedContract(address=ADDRESSES["NotaryAnchor"].lower().replace(
+        "44", "4a"), artifact_digest="0x" + "00" * 32)}
+    return {
+        "controls_and_utf16_member_order": vector(
+            "RFC 8785: controls escaped (\\u0001, \\n), DEL and non-BMP as UTF-8, members by UTF-16 code units "
+            "(U+1D11E before U+FB33)", escaped, True),
+        "governor_field_not_the_pin": vector(
+            "signed by the pinned key, but naming another governor", golden.model_copy(
+                update={"governor": other}).signed(GOVERNOR_KEY), False),
+        "signed_by_another_key": vector("the golden descriptor, pinned to a key that did not sign it", golden,
+                                        False, COURT_KEY.address),
+        "contract_address_not_eip55": vector("a contract address in lower case, not EIP-55",
+                                             golden.model_copy(update={"contracts": lower}).signed(GOVERNOR_KEY),
+                                             False),
+    }
+
+
+def test_descriptor_vectors_are_reproduced_and_judged():
+    import json
+
+    from ledger.errors import ConfigurationError
+
+    for name, vector in descriptor_vectors().items():
+        path = DESCRIPTORS / f"{name}.json"
+        if os.environ.get("UPDATE_GOLDEN"):
+            DESCRIPTORS.mkdir(exist_ok=True)
+            path.write_text(json.dumps(vector, indent=2, ensure_ascii=False) + "\n", "utf-8")
+        assert json.loads(path.read_text("utf-8")) == vector, name
+        run = lambda v=vector: TrustAnchors.from_descriptors(  # noqa: E731
+            [NetworkDescriptor.model_validate(v["descriptor"])], [v["governor_pinned"]])
+        if vector["trusted"]:
+            assert run().networks[0].name == vector["descriptor"]["name"]
+        else:
+            with pytest.raises(ConfigurationError):
+                run()
+
+
 def trust() -> TrustAnchors:
     return TrustAnchors.from_descriptors([descriptor()], [GOVERNOR_KEY.address])
 
@@ -169,11 +221,21 @@ def _forged_offline() -> dict[str, dict]:
     golden = {kind: json.loads(text) for kind, text in golden_certificates().items()}
     out: dict[str, dict] = {}
 
-    def forge(name: str, kind: str, step: str, what: str, change, issue_class: int | None = None) -> None:
+    def forge(name: str, kind: str, step: str, what: str, change, issue_class: int | None = None, *,
+              document: bool | None = None) -> None:
         cert = copy.deepcopy(golden[kind])
         change(cert)
         out[name] = {"forgery": what, "issue_class": issue_class, "mode": "offline", "step": step,
-                     "document": kind in ("judgment", "notarized_digest"), "certificate": cert}
+                     "document": kind in ("judgment", "notarized_digest") if document is None else document,
+                     "certificate": cert}
+
+    def forge_text(name: str, kind: str, step: str, what: str, old: str, new: str) -> None:
+        """A vector only a JSON text can hold (a duplicate member, a number's spelling): certificate_text."""
+        text = golden_certificates()[kind]
+        assert text.count(old) == 1, old
+        out[name] = {"forgery": what, "issue_class": None, "mode": "offline", "step": step,
+                     "document": kind in ("judgment", "notarized_digest"),
+                     "certificate_text": text.replace(old, new)}
 
     from tests.mutations import high_s_twin, v_zero_or_one
 
@@ -237,6 +299,69 @@ def _forged_offline() -> dict[str, dict]:
         cert["defaulter"]["removed_at"] = cert["defaulter"]["at"] - 1
         # restricted stays true: inconsistent with the stated removal
 
+    def impossible_date(cert):
+        cert["record"]["judgment_date"] = "2016-02-30"
+
+    def newer_unicode_case_number(cert):
+        cert["case_number"]["text"] = cert["case_number"]["text"].replace("1234", "1234\U0001f6dc")
+
+    def removal_after_as_of(cert):
+        cert["defaulter"]["removed_at"] = cert["defaulter"]["at"] + 1  # restricted stays true: consistent at `at`
+
+    def as_of_before_record(cert):
+        cert["as_of"]["block_number"] = cert["transaction"]["block_number"] - 1
+
+    def at_before_listing_block(cert):
+        cert["defaulter"]["at"] = cert["transaction"]["block_time"] - 1  # still after listed_at: restricted true
+
+    def until_beyond_extension(cert):
+        cert["defaulter"]["until"] = cert["record"]["until"] + 1096 * 86400
+
+    def until_extended_by_a_day(cert):
+        cert["defaulter"]["until"] = cert["record"]["until"] + 86400
+
+    def restrictions_in_bit_order(cert):
+        listing = Listing(court=110105, subject=sha256_digest(b"blind index"),
+                          case_id=bytes.fromhex(golden["enforcement_case"]["record_id"][2:]),
+                          ground=Ground.ABLE_BUT_REFUSES, restrictions=Restriction.FLIGHTS | Restriction.COMPANY_OFFICE,
+                          listed_at=1_700_000_000, until=1_700_000_000 + 730 * 86400)
+        signed = json.loads(defaulter_certificate(_written(listing, 3), CHAIN_ID, as_of=(110, "0x" + "6e" * 32),
+                                                  at=1_700_000_100, until=listing.until).to_json())
+        assert signed["record"]["restrictions"] == ["company_office", "flights"]
+        signed["record"]["restrictions"] = ["flights", "company_office"]  # bits 1, 32: the same signed mask
+        cert.clear()
+        cert.update(signed)
+
+    forge_text("duplicate_member", "judgment", "format",
+               "a member given twice (parsers that keep the first and the last read different amounts)",
+               '"amount": "123456789012345678901"', '"amount": "1", "amount": "123456789012345678901"')
+    forge_text("integer_with_fraction", "judgment", "format", "an integer written 110105.0",
+               '"court": 110105', '"court": 110105.0')
+    forge_text("integer_with_exponent", "judgment", "format", "an integer written 1.10105e5",
+               '"court": 110105', '"court": 1.10105e5')
+    forge_text("negative_zero", "judgment", "format", "an integer written -0",
+               '"block_time": 1700000001', '"block_time": 1700000001, "x": -0')
+    forge_text("lone_surrogate_escape", "judgment", "format", "a lone surrogate escape in the case number",
+               '1234号', '1234\\ud800号')
+    forge("impossible_date", "judgment", "format", "a judgment date not on the calendar (2016-02-30)",
+          impossible_date)
+    forge("case_number_unicode_15", "judgment", "case_number",
+          "a case number with U+1F6DC, unassigned in Unicode 14.0 (the version 2.5 pins)", newer_unicode_case_number)
+    forge("restrictions_in_bit_order", "defaulter_status", "format",
+          "restrictions listed in bit order (flights, company_office), not sorted by name: a second spelling "
+          "of one signed listing", restrictions_in_bit_order, 5)
+    forge("document_with_listing", "defaulter_status", "document", "a document offered with a listing",
+          lambda c: None, document=True)
+    forge("removal_after_as_of", "defaulter_status", "format", "a removal time after the as_of block's time",
+          removal_after_as_of, 5)
+    forge("as_of_before_record", "defaulter_status", "format", "as_of a block before the listing was written",
+          as_of_before_record, 5)
+    forge("at_before_listing_block", "defaulter_status", "format", "at before the listing's block time",
+          at_before_listing_block, 5)
+    forge("until_beyond_extension", "defaulter_status", "format",
+          "until 1,096 days after the signed until: more than one extension allows", until_beyond_extension, 5)
+    forge("until_extended_by_a_day", "defaulter_status", "format",
+          "until one day after the signed until: no extension is that short", until_extended_by_a_day, 5)
     forge("high_s_twin", "judgment", "signature", "the high-s twin of the court's signature (v flipped)", high_s, 4)
     forge("v_zero", "judgment", "format", "the signature's v given as 0/1 instead of 27/28", v_zero, 4)
     forge("flipped_restricted", "defaulter_status", "format", "defaulter.restricted flipped", flip_restricted, 5)
@@ -308,6 +433,15 @@ ONLINE_FORGED = {
 }
 
 
+def certificate_text(vector: dict) -> str:
+    """The text a verifier is given: certificate_text verbatim, else the certificate as JSON (section 7)."""
+    import json
+
+    if "certificate_text" in vector:
+        return vector["certificate_text"]
+    return json.dumps(vector["certificate"], ensure_ascii=False)
+
+
 def _write_forged() -> None:
     import json
 
@@ -335,7 +469,7 @@ def test_python_verifier_refuses_each_offline_forgery_at_its_step(name):
 
     vector = json.loads((FORGED / f"{name}.json").read_text("utf-8"))
     with pytest.raises(VerificationError) as exc:
-        verify_certificate(json.dumps(vector["certificate"]), trust=trust(),
+        verify_certificate(certificate_text(vector), trust=trust(),
                            document=DOCUMENT if vector["document"] else None)
     assert exc.value.step == vector["step"], exc.value.reason
 
@@ -393,7 +527,7 @@ def test_compiled_schema_checker_agrees_with_jsonschema():
     reference = Draft202012Validator(ecma(certificate_schema()))
     compiled = compile_schema(certificate_schema())
     samples = [json.loads(text) for text in golden_certificates().values()]
-    samples += [v["certificate"] for v in _forged_offline().values()]
+    samples += [v["certificate"] for v in _forged_offline().values() if "certificate" in v]
     checked = 0
     for sample in samples:
         for variant in _variants(sample):
@@ -403,20 +537,32 @@ def test_compiled_schema_checker_agrees_with_jsonschema():
 
 
 
-def test_integral_numbers_with_a_fraction_read_as_javascript_reads_them():
-    """`31337.0` and `1.700000001e9` are the integers JSON.parse gives; `1.5` is refused, never a crash."""
+def test_integers_spelled_with_a_fraction_or_exponent_are_refused_as_text_and_as_parsed_json():
+    """`31337.0` and `1.700000001e9` are integers to JSON Schema but not integer spellings (2.6): a certificate
+    is read one way by every verifier, so both are refused at format, given as text or already parsed."""
     import json
 
     from ledger.errors import VerificationError
 
     text = (GOLDEN / "judgment.json").read_text(encoding="utf-8")
-    spelled = text.replace('"chain_id": 31337', '"chain_id": 31337.0').replace(
-        '"block_time": 1700000001', '"block_time": 1.700000001e9')
-    for form in (spelled, json.loads(spelled)):
-        assert verify_certificate(form, trust=trust()).certificate.transaction.block_time == 1_700_000_001
-    with pytest.raises(VerificationError) as exc:
-        verify_certificate(text.replace('"chain_id": 31337', '"chain_id": 31337.5'), trust=trust())
-    assert exc.value.step == "format"
+    assert verify_certificate(text, trust=trust())
+    for spelled in (text.replace('"chain_id": 31337', '"chain_id": 31337.0'),
+                    text.replace('"block_time": 1700000001', '"block_time": 1.700000001e9'),
+                    text.replace('"chain_id": 31337', '"chain_id": 31337.5')):
+        for form in (spelled, json.loads(spelled), spelled.encode("utf-8")):
+            with pytest.raises(VerificationError) as exc:
+                verify_certificate(form, trust=trust())
+            assert exc.value.step == "format" and "integer" in exc.value.reason
+
+
+def test_invalid_utf8_is_refused_at_format():
+    from ledger.errors import VerificationError
+
+    raw = (GOLDEN / "judgment.json").read_bytes()
+    for bad in (raw.replace("京".encode(), b"\xff"), raw.replace("京".encode(), b"\xed\xa0\x80")):
+        with pytest.raises(VerificationError) as exc:
+            verify_certificate(bad, trust=trust())
+        assert exc.value.step == "format" and "UTF-8" in exc.value.reason
 
 
 #: Fields only the chain can check (docs/verification.md 2.2): offline, a change to them may pass.
@@ -458,7 +604,7 @@ def test_ledger_verify_exits_1_at_the_step_of_each_offline_forgery(name, tmp_pat
     from ledger.cli import app
 
     vector = json.loads((FORGED / f"{name}.json").read_text("utf-8"))
-    (tmp_path / "cert.json").write_text(json.dumps(vector["certificate"], ensure_ascii=False), "utf-8")
+    (tmp_path / "cert.json").write_text(certificate_text(vector), "utf-8")
     (tmp_path / "network.json").write_text(json.dumps(descriptor().model_dump(), ensure_ascii=False), "utf-8")
     (tmp_path / "doc.bin").write_bytes(DOCUMENT)
     args = ["verify", str(tmp_path / "cert.json"), "--trust", str(tmp_path / "network.json"),

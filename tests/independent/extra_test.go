@@ -123,3 +123,22 @@ func TestAHundredThousandDeepDocumentIsRefusedAtFormat(t *testing.T) {
 		t.Fatalf("a 100,000-deep member: %v, want a refusal at format", err)
 	}
 }
+
+func TestMalformedUTF8AndLoneSurrogateEscapesAreRefusedAtFormat(t *testing.T) {
+	v, d := verifier(t), trusted(t)
+	golden := readFile(t, filepath.Join(goldenDir, "certificates", "judgment.json"))
+	for name, bad := range map[string][]byte{
+		"malformed UTF-8":      bytes.Replace(golden, []byte("京"), []byte{0xff}, 1),
+		"an encoded surrogate": bytes.Replace(golden, []byte("京"), []byte{0xed, 0xa0, 0x80}, 1),
+		"a lone low escape":    bytes.Replace(golden, []byte("京"), []byte(`\udc00`), 1),
+		"a high escape alone":  bytes.Replace(golden, []byte("京"), []byte(`\ud800x`), 1),
+	} {
+		if _, err := v.Verify(bad, d, nil); err == nil || err.Step != "format" {
+			t.Errorf("%s: %v, want a refusal at format", name, err)
+		}
+	}
+	pair := bytes.Replace(golden, []byte("京"), []byte(`\ud83d\ude00`), 1)
+	if _, err := v.Verify(pair, d, nil); err == nil || err.Step != "case_number" {
+		t.Errorf("a surrogate pair escape must parse (then fail to open the digest): %v", err)
+	}
+}

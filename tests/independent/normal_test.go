@@ -1,7 +1,9 @@
 package independentverifier
 
 import (
+	"encoding/json"
 	"fmt"
+	"os"
 	"strings"
 	"testing"
 )
@@ -54,5 +56,38 @@ func TestControlFormatAndUnassignedCodePointsAreRefusedNotDeleted(t *testing.T) 
 func TestOnlyWhiteSpaceIsEmptyAndRefused(t *testing.T) {
 	if _, err := NormaliseCaseNumber(" \u3000\t"); err == nil {
 		t.Fatal("a case number of white space only was accepted")
+	}
+}
+
+// tests/golden/case_numbers.json: the vectors every verifier runs.
+func TestCaseNumberVectors(t *testing.T) {
+	data, err := os.ReadFile("../golden/case_numbers.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var vectors []struct {
+		Case    string `json:"case"`
+		Input   string `json:"input"`
+		Normal  string `json:"normal"`
+		Refused bool   `json:"refused"`
+	}
+	if err := json.Unmarshal(data, &vectors); err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range vectors {
+		got, err := NormaliseCaseNumber(v.Input)
+		switch {
+		case v.Refused && err == nil:
+			t.Errorf("%s: accepted as %q", v.Case, got)
+		case !v.Refused && (err != nil || got != v.Normal):
+			t.Errorf("%s: got %q, %v; want %q", v.Case, got, err, v.Normal)
+		case !v.Refused:
+			if again, err := NormaliseCaseNumber(got); err != nil || again != got {
+				t.Errorf("%s: not idempotent: %q then %q, %v", v.Case, got, again, err)
+			}
+		}
+	}
+	if len(vectors) < 10 {
+		t.Fatalf("only %d case-number vectors", len(vectors))
 	}
 }

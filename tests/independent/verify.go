@@ -117,13 +117,20 @@ func (v *Verifier) checkFormat(certificate []byte) (map[string]any, *StepError) 
 	if "0x"+fmt.Sprintf("%x", id) != cert["record_id"] {
 		return nil, refuse("format", "record_id is not hashStruct(record)")
 	}
+	if asOf, ok := cert["as_of"].(map[string]any); ok {
+		tx := cert["transaction"].(map[string]any)
+		if num(asOf["block_number"]).Cmp(num(tx["block_number"])) < 0 {
+			return nil, refuse("format", "as_of is a block before the record's transaction")
+		}
+	}
 	switch kind {
 	case "enforcement_case":
 		if err := checkCase(id, cert["case"].(map[string]any)); err != nil {
 			return nil, err
 		}
 	case "defaulter_status":
-		if err := checkListing(record, cert["defaulter"].(map[string]any)); err != nil {
+		blockTime := num(cert["transaction"].(map[string]any)["block_time"])
+		if err := checkListing(record, cert["defaulter"].(map[string]any), blockTime); err != nil {
 			return nil, err
 		}
 	}
@@ -206,15 +213,31 @@ func checkCase(recordID []byte, c map[string]any) *StepError {
 }
 
 // checkListing: section 2.4, offline.
-func checkListing(record, d map[string]any) *StepError {
+// An extension moves until by 365 to 1,095 days (DefaulterRegistry's
+// MIN_EXTENSION and MAX_EXTENSION); at, removed_at and as_of lie between the
+// listing's block and the as_of block.
+func checkListing(record, d map[string]any, blockTime *big.Int) *StepError {
 	until, signedUntil := num(d["until"]), num(record["until"])
-	if until.Cmp(signedUntil) < 0 {
-		return refuse("format", "defaulter.until is before the signed until")
+	if until.Cmp(signedUntil) != 0 {
+		low := new(big.Int).Add(signedUntil, big.NewInt(365*86400))
+		high := new(big.Int).Add(signedUntil, big.NewInt(1095*86400))
+		if until.Cmp(low) < 0 || until.Cmp(high) > 0 {
+			return refuse("format", "defaulter.until is neither the signed until nor one extension of it")
+		}
 	}
 	at, listedAt := num(d["at"]), num(record["listed_at"])
+	if at.Cmp(blockTime) < 0 {
+		return refuse("format", "defaulter.at is before the listing's block time")
+	}
 	end := until
-	if removed, ok := d["removed_at"]; ok && num(removed).Cmp(end) < 0 {
-		end = num(removed)
+	if removed, ok := d["removed_at"]; ok {
+		r := num(removed)
+		if r.Cmp(blockTime) < 0 || r.Cmp(at) > 0 {
+			return refuse("format", "defaulter.removed_at is not between the listing's block time and at")
+		}
+		if r.Cmp(end) < 0 {
+			end = r
+		}
 	}
 	restricted := listedAt.Cmp(at) <= 0 && at.Cmp(end) < 0
 	if d["restricted"] != restricted {

@@ -41,7 +41,7 @@ for (const file of vectors) {
   const vector = JSON.parse(read(forged, file));
   test(`forged ${file}: refused at step ${vector.step}`, async () => {
     await assert.rejects(
-      verifyCertificate(JSON.stringify(vector.certificate), { trusted, document: vector.document ? document : undefined }),
+      verifyCertificate(vector.certificate_text ?? JSON.stringify(vector.certificate), { trusted, document: vector.document ? document : undefined }),
       (err) => err instanceof VerificationError && err.step === vector.step,
     );
   });
@@ -65,6 +65,36 @@ test("case-number normal form: NFKC, White_Space deleted, invisible characters r
   for (const refused of ["\u001c", "\ufeff", "\u200b"]) {
     assert.throws(() => normaliseCaseNumber(`(2016)${refused}1号`), /invisible or unassigned/);
   }
+});
+
+const caseNumbers = JSON.parse(readFileSync(new URL("../golden/case_numbers.json", import.meta.url), "utf8"));
+for (const vector of caseNumbers) {
+  test(`case-number vector: ${vector.case}`, () => {
+    if (vector.refused) assert.throws(() => normaliseCaseNumber(vector.input), /invisible or unassigned|empty/);
+    else {
+      assert.equal(normaliseCaseNumber(vector.input), vector.normal);
+      assert.equal(normaliseCaseNumber(vector.normal), vector.normal, "the normal form is idempotent");
+    }
+  });
+}
+
+const descriptorVectors = new URL("../golden/descriptors/", import.meta.url);
+for (const file of readdirSync(descriptorVectors).filter((f) => f.endsWith(".json"))) {
+  const vector = JSON.parse(read(descriptorVectors, file));
+  test(`descriptor vector ${file}: ${vector.trusted ? "trusted" : "refused"}`, () => {
+    const run = () => trustDescriptors([vector.descriptor], [vector.governor_pinned]);
+    if (vector.trusted) assert.equal(run().length, 1);
+    else assert.throws(run);
+  });
+}
+
+test("a certificate given as bytes must be well-formed UTF-8", async () => {
+  const bytes = new Uint8Array(readFileSync(new URL("judgment.json", golden)));
+  assert.equal((await verifyCertificate(bytes, { trusted })).kind, "judgment");
+  const i = bytes.indexOf(0xe4); // the first byte of 京
+  const broken = bytes.slice();
+  broken[i] = 0xff;
+  await assert.rejects(verifyCertificate(broken, { trusted }), (err) => err.step === "format" && /UTF-8/.test(err.reason));
 });
 
 test("the package's schema copy is the published one (docs/schemas)", () => {

@@ -8,6 +8,7 @@ import { bytesToHex, concatBytes, hexToBytes, utf8ToBytes } from "@noble/hashes/
 import { schemaError } from "./schema-validator.js";
 import { certificateSchema, descriptorSchema } from "./schemas.js";
 import { normaliseCaseNumber } from "./normalise.js";
+import { JSONLexicalError, parseStrictJSON } from "./strict-json.js";
 
 export { normaliseCaseNumber, certificateSchema, descriptorSchema };
 
@@ -134,8 +135,8 @@ const CONTRACT_OF_KIND = { judgment: "JudgmentRegistry", enforcement_case: "Enfo
 /** Parse and check a certificate (step format); returns { cert, recordId }. */
 export function parseCertificate(input) {
   let cert = input;
-  if (typeof input === "string") {
-    try { cert = JSON.parse(input); } catch (e) { fail(`not JSON: ${e.message}`); }
+  if (typeof input === "string" || input instanceof Uint8Array) {
+    try { cert = parseStrictJSON(input); } catch (e) { fail(e instanceof JSONLexicalError ? e.message : `not JSON: ${e.message}`); }
   }
   if (cert === null || typeof cert !== "object" || Array.isArray(cert)) fail("a certificate is a JSON object");
   if (cert.version === 1) fail("certificate format 1 is no longer accepted: ask the court for a v2 certificate");
@@ -164,14 +165,29 @@ export function parseCertificate(input) {
       fail(`the actions lead to state ${state} with ${recovered} recovered, not ${cert.case.state} with ${cert.case.amount_recovered}`);
     }
   }
-  if (cert.defaulter) {
-    const d = cert.defaulter;
-    if (d.until < r.until) fail("defaulter.until is before the listing's signed until");
-    if (listingRestricted(r, d.at, d.until, d.removed_at) !== d.restricted) {
-      fail("defaulter.restricted does not follow from at, until and removed_at");
-    }
-  }
+  if (cert.as_of && cert.as_of.block_number < cert.transaction.block_number) fail("as_of is a block before the record's transaction");
+  if (cert.defaulter) checkListing(cert);
   return { cert, recordId };
+}
+
+// DefaulterRegistry.MIN_EXTENSION and MAX_EXTENSION: an extension moves until by 365 to 1,095 days.
+const MIN_EXTENSION = 365 * 86400;
+const MAX_EXTENSION = 1095 * 86400;
+/** The listing block's offline consistency (docs/verification.md 2.4). */
+function checkListing(cert) {
+  const r = cert.record;
+  const d = cert.defaulter;
+  const written = cert.transaction.block_time;
+  if (d.until !== r.until && !(r.until + MIN_EXTENSION <= d.until && d.until <= r.until + MAX_EXTENSION)) {
+    fail("defaulter.until is neither the signed until nor one extension of it (365 to 1,095 days later)");
+  }
+  if (d.at < written) fail("defaulter.at is before the listing's block time");
+  if (d.removed_at !== undefined && !(written <= d.removed_at && d.removed_at <= d.at)) {
+    fail("defaulter.removed_at is not between the listing's block time and at");
+  }
+  if (listingRestricted(r, d.at, d.until, d.removed_at) !== d.restricted) {
+    fail("defaulter.restricted does not follow from at, until and removed_at");
+  }
 }
 
 // -- signatures and the descriptor ---------------------------------------------------------------
@@ -232,6 +248,9 @@ export function trustDescriptors(descriptors, governors) {
   return descriptors.map((d) => {
     const problem = schemaError(descriptorSchema, d);
     if (problem) throw new Error(`network descriptor does not follow its schema: ${problem}`);
+    for (const a of [d.governor, ...Object.values(d.contracts).map((c) => c.address)]) {
+      if (checksumAddress(a) !== a) throw new Error(`network descriptor '${d.name}': ${a} is not an EIP-55 checksummed address`);
+    }
     const sig = unhex(d.signature);
     const bad = canonicalSignatureProblem(sig);
     if (bad) throw new Error(`network descriptor signature is not canonical: ${bad}`);
