@@ -45,6 +45,7 @@ from api import httpsig
 from api.errors import Unauthenticated
 from ledger._sqlite import busy_retry
 from ledger.errors import ConfigurationError, ValidationError
+from ledger.request_signing import private_key_from_text, sign_headers, signature_base
 
 __all__ = [
     "DEFAULT_SCOPES",
@@ -107,17 +108,6 @@ def private_key_text(key: Ed25519PrivateKey) -> str:
     return base64.b64encode(raw).decode()
 
 
-def private_key_from_text(text: str | bytes) -> Ed25519PrivateKey:
-    """A private key from base64 of its 32 raw bytes, or from PEM."""
-    data = text.encode() if isinstance(text, str) else text
-    if data.lstrip().startswith(b"-----BEGIN"):
-        key = serialization.load_pem_private_key(data, password=None)
-        if not isinstance(key, Ed25519PrivateKey):
-            raise ConfigurationError("the PEM key is not an Ed25519 key")
-        return key
-    return Ed25519PrivateKey.from_private_bytes(base64.b64decode(data.strip()))
-
-
 def sign_request(
     client_id: str,
     private_key: Ed25519PrivateKey | str | bytes,
@@ -133,7 +123,7 @@ def sign_request(
     Send exactly ``body`` (the same bytes) with these headers; each call makes a fresh nonce."""
     key = private_key if isinstance(private_key, Ed25519PrivateKey) else private_key_from_text(private_key)
     raw = body.encode() if isinstance(body, str) else (body or b"")
-    headers = httpsig.sign_headers(client_id, key.sign, method, path, raw, created=timestamp, nonce=nonce)
+    headers = sign_headers(client_id, key.sign, method, path, raw, created=timestamp, nonce=nonce)
     if raw:
         headers["Content-Type"] = "application/json"
     return headers
@@ -372,7 +362,10 @@ class Authenticator:
         if found is None or not found[0].active:
             raise Unauthenticated("unknown or inactive client (the signature's keyid)")
         client, key = found
-        base = httpsig.signature_base(signed.components, signed.params_line, method, target, headers)
+        try:
+            base = signature_base(signed.components, signed.params_line, method, target, headers)
+        except ValueError as exc:
+            raise Unauthenticated(str(exc)) from None
         try:
             self._public_key(key).verify(base, signed.signature)
         except (BadSignatureError, NaclValueError, ValueError):

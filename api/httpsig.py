@@ -12,10 +12,11 @@ A signed request carries
 The covered components must include ``"@method"``, ``"@path"`` and ``"@query"`` (``?`` alone when there
 is no query) and, for a request with a body, ``"content-digest"``; ``"@authority"`` and header fields may
 be covered too. Parsing uses ``http_sf`` (RFC 8941, the parser of the ``http-message-signatures``
-library); the signature base (RFC 9421 section 2.5) is built here rather than by that library's verifier,
-which wants a ``requests``-style message object and costs several times a partner check's budget; the
-tests check this base against the library's signer. Every refusal is an :class:`Unauthenticated` (401)
-naming what was wrong.
+library) for any serialisation, after a strict match of the canonical one (the general parser costs more
+than the rest of a partner check). The signature base (RFC 9421 section 2.5) is built by
+:mod:`ledger.request_signing`, not by that library's verifier, which wants a ``requests``-style message
+object per request; the tests check requests signed by the library itself. Every refusal is an
+:class:`Unauthenticated` (401) naming what was wrong.
 """
 
 from __future__ import annotations
@@ -24,8 +25,6 @@ import base64
 import hashlib
 import hmac
 import re
-import secrets
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -33,21 +32,10 @@ import http_sf
 from http_sf.innerlist import ser_innerlist
 
 from api.errors import Unauthenticated
+from ledger.request_signing import ALG, DIGEST, REQUIRED_COMPONENTS
 
-__all__ = [
-    "REQUIRED_COMPONENTS",
-    "SignedInput",
-    "content_digest",
-    "parse_signature",
-    "sign_headers",
-    "signature_base",
-]
+__all__ = ["NONCE", "SignedInput", "check_coverage", "check_digest", "parse_signature"]
 
-#: Components every signature covers; ``content-digest`` too when the request has a body.
-REQUIRED_COMPONENTS = ("@method", "@path", "@query")
-DIGEST = "content-digest"
-ALG = "ed25519"
-LABEL = "sig1"
 NONCE = re.compile(r"^[A-Za-z0-9_+/=-]{16,128}$")
 _DERIVED = frozenset({"@method", "@path", "@query", "@authority"})
 _PARAMS = frozenset({"created", "keyid", "nonce", "alg", "expires", "tag"})
@@ -65,11 +53,6 @@ class SignedInput:
     keyid: str
     nonce: str
     signature: bytes
-
-
-def content_digest(body: bytes) -> str:
-    """The RFC 9530 ``Content-Digest`` value of a body: ``sha-256=:BASE64:``."""
-    return f"sha-256=:{base64.b64encode(hashlib.sha256(body).digest()).decode()}:"
 
 
 _KEY = r"[a-z*][a-z0-9_.*-]{0,63}"
@@ -203,60 +186,3 @@ def check_digest(headers: Mapping[str, str], body: bytes) -> None:
         raise Unauthenticated("Content-Digest must carry a sha-256 member (RFC 9530)")
     if not hmac.compare_digest(value, hashlib.sha256(body).digest()):
         raise Unauthenticated("Content-Digest does not match the body")
-
-
-def signature_base(
-    signed_components: tuple[str, ...], params_line: str, method: str, target: str, headers: Mapping[str, str]
-) -> bytes:
-    """The RFC 9421 signature base of a request. ``target`` is ``PATH?QUERY`` exactly as sent."""
-    path, _, query = target.partition("?")
-    lines = []
-    for name in signed_components:
-        if name == "@method":
-            value = method.upper()
-        elif name == "@path":
-            value = path or "/"
-        elif name == "@query":
-            value = "?" + query
-        elif name == "@authority":
-            value = headers.get("host", "").lower()
-        else:
-            found = headers.get(name)
-            if found is None:
-                raise Unauthenticated(f"the signature covers the header {name!r}, which the request lacks")
-            value = found.strip()
-        lines.append(f'"{name}": {value}')
-    lines.append(f'"@signature-params": {params_line}')
-    try:
-        return "\n".join(lines).encode("ascii")
-    except UnicodeEncodeError:
-        raise Unauthenticated("a covered component is not ASCII") from None
-
-
-def sign_headers(
-    keyid: str,
-    sign: object,
-    method: str,
-    target: str,
-    body: bytes,
-    *,
-    created: int | None = None,
-    nonce: str | None = None,
-) -> dict[str, str]:
-    """``Signature-Input``, ``Signature`` and (with a body) ``Content-Digest`` for one request.
-
-    ``sign`` is a callable from the signature base (bytes) to the 64-byte Ed25519 signature."""
-    components = REQUIRED_COMPONENTS + ((DIGEST,) if body else ())
-    headers = {"Content-Digest": content_digest(body)} if body else {}
-    params = {
-        "created": int(time.time()) if created is None else int(created),
-        "keyid": keyid,
-        "nonce": nonce or secrets.token_urlsafe(24),
-        "alg": ALG,
-    }
-    line = ser_innerlist(([(c, {}) for c in components], params))
-    base = signature_base(components, line, method, target, {k.lower(): v for k, v in headers.items()})
-    signature: bytes = sign(base)  # type: ignore[operator]
-    headers["Signature-Input"] = f"{LABEL}={line}"
-    headers["Signature"] = f"{LABEL}=:{base64.b64encode(signature).decode()}:"
-    return headers

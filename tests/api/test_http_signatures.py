@@ -7,6 +7,7 @@ the refusal used up nothing (no nonce burnt, nothing written).
 from __future__ import annotations
 
 import base64
+import datetime
 import hashlib
 import json
 import time
@@ -16,6 +17,7 @@ import requests
 from http_message_signatures import HTTPMessageSigner, MappingKeyResolver, algorithms
 
 from api.auth import sign_request
+from ledger.request_signing import content_digest
 from tests.api.conftest import judgment_body
 
 BASE = "http://testserver"
@@ -40,8 +42,6 @@ def _library_signed(
         signature_algorithm=algorithms.ED25519,
         key_resolver=MappingKeyResolver(public_keys={}, private_keys={client_id: key}),
     )
-    import datetime
-
     when = datetime.datetime.fromtimestamp(created if created is not None else time.time(), datetime.UTC)
     signer.sign(
         request,
@@ -103,7 +103,7 @@ def test_attacker_cannot_change_the_body_even_with_a_matching_digest(http, court
     tampered = body.replace(b"1300000", b"9300000")
     assert tampered != body
     _refused(http.post("/api/v1/judgments", content=tampered, headers=headers), "Content-Digest does not match")
-    redigested = {**headers, "Content-Digest": f"sha-256=:{base64.b64encode(hashlib.sha256(tampered).digest()).decode()}:"}
+    redigested = {**headers, "Content-Digest": content_digest(tampered)}
     _refused(http.post("/api/v1/judgments", content=tampered, headers=redigested), "bad signature")
     genuine = http.post("/api/v1/judgments", content=body, headers=headers)
     assert genuine.status_code == 202, genuine.text  # the refusals burnt nothing and wrote nothing else
