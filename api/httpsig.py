@@ -96,7 +96,7 @@ def _dictionary(value: str, header: str) -> dict[str, tuple[object, dict[str, ob
         parsed = http_sf.parse(value.encode("latin-1"), tltype="dictionary")
     except (ValueError, UnicodeEncodeError):
         raise Unauthenticated(f"{header} is not an RFC 8941 dictionary") from None
-    return parsed  # type: ignore[no-any-return]
+    return parsed  # type: ignore[return-value]
 
 
 def parse_signature(headers: Mapping[str, str]) -> SignedInput:
@@ -154,7 +154,7 @@ def _slow_input(value: str) -> tuple[str, list[str], dict[str, object], str]:
         if not isinstance(name, str) or component_params:
             raise Unauthenticated("covered components are plain strings, without parameters")
         names.append(name)
-    return label, names, dict(params), ser_innerlist((members, params))
+    return label, names, dict(params), ser_innerlist((members, params))  # type: ignore[arg-type]
 
 
 def check_coverage(signed: SignedInput, has_body: bool) -> None:

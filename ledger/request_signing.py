@@ -106,7 +106,7 @@ def sign_headers(
         "nonce": nonce or secrets.token_urlsafe(24),
         "alg": ALG,
     }
-    line = ser_innerlist(([(c, {}) for c in components], params))
+    line = ser_innerlist(([(c, {}) for c in components], params))  # type: ignore[arg-type]
     base = signature_base(components, line, method, target, {k.lower(): v for k, v in headers.items()})
     headers["Signature-Input"] = f"{LABEL}={line}"
     headers["Signature"] = f"{LABEL}=:{base64.b64encode(sign(base)).decode()}:"
