@@ -45,10 +45,14 @@ DESCRIPTION = """
 Write judgments, enforcement actions and dishonest-debtor listings to the judicial trust ledger; let
 partners check restrictions; let anyone verify a certificate.
 
-**Authentication** (every endpoint except `/api/v1/verify/*` and `/api/v1/health`): Ed25519-signed
-requests. Headers `X-Client-Id`, `X-Timestamp` (unix seconds, ±300 s), `X-Nonce` (random, single use),
-`X-Signature` = base64 Ed25519 signature over
-`METHOD\\nPATH?QUERY\\nTIMESTAMP\\nNONCE\\nSHA256-HEX(BODY)`. See `api.auth.sign_request`.
+**Authentication** (every endpoint except `/api/v1/verify/*` and `/api/v1/health`): RFC 9421 HTTP
+Message Signatures with Ed25519. Send `Signature-Input` and `Signature` (one label, e.g. `sig1`)
+covering at least `"@method"`, `"@path"`, `"@query"` and, when there is a body, `"content-digest"`
+(with `Content-Digest: sha-256=:BASE64:` per RFC 9530), with the parameters `created` (unix seconds,
+±300 s), `keyid` (your client id), `nonce` (16-128 characters of `[A-Za-z0-9_+/=-]`, single use) and
+optionally `alg="ed25519"`. Any RFC 9421 library can sign (see docs/clients.md; `ledger sign` prints the
+headers for curl). The former `X-Client-Id`/`X-Timestamp`/`X-Nonce`/`X-Signature` headers are not
+accepted. A refused signature is a 401 problem document saying what was wrong.
 
 **Writes** answer `202 Accepted` once the write is durably stored, with the outbox id to poll at
 `/api/v1/records/{outbox_id}` (accepted -> submitted -> confirmed | failed). Send an `Idempotency-Key`

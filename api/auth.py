@@ -1,21 +1,17 @@
-"""Per-client authentication: Ed25519-signed requests, single-use nonces, a rotatable client registry.
+"""Per-client authentication: RFC 9421 signed requests (Ed25519), single-use nonces, a rotatable registry.
 
 Contract
 --------
-A request carries four headers:
-
-``X-Client-Id``   the client's id in the registry
-``X-Timestamp``   unix seconds; refused outside ``now ± clock_skew`` (300 s by default)
-``X-Nonce``       16 to 64 characters of ``[A-Za-z0-9_-]``, random, single use
-``X-Signature``   base64 of the Ed25519 signature over the UTF-8 bytes of
-                  ``METHOD\\nPATH?QUERY\\nTIMESTAMP\\nNONCE\\nSHA256-HEX(BODY)``
-
-``PATH?QUERY`` is the request target exactly as sent (percent-encoding kept), ``?QUERY`` only when there
-is a query; ``SHA256-HEX(BODY)`` is the lowercase hex SHA-256 of the raw body (of ``b""`` when empty).
-Checks, in order: headers present and well formed, timestamp in the window, client known and active,
-signature valid under the client's current key, nonce not seen (it is then stored until the window
-has passed). Any failure is a 401 naming the reason; the nonce is stored only for a valid signature,
-so a forger cannot burn another client's nonces.
+A request is signed per RFC 9421 HTTP Message Signatures as :mod:`api.httpsig` profiles it: headers
+``Signature-Input`` and ``Signature`` (one label, ``alg="ed25519"``), covering at least ``"@method"``,
+``"@path"``, ``"@query"`` and, with a body, ``"content-digest"`` (RFC 9530 ``Content-Digest: sha-256=:…:``),
+with the parameters ``created`` (unix seconds, refused outside ``now ± clock_skew``, 300 s by default),
+``keyid`` (the client id in the registry) and ``nonce`` (random, single use). The former ``X-Signature``
+headers are not accepted (see docs/security.md). Checks, in order: headers present and well formed,
+required components covered, ``Content-Digest`` matches the body, ``created`` (and ``expires``) in the
+window, client known and active, signature valid under the client's current key, nonce not seen (it is
+then stored until the window has passed). Any failure is a 401 naming the reason; the nonce is stored
+only for a valid signature, so a forger cannot burn another client's nonces.
 
 The registry (table ``clients`` in ``<data_dir>/service.sqlite``) holds per client: id, kind (court,
 partner, governance, notary), court id (courts and notaries), scopes, Ed25519 public key (raw 32
@@ -28,10 +24,8 @@ from __future__ import annotations
 
 import argparse
 import base64
-import hashlib
 import json
 import re
-import secrets
 import sqlite3
 import sys
 import threading
@@ -47,9 +41,11 @@ from nacl.exceptions import BadSignatureError
 from nacl.exceptions import ValueError as NaclValueError
 from nacl.signing import VerifyKey
 
+from api import httpsig
 from api.errors import Unauthenticated
 from ledger._sqlite import busy_retry
 from ledger.errors import ConfigurationError, ValidationError
+from ledger.request_signing import private_key_from_text, sign_headers, signature_base
 
 __all__ = [
     "DEFAULT_SCOPES",
@@ -61,7 +57,6 @@ __all__ = [
     "private_key_from_text",
     "public_key_text",
     "sign_request",
-    "signing_message",
 ]
 
 ClientKind = Literal["court", "partner", "governance", "notary"]
@@ -69,21 +64,14 @@ KINDS: tuple[str, ...] = get_args(ClientKind)
 
 #: Scopes a client of each kind gets when none are given.
 DEFAULT_SCOPES: dict[str, frozenset[str]] = {
-    "court": frozenset(
-        {"judgments:write", "enforcement:write", "defaulters:write", "notary:write", "records:read"}
-    ),
+    "court": frozenset({"judgments:write", "enforcement:write", "defaulters:write", "notary:write", "records:read"}),
     "partner": frozenset({"checks:read"}),
     "governance": frozenset({"courts:write", "records:read"}),
     "notary": frozenset({"notary:write", "records:read"}),
 }
 
-HEADER_CLIENT = "X-Client-Id"
-HEADER_TIMESTAMP = "X-Timestamp"
-HEADER_NONCE = "X-Nonce"
-HEADER_SIGNATURE = "X-Signature"
 NONCE_INSERT = "INSERT INTO request_nonces (client_id, nonce, expires_at) VALUES (?, ?, ?)"
-REPLAYED = f"{HEADER_NONCE} was already used: replayed request refused"
-_NONCE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
+REPLAYED = "the signature's nonce was already used: replayed request refused"
 _CLIENT_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 
 
@@ -116,26 +104,8 @@ def public_key_text(key: Ed25519PrivateKey | Ed25519PublicKey) -> str:
 
 
 def private_key_text(key: Ed25519PrivateKey) -> str:
-    raw = key.private_bytes(
-        serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption()
-    )
+    raw = key.private_bytes(serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption())
     return base64.b64encode(raw).decode()
-
-
-def private_key_from_text(text: str | bytes) -> Ed25519PrivateKey:
-    """A private key from base64 of its 32 raw bytes, or from PEM."""
-    data = text.encode() if isinstance(text, str) else text
-    if data.lstrip().startswith(b"-----BEGIN"):
-        key = serialization.load_pem_private_key(data, password=None)
-        if not isinstance(key, Ed25519PrivateKey):
-            raise ConfigurationError("the PEM key is not an Ed25519 key")
-        return key
-    return Ed25519PrivateKey.from_private_bytes(base64.b64decode(data.strip()))
-
-
-def signing_message(method: str, target: str, timestamp: str, nonce: str, body: bytes) -> bytes:
-    """``METHOD\\nPATH?QUERY\\nTIMESTAMP\\nNONCE\\nSHA256-HEX(BODY)`` as bytes."""
-    return "\n".join([method.upper(), target, timestamp, nonce, hashlib.sha256(body).hexdigest()]).encode()
 
 
 def sign_request(
@@ -148,21 +118,12 @@ def sign_request(
     timestamp: int | None = None,
     nonce: str | None = None,
 ) -> dict[str, str]:
-    """The authentication headers for one request. ``path`` includes the query string, as sent.
+    """The RFC 9421 signature headers for one request. ``path`` includes the query string, as sent.
 
-    Send exactly ``body`` (the same bytes) with these headers; each call makes a fresh nonce.
-    """
+    Send exactly ``body`` (the same bytes) with these headers; each call makes a fresh nonce."""
     key = private_key if isinstance(private_key, Ed25519PrivateKey) else private_key_from_text(private_key)
     raw = body.encode() if isinstance(body, str) else (body or b"")
-    stamp = str(int(time.time()) if timestamp is None else int(timestamp))
-    nonce = nonce or secrets.token_urlsafe(24)
-    signature = key.sign(signing_message(method, path, stamp, nonce, raw))
-    headers = {
-        HEADER_CLIENT: client_id,
-        HEADER_TIMESTAMP: stamp,
-        HEADER_NONCE: nonce,
-        HEADER_SIGNATURE: base64.b64encode(signature).decode(),
-    }
+    headers = sign_headers(client_id, key.sign, method, path, raw, created=timestamp, nonce=nonce)
     if raw:
         headers["Content-Type"] = "application/json"
     return headers
@@ -254,9 +215,7 @@ class ClientRegistry:
                     ),
                 )
             except sqlite3.IntegrityError:
-                raise ValidationError(
-                    f"client {client_id!r} already exists; rotate its key instead"
-                ) from None
+                raise ValidationError(f"client {client_id!r} already exists; rotate its key instead") from None
         return Client(client_id, kind, court_id, chosen, active)  # type: ignore[arg-type]
 
     def rotate(self, client_id: str, public_key: str | bytes | Ed25519PublicKey) -> None:
@@ -271,17 +230,14 @@ class ClientRegistry:
 
     def set_active(self, client_id: str, active: bool) -> None:
         with self.lock:
-            cur = self._execute(
-                "UPDATE clients SET active = ? WHERE client_id = ?", (int(active), client_id)
-            )
+            cur = self._execute("UPDATE clients SET active = ? WHERE client_id = ?", (int(active), client_id))
         if cur.rowcount == 0:
             raise ValidationError(f"no client {client_id!r}")
 
     def get(self, client_id: str) -> tuple[Client, bytes] | None:
         with self.lock:
             row = self._execute(
-                "SELECT client_id, kind, court_id, scopes, public_key, active FROM clients "
-                "WHERE client_id = ?",
+                "SELECT client_id, kind, court_id, scopes, public_key, active FROM clients WHERE client_id = ?",
                 (client_id,),
             ).fetchone()
         if row is None:
@@ -395,31 +351,26 @@ class Authenticator:
         """Everything :meth:`authenticate` checks but the nonce's single use, with no side effect:
         (client, nonce, when the nonce may be forgotten). :meth:`consume_nonce` completes it."""
         now = time.time() if now is None else now
-        client_id = headers.get(HEADER_CLIENT)
-        stamp = headers.get(HEADER_TIMESTAMP)
-        nonce = headers.get(HEADER_NONCE)
-        signature = headers.get(HEADER_SIGNATURE)
-        if not (client_id and stamp and nonce and signature):
-            raise Unauthenticated(
-                f"signed request required: send {HEADER_CLIENT}, {HEADER_TIMESTAMP}, "
-                f"{HEADER_NONCE} and {HEADER_SIGNATURE}"
-            )
-        if not stamp.isdigit():
-            raise Unauthenticated(f"{HEADER_TIMESTAMP} must be unix seconds")
-        if abs(int(stamp) - now) > self.clock_skew:
-            raise Unauthenticated(f"{HEADER_TIMESTAMP} is outside ±{self.clock_skew} s of the server clock")
-        if not _NONCE.match(nonce):
-            raise Unauthenticated(f"{HEADER_NONCE} must be 16 to 64 characters of [A-Za-z0-9_-]")
-        found = self.registry.get(client_id) if _CLIENT_ID.match(client_id) else None
+        signed = httpsig.parse_signature(headers)
+        httpsig.check_coverage(signed, bool(body))
+        httpsig.check_digest(headers, body)
+        if abs(signed.created - now) > self.clock_skew:
+            raise Unauthenticated(f"the signature's created is outside ±{self.clock_skew} s of the server clock")
+        if signed.expires is not None and signed.expires < now:
+            raise Unauthenticated("the signature has expired")
+        found = self.registry.get(signed.keyid) if _CLIENT_ID.match(signed.keyid) else None
         if found is None or not found[0].active:
-            raise Unauthenticated("unknown or inactive client")
+            raise Unauthenticated("unknown or inactive client (the signature's keyid)")
         client, key = found
         try:
-            raw_signature = base64.b64decode(signature, validate=True)
-            self._public_key(key).verify(signing_message(method, target, stamp, nonce, body), raw_signature)
+            base = signature_base(signed.components, signed.params_line, method, target, headers)
+        except ValueError as exc:
+            raise Unauthenticated(str(exc)) from None
+        try:
+            self._public_key(key).verify(base, signed.signature)
         except (BadSignatureError, NaclValueError, ValueError):
             raise Unauthenticated("bad signature") from None
-        return client, nonce, int(stamp) + self.clock_skew + 1
+        return client, signed.nonce, signed.created + self.clock_skew + 1
 
     def consume_nonce(self, client_id: str, nonce: str, expires_at: int, *, now: float | None = None) -> None:
         """Use the nonce up; :class:`Unauthenticated` if it was used already (a replayed request)."""
@@ -439,9 +390,7 @@ class Authenticator:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m api.auth", description="manage the service's API clients"
-    )
+    parser = argparse.ArgumentParser(prog="python -m api.auth", description="manage the service's API clients")
     parser.add_argument("--data-dir", type=Path, default=Path(".data"))
     sub = parser.add_subparsers(dest="command", required=True)
     add = sub.add_parser("add", help="register a client (prints a new private key unless --public-key)")

@@ -35,6 +35,7 @@ app.add_typer(judgment_app, name="judgment")
 app.add_typer(case_app, name="case")
 app.add_typer(defaulter_app, name="defaulter")
 app.add_typer(index_app, name="index")
+app.command("sign")(__import__("ledger._sign_cli", fromlist=["sign"]).sign)  # RFC 9421 request headers
 
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)

@@ -742,6 +742,28 @@ class Index:
                 (bytes(case_number_digest), bytes(document_digest))).fetchall()
             return [self._judgment_view(conn, row) for row in rows]
 
+    def page(self, table: str, filters: dict[str, Any], after: tuple[int, int] | None,
+             limit: int) -> list[tuple[bytes, int, int]]:
+        """(id, block, log index) of a table's records (``judgments`` or ``cases``) matching every filter
+        (column = value, None skipped), in chain order after the position ``after``: one page of a list."""
+        allowed = _PAGE_FILTERS[table]
+        where: list[str] = []
+        params: list[Any] = []
+        for column, value in filters.items():
+            if column not in allowed:
+                raise ValueError(f"{table} are not listed by {column}")
+            if value is not None:
+                where.append(f"{column} = ?")
+                params.append(bytes(value) if isinstance(value, (bytes, bytearray)) else value)
+        if after is not None:
+            where.append("(block_number, log_index) > (?, ?)")
+            params.extend(after)
+        sql = (f"SELECT id, block_number, log_index FROM {table}" + (" WHERE " + " AND ".join(where) if where else "")
+               + " ORDER BY block_number, log_index LIMIT ?")
+        with self._reading() as conn:
+            rows = conn.execute(sql, (*params, limit)).fetchall()
+        return [(bytes(i), b, li) for i, b, li in rows]
+
     def has_authority(self, actor: int, target: int, max_depth: int = 8) -> bool:
         """CourtRegistry.hasAuthority as the index sees the registry: ``actor`` is ``target`` or above it on
         the appellate chain (the chain stays the authority; this answers early)."""
@@ -934,6 +956,11 @@ class Index:
                     for table, order in _DERIVED.items()}
 
 
+#: The columns a list may filter on, per table (each one indexed, or narrowed by an indexed one).
+_PAGE_FILTERS = {
+    "judgments": frozenset({"court", "case_number_digest", "status"}),
+    "cases": frozenset({"court", "case_number_digest", "state", "judgment_id"}),
+}
 _JUDGMENT_COLUMNS = ("id, court, case_number_digest, document_digest, parties_commitment, amount, currency, "
                      "judgment_date, effective_date, status, superseded_by, recorded_at, status_changed_at, "
                      "block_number, tx_hash")

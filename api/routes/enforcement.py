@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Path, Response
+from fastapi import APIRouter, Depends, Path, Query, Response
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from api.auth import Client
@@ -28,7 +28,8 @@ from api.routes import (
     readable_view,
     submission_out,
 )
-from ledger.records import Action, ActionKind
+from api.routes._paging import After, CaseNumberQuery, Limit, Page, digest_of, listing_court, page_of
+from ledger.records import Action, ActionKind, CaseState
 
 router = APIRouter(prefix=f"{API}/enforcement", tags=["enforcement"], responses=AUTHENTICATED_ERRORS)
 
@@ -168,11 +169,9 @@ def record_action(
     return submission_out(entry, response)
 
 
-@router.get("/cases/{case_id}", response_model=CaseOut, summary="A case of this court with its actions")
-def get_case(case_id: CaseIdPath, client: Reader, services: ServicesDep) -> CaseOut:
-    view = readable_view(services.index.case_history(hex32(case_id)), client, "case", case_id)
+def _case_out(view: Any) -> CaseOut:
     return CaseOut(
-        case_id=case_id.lower(),
+        case_id="0x" + view.id.hex(),
         court=view.court,
         judgment_id="0x" + view.judgment_id.hex(),
         case_number_digest="0x" + view.case_number_digest.hex(),
@@ -198,6 +197,34 @@ def get_case(case_id: CaseIdPath, client: Reader, services: ServicesDep) -> Case
             for a in view.actions
         ],
     )
+
+
+@router.get("/cases", response_model=Page[CaseOut], summary="This court's enforcement cases, by case number or state")
+def list_cases(
+    client: Reader,
+    services: ServicesDep,
+    case_number: CaseNumberQuery = None,
+    court: Annotated[int | None, Query(ge=1, description="governance only; a court lists its own")] = None,
+    state: Annotated[Literal["open", "terminated", "concluded"] | None, Query()] = None,
+    judgment_id: Annotated[str | None, Query(pattern=r"^0x[0-9a-fA-F]{64}$")] = None,
+    limit: Limit = 50,
+    after: After = None,
+) -> Page[CaseOut]:
+    filters = {
+        "court": listing_court(client, court),
+        "case_number_digest": digest_of(services, case_number),
+        "state": CaseState[state.upper()].value if state else None,
+        "judgment_id": hex32(judgment_id) if judgment_id else None,
+    }
+    return page_of(
+        services, "cases", filters, after, limit,
+        lambda cid: _case_out(view) if (view := services.index.case_history(cid)) else None,
+    )  # fmt: skip
+
+
+@router.get("/cases/{case_id}", response_model=CaseOut, summary="A case of this court with its actions")
+def get_case(case_id: CaseIdPath, client: Reader, services: ServicesDep) -> CaseOut:
+    return _case_out(readable_view(services.index.case_history(hex32(case_id)), client, "case", case_id))
 
 
 @router.get("/cases/{case_id}/certificate", summary="The case's portable certificate, with every action")

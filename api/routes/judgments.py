@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Path, Response
+from fastapi import APIRouter, Depends, Path, Query, Response
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from api.auth import Client
@@ -26,6 +26,7 @@ from api.routes import (
     readable_view,
     submission_out,
 )
+from api.routes._paging import After, CaseNumberQuery, Limit, Page, digest_of, listing_court, page_of
 from ledger.records import JudgmentStatus, JudgmentStatusChange
 
 router = APIRouter(prefix=f"{API}/judgments", tags=["judgments"], responses=AUTHENTICATED_ERRORS)
@@ -158,11 +159,9 @@ def change_status(
     return submission_out(entry, response)
 
 
-@router.get("/{judgment_id}", response_model=JudgmentOut, summary="A judgment of this court, as indexed")
-def get_judgment(judgment_id: RecordIdPath, client: Reader, services: ServicesDep) -> JudgmentOut:
-    view = readable_view(services.index.judgment(hex32(judgment_id)), client, "judgment", judgment_id)
+def _judgment_out(view: Any) -> JudgmentOut:
     return JudgmentOut(
-        judgment_id=judgment_id.lower(),
+        judgment_id=_hex(view.id),
         court=view.court,
         case_number_digest=_hex(view.case_number_digest),
         document_digest=_hex(view.document_digest),
@@ -186,6 +185,32 @@ def get_judgment(judgment_id: RecordIdPath, client: Reader, services: ServicesDe
             for c in view.status_history
         ],
     )
+
+
+@router.get("", response_model=Page[JudgmentOut], summary="This court's judgments, by case number or status")
+def list_judgments(
+    client: Reader,
+    services: ServicesDep,
+    case_number: CaseNumberQuery = None,
+    court: Annotated[int | None, Query(ge=1, description="governance only; a court lists its own")] = None,
+    status: Annotated[StatusName | None, Query()] = None,
+    limit: Limit = 50,
+    after: After = None,
+) -> Page[JudgmentOut]:
+    filters = {
+        "court": listing_court(client, court),
+        "case_number_digest": digest_of(services, case_number),
+        "status": JudgmentStatus[status.upper()].value if status else None,
+    }
+    return page_of(
+        services, "judgments", filters, after, limit,
+        lambda jid: _judgment_out(view) if (view := services.index.judgment(jid)) else None,
+    )  # fmt: skip
+
+
+@router.get("/{judgment_id}", response_model=JudgmentOut, summary="A judgment of this court, as indexed")
+def get_judgment(judgment_id: RecordIdPath, client: Reader, services: ServicesDep) -> JudgmentOut:
+    return _judgment_out(readable_view(services.index.judgment(hex32(judgment_id)), client, "judgment", judgment_id))
 
 
 @router.get("/{judgment_id}/certificate", summary="The judgment's portable certificate")
