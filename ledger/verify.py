@@ -49,6 +49,7 @@ from ledger.build import load_artifact
 from ledger.certificates import (
     SCHEMAS,
     Certificate,
+    _number,
     listing_restricted,
     open_case_number,
     parse_certificate_record,
@@ -64,6 +65,7 @@ from ledger.records import (
     RemovalReason,
 )
 from ledger.signing import Domain
+from ledger.vc import certificate_from_credential, is_credential
 
 __all__ = [
     "EXIT_CODES",
@@ -367,10 +369,12 @@ def verify_certificate(
     try:
         if isinstance(certificate, Certificate):
             certificate = certificate.model_dump(exclude_none=True)
+        certificate, as_credential = _unwrap_credential(certificate)
         cert, record, struct_hash = parse_certificate_record(certificate)
     except VerificationError as exc:
         raise steps.fail("format", exc.reason) from None
-    steps.ok("format", f"certificate format {cert.version}, {cert.kind}")
+    steps.ok("format", f"certificate format {cert.version}, {cert.kind}"
+             + (" (a W3C Verifiable Credential whose every claim is the certified one)" if as_credential else ""))
     proves = [OFFLINE_PROVES["signature"]]
 
     try:
@@ -435,6 +439,20 @@ def verify_certificate(
     state, in_force, status = _verify_online(w3, cert, record, struct_hash, network, steps, at)
     return VerificationResult(cert, True, steps.done, status, network.name, authentic=True, in_force=in_force,
                               state=state, at=at, proves=proves)
+
+
+def _unwrap_credential(data: str | bytes | dict[str, Any]) -> tuple[str | bytes | dict[str, Any], bool]:
+    """A Verifiable Credential's certificate (every claim checked against it), or ``data`` unchanged."""
+    if isinstance(data, bytes | str):
+        try:
+            parsed = json.loads(data, parse_float=_number)
+        except (ValueError, UnicodeDecodeError):
+            return data, False  # parse_certificate_record says what is wrong
+    else:
+        parsed = data
+    if not is_credential(parsed):
+        return data, False
+    return certificate_from_credential(parsed), True
 
 
 def _document_digest(cert: Certificate) -> bytes | None:
