@@ -31,7 +31,7 @@ from api import errors, health
 from api.checking import CheckServices
 from api.fastcheck import FastSingleCheck
 from api.limits import RequestLimits, restore_recursion_limit
-from api.routes import API, checks, courts, defaulters, enforcement, judgments, records, sheet, verification
+from api.routes import API, checks, courts, defaulters, enforcement, judgments, records, sheet, status, verification
 from api.services import Services
 from api.settings import Settings
 
@@ -156,7 +156,7 @@ def create_app(
     application = _application(
         "Judicial trust ledger", DESCRIPTION, services, open_services, Services.close, fast_checks, settings
     )
-    for module in (courts, judgments, enforcement, defaulters, checks, verification, sheet, records):
+    for module in (courts, judgments, enforcement, defaulters, checks, verification, sheet, records, status):
         application.include_router(module.router)
     if importlib.util.find_spec("api.routes.notary") is not None:
         application.include_router(importlib.import_module("api.routes.notary").router)

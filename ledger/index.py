@@ -76,7 +76,7 @@ __all__ = [
     "SyncResult",
 ]
 
-SCHEMA_VERSION = 2  # 2: anchors keyed by (court, root), as NotaryAnchor 2 keys them
+SCHEMA_VERSION = 3  # 2: anchors keyed by (court, root), as NotaryAnchor 2 keys them; 3: status_entries
 #: How many processed block hashes are kept for reorganisation detection.
 KEEP_BLOCK_HASHES = 256
 #: Subjects per SQL query in :meth:`Index.check_many` (well under SQLite's variable limit).
@@ -154,6 +154,9 @@ CREATE INDEX listing_events_by_listing ON listing_events (listing_id, block_numb
 CREATE TABLE anchors (
     root BLOB NOT NULL, court INTEGER NOT NULL, size INTEGER, metadata_digest BLOB, anchored_at INTEGER,
     block_number INTEGER, log_index INTEGER, tx_hash BLOB, PRIMARY KEY (court, root));
+CREATE TABLE status_entries (
+    record_id BLOB PRIMARY KEY, kind TEXT NOT NULL, position INTEGER NOT NULL UNIQUE,
+    block_number INTEGER NOT NULL, log_index INTEGER NOT NULL);
 """
 # Amount columns (amount, amount_due, amount_recovered, amount_disbursed, detail) are declared without a
 # type, so SQLite stores what it is given: an INTEGER when the uint128 fits in 64 bits, else its decimal
@@ -173,6 +176,7 @@ _DERIVED: dict[str, str] = {
     "listings": "id",
     "listing_events": "block_number, log_index",
     "anchors": "court, root",
+    "status_entries": "position",
 }
 
 #: entity kind -> (table, key column) rows to drop before replaying the entity's events.
@@ -665,6 +669,7 @@ class Index:
                 "SELECT DISTINCT entity FROM events WHERE block_number > ? AND entity IS NOT NULL",
                 (ancestor,))]
             conn.execute("DELETE FROM events WHERE block_number > ?", (ancestor,))
+            conn.execute("DELETE FROM status_entries WHERE block_number > ?", (ancestor,))
             for entity in entities:
                 self._purge(conn, entity)
                 rows = conn.execute(
@@ -854,6 +859,31 @@ class Index:
 
     # -- partner checks --------------------------------------------------------------------
 
+    def status_position(self, record_id: bytes) -> int | None:
+        """The record's position in the status lists (judgments and listings), or None."""
+        with self._reading() as conn:
+            row = conn.execute("SELECT position FROM status_entries WHERE record_id = ?",
+                               (bytes(record_id),)).fetchone()
+        return None if row is None else int(row[0])
+
+    def status_bits(self, purpose: str, first: int, count: int) -> list[int]:
+        """Positions in ``first .. first + count - 1`` whose status bit is set, from the chain's events.
+
+        revocation: a judgment set aside or superseded, a listing removed; suspension: a judgment under appeal.
+        """
+        judgment_states = {"revocation": (int(JudgmentStatus.SET_ASIDE), int(JudgmentStatus.SUPERSEDED)),
+                           "suspension": (int(JudgmentStatus.UNDER_APPEAL),)}[purpose]
+        marks = ",".join("?" * len(judgment_states))
+        sql = (f"SELECT s.position FROM status_entries s JOIN judgments j ON j.id = s.record_id "
+               f"WHERE s.position >= ? AND s.position < ? AND j.status IN ({marks})")
+        params: tuple[Any, ...] = (first, first + count, *judgment_states)
+        if purpose == "revocation":
+            sql += (" UNION ALL SELECT s.position FROM status_entries s JOIN listings l ON l.id = s.record_id "
+                    "WHERE s.position >= ? AND s.position < ? AND l.removed_at IS NOT NULL")
+            params += (first, first + count)
+        with self._reading() as conn:
+            return sorted(int(row[0]) for row in conn.execute(sql, params))
+
     def is_restricted(self, subject: bytes, restriction: int, at: int) -> RestrictionAnswer:
         """Whether ``subject`` was restricted for every bit of ``restriction`` at unix time ``at``."""
         return self.check_many([subject], restriction, at)[0]
@@ -1026,6 +1056,18 @@ def _judgment_recorded(conn: sqlite3.Connection, e: _Event) -> None:
         (a["id"], a["court"], a["caseNumberDigest"], a["documentDigest"], a["partiesCommitment"],
          _num(a["amount"]), a["currency"].decode("ascii", "replace"), a["judgmentDate"], a["effectiveDate"],
          int(JudgmentStatus.EFFECTIVE), e.block_time, e.block_time, e.block_number, e.log_index, e.tx_hash))
+    _status_position(conn, a["id"], "judgment", e)
+
+
+def _status_position(conn: sqlite3.Connection, record_id: bytes, kind: str, e: _Event) -> None:
+    """The record's position in the status lists: the next one, in the chain order of creation events.
+
+    Kept when the record's later events are replayed (a reorg above its creation); dropped with its
+    creation event, so a rebuilt index assigns every record the same position.
+    """
+    conn.execute(
+        "INSERT OR IGNORE INTO status_entries SELECT ?, ?, COALESCE(MAX(position), -1) + 1, ?, ? "
+        "FROM status_entries", (record_id, kind, e.block_number, e.log_index))
 
 
 def _judgment_status_changed(conn: sqlite3.Connection, e: _Event) -> None:
@@ -1084,6 +1126,7 @@ def _defaulter_listed(conn: sqlite3.Connection, e: _Event) -> None:
         "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, NULL, NULL, NULL, NULL, 0, ?, ?, ?, ?)",
         (a["listingId"], a["subject"], a["court"], a["caseId"], a["ground"], a["restrictions"], a["listedAt"],
          a["until"], a["until"], a["until"], e.block_time, e.block_number, e.log_index, e.tx_hash))
+    _status_position(conn, a["listingId"], "defaulter_status", e)
     conn.execute("INSERT OR REPLACE INTO listing_events VALUES (?, ?, ?, 'listed', ?, ?, NULL, ?, ?)",
                  (e.block_number, e.log_index, a["listingId"], a["court"], a["until"], a["listedAt"],
                   e.tx_hash))

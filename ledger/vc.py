@@ -22,6 +22,8 @@ rebuilt one anywhere, so no claim of a credential can say other than what the co
 
 from __future__ import annotations
 
+import base64
+import gzip
 from datetime import UTC, datetime
 from typing import Any
 
@@ -35,9 +37,12 @@ __all__ = [
     "STATUS_PURPOSES",
     "certificate_from_credential",
     "credential",
+    "encode_status_list",
     "is_credential",
     "issuer_did",
+    "status_bit",
     "status_entries",
+    "status_list_credential",
 ]
 
 VC_CONTEXT = "https://www.w3.org/ns/credentials/v2"
@@ -226,3 +231,39 @@ def certificate_from_credential(vc: dict[str, Any]) -> dict[str, Any]:
         raise VerificationError("format", f"the credential's {difference} is not what the court signed and the "
                                           "certificate certifies")
     return certificate
+
+
+# -- Bitstring Status List v1.0 --------------------------------------------------------------------
+
+
+def encode_status_list(set_positions: list[int], size: int = STATUS_LIST_SIZE) -> str:
+    """``encodedList``: multibase base64url (no padding, prefix ``u``) of the GZIP-compressed bitstring.
+
+    Index 0 is the left-most bit of the first byte (the specification's order).
+    """
+    bits = bytearray(size // 8)
+    for i in set_positions:
+        bits[i // 8] |= 0x80 >> (i % 8)
+    return "u" + base64.urlsafe_b64encode(gzip.compress(bytes(bits), mtime=0)).decode("ascii").rstrip("=")
+
+
+def status_bit(encoded_list: str, index: int) -> bool:
+    """The bit at ``index`` of an ``encodedList`` (what a credential verifier reads)."""
+    if not encoded_list.startswith("u"):
+        raise ValueError("encodedList is multibase base64url: it starts with 'u'")
+    body = encoded_list[1:]
+    bits = gzip.decompress(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
+    return bool(bits[index // 8] & (0x80 >> (index % 8)))
+
+
+def status_list_credential(url: str, purpose: str, encoded_list: str, *, issuer: str, valid_from: int) -> dict[str, Any]:
+    """The BitstringStatusListCredential published at ``url`` (unsigned: the chain is the authority)."""
+    return {
+        "@context": [VC_CONTEXT],
+        "id": url,
+        "type": ["VerifiableCredential", "BitstringStatusListCredential"],
+        "issuer": issuer,
+        "validFrom": iso(valid_from),
+        "credentialSubject": {"id": f"{url}#list", "type": "BitstringStatusList", "statusPurpose": purpose,
+                              "encodedList": encoded_list},
+    }

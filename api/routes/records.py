@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Path, Request
 from pydantic import BaseModel, Field
 
 from api.deps import CurrentClient, ServicesDep
 from api.routes import API, AUTHENTICATED_ERRORS, Hex32
+from api.routes.status import certificate_or_credential
 
 router = APIRouter(prefix=f"{API}/records", tags=["records"], responses=AUTHENTICATED_ERRORS)
 
@@ -66,7 +67,9 @@ def get_record(outbox_id: OutboxId, client: CurrentClient, services: ServicesDep
     )
 
 
-@router.get("/{outbox_id}/certificate", summary="Certificate of a confirmed record (409 until then)")
-def get_certificate(outbox_id: OutboxId, client: CurrentClient, services: ServicesDep) -> dict[str, Any]:
+@router.get("/{outbox_id}/certificate", summary="Certificate of a confirmed record (409 until then)",
+            description="With `?format=vc` or `Accept: application/vc` (or `application/vc+ld+json`): the "
+                        "certificate as a W3C Verifiable Credential carrying its status-list entries.")
+def get_certificate(outbox_id: OutboxId, request: Request, client: CurrentClient, services: ServicesDep) -> Any:
     entry = services.entry_for(client, outbox_id)
-    return services.certificate(entry).model_dump(exclude_none=True)
+    return certificate_or_credential(services.certificate(entry), request, services)
