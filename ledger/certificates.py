@@ -26,7 +26,7 @@ from ledger import strict_json
 from ledger._recursion import restore_recursion_limit
 from ledger._schema import compile_schema
 from ledger.client import Written
-from ledger.errors import VerificationError
+from ledger.errors import refused
 from ledger.merkle import _keccak
 from ledger.records import (
     UINT64,
@@ -57,7 +57,6 @@ __all__ = [
 ]
 
 CERTIFICATE_VERSION = 2
-V1_REFUSED = "certificate format 1 is no longer accepted: ask the court for a v2 certificate"
 
 Kind = Literal["judgment", "enforcement_case", "defaulter_status", "notarized_digest"]
 
@@ -230,7 +229,7 @@ def _typed(cls: type[Record], fields: dict[str, Any], where: str) -> Any:
     try:
         return cls.model_validate(values)
     except PydanticValidationError as exc:
-        raise VerificationError("format", f"{where} is invalid: {_first_error(exc)}") from None
+        raise refused("format", "format.field_invalid", where=where, error=_first_error(exc)) from None
 
 
 def _typed_record(kind: str, fields: dict[str, Any]) -> Record:
@@ -294,23 +293,23 @@ def parse_certificate_record(data: str | bytes | dict[str, Any]) -> tuple[Certif
     elif _has_float(data):
         raise VerificationError("format", "a number has a fraction or exponent: integers are written as integers")
     if not isinstance(data, dict):
-        raise VerificationError("format", "a certificate is a JSON object")
+        raise refused("format", "format.not_object")
     if data.get("version") == 1:
-        raise VerificationError("format", V1_REFUSED)
+        raise refused("format", "format.v1")
     if not _fast_check()(data):
         problem = schema_error(_validator(), data) or "a string ends with a line break"
-        raise VerificationError("format", f"does not follow the certificate schema (format 2): {problem}")
+        raise refused("format", "format.schema", problem=problem)
     for where, address in (("network.contract", data["network"]["contract"]),
                            ("signature.signer", data["signature"]["signer"])):
         if not _checksummed(address):
-            raise VerificationError("format", f"{where} is not an EIP-55 checksummed address")
+            raise refused("format", "format.not_checksummed", where=where)
     cert = _construct(data)
     if "restrictions" in cert.record and cert.record["restrictions"] != sorted(cert.record["restrictions"]):
-        raise VerificationError("format", "record/restrictions must be sorted (one spelling per listing)")
+        raise refused("format", "format.unsorted")
     record = cert.typed_record()
     record_id = struct_hash(record)
     if "0x" + record_id.hex() != cert.record_id:
-        raise VerificationError("format", "record_id is not the EIP-712 struct hash of the record fields")
+        raise refused("format", "format.record_id")
     if cert.case is not None:
         _check_case(cert, record, record_id)
     if cert.as_of is not None and cert.as_of.block_number < cert.transaction.block_number:
@@ -353,20 +352,20 @@ def _check_case(cert: Certificate, record: Record, record_id: bytes) -> None:
     actions = [_schema_checked_action(a, i) for i, a in enumerate(cert.case.actions)]
     for i, action in enumerate(actions):
         if action.case_id != record_id or action.sequence != i:
-            raise VerificationError("format", f"action {i} does not belong to this case at position {i}")
+            raise refused("format", "format.action_foreign", i=i)
     if "0x" + case_history_hash(record_id, actions).hex() != cert.case.history_hash:
-        raise VerificationError("format", "the actions do not hash to the certificate's history hash")
+        raise refused("format", "format.history")
     state, recovered = case_replay(actions)
     if cert.case.state != state or cert.case.amount_recovered != str(recovered):
-        raise VerificationError("format", f"the actions lead to state {state} with {recovered} recovered, not "
-                                          f"{cert.case.state} with {cert.case.amount_recovered}")
+        raise refused("format", "format.replay", state=state, recovered=recovered, claimed_state=cert.case.state,
+                      claimed=cert.case.amount_recovered)
 
 
 def _schema_checked_action(fields: dict[str, Any], i: int) -> Action:
     """An action the schema has accepted (types, enums, hex), built without a second validation; ranges checked."""
     amount, detail = int(fields["amount"]), int(fields["detail"])
     if amount > UINT128 or detail > UINT64:
-        raise VerificationError("format", f"case/actions/{i}: amount or detail is out of range")
+        raise refused("format", "format.action_range", i=i)
     return Action.model_construct(
         case_id=bytes.fromhex(fields["case_id"][2:]), sequence=fields["sequence"],
         kind=ActionKind[fields["kind"].upper()], amount=amount, detail=detail,
@@ -396,7 +395,7 @@ def open_case_number(cert: Certificate, record: Record) -> bytes | None:
     try:
         return opened_case_number_digest(cert.case_number.text, salt)
     except ValueError as exc:
-        raise VerificationError("case_number", str(exc)) from None
+        raise refused("case_number", "case_number.invalid", error=str(exc)) from None
 
 
 # -- building ----------------------------------------------------------------------------------

@@ -579,15 +579,19 @@ def verify(
     governor: Annotated[str | None, typer.Option(help="Pinned governance address that signed --trust.")] = None,
     at: Annotated[int | None, typer.Option(help="Answer 'in force' as of this unix time instead of now.")] = None,
     unsafe_trust_any: bool = typer.Option(False, help="Trust any deployment (development only)."),
+    lang: Annotated[str, typer.Option(help="Language of the messages: en, zh or fr.")] = "en",
 ) -> None:
-    """Verify a certificate (and its document) step by step, without our service: authentic? in force?
+    """Verify a certificate or its Verifiable Credential (and document) step by step: authentic? in force?
 
     Exit code: 0 authentic and in force; 3 authentic but not in force; 1 not authentic (a step failed);
     4 offline only (the signature holds; the chain was not asked); 2 bad usage.
     """
     from ledger.errors import ConfigurationError, VerificationError
+    from ledger.messages import LANGUAGES, text
     from ledger.verify import EXIT_CODES, NetworkDescriptor, TrustAnchors, UnsafeTrustAnyNetwork, verify_certificate
 
+    if lang not in LANGUAGES:
+        raise typer.BadParameter(f"--lang is one of {', '.join(LANGUAGES)}")
     if at is not None and rpc is None:
         raise typer.BadParameter("--at needs --rpc: the state at a time is read from the chain")
     if unsafe_trust_any:
@@ -604,23 +608,26 @@ def verify(
         result = verify_certificate(certificate.read_bytes(), trust=anchors, rpc=rpc, at=at,
                                     document=document.read_bytes() if document else None)
     except VerificationError as exc:
+        exc = exc.localized(lang)
         for step in getattr(exc, "steps", []):
             out.print(f"  [green]✓[/green] {step.name:<11} {step.detail}")
         out.print(f"  [red]✗[/red] {exc.step:<11} {exc.reason}")
-        out.print(f"[red]NOT AUTHENTIC[/red]: verification failed at step '{exc.step}'")
+        out.print(f"[red]{text('verdict.not_authentic', lang, step=exc.step)}[/red]")
         raise typer.Exit(EXIT_CODES["not_authentic"]) from None
     for step in result.steps:
-        out.print(f"  [green]✓[/green] {step.name:<11} {step.detail}")
+        out.print(f"  [green]✓[/green] {step.name:<11} {step.localized(lang).detail}")
+    summary = result.summary_in(lang)
     if not result.online:
         for claim in result.proves:
-            out.print(f"  proved offline: {claim}")
+            out.print(f"  {text('verdict.proved_offline', lang, claim=claim.render(lang))}")
         for claim in result.does_not_prove:
-            out.print(f"  [yellow]not proved offline[/yellow]: {claim}")
-        out.print(f"[yellow]OFFLINE ONLY[/yellow]: {result.summary}")
+            out.print(f"  [yellow]{text('verdict.not_proved_offline', lang, claim=claim.render(lang))}[/yellow]")
+        out.print(f"[yellow]{text('verdict.offline', lang)}[/yellow]: {summary}")
     elif result.in_force:
-        out.print(f"[green]AUTHENTIC · IN FORCE[/green]: {result.summary}")
+        out.print(f"[green]{text('verdict.in_force', lang)}[/green]: {summary}")
     else:
-        out.print(f"[green]AUTHENTIC[/green] · [red]NOT IN FORCE ({result.state})[/red]: {result.summary}")
+        out.print(f"[green]{text('verdict.authentic', lang)}[/green] · "
+                  f"[red]{text('verdict.not_in_force', lang, state=result.state)}[/red]: {summary}")
     raise typer.Exit(result.exit_code)
 
 

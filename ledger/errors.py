@@ -102,12 +102,35 @@ class ContractRevertError(TransactionError):
 
 
 class VerificationError(LedgerError):
-    """A certificate or document failed verification. ``step`` names the step that failed."""
+    """A certificate or document failed verification. ``step`` names the step that failed.
 
-    def __init__(self, step: str, reason: str) -> None:
+    ``message`` (a :class:`ledger.messages.Message`) renders ``reason`` in another language; see
+    :meth:`localized`.
+    """
+
+    def __init__(self, step: str, reason: str, *, message: Any = None) -> None:
         self.step = step
         self.reason = reason
+        self.message = message
         super().__init__(f"verification failed at step '{step}': {reason}")
+
+    def localized(self, lang: str) -> VerificationError:
+        """This error with its reason, and the steps that passed before it, in ``lang`` (en, zh, fr)."""
+        from ledger.messages import text
+
+        reason = self.message.render(lang) if self.message is not None else self.reason
+        err = VerificationError(self.step, reason, message=self.message)
+        err.args = (text("error.failed", lang, step=self.step, reason=reason),)
+        err.steps = [s.localized(lang) for s in getattr(self, "steps", [])]  # type: ignore[attr-defined]
+        return err
+
+
+def refused(step: str, key: str, **params: Any) -> VerificationError:
+    """A VerificationError at ``step`` whose reason is the catalog message ``key`` (ledger/messages.json)."""
+    from ledger.messages import Message
+
+    message = Message(key, params)
+    return VerificationError(step, message.render(), message=message)
 
 
 def _show(value: Any) -> str:

@@ -28,7 +28,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ledger.certificates import Certificate, parse_certificate_record
-from ledger.errors import VerificationError
+from ledger.errors import refused
 from ledger.signing import Domain
 
 __all__ = [
@@ -169,21 +169,19 @@ def is_credential(data: Any) -> bool:
     return isinstance(data, dict) and "@context" in data
 
 
-def _status_problem(kind: str, status: Any) -> str | None:
-    purposes = STATUS_PURPOSES[kind]
+def _status_problem(kind: str, status: Any) -> bool:
+    """Whether ``status`` is not one well-formed BitstringStatusListEntry per purpose of the kind (None: none)."""
     if status is None:
-        return None
+        return False
     if not isinstance(status, list) or [e.get("statusPurpose") if isinstance(e, dict) else None
-                                        for e in status] != list(purposes):
-        return f"credentialStatus must be one BitstringStatusListEntry per purpose {list(purposes)}"
-    for entry in status:
-        if set(entry) != set(_STATUS_KEYS) or entry["type"] != "BitstringStatusListEntry" or \
-                not isinstance(entry["statusListIndex"], str) or not entry["statusListIndex"].isdigit() or \
-                int(entry["statusListIndex"]) >= STATUS_LIST_SIZE or \
-                not isinstance(entry["statusListCredential"], str) or \
-                entry["id"] != f"{entry['statusListCredential']}#{entry['statusListIndex']}":
-            return "credentialStatus entries must be BitstringStatusListEntry objects (id = list#index)"
-    return None
+                                        for e in status] != list(STATUS_PURPOSES[kind]):
+        return True
+    return any(set(entry) != set(_STATUS_KEYS) or entry["type"] != "BitstringStatusListEntry"
+               or not isinstance(entry["statusListIndex"], str) or not entry["statusListIndex"].isdigit()
+               or int(entry["statusListIndex"]) >= STATUS_LIST_SIZE
+               or not isinstance(entry["statusListCredential"], str)
+               or entry["id"] != f"{entry['statusListCredential']}#{entry['statusListIndex']}"
+               for entry in status)
 
 
 def _first_difference(given: Any, expected: Any, path: str = "") -> str | None:
@@ -218,18 +216,15 @@ def certificate_from_credential(vc: dict[str, Any]) -> dict[str, Any]:
     evidence = vc.get("evidence")
     if not (isinstance(evidence, list) and len(evidence) == 1 and isinstance(evidence[0], dict)
             and evidence[0].get("type") == [EVIDENCE_TYPE] and isinstance(evidence[0].get("certificate"), dict)):
-        raise VerificationError("format", "a credential carries its certificate as its one "
-                                          f"{EVIDENCE_TYPE} evidence")
+        raise refused("format", "format.vc_evidence")
     certificate = evidence[0]["certificate"]
     cert, _, _ = parse_certificate_record(certificate)
     status = vc.get("credentialStatus")
-    problem = _status_problem(cert.kind, status)
-    if problem is not None:
-        raise VerificationError("format", problem)
+    if _status_problem(cert.kind, status):
+        raise refused("format", "format.vc_status", purposes=list(STATUS_PURPOSES[cert.kind]))
     difference = _first_difference(vc, credential(certificate, status))
     if difference is not None:
-        raise VerificationError("format", f"the credential's {difference} is not what the court signed and the "
-                                          "certificate certifies")
+        raise refused("format", "format.vc_claim", path=difference)
     return certificate
 
 
@@ -256,7 +251,8 @@ def status_bit(encoded_list: str, index: int) -> bool:
     return bool(bits[index // 8] & (0x80 >> (index % 8)))
 
 
-def status_list_credential(url: str, purpose: str, encoded_list: str, *, issuer: str, valid_from: int) -> dict[str, Any]:
+def status_list_credential(url: str, purpose: str, encoded_list: str, *, issuer: str,
+                           valid_from: int) -> dict[str, Any]:
     """The BitstringStatusListCredential published at ``url`` (unsigned: the chain is the authority)."""
     return {
         "@context": [VC_CONTEXT],

@@ -55,8 +55,9 @@ from ledger.certificates import (
     parse_certificate_record,
     schema_error,
 )
-from ledger.errors import ChainUnavailableError, ConfigurationError, VerificationError
+from ledger.errors import ChainUnavailableError, ConfigurationError, VerificationError, refused
 from ledger.merkle import _keccak, notary_leaf, process_proof
+from ledger.messages import Message, text
 from ledger.records import (
     Anchor,
     CaseState,
@@ -87,21 +88,21 @@ _N = 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364141
 _HALF_N = _N // 2
 
 
-def canonical_signature_problem(signature: bytes) -> str | None:
+def canonical_signature_problem(signature: bytes) -> Message | None:
     """Why a 65-byte r||s||v signature is not canonical (as OpenZeppelin ECDSA requires), or None.
 
     Canonical: 65 bytes, ``0 < r < n``, ``0 < s <= n/2`` (low s), ``v`` 27 or 28.
     """
     if len(signature) != 65:
-        return f"a signature is 65 bytes, not {len(signature)}"
+        return Message("signature.length", {"length": len(signature)})
     r = int.from_bytes(signature[:32], "big")
     s = int.from_bytes(signature[32:64], "big")
     if signature[64] not in (27, 28):
-        return f"v is {signature[64]}; only 27 and 28 are accepted"
+        return Message("signature.v", {"v": signature[64]})
     if not 0 < r < _N:
-        return "r is out of range"
+        return Message("signature.r")
     if not 0 < s <= _HALF_N:
-        return "s is in the upper half of the curve order (the malleable twin of a signature)"
+        return Message("signature.high_s")
     return None
 
 
@@ -235,10 +236,8 @@ class TrustAnchors:
             c = d.contracts.get(contract_name)
             if d.chain_id == chain_id and c and _checksum(c.address) == _checksum(address):
                 return d
-        raise VerificationError(
-            "network",
-            f"{contract_name} at {_checksum(address)} on chain {chain_id} is not a trusted deployment",
-        )
+        raise refused("network", "network.untrusted", contract_name=contract_name, contract=_checksum(address),
+                      chain_id=chain_id)
 
 
 class UnsafeTrustAnyNetwork(TrustAnchors):
@@ -257,26 +256,21 @@ class UnsafeTrustAnyNetwork(TrustAnchors):
 # -- results -----------------------------------------------------------------------------------
 
 #: What offline verification proves, and what only online verification does (per kind).
-OFFLINE_PROVES = {
-    "signature": "a key stated as the court's signer signed exactly these record fields (EIP-712)",
-    "case_number": "the case number and salt open the record's case-number digest",
-    "history": "the listed actions hash to the stated history hash",
-    "listing": "the stated 'restricted' follows from the signed listing and the stated until/removal",
-    "proof": "the digest (with its nonce) is a leaf of the signed Merkle root",
-    "document": "the document's SHA-256 is the certified digest",
-}
-OFFLINE_DOES_NOT_PROVE = [
-    "that the signer was a registered, valid key of the court when the record was written (online: signer)",
-    "that the record is on chain, in the stated transaction and block, at the stated time (online: record)",
-    "that the case's actions, state and amounts, or the listing's until and removal, are the chain's (online: status)",
-    "whether the record is in force now (online: status)",
-]
+OFFLINE_PROVES = {name: Message(f"proves.{name}")
+                  for name in ("signature", "case_number", "history", "listing", "proof", "document")}
+OFFLINE_DOES_NOT_PROVE = [Message(f"not_proved.{name}") for name in ("signer", "record", "state", "in_force")]
 
 
 @dataclass(frozen=True)
 class Step:
+    """A step that passed; ``detail`` in English, ``message`` to render it in another language."""
+
     name: str
     detail: str
+    message: Message | None = field(default=None, compare=False)
+
+    def localized(self, lang: str) -> Step:
+        return self if self.message is None else Step(self.name, self.message.render(lang), self.message)
 
 
 @dataclass
@@ -296,8 +290,8 @@ class VerificationResult:
     in_force: bool | None = None
     state: str | None = None
     at: int | None = None
-    proves: list[str] = field(default_factory=list)
-    does_not_prove: list[str] = field(default_factory=list)
+    proves: list[Message] = field(default_factory=list)
+    does_not_prove: list[Message] = field(default_factory=list)
 
     @property
     def exit_code(self) -> int:
@@ -307,15 +301,18 @@ class VerificationResult:
 
     @property
     def summary(self) -> str:
-        what = f"{self.certificate.kind} {self.certificate.record_id} on {self.network}"
-        if not self.online:
-            return (f"offline only: the court's signature over {what} holds; authenticity on chain and "
-                    f"the state in force are NOT checked")
-        when = "now" if self.at is None else f"at {self.at}"
-        force = "in force" if self.in_force else "NOT in force"
-        return f"authentic {what}; {force} {when} ({self.state})"
+        return self.summary_in("en")
 
-    def as_dict(self) -> dict[str, Any]:
+    def summary_in(self, lang: str) -> str:
+        what = {"kind": self.certificate.kind, "record_id": self.certificate.record_id, "network": self.network}
+        if not self.online:
+            return text("summary.offline", lang, **what)
+        when = Message("when.now") if self.at is None else Message("when.at", {"at": self.at})
+        key = "summary.in_force" if self.in_force else "summary.not_in_force"
+        return text(key, lang, **what, when=when, state=self.state)
+
+    def as_dict(self, lang: str = "en") -> dict[str, Any]:
+        """The result as JSON, every message in ``lang`` (en, zh, fr)."""
         return {
             "verified": True,
             "authentic": self.authentic,
@@ -326,11 +323,11 @@ class VerificationResult:
             "record_id": self.certificate.record_id,
             "online": self.online,
             "network": self.network,
-            "steps": [{"name": s.name, "ok": True, "detail": s.detail} for s in self.steps],
+            "steps": [{"name": s.name, "ok": True, "detail": s.localized(lang).detail} for s in self.steps],
             "status": self.status,
-            "proves": self.proves,
-            "does_not_prove": self.does_not_prove,
-            "summary": self.summary,
+            "proves": [m.render(lang) for m in self.proves],
+            "does_not_prove": [m.render(lang) for m in self.does_not_prove],
+            "summary": self.summary_in(lang),
         }
 
 
@@ -338,11 +335,16 @@ class _Steps:
     def __init__(self) -> None:
         self.done: list[Step] = []
 
-    def ok(self, name: str, detail: str) -> None:
-        self.done.append(Step(name, detail))
+    def ok(self, name: str, key: str, **params: Any) -> None:
+        message = Message(key, params)
+        self.done.append(Step(name, message.render(), message))
 
-    def fail(self, name: str, reason: str) -> VerificationError:
-        err = VerificationError(name, reason)
+    def fail(self, name: str, key: str, **params: Any) -> VerificationError:
+        return self.refuse(name, refused(name, key, **params))
+
+    def refuse(self, name: str, exc: VerificationError) -> VerificationError:
+        """``exc`` (raised by a helper) as the failure of step ``name``, with the steps that passed."""
+        err = VerificationError(name, exc.reason, message=exc.message)
         err.steps = list(self.done)  # type: ignore[attr-defined]
         return err
 
@@ -372,39 +374,38 @@ def verify_certificate(
         certificate, as_credential = _unwrap_credential(certificate)
         cert, record, struct_hash = parse_certificate_record(certificate)
     except VerificationError as exc:
-        raise steps.fail("format", exc.reason) from None
-    steps.ok("format", f"certificate format {cert.version}, {cert.kind}"
-             + (" (a W3C Verifiable Credential whose every claim is the certified one)" if as_credential else ""))
+        raise steps.refuse("format", exc) from None
+    steps.ok("format", "format.ok_credential" if as_credential else "format.ok", version=cert.version, kind=cert.kind)
     proves = [OFFLINE_PROVES["signature"]]
 
     try:
         network = trust.find(cert.network.chain_id, cert.network.contract_name, cert.network.contract)
     except VerificationError as exc:
-        raise steps.fail("network", exc.reason) from None
-    steps.ok("network", f"{cert.network.contract_name} {cert.network.contract} of trusted network {network.name!r}")
+        raise steps.refuse("network", exc) from None
+    steps.ok("network", "network.ok", contract_name=cert.network.contract_name, contract=cert.network.contract,
+             network=network.name)
 
     signature = bytes.fromhex(cert.signature.value[2:])
     bad = canonical_signature_problem(signature)
     if bad is not None:
-        raise steps.fail("signature", f"the signature is not canonical: {bad}")
+        raise steps.fail("signature", "signature.not_canonical", problem=bad)
     separator = _domain_separator(cert.network.contract_name, cert.network.chain_id, cert.network.contract)
     try:
         recovered = _recover(_keccak(b"\x19\x01" + separator + struct_hash), signature)
     except Exception as exc:
-        raise steps.fail("signature", f"signature cannot be recovered: {exc}") from None
+        raise steps.fail("signature", "signature.unrecoverable", error=str(exc)) from None
     if recovered != cert.signature.signer:
-        raise steps.fail("signature", f"signature recovers to {recovered}, not the stated signer "
-                                      f"{cert.signature.signer}: the record or signature was altered")
-    steps.ok("signature", f"EIP-712 signature by {recovered} over the record of court {record.court}")  # type: ignore[attr-defined]
+        raise steps.fail("signature", "signature.mismatch", recovered=recovered, signer=cert.signature.signer)
+    steps.ok("signature", "signature.ok", signer=recovered, court=record.court)  # type: ignore[attr-defined]
 
     try:
         opened = open_case_number(cert, record)
     except VerificationError as exc:
-        raise steps.fail("case_number", exc.reason) from None
+        raise steps.refuse("case_number", exc) from None
     if opened is not None:
         if opened != record.case_number_digest:  # type: ignore[attr-defined]
-            raise steps.fail("case_number", "the case number and salt do not open the record's case-number digest")
-        steps.ok("case_number", "the case number and salt open the case-number digest")
+            raise steps.fail("case_number", "case_number.mismatch")
+        steps.ok("case_number", "case_number.ok")
         proves.append(OFFLINE_PROVES["case_number"])
     if cert.case is not None:
         proves.append(OFFLINE_PROVES["history"])
@@ -416,8 +417,8 @@ def verify_certificate(
         leaf = notary_leaf(bytes.fromhex(cert.notary.digest[2:]), bytes.fromhex(cert.notary.nonce[2:]))
         proof = [bytes.fromhex(p[2:]) for p in cert.notary.proof]
         if process_proof(leaf, proof) != record.root:
-            raise steps.fail("proof", "the Merkle proof does not lead from the digest and nonce to the anchored root")
-        steps.ok("proof", f"digest is a leaf of root 0x{record.root.hex()} ({len(proof)} proof steps)")
+            raise steps.fail("proof", "proof.mismatch")
+        steps.ok("proof", "proof.ok", root="0x" + record.root.hex(), count=len(proof))
         proves.append(OFFLINE_PROVES["proof"])
 
     if document is not None:
@@ -425,11 +426,11 @@ def verify_certificate(
     if document_digest is not None:
         expected = _document_digest(cert)
         if expected is None:
-            raise steps.fail("document", f"a {cert.kind} certificate does not certify a document")
+            raise steps.fail("document", "document.none", kind=cert.kind)
         if document_digest != expected:
-            raise steps.fail("document", f"the document's SHA-256 0x{document_digest.hex()} does not match the "
-                                         f"certified digest 0x{expected.hex()}")
-        steps.ok("document", "the document's SHA-256 matches the certified digest")
+            raise steps.fail("document", "document.mismatch", digest="0x" + document_digest.hex(),
+                             expected="0x" + expected.hex())
+        steps.ok("document", "document.ok")
         proves.append(OFFLINE_PROVES["document"])
 
     if rpc is None:
@@ -531,31 +532,29 @@ def _verify_online(w3: Web3, cert: Certificate, record: Any, struct_hash: bytes,
     except Exception as exc:
         raise ChainUnavailableError(f"cannot reach the chain to verify online: {exc}") from exc
     if chain_id != cert.network.chain_id:
-        raise steps.fail("chain", f"the node is chain {chain_id}, the certificate names chain {cert.network.chain_id}")
+        raise steps.fail("chain", "chain.other_chain", node=chain_id, chain_id=cert.network.chain_id)
     if network.genesis_hash and genesis != network.genesis_hash.lower():
-        raise steps.fail("chain", f"the node's genesis block {genesis} is not the trusted network's")
-    steps.ok("chain", f"chain {chain_id}, genesis {genesis[:18]}…")
+        raise steps.fail("chain", "chain.other_genesis", genesis=genesis)
+    steps.ok("chain", "chain.ok", chain_id=chain_id, genesis=genesis[:18])
 
     t = cert.transaction
     try:
         block = w3.eth.get_block(HexBytes(t.block_hash))
     except Exception:
-        raise steps.fail("signer", f"block {t.block_hash} is not on this chain") from None
+        raise steps.fail("signer", "block.missing", block=t.block_hash) from None
     block_time = int(block["timestamp"])
     if int(block["number"]) != t.block_number or block_time != t.block_time:
-        raise steps.fail("signer", f"block {t.block_hash} is number {int(block['number'])} with timestamp "
-                                   f"{block_time}; the certificate says {t.block_number} at {t.block_time}")
+        raise steps.fail("signer", "signer.block_mismatch", block=t.block_hash, number=int(block["number"]),
+                         time=block_time, claimed_number=t.block_number, claimed_time=t.block_time)
     target = _contract(w3, cert.network.contract_name, cert.network.contract)
     court_registry = _contract(w3, "CourtRegistry", target.functions.courtRegistry().call())
     trusted = network.contracts.get("CourtRegistry")
     if trusted is not None and _checksum(trusted.address) != court_registry.address:
-        raise steps.fail("signer", "the contract trusts a court registry outside the trusted network")
+        raise steps.fail("signer", "signer.foreign_registry")
     court = record.court
     if not court_registry.functions.isSignerValidAt(cert.signature.signer, court, block_time).call():
-        raise steps.fail("signer", f"{cert.signature.signer} was not a valid signer of court {court} at the "
-                                   f"block's timestamp {block_time}")
-    steps.ok("signer", f"registered for court {court} and valid at the timestamp {block_time} of block "
-                       f"{t.block_number}, read from the chain")
+        raise steps.fail("signer", "signer.invalid", signer=cert.signature.signer, court=court, time=block_time)
+    steps.ok("signer", "signer.ok", court=court, time=block_time, block=t.block_number)
     _check_record(w3, cert, record, struct_hash, steps)
 
     when = at
@@ -565,7 +564,7 @@ def _verify_online(w3: Web3, cert: Certificate, record: Any, struct_hash: bytes,
         return _case_status(w3, target, cert, struct_hash, steps, when)
     if cert.kind == "defaulter_status":
         return _listing_status(w3, target, cert, record, struct_hash, steps, when)
-    steps.ok("status", f"root anchored in block {t.block_number}; an anchor is never revoked")
+    steps.ok("status", "status.anchor", block=t.block_number)
     return "anchored", True, {"state": "anchored", "anchored_at": block_time}
 
 
@@ -575,10 +574,10 @@ def _check_record(w3: Web3, cert: Certificate, record: Any, struct_hash: bytes, 
     try:
         receipt = w3.eth.get_transaction_receipt(HexStr(t.hash))
     except Exception:
-        raise steps.fail("record", f"transaction {t.hash} is not on this chain") from None
+        raise steps.fail("record", "record.missing", tx=t.hash) from None
     if receipt["status"] != 1 or receipt["blockNumber"] != t.block_number or \
             "0x" + bytes(receipt["blockHash"]).hex() != t.block_hash:
-        raise steps.fail("record", f"transaction {t.hash} failed or is not in block {t.block_number} {t.block_hash}")
+        raise steps.fail("record", "record.failed", tx=t.hash, number=t.block_number, block=t.block_hash)
     topic0 = _topic(CREATION_EVENTS[cert.kind])
     key = record.root if isinstance(record, Anchor) else struct_hash
     for log in receipt["logs"]:
@@ -590,11 +589,11 @@ def _check_record(w3: Web3, cert: Certificate, record: Any, struct_hash: bytes, 
             if topics[2] != record.court.to_bytes(32, "big") or _uint(data, 0) != record.size or \
                     _word(data, 1) != record.metadata_digest:
                 continue
-        steps.ok("record", f"{CREATION_EVENTS[cert.kind].split('(')[0]} in block {t.block_number} "
-                           f"by transaction {t.hash}")
+        steps.ok("record", "record.ok", event=CREATION_EVENTS[cert.kind].split("(")[0], number=t.block_number,
+                 tx=t.hash)
         return
-    raise steps.fail("record", f"transaction {t.hash} did not emit {CREATION_EVENTS[cert.kind].split('(')[0]} "
-                               f"for 0x{key.hex()} in {cert.network.contract_name}")
+    raise steps.fail("record", "record.no_event", tx=t.hash, event=CREATION_EVENTS[cert.kind].split("(")[0],
+                     id="0x" + key.hex(), contract=cert.network.contract_name)
 
 
 def _as_of(w3: Web3, cert: Certificate, steps: _Steps) -> int:
@@ -603,10 +602,10 @@ def _as_of(w3: Web3, cert: Certificate, steps: _Steps) -> int:
     try:
         block = w3.eth.get_block(HexBytes(cert.as_of.block_hash))
     except Exception:
-        raise steps.fail("status", f"block {cert.as_of.block_hash} is not on this chain") from None
+        raise steps.fail("status", "block.missing", block=cert.as_of.block_hash) from None
     if int(block["number"]) != cert.as_of.block_number or cert.as_of.block_number < cert.transaction.block_number:
-        raise steps.fail("status", f"block {cert.as_of.block_hash} is not block {cert.as_of.block_number} at or "
-                                   "after the record's")
+        raise steps.fail("status", "status.as_of_mismatch", block=cert.as_of.block_hash,
+                         number=cert.as_of.block_number)
     return int(block["timestamp"])
 
 
@@ -630,10 +629,12 @@ def _judgment_status(w3: Web3, target: Any, cert: Certificate, jid: bytes, steps
             state = JudgmentStatus(_uint(bytes(log["data"]), 1))
     name = "not_yet_recorded" if state == JudgmentStatus.NONE else state.name.lower()
     out["status"] = name
-    detail = f"judgment is {name.replace('_', ' ')}" + ("" if at is None else f" at {at}")
+    detail = Message("status.judgment", {"state": name}) if at is None else \
+        Message("status.judgment_at", {"state": name, "at": at})
     if "superseded_by" in out and state == JudgmentStatus.SUPERSEDED:
-        detail += f" by {out['superseded_by']}"
-    steps.ok("status", detail)
+        steps.ok("status", "status.superseded_by", status=detail, successor=out["superseded_by"])
+    else:
+        steps.ok("status", detail.key, **detail.params)
     return name, state == JudgmentStatus.EFFECTIVE, out
 
 
@@ -645,18 +646,16 @@ def _case_status(w3: Web3, target: Any, cert: Certificate, case_id: bytes, steps
                  cert.as_of.block_number)
     certified = len(cert.case.actions)
     if len(logs) != certified:
-        raise steps.fail("status", f"the chain recorded {len(logs)} actions up to block {cert.as_of.block_number}, "
-                                   f"the certificate lists {certified}")
+        raise steps.fail("status", "status.case_actions", count=len(logs), block=cert.as_of.block_number,
+                         certified=certified)
     if logs:
         data = bytes(logs[-1]["data"])
         sequence = int.from_bytes(bytes(logs[-1]["topics"][2]), "big")
         history, state, recovered = _word(data, 6), CaseState(_uint(data, 4)), _uint(data, 5)
         if sequence != certified - 1 or "0x" + history.hex() != cert.case.history_hash:
-            raise steps.fail("status", f"the history hash the chain recorded after action {certified - 1} is not the "
-                                       "certificate's: the certified actions are not the chain's")
+            raise steps.fail("status", "status.case_history", i=certified - 1)
         if state.name.lower() != cert.case.state or str(recovered) != cert.case.amount_recovered:
-            raise steps.fail("status", "the case's state or amount recovered after its last certified action is "
-                                       "not the chain's")
+            raise steps.fail("status", "status.case_state")
     data_now = target.functions.caseRecord(case_id).call()
     now_state, actions_now, updated_at = CaseState(data_now[1]), data_now[2], data_now[4]
     state_at = now_state
@@ -672,9 +671,12 @@ def _case_status(w3: Web3, target: Any, cert: Certificate, case_id: bytes, steps
             state_at = CaseState(_uint(bytes(log["data"]), 4))
     name = "not_yet_filed" if state_at == CaseState.NONE else state_at.name.lower()
     later = actions_now - certified
-    steps.ok("status", f"the {certified} certified actions are the chain's up to block {cert.as_of.block_number}; "
-                       f"case is {name}" + ("" if at is None else f" at {at}")
-                       + (f" ({later} actions recorded after this certificate)" if later else ""))
+    where = {"certified": certified, "block": cert.as_of.block_number, "state": name}
+    detail = Message("status.case", where) if at is None else Message("status.case_at", {**where, "at": at})
+    if later:
+        steps.ok("status", "status.later_actions", status=detail, later=later)
+    else:
+        steps.ok("status", detail.key, **detail.params)
     return name, state_at == CaseState.OPEN, {"state": name, "actions": actions_now,
                                                "actions_after_certificate": later,
                                                "amount_recovered": str(data_now[8])}
@@ -703,19 +705,19 @@ def _listing_status(w3: Web3, target: Any, cert: Certificate, record: Listing, l
             removed_at = _uint(data, 1)
     d = cert.defaulter
     if d.at != as_of_time:
-        raise steps.fail("status", f"the listing's state is certified at {d.at}, but block "
-                                   f"{cert.as_of.block_number} has timestamp {as_of_time}")
+        raise steps.fail("status", "status.listing_at", at=d.at, block=cert.as_of.block_number, time=as_of_time)
     if d.until != until or d.removed_at != removed_at:
-        raise steps.fail("status", f"up to block {cert.as_of.block_number} the chain has until={until}, "
-                                   f"removed_at={removed_at}; the certificate says until={d.until}, "
-                                   f"removed_at={d.removed_at}")
+        raise steps.fail("status", "status.listing_chain", block=cert.as_of.block_number, until=until,
+                         removed_at=removed_at, claimed_until=d.until, claimed_removed_at=d.removed_at)
     rec = target.functions.listingRecord(lid).call()
     until_now, removed_now = int(rec[4]), int(rec[5]) or None
     when = at if at is not None else int(w3.eth.get_block("latest")["timestamp"])
     name = listing_state(record.listed_at, until_now, removed_now, when)
     restricted = listing_restricted(record, when, until_now, removed_now)
-    steps.ok("status", f"certified state matches the chain up to block {cert.as_of.block_number} "
-                       f"(restricted={d.restricted} at {d.at}); listing is {name}"
-                       + ("" if at is None else f" at {at}"))
+    where = {"block": cert.as_of.block_number, "restricted": d.restricted, "at": d.at, "state": name}
+    if at is None:
+        steps.ok("status", "status.listing", **where)
+    else:
+        steps.ok("status", "status.listing_at_time", **where, when=at)
     return name, name == "active", {"state": name, "restricted": restricted, "at": when, "until": until_now,
                                     "removed_at": removed_now, "removal_reason": RemovalReason(rec[6]).name.lower()}

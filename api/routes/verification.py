@@ -18,12 +18,14 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import ServicesDep, client_ip
 from api.routes import API, PUBLIC_ERRORS, CaseNumber, Hex32, Sha256Hex, hex32
+from ledger.errors import VerificationError
 from ledger.lookup import candidates_of, decide, registry_facts
+from ledger.messages import negotiate
 from ledger.records import case_number_digest
 
 router = APIRouter(prefix=f"{API}/verify", tags=["verification"], responses=PUBLIC_ERRORS)
@@ -106,10 +108,20 @@ class LookupOut(BaseModel):
     records: list[RecordedOut] | None = None
 
 
-@router.post("/certificate", response_model=VerificationOut, summary="Verify a certificate, step by step")
-def verify_certificate(body: VerifyCertificateIn, _: Limited, services: ServicesDep) -> dict[str, Any]:
+@router.post("/certificate", response_model=VerificationOut, summary="Verify a certificate, step by step",
+             description="Accepts a format-2 certificate or its W3C Verifiable Credential form. Every message "
+                         "(step details, summary, a failure's reason) is in the language `Accept-Language` "
+                         "asks for: `zh`, `en` or `fr` (default `en`), named in `Content-Language`.")
+def verify_certificate(body: VerifyCertificateIn, request: Request, response: Response, _: Limited,
+                       services: ServicesDep) -> dict[str, Any]:
+    lang = negotiate(request.headers.get("accept-language"))
     digest = hex32(body.document_sha256) if body.document_sha256 else None
-    return services.verify(body.certificate, digest, at=body.at).as_dict()
+    try:
+        result = services.verify(body.certificate, digest, at=body.at)
+    except VerificationError as exc:
+        raise exc.localized(lang) from None
+    response.headers["Content-Language"] = lang
+    return result.as_dict(lang)
 
 
 @router.post(

@@ -1,0 +1,59 @@
+"""The service answers verifications in the language Accept-Language asks for (zh, en, fr; default en)."""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import os
+
+import pytest
+
+from api.services import RateLimiter
+from ledger.messages import text
+from tests.api.conftest import judgment_body
+
+
+@pytest.fixture(autouse=True)
+def _generous_limit(services):
+    services.rate_limiter = RateLimiter(1000.0, 1000)
+
+
+@pytest.fixture(scope="module")
+def certificate(court):
+    body = judgment_body(document_sha256=hashlib.sha256(os.urandom(64)).hexdigest())
+    record = court.api.confirmed(court.api.post("/api/v1/judgments", body))
+    return court.api.get(f"/api/v1/judgments/{record['record_id']}/certificate").json()
+
+
+@pytest.mark.parametrize(("header", "lang"), [("zh-CN,zh;q=0.9", "zh"), ("fr-FR", "fr"), (None, "en"), ("de", "en")])
+def test_verification_speaks_the_asked_language(public, certificate, header, lang):
+    r = public.post("/api/v1/verify/certificate", {"certificate": certificate},
+                    headers={"Accept-Language": header} if header else None)
+    assert r.status_code == 200, r.text
+    result = r.json()
+    assert r.headers["content-language"] == lang
+    steps = {s["name"]: s["detail"] for s in result["steps"]}
+    assert steps["format"] == text("format.ok", lang, version=2, kind="judgment")
+    assert steps["status"] == text("status.judgment", lang, state="effective")
+    when = text("when.now", lang)
+    assert when in result["summary"] and text("state.effective", lang) in result["summary"]
+
+
+@pytest.mark.parametrize("lang", ["zh", "fr"])
+def test_a_refusal_speaks_the_asked_language(public, certificate, lang):
+    forged = copy.deepcopy(certificate)
+    forged["record"]["amount"] = str(int(forged["record"]["amount"]) + 1)
+    problem = public.post("/api/v1/verify/certificate", {"certificate": forged},
+                          headers={"Accept-Language": lang}).json()
+    assert problem["step"] == "format"
+    assert problem["reason"] == text("format.record_id", lang)
+    assert problem["detail"] == text("error.failed", lang, step="format", reason=problem["reason"])
+
+
+def test_a_late_step_refusal_translates_the_steps_that_passed(public, certificate):
+    forged = copy.deepcopy(certificate)
+    forged["transaction"]["block_time"] += 1
+    problem = public.post("/api/v1/verify/certificate", {"certificate": forged},
+                          headers={"Accept-Language": "zh"}).json()
+    assert problem["step"] == "signer" and "区块" in problem["reason"]
+    assert problem["steps"][0]["detail"] == text("format.ok", "zh", version=2, kind="judgment")

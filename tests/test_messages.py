@@ -1,0 +1,77 @@
+"""The message catalog: every verdict and step message in English, Chinese and French, with the same
+placeholders, and every key the code names present in it."""
+
+from __future__ import annotations
+
+import json
+import re
+import string
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from ledger.cli import app
+from ledger.messages import LANGUAGES, Message, catalog, negotiate, text
+from tests.test_golden_certificates import GOLDEN, GOVERNOR_KEY
+
+LEDGER = Path(__file__).resolve().parents[1] / "ledger"
+#: a catalog key where the code names one: refused(step, "format.v1"), steps.ok(step, "status.case_at"), ...
+_KEY = re.compile(r'(?:refused\(|\.fail\(|\.ok\(|Message\(|text\(|\bif |\belse )\s*(?:"[a-z_]+",\s*)?'
+                  r"[\"']([a-z_]+\.[a-z_0-9]+)[\"']")
+
+
+def _placeholders(template: str) -> set[str]:
+    return {name for _, name, _, _ in string.Formatter().parse(template) if name}
+
+
+@pytest.mark.parametrize("key", sorted(catalog()))
+def test_every_message_exists_in_three_languages_with_the_same_placeholders(key):
+    entry = catalog()[key]
+    assert set(entry) == set(LANGUAGES)
+    assert all(entry[lang].strip() for lang in LANGUAGES)
+    assert _placeholders(entry["zh"]) == _placeholders(entry["en"]) == _placeholders(entry["fr"])
+
+
+def test_every_key_the_code_names_is_in_the_catalog():
+    named = set()
+    for path in LEDGER.glob("*.py"):
+        named |= set(_KEY.findall(path.read_text(encoding="utf-8")))
+    assert len(named) > 60
+    assert sorted(named - set(catalog())) == []
+
+
+def test_chinese_and_french_are_not_english():
+    translated = [k for k in catalog() if not k.startswith("case_number.invalid")]
+    assert all(catalog()[k]["zh"] != catalog()[k]["en"] for k in translated)
+    same_in_french = [k for k in translated if catalog()[k]["fr"] == catalog()[k]["en"]]
+    assert same_in_french == []
+
+
+def test_states_and_nested_messages_are_translated_too():
+    message = Message("status.superseded_by", {"status": Message("status.judgment", {"state": "superseded"}),
+                                                "successor": "0xab"})
+    assert message == "judgment is superseded by 0xab"
+    assert message.render("zh") == "判决已被取代，由 0xab 取代"
+    assert message.render("fr") == "le jugement est remplacé par 0xab"
+    assert text("format.v1", "de") == text("format.v1", "en")
+
+
+@pytest.mark.parametrize(("header", "lang"), [
+    ("zh-CN,zh;q=0.9,en;q=0.8", "zh"), ("fr-FR, fr;q=0.9", "fr"), ("en-GB", "en"), ("de-DE, ja", "en"),
+    (None, "en"), ("en;q=0.2, fr;q=0.7", "fr"), ("zh;q=0, fr;q=0.1", "fr"), ("fr;q=x, zh", "zh"),
+])
+def test_accept_language_picks_the_best_of_three(header, lang):
+    assert negotiate(header) == lang
+
+
+@pytest.mark.parametrize(("lang", "verdict"), [("zh", "仅离线验证"), ("fr", "HORS LIGNE SEULEMENT"),
+                                                ("en", "OFFLINE ONLY")])
+def test_cli_verdict_and_steps_in_the_asked_language(lang, verdict, tmp_path):
+    trust = tmp_path / "network.json"
+    trust.write_text(json.dumps(json.loads((GOLDEN / "network.json").read_text("utf-8"))["descriptor"]), "utf-8")
+    result = CliRunner().invoke(app, ["verify", str(GOLDEN / "judgment.json"), "--trust", str(trust),
+                                      "--governor", GOVERNOR_KEY.address, "--lang", lang])
+    assert result.exit_code == 4, result.output
+    assert verdict in result.output
+    assert text("format.ok", lang, version=2, kind="judgment") in result.output
