@@ -5,9 +5,9 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readdirSync, readFileSync } from "node:fs";
 import {
-  VerificationError, jcs, normaliseCaseNumber, trustDescriptors, verifyCertificate,
+  VerificationError, credential, jcs, normaliseCaseNumber, text, trustDescriptors, verifyCertificate,
 } from "../../js/verifier/src/index.js";
-import { schemasModule } from "../../js/verifier/scripts/sync-schemas.mjs";
+import { messagesModule, schemasModule } from "../../js/verifier/scripts/sync-schemas.mjs";
 
 const golden = new URL("../golden/certificates/", import.meta.url);
 const forged = new URL("../golden/forged/", import.meta.url);
@@ -104,4 +104,39 @@ test("the package's schema copy is the published one (docs/schemas)", () => {
 test("the /verify page serves the same verifier and @noble modules (api/static is current)", async () => {
   const { stale } = await import("../../js/verifier/scripts/copy-to-static.mjs");
   assert.deepEqual(stale(), [], "run: node js/verifier/scripts/copy-to-static.mjs");
+});
+
+// -- Verifiable Credentials (tests/golden/credentials, made by tests/test_vc.py) ------------------
+const credentials = new URL("../golden/credentials/", import.meta.url);
+const forgedCredentials = new URL("../golden/credentials/forged/", import.meta.url);
+
+for (const kind of KINDS) {
+  test(`golden ${kind} credential is rebuilt byte for byte and verifies like its certificate`, async () => {
+    const vc = JSON.parse(read(credentials, `${kind}.json`));
+    const cert = vc.evidence[0].certificate;
+    assert.deepEqual(credential(cert, vc.credentialStatus), vc);
+    const withDocument = kind === "judgment" || kind === "notarized_digest";
+    const result = await verifyCertificate(JSON.stringify(vc), { trusted, document: withDocument ? document : undefined });
+    assert.deepEqual(result.steps.map((s) => s.name), EXPECTED_STEPS[kind]);
+    assert.match(result.steps[0].detail, /Verifiable Credential/);
+  });
+}
+
+const credentialVectors = readdirSync(forgedCredentials).filter((f) => f.endsWith(".json"));
+assert.ok(credentialVectors.length >= 10, "the forged credential vectors are missing");
+for (const file of credentialVectors) {
+  const vector = JSON.parse(read(forgedCredentials, file));
+  test(`forged credential ${file}: refused at step ${vector.step}`, async () => {
+    await assert.rejects(
+      verifyCertificate(JSON.stringify(vector.credential), { trusted, document }),
+      (err) => err instanceof VerificationError && err.step === vector.step && err.steps.length === 0,
+    );
+  });
+}
+
+test("the message catalog in the package is ledger/messages.json, in three languages", () => {
+  assert.equal(readFileSync(new URL("../../js/verifier/src/messages.js", import.meta.url), "utf8"), messagesModule());
+  assert.equal(text("status.judgment", "zh", { state: "set_aside" }), "判决已撤销");
+  assert.equal(text("status.judgment", "fr", { state: "set_aside" }), "le jugement est annulé");
+  assert.equal(text("format.v1", "de"), text("format.v1", "en"));
 });

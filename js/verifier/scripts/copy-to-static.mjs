@@ -10,6 +10,8 @@ export const FILES = [
   ["js/verifier/src/index.js", "api/static/lib/index.js"],
   ["js/verifier/src/normalise.js", "api/static/lib/normalise.js"],
   ["js/verifier/src/strict-json.js", "api/static/lib/strict-json.js"],
+  ["js/verifier/src/credential.js", "api/static/lib/credential.js"],
+  ["js/verifier/src/messages.js", "api/static/lib/messages.js"],
   ["js/verifier/src/schema-validator.js", "api/static/lib/schema-validator.js"],
   ["js/verifier/src/schemas.js", "api/static/lib/schemas.js"],
   ...["secp256k1.js", "_shortw_utils.js", "abstract/modular.js", "abstract/weierstrass.js", "abstract/utils.js",

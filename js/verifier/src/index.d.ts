@@ -68,8 +68,17 @@ export class VerificationError extends Error {
 
 /** Verify a certificate (JSON text or parsed object); rejects with VerificationError naming the failed step. */
 export function verifyCertificate(certificate: string | object, options: VerifyOptions): Promise<VerificationResult>;
-/** Parse and check a certificate (step format); throws VerificationError. */
-export function parseCertificate(certificate: string | object): { cert: any; recordId: Uint8Array };
+/** Parse and check a certificate, or a W3C Verifiable Credential carrying one (step format); throws VerificationError. */
+export function parseCertificate(certificate: string | object): { cert: any; recordId: Uint8Array; credential?: boolean };
+/** A credential's certificate, once every member of the credential is shown to be the one the certificate determines. */
+export function certificateFromCredential(credential: object): any;
+/** The W3C Verifiable Credential (VC 2.0) of a format-2 certificate, with its BitstringStatusListEntry members. */
+export function credential(certificate: object, status?: object[]): object;
+/** Whether parsed JSON is presented as a Verifiable Credential (it has an `@context`). */
+export function isCredential(data: unknown): boolean;
+/** A verification message (ledger/messages.json) in en, zh or fr; other languages fall back to en. */
+export function text(key: string, lang?: string, params?: Record<string, unknown>): string;
+export const messages: Record<string, { en: string; zh: string; fr: string }>;
 /** Accept descriptors signed (EIP-191 over RFC 8785 JSON) by one of the pinned governance addresses; throws otherwise. */
 export function trustDescriptors(descriptors: NetworkDescriptor[], governors: string[]): NetworkDescriptor[];
 /** The bytes a governor signs: RFC 8785 canonical JSON of every field but `signature`. */

@@ -9,8 +9,10 @@ import { schemaError } from "./schema-validator.js";
 import { certificateSchema, descriptorSchema } from "./schemas.js";
 import { normaliseCaseNumber } from "./normalise.js";
 import { JSONLexicalError, parseStrictJSON } from "./strict-json.js";
+import { credential, embeddedCertificate, firstDifference, isCredential, statusProblem } from "./credential.js";
+import { messages, text } from "./messages.js";
 
-export { normaliseCaseNumber, certificateSchema, descriptorSchema };
+export { normaliseCaseNumber, certificateSchema, descriptorSchema, credential, isCredential, messages, text };
 
 export class VerificationError extends Error {
   constructor(step, reason, steps = []) {
@@ -132,12 +134,28 @@ export const listingRestricted = (listing, at, until, removedAt) =>
 const CONTRACT_OF_KIND = { judgment: "JudgmentRegistry", enforcement_case: "EnforcementRegistry",
   defaulter_status: "DefaulterRegistry", notarized_digest: "NotaryAnchor" };
 
-/** Parse and check a certificate (step format); returns { cert, recordId }. */
+/** A credential's certificate, once the credential is shown to be exactly the one it determines (step format). */
+export function certificateFromCredential(vc) {
+  const certificate = embeddedCertificate(vc);
+  if (!certificate) fail("a credential carries its certificate as its one LedgerCertificate evidence");
+  const { cert } = parseCertificate(certificate);
+  const purposes = { judgment: ["revocation", "suspension"], defaulter_status: ["revocation"] }[cert.kind] || [];
+  if (statusProblem(cert.kind, vc.credentialStatus)) {
+    fail(`credentialStatus must be one BitstringStatusListEntry per purpose ${JSON.stringify(purposes)} (id = list#index)`);
+  }
+  const difference = firstDifference(vc, credential(cert, vc.credentialStatus));
+  if (difference) fail(`the credential's ${difference} is not what the court signed and the certificate certifies`);
+  return cert;
+}
+
+/** Parse and check a certificate, or a Verifiable Credential carrying one (step format); returns
+ * { cert, recordId, credential } (credential: whether the input was a credential). */
 export function parseCertificate(input) {
   let cert = input;
   if (typeof input === "string" || input instanceof Uint8Array) {
     try { cert = parseStrictJSON(input); } catch (e) { fail(e instanceof JSONLexicalError ? e.message : `not JSON: ${e.message}`); }
   }
+  if (isCredential(cert)) return { ...parseCertificate(certificateFromCredential(cert)), credential: true };
   if (cert === null || typeof cert !== "object" || Array.isArray(cert)) fail("a certificate is a JSON object");
   if (cert.version === 1) fail("certificate format 1 is no longer accepted: ask the court for a v2 certificate");
   const problem = schemaError(certificateSchema, cert);
@@ -306,7 +324,8 @@ export async function verifyCertificate(input, options) {
     failAt("format", String(e.message || e));
   }
   const { cert, recordId } = parsed;
-  ok("format", `certificate format ${cert.version}, ${cert.kind}`);
+  ok("format", `certificate format ${cert.version}, ${cert.kind}` +
+    (parsed.credential ? " (a W3C Verifiable Credential whose every claim is the certified one)" : ""));
   const proves = [PROVES.signature];
 
   const network = (options.trusted || []).find((d) => d.chain_id === cert.network.chain_id &&
