@@ -31,6 +31,7 @@ from api.auth import Client
 from api.deps import ServicesDep, requires
 from api.errors import NotFound, NotReady
 from api.routes import API, AUTHENTICATED_ERRORS, Hex32, Sha256Hex, hex32
+from api.routes.status import certificate_or_credential
 from api.services import Services
 from ledger.errors import ConfigurationError, ValidationError
 from ledger.notary import NotAnchoredError, NotaryBatcher, Receipt
@@ -197,12 +198,14 @@ def get_receipt(receipt_id: ReceiptId, client: Notary, services: ServicesDep) ->
     return receipt_out(notary.receipt(receipt_id), services)
 
 
-@router.get("/receipts/{receipt_id}/certificate", summary="The receipt's certificate (409 until anchored)")
-def get_certificate(receipt_id: ReceiptId, client: Notary, services: ServicesDep) -> dict[str, Any]:
+@router.get("/receipts/{receipt_id}/certificate", summary="The receipt's certificate (409 until anchored)",
+            description="With `?format=vc` or `Accept: application/vc`: as a W3C Verifiable Credential.")
+def get_certificate(receipt_id: ReceiptId, request: Request, client: Notary, services: ServicesDep) -> Any:
     try:
-        return batcher(services).certificate(receipt_id).model_dump(exclude_none=True)
+        certificate = batcher(services).certificate(receipt_id)
     except NotAnchoredError as exc:
         raise NotReady(str(exc)) from None
+    return certificate_or_credential(certificate, request, services)
 
 
 @router.post(

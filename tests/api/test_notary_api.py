@@ -97,6 +97,12 @@ def test_digests_get_receipts_then_proofs_and_a_certificate(api, services, trust
     assert checked.status_code == 200 and checked.json()["verified"] is True
     wrong = public.post(verify, {"certificate": cert.json(), "document_sha256": digests[2]})
     assert wrong.status_code == 422 and wrong.json()["step"] == "document"
+    # The same certificate as a W3C Verifiable Credential verifies the same way.
+    vc = api.get(f"{NOTARY}/receipts/{ids[1]}/certificate?format=vc").json()
+    assert vc["type"] == ["VerifiableCredential", "NotarizedDigestCredential"] and "credentialStatus" not in vc
+    assert vc["evidence"][0]["certificate"] == cert.json()
+    as_vc = verify_certificate(vc, trust=trust, rpc=services.chain.w3, document=documents[1])
+    assert [s.name for s in as_vc.steps] == [s.name for s in result.steps]
 
 
 def test_certificate_is_409_until_anchored(api, notary):
