@@ -16,6 +16,7 @@ from ledger.messages import LANGUAGES, Message, catalog, negotiate, text
 from tests.test_golden_certificates import GOLDEN, GOVERNOR_KEY
 
 LEDGER = Path(__file__).resolve().parents[1] / "ledger"
+JS = Path(__file__).resolve().parents[1] / "js" / "verifier" / "src"
 #: a catalog key where the code names one: refused(step, "format.v1"), steps.ok(step, "status.case_at"), ...
 _KEY = re.compile(r'(?:refused\(|\.fail\(|\.ok\(|Message\(|text\(|\bif |\belse )\s*(?:"[a-z_]+",\s*)?'
                   r"[\"']([a-z_]+\.[a-z_0-9]+)[\"']")
@@ -33,12 +34,19 @@ def test_every_message_exists_in_three_languages_with_the_same_placeholders(key)
     assert _placeholders(entry["zh"]) == _placeholders(entry["en"]) == _placeholders(entry["fr"])
 
 
+#: the same in js/verifier: fail("format.v1"), failAt(step, "signer.invalid", ...), ok(step, "chain.ok", ...), M(...)
+_JS_KEY = re.compile(r'(?:\bfail\(|\bfailAt\(|\bok\(|\bM\(|\? |: )\s*(?:"[a-z_]+",\s*)?"([a-z_]+\.[a-z_0-9]+)"')
+
+
 def test_every_key_the_code_names_is_in_the_catalog():
     named = set()
     for path in LEDGER.glob("*.py"):
         named |= set(_KEY.findall(path.read_text(encoding="utf-8")))
     assert len(named) > 60
     assert sorted(named - set(catalog())) == []
+    in_js = set(_JS_KEY.findall((JS / "index.js").read_text(encoding="utf-8")))
+    assert len(in_js) > 60
+    assert sorted(in_js - set(catalog())) == []
 
 
 def test_chinese_and_french_are_not_english():

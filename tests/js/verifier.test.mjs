@@ -140,3 +140,14 @@ test("the message catalog in the package is ledger/messages.json, in three langu
   assert.equal(text("status.judgment", "fr", { state: "set_aside" }), "le jugement est annulé");
   assert.equal(text("format.v1", "de"), text("format.v1", "en"));
 });
+
+test("steps, refusals and what offline does not prove come in the asked language", async () => {
+  const result = await verifyCertificate(read(golden, "judgment.json"), { trusted, document, lang: "zh" });
+  assert.equal(result.steps[0].detail, "证书格式 2，判决");
+  assert.equal(result.steps[0].key, "format.ok");
+  assert.ok(result.does_not_prove.every((claim) => /[\u4e00-\u9fff]/.test(claim)));
+  const vector = JSON.parse(read(forged, "high_s_twin.json"));
+  await assert.rejects(verifyCertificate(JSON.stringify(vector.certificate), { trusted, lang: "fr" }),
+    (err) => err.step === "signature" && err.reason.startsWith("la signature n'est pas canonique") &&
+      err.message.startsWith("la vérification a échoué à l'étape") && err.steps[0].detail.startsWith("certificat au format 2"));
+});

@@ -10,7 +10,8 @@ export type State =
   | "active" | "pending" | "removed" | "expired"
   | "anchored";
 
-export interface Step { name: StepName; ok: true; detail: string }
+/** A passed step; `key` and `params` name its catalog message (ledger/messages.json) to render in another language. */
+export interface Step { name: StepName; ok: true; detail: string; key: string; params: Record<string, unknown> }
 
 export interface TrustedContract { address: string; artifact_digest: string }
 export interface NetworkDescriptor {
@@ -36,6 +37,8 @@ export interface VerifyOptions {
   documentDigest?: string;
   /** Answer "in force" as of this unix time instead of now (online). */
   at?: number;
+  /** Language of step details, reasons and claims: "en" (default), "zh" or "fr" (ledger/messages.json). */
+  lang?: "en" | "zh" | "fr";
 }
 
 export interface VerificationResult {
@@ -76,6 +79,8 @@ export function certificateFromCredential(credential: object): any;
 export function credential(certificate: object, status?: object[]): object;
 /** Whether parsed JSON is presented as a Verifiable Credential (it has an `@context`). */
 export function isCredential(data: unknown): boolean;
+/** A catalog message ({key, params}) or plain text, in en, zh or fr. */
+export function render(message: string | { key: string; params: Record<string, unknown> }, lang?: string): string;
 /** A verification message (ledger/messages.json) in en, zh or fr; other languages fall back to en. */
 export function text(key: string, lang?: string, params?: Record<string, unknown>): string;
 export const messages: Record<string, { en: string; zh: string; fr: string }>;

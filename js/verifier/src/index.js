@@ -14,12 +14,25 @@ import { messages, text } from "./messages.js";
 
 export { normaliseCaseNumber, certificateSchema, descriptorSchema, credential, isCredential, messages, text };
 
+/** A message to render in the reader's language: a key of ledger/messages.json and its parameters. */
+const M = (key, params = {}) => ({ key, params });
+/** A message (or plain text) in `lang` (en, zh, fr); nested messages are rendered in the same language. */
+export function render(message, lang = "en") {
+  if (typeof message === "string") return message;
+  const params = Object.fromEntries(Object.entries(message.params).map(([k, v]) =>
+    [k, v && typeof v === "object" && "key" in v ? render(v, lang) : v]));
+  return text(message.key, lang, params);
+}
+
 export class VerificationError extends Error {
-  constructor(step, reason, steps = []) {
-    super(`verification failed at step '${step}': ${reason}`);
+  /** `message`: the reason as a catalog message (or text); `lang`: the language it is said in. */
+  constructor(step, message, steps = [], lang = "en") {
+    const reason = render(message, lang);
+    super(text("error.failed", lang, { step, reason }));
     this.step = step;
     this.reason = reason;
     this.steps = steps;
+    this.reasonMessage = message;
   }
 }
 
@@ -59,16 +72,16 @@ const UINT64 = 2n ** 64n - 1n;
 const UINT128 = 2n ** 128n - 1n;
 const TWO_YEARS = 730 * 86400;
 
-const fail = (reason) => { throw new VerificationError("format", reason); };
+const fail = (key, params) => { throw new VerificationError("format", M(key, params)); };
 function isoDate(s, where) {
   const t = Date.parse(`${s}T00:00:00Z`);
-  if (Number.isNaN(t) || new Date(t).toISOString().slice(0, 10) !== s) fail(`${where} is not a valid date`);
-  if (t < 0) fail(`${where}: dates on chain are 1970-01-01 or later`);
+  if (Number.isNaN(t) || new Date(t).toISOString().slice(0, 10) !== s) fail("format.date_invalid", { where });
+  if (t < 0) fail("format.date_before_1970", { where });
   return t / 1000;
 }
 function uint(s, max, where) {
   const v = BigInt(s);
-  if (v > max) fail(`${where} is out of range`);
+  if (v > max) fail("format.out_of_range", { where });
   return v;
 }
 
@@ -86,7 +99,7 @@ function recordWords(kind, r) {
   if (kind === "judgment") {
     const jd = isoDate(r.judgment_date, "record/judgment_date");
     const ed = isoDate(r.effective_date, "record/effective_date");
-    if (ed < jd) fail("record: effective_date is before judgment_date");
+    if (ed < jd) fail("format.effective_before");
     const currency = new Uint8Array(32);
     currency.set(utf8ToBytes(r.currency));
     return ["Judgment", [word(r.court), unhex(r.case_number_digest), unhex(r.document_digest),
@@ -94,14 +107,14 @@ function recordWords(kind, r) {
   }
   if (kind === "enforcement_case") {
     const due = uint(r.amount_due, UINT128, "record/amount_due");
-    if (due === 0n) fail("record/amount_due must be greater than 0");
+    if (due === 0n) fail("format.amount_due_zero");
     return ["Filing", [word(r.court), unhex(r.judgment_id), unhex(r.case_number_digest), word(due),
       word(isoDate(r.filed_at, "record/filed_at"))]];
   }
   if (kind === "defaulter_status") {
-    if (r.listed_at <= 0 || r.until <= 0) fail("record: listed_at and until are after 1970");
+    if (r.listed_at <= 0 || r.until <= 0) fail("format.listing_epoch");
     if (!(r.until - r.listed_at > 0 && r.until - r.listed_at <= TWO_YEARS)) {
-      fail("record: listing period must be more than zero and at most 2 years");
+      fail("format.listing_period");
     }
     const mask = r.restrictions.reduce((acc, n) => acc | RESTRICTIONS[n], 0);
     return ["Listing", [word(r.court), unhex(r.subject), unhex(r.case_id), word(GROUNDS.indexOf(r.ground)), word(mask),
@@ -137,14 +150,14 @@ const CONTRACT_OF_KIND = { judgment: "JudgmentRegistry", enforcement_case: "Enfo
 /** A credential's certificate, once the credential is shown to be exactly the one it determines (step format). */
 export function certificateFromCredential(vc) {
   const certificate = embeddedCertificate(vc);
-  if (!certificate) fail("a credential carries its certificate as its one LedgerCertificate evidence");
+  if (!certificate) fail("format.vc_evidence");
   const { cert } = parseCertificate(certificate);
   const purposes = { judgment: ["revocation", "suspension"], defaulter_status: ["revocation"] }[cert.kind] || [];
   if (statusProblem(cert.kind, vc.credentialStatus)) {
-    fail(`credentialStatus must be one BitstringStatusListEntry per purpose ${JSON.stringify(purposes)} (id = list#index)`);
+    fail("format.vc_status", { purposes: JSON.stringify(purposes) });
   }
   const difference = firstDifference(vc, credential(cert, vc.credentialStatus));
-  if (difference) fail(`the credential's ${difference} is not what the court signed and the certificate certifies`);
+  if (difference) fail("format.vc_claim", { path: difference });
   return cert;
 }
 
@@ -153,37 +166,40 @@ export function certificateFromCredential(vc) {
 export function parseCertificate(input) {
   let cert = input;
   if (typeof input === "string" || input instanceof Uint8Array) {
-    try { cert = parseStrictJSON(input); } catch (e) { fail(e instanceof JSONLexicalError ? e.message : `not JSON: ${e.message}`); }
+    try { cert = parseStrictJSON(input); } catch (e) {
+      if (e instanceof JSONLexicalError) fail("format.lexical", { error: e.message });
+      fail("format.not_json", { error: e.message });
+    }
   }
   if (isCredential(cert)) return { ...parseCertificate(certificateFromCredential(cert)), credential: true };
-  if (cert === null || typeof cert !== "object" || Array.isArray(cert)) fail("a certificate is a JSON object");
-  if (cert.version === 1) fail("certificate format 1 is no longer accepted: ask the court for a v2 certificate");
+  if (cert === null || typeof cert !== "object" || Array.isArray(cert)) fail("format.not_object");
+  if (cert.version === 1) fail("format.v1");
   const problem = schemaError(certificateSchema, cert);
-  if (problem) fail(`does not follow the certificate schema (format 2): ${problem}`);
+  if (problem) fail("format.schema", { problem });
   for (const [where, a] of [["network.contract", cert.network.contract], ["signature.signer", cert.signature.signer]]) {
-    if (checksumAddress(a) !== a) fail(`${where} is not an EIP-55 checksummed address`);
+    if (checksumAddress(a) !== a) fail("format.not_checksummed", { where });
   }
-  if (CONTRACT_OF_KIND[cert.kind] !== cert.network.contract_name) fail("network.contract_name is not the kind's contract");
+  if (CONTRACT_OF_KIND[cert.kind] !== cert.network.contract_name) fail("format.contract_name");
   const r = cert.record;
   if (r.restrictions && JSON.stringify(r.restrictions) !== JSON.stringify([...r.restrictions].sort())) {
-    fail("record/restrictions must be sorted (one spelling per listing)");
+    fail("format.unsorted");
   }
   const [type, words] = recordWords(cert.kind, r);
   const recordId = hashStruct(type, words);
-  if (hex(recordId) !== cert.record_id) fail("record_id is not the EIP-712 struct hash of the record fields");
+  if (hex(recordId) !== cert.record_id) fail("format.record_id");
   if (cert.case) {
     let history = recordId;
     cert.case.actions.forEach((a, i) => {
-      if (a.case_id !== cert.record_id || a.sequence !== i) fail(`action ${i} does not belong to this case at position ${i}`);
+      if (a.case_id !== cert.record_id || a.sequence !== i) fail("format.action_foreign", { i });
       history = keccak(concatBytes(history, actionId(a)));
     });
-    if (hex(history) !== cert.case.history_hash) fail("the actions do not hash to the certificate's history hash");
+    if (hex(history) !== cert.case.history_hash) fail("format.history");
     const [state, recovered] = caseReplay(cert.case.actions);
     if (state !== cert.case.state || String(recovered) !== cert.case.amount_recovered) {
-      fail(`the actions lead to state ${state} with ${recovered} recovered, not ${cert.case.state} with ${cert.case.amount_recovered}`);
+      fail("format.replay", { state, recovered, claimed_state: cert.case.state, claimed: cert.case.amount_recovered });
     }
   }
-  if (cert.as_of && cert.as_of.block_number < cert.transaction.block_number) fail("as_of is a block before the record's transaction");
+  if (cert.as_of && cert.as_of.block_number < cert.transaction.block_number) fail("format.as_of_before");
   if (cert.defaulter) checkListing(cert);
   return { cert, recordId };
 }
@@ -197,14 +213,14 @@ function checkListing(cert) {
   const d = cert.defaulter;
   const written = cert.transaction.block_time;
   if (d.until !== r.until && !(r.until + MIN_EXTENSION <= d.until && d.until <= r.until + MAX_EXTENSION)) {
-    fail("defaulter.until is neither the signed until nor one extension of it (365 to 1,095 days later)");
+    fail("format.until_extension");
   }
-  if (d.at < written) fail("defaulter.at is before the listing's block time");
+  if (d.at < written) fail("format.at_before");
   if (d.removed_at !== undefined && !(written <= d.removed_at && d.removed_at <= d.at)) {
-    fail("defaulter.removed_at is not between the listing's block time and at");
+    fail("format.removed_between");
   }
   if (listingRestricted(r, d.at, d.until, d.removed_at) !== d.restricted) {
-    fail("defaulter.restricted does not follow from at, until and removed_at");
+    fail("format.restricted");
   }
 }
 
@@ -284,20 +300,9 @@ export function trustDescriptors(descriptors, governors) {
 
 // -- verification --------------------------------------------------------------------------------
 export const EXIT_CODES = { in_force: 0, not_authentic: 1, not_in_force: 3, offline: 4 };
-const PROVES = {
-  signature: "a key stated as the court's signer signed exactly these record fields (EIP-712)",
-  case_number: "the case number and salt open the record's case-number digest",
-  history: "the listed actions hash to the stated history hash",
-  listing: "the stated 'restricted' follows from the signed listing and the stated until/removal",
-  proof: "the digest (with its nonce) is a leaf of the signed Merkle root",
-  document: "the document's SHA-256 is the certified digest",
-};
-const DOES_NOT_PROVE = [
-  "that the signer was a registered, valid key of the court when the record was written (online: signer)",
-  "that the record is on chain, in the stated transaction and block, at the stated time (online: record)",
-  "that the case's actions, state and amounts, or the listing's until and removal, are the chain's (online: status)",
-  "whether the record is in force now (online: status)",
-];
+const PROVES = Object.fromEntries(["signature", "case_number", "history", "listing", "proof", "document"]
+  .map((name) => [name, M(`proves.${name}`)]));
+const DOES_NOT_PROVE = ["signer", "record", "state", "in_force"].map((name) => M(`not_proved.${name}`));
 
 function notaryLeaf(digest, nonce) {
   return keccak(keccak(concatBytes(digest, nonce)));
@@ -316,41 +321,41 @@ function processProof(leaf, proof) {
  */
 export async function verifyCertificate(input, options) {
   const done = [];
-  const ok = (name, detail) => done.push({ name, ok: true, detail });
-  const failAt = (name, reason) => { throw new VerificationError(name, reason, [...done]); };
+  const lang = options.lang || "en";
+  const ok = (name, key, params) => done.push({ name, ok: true, detail: render(M(key, params), lang), key, params });
+  const failAt = (name, key, params) => { throw new VerificationError(name, key && typeof key === "object" ? key : M(key, params), [...done], lang); };
   let parsed;
   try { parsed = parseCertificate(input); } catch (e) {
-    if (e instanceof VerificationError) failAt("format", e.reason);
-    failAt("format", String(e.message || e));
+    if (e instanceof VerificationError) failAt("format", e.reasonMessage);
+    failAt("format", "format.not_json", { error: String(e.message || e) });
   }
   const { cert, recordId } = parsed;
-  ok("format", `certificate format ${cert.version}, ${cert.kind}` +
-    (parsed.credential ? " (a W3C Verifiable Credential whose every claim is the certified one)" : ""));
+  ok("format", parsed.credential ? "format.ok_credential" : "format.ok", { version: cert.version, kind: cert.kind });
   const proves = [PROVES.signature];
 
   const network = (options.trusted || []).find((d) => d.chain_id === cert.network.chain_id &&
     d.contracts[cert.network.contract_name] &&
     checksumAddress(d.contracts[cert.network.contract_name].address) === cert.network.contract);
-  if (!network) failAt("network", `${cert.network.contract_name} at ${cert.network.contract} on chain ${cert.network.chain_id} is not a trusted deployment`);
-  ok("network", `${cert.network.contract_name} ${cert.network.contract} of trusted network '${network.name}'`);
+  if (!network) failAt("network", "network.untrusted", { contract_name: cert.network.contract_name, contract: cert.network.contract, chain_id: cert.network.chain_id });
+  ok("network", "network.ok", { contract_name: cert.network.contract_name, contract: cert.network.contract, network: network.name });
 
   const sig = unhex(cert.signature.value);
   const bad = canonicalSignatureProblem(sig);
-  if (bad) failAt("signature", `the signature is not canonical: ${bad}`);
+  if (bad) failAt("signature", "signature.not_canonical", { problem: bad });
   const digest = keccak(concatBytes(new Uint8Array([0x19, 0x01]),
     domainSeparator(cert.network.contract_name, cert.network.chain_id, cert.network.contract), recordId));
   let recovered;
-  try { recovered = recoverAddress(digest, sig); } catch (e) { failAt("signature", `signature cannot be recovered: ${e.message}`); }
-  if (recovered !== cert.signature.signer) failAt("signature", `signature recovers to ${recovered}, not the stated signer ${cert.signature.signer}`);
-  ok("signature", `EIP-712 signature by ${recovered} over the record of court ${cert.record.court}`);
+  try { recovered = recoverAddress(digest, sig); } catch (e) { failAt("signature", "signature.unrecoverable", { error: e.message }); }
+  if (recovered !== cert.signature.signer) failAt("signature", "signature.mismatch", { recovered, signer: cert.signature.signer });
+  ok("signature", "signature.ok", { signer: recovered, court: cert.record.court });
 
   if (cert.case_number) {
-    let text;
-    try { text = normaliseCaseNumber(cert.case_number.text); } catch (e) { failAt("case_number", e.message); }
-    if (text !== cert.case_number.text) failAt("case_number", "the opened case number is not in normal form");
-    const opened = keccak(concatBytes(unhex(cert.case_number.salt), utf8ToBytes(text)));
-    if (hex(opened) !== cert.record.case_number_digest) failAt("case_number", "the case number and salt do not open the record's case-number digest");
-    ok("case_number", "the case number and salt open the case-number digest");
+    let normal;
+    try { normal = normaliseCaseNumber(cert.case_number.text); } catch (e) { failAt("case_number", "case_number.invalid", { error: e.message }); }
+    if (normal !== cert.case_number.text) failAt("case_number", "case_number.not_normal");
+    const opened = keccak(concatBytes(unhex(cert.case_number.salt), utf8ToBytes(normal)));
+    if (hex(opened) !== cert.record.case_number_digest) failAt("case_number", "case_number.mismatch");
+    ok("case_number", "case_number.ok");
     proves.push(PROVES.case_number);
   }
   if (cert.case) proves.push(PROVES.history);
@@ -358,28 +363,29 @@ export async function verifyCertificate(input, options) {
   if (cert.notary) {
     const leaf = notaryLeaf(unhex(cert.notary.digest), unhex(cert.notary.nonce));
     if (hex(processProof(leaf, cert.notary.proof.map(unhex))) !== cert.record.root) {
-      failAt("proof", "the Merkle proof does not lead from the digest and nonce to the anchored root");
+      failAt("proof", "proof.mismatch");
     }
-    ok("proof", `digest is a leaf of root ${cert.record.root} (${cert.notary.proof.length} proof steps)`);
+    ok("proof", "proof.ok", { root: cert.record.root, count: cert.notary.proof.length });
     proves.push(PROVES.proof);
   }
   let documentDigest = options.documentDigest ? options.documentDigest.toLowerCase() : undefined;
   if (options.document) documentDigest = hex(sha256(options.document));
   if (documentDigest !== undefined) {
     const expected = cert.kind === "judgment" ? cert.record.document_digest : cert.notary ? cert.notary.digest : null;
-    if (expected === null) failAt("document", `a ${cert.kind} certificate does not certify a document`);
-    if (documentDigest !== expected) failAt("document", `the document's SHA-256 ${documentDigest} does not match the certified digest ${expected}`);
-    ok("document", "the document's SHA-256 matches the certified digest");
+    if (expected === null) failAt("document", "document.none", { kind: cert.kind });
+    if (documentDigest !== expected) failAt("document", "document.mismatch", { digest: documentDigest, expected });
+    ok("document", "document.ok");
     proves.push(PROVES.document);
   }
   if (!options.rpc) {
     return { verified: true, authentic: null, in_force: null, state: null, at: null, kind: cert.kind,
-      record_id: cert.record_id, online: false, network: network.name, steps: done, status: {}, proves,
-      does_not_prove: [...DOES_NOT_PROVE], exit_code: EXIT_CODES.offline };
+      record_id: cert.record_id, online: false, network: network.name, steps: done, status: {},
+      proves: proves.map((m) => render(m, lang)), does_not_prove: DOES_NOT_PROVE.map((m) => render(m, lang)), exit_code: EXIT_CODES.offline };
   }
   const { state, inForce, status } = await verifyOnline(cert, recordId, network, options, ok, failAt);
   return { verified: true, authentic: true, in_force: inForce, state, at: options.at ?? null, kind: cert.kind,
-    record_id: cert.record_id, online: true, network: network.name, steps: done, status, proves, does_not_prove: [],
+    record_id: cert.record_id, online: true, network: network.name, steps: done, status,
+    proves: proves.map((m) => render(m, lang)), does_not_prove: [],
     exit_code: inForce ? EXIT_CODES.in_force : EXIT_CODES.not_in_force };
 }
 
@@ -439,30 +445,30 @@ async function verifyOnline(cert, recordId, network, options, ok, failAt) {
 
   const chainId = Number(await call("eth_chainId", []));
   const genesis = (await call("eth_getBlockByNumber", ["0x0", false])).hash;
-  if (chainId !== cert.network.chain_id) failAt("chain", `the node is chain ${chainId}, the certificate names chain ${cert.network.chain_id}`);
-  if (network.genesis_hash && genesis !== network.genesis_hash.toLowerCase()) failAt("chain", `the node's genesis block ${genesis} is not the trusted network's`);
-  ok("chain", `chain ${chainId}, genesis ${genesis.slice(0, 18)}…`);
+  if (chainId !== cert.network.chain_id) failAt("chain", "chain.other_chain", { node: chainId, chain_id: cert.network.chain_id });
+  if (network.genesis_hash && genesis !== network.genesis_hash.toLowerCase()) failAt("chain", "chain.other_genesis", { genesis });
+  ok("chain", "chain.ok", { chain_id: chainId, genesis: genesis.slice(0, 18) });
 
   const t = cert.transaction;
   const block = await call("eth_getBlockByHash", [t.block_hash, false]);
-  if (!block) failAt("signer", `block ${t.block_hash} is not on this chain`);
+  if (!block) failAt("signer", "block.missing", { block: t.block_hash });
   const time = Number(block.timestamp);
   if (Number(block.number) !== t.block_number || time !== t.block_time) {
-    failAt("signer", `block ${t.block_hash} is number ${Number(block.number)} with timestamp ${time}; the certificate says ${t.block_number} at ${t.block_time}`);
+    failAt("signer", "signer.block_mismatch", { block: t.block_hash, number: Number(block.number), time, claimed_number: t.block_number, claimed_time: t.block_time });
   }
   const registryAddress = checksumAddress(hex((await ethCall(cert.network.contract, "courtRegistry()"))[0].slice(12)));
   const trustedRegistry = network.contracts.CourtRegistry;
-  if (trustedRegistry && checksumAddress(trustedRegistry.address) !== registryAddress) failAt("signer", "the contract trusts a court registry outside the trusted network");
+  if (trustedRegistry && checksumAddress(trustedRegistry.address) !== registryAddress) failAt("signer", "signer.foreign_registry");
   const court = cert.record.court;
   const valid = await ethCall(registryAddress, "isSignerValidAt(address,uint32,uint64)",
     concatBytes(new Uint8Array(12), unhex(cert.signature.signer)), word(court), word(time));
-  if (num(valid[0]) !== 1) failAt("signer", `${cert.signature.signer} was not a valid signer of court ${court} at the block's timestamp ${time}`);
-  ok("signer", `registered for court ${court} and valid at the timestamp ${time} of block ${t.block_number}, read from the chain`);
+  if (num(valid[0]) !== 1) failAt("signer", "signer.invalid", { signer: cert.signature.signer, court, time });
+  ok("signer", "signer.ok", { court, time, block: t.block_number });
 
   const receipt = await call("eth_getTransactionReceipt", [t.hash]);
-  if (!receipt) failAt("record", `transaction ${t.hash} is not on this chain`);
+  if (!receipt) failAt("record", "record.missing", { tx: t.hash });
   if (Number(receipt.status) !== 1 || Number(receipt.blockNumber) !== t.block_number || receipt.blockHash !== t.block_hash) {
-    failAt("record", `transaction ${t.hash} failed or is not in block ${t.block_number} ${t.block_hash}`);
+    failAt("record", "record.failed", { tx: t.hash, number: t.block_number, block: t.block_hash });
   }
   const t0 = hex(topic(CREATION[cert.kind]));
   const key = cert.kind === "notarized_digest" ? cert.record.root : cert.record_id;
@@ -474,15 +480,15 @@ async function verifyOnline(cert, recordId, network, options, ok, failAt) {
     return num(unhex(log.topics[2])) === court && num(d[0]) === cert.record.size && hex(d[1]) === cert.record.metadata_digest;
   });
   const eventName = CREATION[cert.kind].split("(")[0];
-  if (!created) failAt("record", `transaction ${t.hash} did not emit ${eventName} for ${key} in ${cert.network.contract_name}`);
-  ok("record", `${eventName} in block ${t.block_number} by transaction ${t.hash}`);
+  if (!created) failAt("record", "record.no_event", { tx: t.hash, event: eventName, id: key, contract: cert.network.contract_name });
+  ok("record", "record.ok", { event: eventName, number: t.block_number, tx: t.hash });
 
   const at = options.at ?? null;
   const asOf = async () => {
     const b = await call("eth_getBlockByHash", [cert.as_of.block_hash, false]);
-    if (!b) failAt("status", `block ${cert.as_of.block_hash} is not on this chain`);
+    if (!b) failAt("status", "block.missing", { block: cert.as_of.block_hash });
     if (Number(b.number) !== cert.as_of.block_number || cert.as_of.block_number < t.block_number) {
-      failAt("status", `block ${cert.as_of.block_hash} is not block ${cert.as_of.block_number} at or after the record's`);
+      failAt("status", "status.as_of_mismatch", { block: cert.as_of.block_hash, number: cert.as_of.block_number });
     }
     return Number(b.timestamp);
   };
@@ -504,22 +510,24 @@ async function verifyOnline(cert, recordId, network, options, ok, failAt) {
       }
     }
     status.status = state;
-    ok("status", `judgment is ${state.replaceAll("_", " ")}${at === null ? "" : ` at ${at}`}`);
+    const detail = at === null ? M("status.judgment", { state }) : M("status.judgment_at", { state, at });
+    if (state === "superseded" && status.superseded_by) ok("status", "status.superseded_by", { status: detail, successor: status.superseded_by });
+    else ok("status", detail.key, detail.params);
     return { state, inForce: state === "effective", status };
   }
   if (cert.kind === "enforcement_case") {
     await asOf();
     const found = await logs([hex(ACTION_RECORDED), cert.record_id], t.block_number, cert.as_of.block_number);
     const certified = cert.case.actions.length;
-    if (found.length !== certified) failAt("status", `the chain recorded ${found.length} actions up to block ${cert.as_of.block_number}, the certificate lists ${certified}`);
+    if (found.length !== certified) failAt("status", "status.case_actions", { count: found.length, block: cert.as_of.block_number, certified });
     if (found.length) {
       const last = found[found.length - 1];
       const d = words(last.data);
       if (num(unhex(last.topics[2])) !== certified - 1 || hex(d[6]) !== cert.case.history_hash) {
-        failAt("status", `the history hash the chain recorded after action ${certified - 1} is not the certificate's: the certified actions are not the chain's`);
+        failAt("status", "status.case_history", { i: certified - 1 });
       }
       if (CASE_STATE[num(d[4])] !== cert.case.state || String(toBig(d[5])) !== cert.case.amount_recovered) {
-        failAt("status", "the case's state or amount recovered after its last certified action is not the chain's");
+        failAt("status", "status.case_state");
       }
     }
     const rec = await ethCall(cert.network.contract, "caseRecord(bytes32)", recordId);
@@ -536,7 +544,12 @@ async function verifyOnline(cert, recordId, network, options, ok, failAt) {
       }
     }
     const later = actionsNow - certified;
-    ok("status", `the ${certified} certified actions are the chain's up to block ${cert.as_of.block_number}; case is ${state}${at === null ? "" : ` at ${at}`}${later ? ` (${later} actions recorded after this certificate)` : ""}`);
+    {
+      const where = { certified, block: cert.as_of.block_number, state };
+      const detail = at === null ? M("status.case", where) : M("status.case_at", { ...where, at });
+      if (later) ok("status", "status.later_actions", { status: detail, later });
+      else ok("status", detail.key, detail.params);
+    };
     return { state, inForce: state === "open", status: { state, actions: actionsNow, actions_after_certificate: later, amount_recovered: String(toBig(rec[8])) } };
   }
   if (cert.kind === "defaulter_status") {
@@ -548,19 +561,20 @@ async function verifyOnline(cert, recordId, network, options, ok, failAt) {
       if (log.topics[0] === hex(LISTING_EXTENDED)) until = num(d[0]); else removedAt = num(d[1]);
     }
     const c = cert.defaulter;
-    if (c.at !== asOfTime) failAt("status", `the listing's state is certified at ${c.at}, but block ${cert.as_of.block_number} has timestamp ${asOfTime}`);
+    if (c.at !== asOfTime) failAt("status", "status.listing_at", { at: c.at, block: cert.as_of.block_number, time: asOfTime });
     if (c.until !== until || (c.removed_at ?? null) !== removedAt) {
-      failAt("status", `up to block ${cert.as_of.block_number} the chain has until=${until}, removed_at=${removedAt}; the certificate says until=${c.until}, removed_at=${c.removed_at ?? null}`);
+      failAt("status", "status.listing_chain", { block: cert.as_of.block_number, until, removed_at: removedAt, claimed_until: c.until, claimed_removed_at: c.removed_at ?? null });
     }
     const rec = await ethCall(cert.network.contract, "listingRecord(bytes32)", recordId);
     const untilNow = num(rec[4]);
     const removedNow = num(rec[5]) || null;
     const when = at ?? Number((await call("eth_getBlockByNumber", ["latest", false])).timestamp);
     const state = listingState(cert.record.listed_at, untilNow, removedNow, when);
-    ok("status", `certified state matches the chain up to block ${cert.as_of.block_number} (restricted=${c.restricted} at ${c.at}); listing is ${state}${at === null ? "" : ` at ${at}`}`);
+    ok("status", at === null ? "status.listing" : "status.listing_at_time",
+      { block: cert.as_of.block_number, restricted: c.restricted, at: c.at, state, when: at });
     return { state, inForce: state === "active", status: { state, restricted: listingRestricted(cert.record, when, untilNow, removedNow),
       at: when, until: untilNow, removed_at: removedNow, removal_reason: REMOVAL_REASON[num(rec[6])] } };
   }
-  ok("status", `root anchored in block ${t.block_number}; an anchor is never revoked`);
+  ok("status", "status.anchor", { block: t.block_number });
   return { state: "anchored", inForce: true, status: { state: "anchored", anchored_at: time } };
 }
