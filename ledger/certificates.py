@@ -271,6 +271,21 @@ def _has_float(value: Any) -> bool:
     return False
 
 
+def load_json(data: str | bytes | dict[str, Any]) -> Any:
+    """JSON read strictly (ledger.strict_json: integers only); raises VerificationError('format')."""
+    if not isinstance(data, bytes | str):
+        if _has_float(data):
+            raise refused("format", "format.float")
+        return data
+    restore_recursion_limit()  # a library imported since may have raised it (see ledger._recursion)
+    try:
+        return strict_json.loads(data)
+    except RecursionError:
+        raise refused("format", "format.too_deep") from None
+    except strict_json.JSONLexicalError as exc:
+        raise refused("format", "format.lexical", error=str(exc)) from None
+
+
 def parse_certificate(data: str | bytes | dict[str, Any]) -> Certificate:
     """Parse a certificate; anything malformed raises VerificationError at step ``format``."""
     return parse_certificate_record(data)[0]
@@ -282,16 +297,7 @@ def parse_certificate_record(data: str | bytes | dict[str, Any]) -> tuple[Certif
     Checks, all at step ``format``: JSON, not format 1, the schema, EIP-55 addresses, the record's
     fields and ranges, ``record_id``, and the internal consistency of the case and listing blocks.
     """
-    if isinstance(data, bytes | str):
-        restore_recursion_limit()  # a library imported since may have raised it (see ledger._recursion)
-        try:
-            data = strict_json.loads(data)
-        except RecursionError:
-            raise VerificationError("format", "not JSON this verifier reads: nested too deeply") from None
-        except strict_json.JSONLexicalError as exc:
-            raise VerificationError("format", str(exc)) from None
-    elif _has_float(data):
-        raise VerificationError("format", "a number has a fraction or exponent: integers are written as integers")
+    data = load_json(data)
     if not isinstance(data, dict):
         raise refused("format", "format.not_object")
     if data.get("version") == 1:
@@ -313,7 +319,7 @@ def parse_certificate_record(data: str | bytes | dict[str, Any]) -> tuple[Certif
     if cert.case is not None:
         _check_case(cert, record, record_id)
     if cert.as_of is not None and cert.as_of.block_number < cert.transaction.block_number:
-        raise VerificationError("format", "as_of is a block before the record's transaction")
+        raise refused("format", "format.as_of_before")
     if cert.defaulter is not None:
         assert isinstance(record, Listing)
         _check_listing(cert, record)
@@ -325,14 +331,13 @@ def _check_listing(cert: Certificate, record: Listing) -> None:
     d, written = cert.defaulter, cert.transaction.block_time
     assert d is not None
     if d.until != record.until and not (record.until + MIN_EXTENSION <= d.until <= record.until + MAX_EXTENSION):
-        raise VerificationError("format", "defaulter.until is neither the signed until nor one extension of it "
-                                          "(365 to 1,095 days later)")
+        raise refused("format", "format.until_extension")
     if d.at < written:
-        raise VerificationError("format", "defaulter.at is before the listing's block time")
+        raise refused("format", "format.at_before")
     if d.removed_at is not None and not written <= d.removed_at <= d.at:
-        raise VerificationError("format", "defaulter.removed_at is not between the listing's block time and at")
+        raise refused("format", "format.removed_between")
     if listing_restricted(record, d.at, d.until, d.removed_at) != d.restricted:
-        raise VerificationError("format", "defaulter.restricted does not follow from at, until and removed_at")
+        raise refused("format", "format.restricted")
 
 
 _PARTS: dict[str, type[_Model]] = {}

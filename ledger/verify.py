@@ -49,8 +49,8 @@ from ledger.build import load_artifact
 from ledger.certificates import (
     SCHEMAS,
     Certificate,
-    _number,
     listing_restricted,
+    load_json,
     open_case_number,
     parse_certificate_record,
     schema_error,
@@ -442,17 +442,11 @@ def verify_certificate(
                               state=state, at=at, proves=proves)
 
 
-def _unwrap_credential(data: str | bytes | dict[str, Any]) -> tuple[str | bytes | dict[str, Any], bool]:
-    """A Verifiable Credential's certificate (every claim checked against it), or ``data`` unchanged."""
-    if isinstance(data, bytes | str):
-        try:
-            parsed = json.loads(data, parse_float=_number)
-        except (ValueError, UnicodeDecodeError):
-            return data, False  # parse_certificate_record says what is wrong
-    else:
-        parsed = data
+def _unwrap_credential(data: str | bytes | dict[str, Any]) -> tuple[Any, bool]:
+    """The parsed certificate, taken from a Verifiable Credential once every claim is checked against it."""
+    parsed = load_json(data)
     if not is_credential(parsed):
-        return data, False
+        return parsed, False
     return certificate_from_credential(parsed), True
 
 

@@ -206,3 +206,11 @@ def test_altering_certificate_and_claims_together_is_refused():
     with pytest.raises(VerificationError) as err:
         certificate_from_credential(vector["credential"])
     assert "record_id" in err.value.reason
+
+
+def test_a_deeply_nested_document_offered_as_a_credential_is_refused_at_format():
+    """verify_certificate reads JSON once, for both forms, with the recursion guard of ledger.certificates."""
+    deep = '{"@context": ' + "[" * 100_000 + "]" * 100_000 + "}"
+    with pytest.raises(VerificationError) as err:
+        verify_certificate(deep, trust=trust())
+    assert err.value.step == "format" and "nested too deeply" in err.value.reason
