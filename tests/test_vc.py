@@ -168,18 +168,21 @@ def _forgeries() -> dict[str, dict]:
         vc["credentialSubject"]["amount"] = "1"
         vc["proof"]["eip712"]["message"]["amount"] = 1
 
-    forge("vc_subject_amount_inflated", "judgment", "format", inflate_amount)
-    forge("vc_issuer_names_another_court", "judgment", "format", other_court)
-    forge("vc_issuer_is_another_did", "judgment", "format", other_issuer)
-    forge("vc_backdated_valid_from", "judgment", "format", backdated)
-    forge("vc_listing_claims_not_restricted", "defaulter_status", "format", restricted_claim)
-    forge("vc_unsigned_extra_claim", "judgment", "format", extra_claim)
-    forge("vc_proof_message_swapped", "judgment", "format", swapped_message)
-    forge("vc_type_of_another_kind", "judgment", "format", other_type)
-    forge("vc_without_its_certificate", "judgment", "format", no_evidence)
-    forge("vc_suspension_entry_dropped", "judgment", "format", status_dropped)
-    forge("vc_status_entry_points_elsewhere", "judgment", "format", status_elsewhere)
-    forge("vc_certificate_and_claims_altered_together", "judgment", "format", evidence_altered)
+    for name, kind, change in [
+        ("vc_subject_amount_inflated", "judgment", inflate_amount),
+        ("vc_issuer_names_another_court", "judgment", other_court),
+        ("vc_issuer_is_another_did", "judgment", other_issuer),
+        ("vc_backdated_valid_from", "judgment", backdated),
+        ("vc_listing_claims_not_restricted", "defaulter_status", restricted_claim),
+        ("vc_unsigned_extra_claim", "judgment", extra_claim),
+        ("vc_proof_message_swapped", "judgment", swapped_message),
+        ("vc_type_of_another_kind", "judgment", other_type),
+        ("vc_without_its_certificate", "judgment", no_evidence),
+        ("vc_suspension_entry_dropped", "judgment", status_dropped),
+        ("vc_status_entry_points_elsewhere", "judgment", status_elsewhere),
+        ("vc_certificate_and_claims_altered_together", "judgment", evidence_altered),
+    ]:
+        forge(name, kind, "format", change)
     return out
 
 
