@@ -31,7 +31,7 @@ from api.auth import Client
 from api.deps import ServicesDep, requires
 from api.errors import NotFound, NotReady
 from api.routes import API, AUTHENTICATED_ERRORS, Hex32, Sha256Hex, hex32
-from api.routes.status import certificate_or_credential
+from api.routes.status import VC_RESPONSES, certificate_or_credential
 from api.services import Services
 from ledger.errors import ConfigurationError, ValidationError
 from ledger.notary import NotAnchoredError, NotaryBatcher, Receipt
@@ -199,7 +199,8 @@ def get_receipt(receipt_id: ReceiptId, client: Notary, services: ServicesDep) ->
 
 
 @router.get("/receipts/{receipt_id}/certificate", summary="The receipt's certificate (409 until anchored)",
-            description="With `?format=vc` or `Accept: application/vc`: as a W3C Verifiable Credential.")
+            description="With `?format=vc` or `Accept: application/vc`: as a W3C Verifiable Credential.",
+            responses=VC_RESPONSES)
 def get_certificate(receipt_id: ReceiptId, request: Request, client: Notary, services: ServicesDep) -> Any:
     try:
         certificate = batcher(services).certificate(receipt_id)

@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field
 
 from api.deps import CurrentClient, ServicesDep
 from api.routes import API, AUTHENTICATED_ERRORS, Hex32
-from api.routes.status import certificate_or_credential
+from api.routes.status import VC_RESPONSES, certificate_or_credential
 
 router = APIRouter(prefix=f"{API}/records", tags=["records"], responses=AUTHENTICATED_ERRORS)
 
@@ -69,7 +69,8 @@ def get_record(outbox_id: OutboxId, client: CurrentClient, services: ServicesDep
 
 @router.get("/{outbox_id}/certificate", summary="Certificate of a confirmed record (409 until then)",
             description="With `?format=vc` or `Accept: application/vc` (or `application/vc+ld+json`): the "
-                        "certificate as a W3C Verifiable Credential carrying its status-list entries.")
+                        "certificate as a W3C Verifiable Credential carrying its status-list entries.",
+            responses=VC_RESPONSES)
 def get_certificate(outbox_id: OutboxId, request: Request, client: CurrentClient, services: ServicesDep) -> Any:
     entry = services.entry_for(client, outbox_id)
     return certificate_or_credential(services.certificate(entry), request, services)

@@ -35,6 +35,9 @@ from ledger.vc import (
 router = APIRouter(prefix=f"{API}/status", tags=["verification"], responses=PUBLIC_ERRORS)
 
 VC_MEDIA_TYPES = ("application/vc", "application/vc+ld+json")
+#: OpenAPI: a route that may answer a Verifiable Credential names both media types
+VC_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"content": {t: {"schema": {"type": "object"}} for t in VC_MEDIA_TYPES}}}
 #: lists a deployment can have (position < 2^40 / 131,072): bounds the path parameter
 MAX_LIST = 2**40 // STATUS_LIST_SIZE
 
@@ -53,7 +56,7 @@ def _media_type(request: Request) -> str:
 
 
 @router.get("/{purpose}/{number}", summary="A Bitstring Status List (revocation or suspension)",
-            response_description="a BitstringStatusListCredential")
+            response_description="a BitstringStatusListCredential", responses=VC_RESPONSES)
 def status_list(purpose: Literal["revocation", "suspension"],
                 number: Annotated[int, Path(ge=0, le=MAX_LIST)],
                 request: Request, _: Limited, services: ServicesDep) -> JSONResponse:
