@@ -369,10 +369,9 @@ def verify_certificate(
     """
     steps = _Steps()
     try:
-        if isinstance(certificate, Certificate):
-            certificate = certificate.model_dump(exclude_none=True)
-        certificate, as_credential = _unwrap_credential(certificate)
-        cert, record, struct_hash = parse_certificate_record(certificate)
+        data = certificate.model_dump(exclude_none=True) if isinstance(certificate, Certificate) else certificate
+        data, as_credential = _unwrap_credential(data)
+        cert, record, struct_hash = parse_certificate_record(data)
     except VerificationError as exc:
         raise steps.refuse("format", exc) from None
     steps.ok("format", "format.ok_credential" if as_credential else "format.ok", version=cert.version, kind=cert.kind)
