@@ -7,7 +7,7 @@ from __future__ import annotations
 import time
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Path, Response
+from fastapi import APIRouter, Depends, Path, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from api.auth import Client
@@ -26,6 +26,7 @@ from api.routes import (
     hex32,
     submission_out,
 )
+from api.routes.status import certificate_or_credential
 from ledger.records import Extension, Ground, Removal, RemovalReason, Restriction
 
 router = APIRouter(prefix=f"{API}/defaulters", tags=["defaulters"], responses=AUTHENTICATED_ERRORS)
@@ -174,6 +175,8 @@ def remove_listing(
 
 
 @router.get("/listings/{listing_id}/certificate", summary="The listing's certificate: restricted now or not")
-def listing_certificate(listing_id: ListingIdPath, client: Reader, services: ServicesDep) -> dict[str, Any]:
+def listing_certificate(
+    listing_id: ListingIdPath, request: Request, client: Reader, services: ServicesDep
+) -> dict[str, Any]:
     entry = services.record_entry(client, hex32(listing_id), "listing")
-    return services.certificate(entry).model_dump(exclude_none=True)
+    return certificate_or_credential(services.certificate(entry), request, services)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Path, Query, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from api.auth import Client
@@ -29,6 +29,7 @@ from api.routes import (
     submission_out,
 )
 from api.routes._paging import After, CaseNumberQuery, Limit, Page, digest_of, listing_court, page_of
+from api.routes.status import certificate_or_credential
 from ledger.records import Action, ActionKind, CaseState
 
 router = APIRouter(prefix=f"{API}/enforcement", tags=["enforcement"], responses=AUTHENTICATED_ERRORS)
@@ -228,6 +229,6 @@ def get_case(case_id: CaseIdPath, client: Reader, services: ServicesDep) -> Case
 
 
 @router.get("/cases/{case_id}/certificate", summary="The case's portable certificate, with every action")
-def case_certificate(case_id: CaseIdPath, client: Reader, services: ServicesDep) -> dict[str, Any]:
+def case_certificate(case_id: CaseIdPath, request: Request, client: Reader, services: ServicesDep) -> dict[str, Any]:
     entry = services.record_entry(client, hex32(case_id), "filing")
-    return services.certificate(entry).model_dump(exclude_none=True)
+    return certificate_or_credential(services.certificate(entry), request, services)

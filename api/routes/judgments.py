@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Path, Query, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from api.auth import Client
@@ -27,6 +27,7 @@ from api.routes import (
     submission_out,
 )
 from api.routes._paging import After, CaseNumberQuery, Limit, Page, digest_of, listing_court, page_of
+from api.routes.status import certificate_or_credential
 from ledger.records import JudgmentStatus, JudgmentStatusChange
 
 router = APIRouter(prefix=f"{API}/judgments", tags=["judgments"], responses=AUTHENTICATED_ERRORS)
@@ -214,6 +215,8 @@ def get_judgment(judgment_id: RecordIdPath, client: Reader, services: ServicesDe
 
 
 @router.get("/{judgment_id}/certificate", summary="The judgment's portable certificate")
-def judgment_certificate(judgment_id: RecordIdPath, client: Reader, services: ServicesDep) -> dict[str, Any]:
+def judgment_certificate(
+    judgment_id: RecordIdPath, request: Request, client: Reader, services: ServicesDep
+) -> dict[str, Any]:
     entry = services.record_entry(client, hex32(judgment_id), "judgment")
-    return services.certificate(entry).model_dump(exclude_none=True)
+    return certificate_or_credential(services.certificate(entry), request, services)

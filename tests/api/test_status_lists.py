@@ -128,3 +128,23 @@ def test_a_credential_claiming_another_amount_is_refused_by_the_service(court, p
     problem = public.post("/api/v1/verify/certificate", {"certificate": forged}).json()
     assert problem["step"] == "format" and "credentialSubject/amount" in problem["detail"]
     assert "authentic" not in problem
+
+
+def test_each_records_own_certificate_route_answers_a_credential_when_asked(court, services):
+    judgment = _judgment(court)
+    case = court.api.confirmed(court.api.post("/api/v1/enforcement/cases", {
+        "judgment_id": judgment["record_id"], "case_number": "(2019)京0108执7301号", "amount_due": 1_000,
+        "filed_at": "2019-04-02"}))
+    listing = court.api.confirmed(court.api.post("/api/v1/defaulters/listings", {
+        "subject": {"kind": "resident_id", "id": resident_id(), "name": "张三"}, "case_id": case["record_id"],
+        "ground": "able_but_refuses", "restrictions": ["flights"]}))
+    assert services.wait_indexed(listing["block_number"])
+    for path, record in ((f"/api/v1/judgments/{judgment['record_id']}/certificate", judgment),
+                         (f"/api/v1/enforcement/cases/{case['record_id']}/certificate", case),
+                         (f"/api/v1/defaulters/listings/{listing['record_id']}/certificate", listing)):
+        plain = court.api.get(path)
+        vc = court.api.get(path + "?format=vc")
+        assert plain.status_code == vc.status_code == 200, (path, vc.text)
+        assert plain.json()["version"] == 2 and plain.json()["record_id"] == record["record_id"]
+        assert not _w3c_errors(vc.json()), path
+        assert vc.json()["evidence"][0]["certificate"]["record_id"] == record["record_id"]
