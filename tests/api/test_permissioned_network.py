@@ -51,6 +51,7 @@ def _production_env(governance_key: str) -> dict[str, str]:
         "LEDGER_MODE": "production",
         "LEDGER_VAULT_KEY": secrets.token_hex(32),
         "LEDGER_BLIND_INDEX_KEY": secrets.token_hex(32),
+        "LEDGER_CASE_NUMBER_KEY": secrets.token_hex(32),
         "LEDGER_KEYSTORE_PASSWORD": secrets.token_urlsafe(18),
         "LEDGER_GOVERNANCE_KEY": governance_key,
     }

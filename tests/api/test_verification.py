@@ -163,6 +163,7 @@ def test_no_public_listing_endpoints(http):
         "/api/v1/verify/certificate",
         "/api/v1/verify/lookup",
         "/api/v1/verify/network",
+        "/api/v1/verify/recorded/{block_number}",  # a block's time, for the printed sheet: no record data
     ]
     assert http.get("/docs").status_code == 200
 
