@@ -92,25 +92,32 @@ def test_declared_huge_body_is_refused_before_a_byte_of_it_is_read(base: str, we
     assert _alive(web)
 
 
+def _drip_chunks(sock: Any, chunk: bytes, most: int) -> tuple[int, int]:
+    """Send ``chunk`` as chunked-encoding pieces, at most ``most`` times, until the server answers (or
+    closes): the answer's status and how many chunks were sent."""
+    status, sent = 0, 0
+    for sent in range(1, most + 1):  # noqa: B007 - the count is returned
+        try:
+            sock.sendall(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+        except (BrokenPipeError, ConnectionResetError):
+            break
+        sock.settimeout(0.05)
+        try:
+            status = read_response(sock)[0]
+            break
+        except TimeoutError:
+            continue
+    sock.settimeout(5)
+    if status == 0:
+        status = read_response(sock)[0]
+    return status, sent
+
+
 def test_chunked_body_is_cut_off_as_soon_as_it_passes_the_limit(base: str, web: httpx.Client) -> None:
     with connect(base) as sock:
         sock.sendall(request_head("POST", LOOKUP, {**JSON, "Transfer-Encoding": "chunked"}))
         chunk = b"[" + b"0," * 8191 + b"0]"  # 16 KiB of valid JSON text per chunk, never finished
-        status = 0
-        for sent in range(1, 65):  # noqa: B007 - bounded: at most 1 MiB, sixteen times the limit
-            try:
-                sock.sendall(b"%x\r\n%s\r\n" % (len(chunk), chunk))
-            except (BrokenPipeError, ConnectionResetError):
-                break
-            sock.settimeout(0.05)
-            try:
-                status, _, _ = read_response(sock)
-                break
-            except TimeoutError:
-                continue
-        sock.settimeout(5)
-        if status == 0:
-            status, _, _ = read_response(sock)
+        status, sent = _drip_chunks(sock, chunk, 64)  # bounded: at most 1 MiB, sixteen times the limit
         assert status == 413
         assert sent <= 8  # refused within the first 128 KiB, not after reading everything
     assert _alive(web)
@@ -267,19 +274,5 @@ def test_upload_without_a_declared_length_is_cut_off_at_its_bound(services: Serv
             request_head("POST", "/api/v1/notary/files", {"Content-Type": media, "Transfer-Encoding": "chunked"})
         )
         chunk = b"--x\r\nContent-Disposition: form-data; name=files; filename=a\r\n\r\n" + b"a" * 65536
-        status = 0
-        for _ in range(32):  # bounded: 2 MiB at most, eight times the bound
-            try:
-                sock.sendall(b"%x\r\n%s\r\n" % (len(chunk), chunk))
-            except (BrokenPipeError, ConnectionResetError):
-                break
-            sock.settimeout(0.05)
-            try:
-                status = read_response(sock)[0]
-                break
-            except TimeoutError:
-                continue
-        sock.settimeout(5)
-        if status == 0:
-            status = read_response(sock)[0]
+        status, _ = _drip_chunks(sock, chunk, 32)  # bounded: 2 MiB at most, eight times the bound
         assert status == 413
