@@ -54,11 +54,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, cast
 
+from eth_abi import encode as abi_encode
 from eth_account.signers.local import LocalAccount
-from eth_utils import to_checksum_address
+from eth_utils import event_abi_to_log_topic, to_checksum_address
 from web3.exceptions import ProviderConnectionError, Web3RPCError
 
-from api.outbox import GOVERNANCE_LANE, Adopted, Entry, Outbox, Previous
+from api.outbox import GOVERNANCE_LANE, Adopted, Entry, Outbox
 from api.signers import Signers
 from api.written import TRACES as _TRACES
 from api.written import error_of, says_already_written
@@ -67,7 +68,9 @@ from api.written import target as _target
 from ledger.chain import Chain, first_block_at
 from ledger.client import Ledger, jurisdiction_bytes
 from ledger.errors import ChainUnavailableError, ConfigurationError, ContractRevertError
-from ledger.pipeline import Pipeline, Refusal, Refused, recheck_lost_blocks
+from ledger.pipeline import Pipeline, Refusal, Refused, earlier
+from ledger.pipeline.journal import JournalRow
+from ledger.pipeline.lost import recheck_journal
 from ledger.pipeline.rpc import message as _message
 from ledger.records import (
     CONTRACT_OF,
@@ -87,7 +90,6 @@ GOVERNANCE_FUNCTIONS = {
     "retire_signer": "retireSigner",
 }
 
-_LOG_CHUNK = 5_000  # blocks per eth_getLogs call (nodes bound the range of one call)
 _SENT, _WAIT, _DONE = "sent", "wait", "done"
 
 
@@ -224,22 +226,24 @@ class OutboxWorker:
         receipt; one the chain forgot is reopened, and :meth:`_follow` sends the same raw transaction
         again with its nonce.
         """
-        return recheck_lost_blocks(self.w3, self.outbox.settled_in_newest_block, self._settled_in_lost_block)
+        return recheck_journal(
+            self.w3, self.outbox.settled_in_newest_block, mined_again=self._mined_again, lost=self._lost
+        )
 
-    def _settled_in_lost_block(self, entry: Entry, number: int) -> None:
-        assert entry.tx_hash is not None
-        receipt = self._receipt(entry.tx_hash)
-        if receipt is not None:
-            self._finish(entry, receipt)
-            return
+    def _mined_again(self, row: JournalRow, receipt: Any) -> bool:
+        self._finish(self.outbox.get(_entry_id(row)), receipt)
+        return True
+
+    def _lost(self, row: JournalRow, number: int) -> None:
+        entry_id = _entry_id(row)
         log.warning(
             "outbox %s: block %s that settled transaction %s is gone from the chain; sending it again",
-            entry.id,
+            entry_id,
             number,
-            entry.tx_hash,
+            row.tx_hash,
         )
-        self.outbox.reopen(entry.id, f"block {number} was lost by the node; sending again")
-        self._last_broadcast.pop(entry.id, None)
+        self.outbox.reopen(entry_id, f"block {number} was lost by the node; sending again", tx_hash=row.tx_hash)
+        self._last_broadcast.pop(entry_id, None)
 
     # -- following -----------------------------------------------------------------------------
 
@@ -344,6 +348,8 @@ class OutboxWorker:
         else:
             revert = self._mined_revert(entry, number)
             outcome = self._earlier_receipt(entry) or self._written_by_this_entry(entry, revert)
+            if isinstance(outcome, dict):
+                outcome.pop("may_still_show_up", None)
             if isinstance(outcome, _Found):
                 self._finish(entry, outcome.receipt, outcome)
                 return
@@ -376,20 +382,13 @@ class OutboxWorker:
             f"transaction {entry.tx_hash} reverted (out of gas or state changed before inclusion)"
         )
 
-    # -- an entry's earlier transactions --------------------------------------------------------
-
-    def _transactions(self, entry: Entry) -> list[Previous]:
-        """Every transaction the entry signed: the previous ones, then the current one if any."""
-        out = list(entry.previous_transactions)
-        if entry.tx_hash is not None and all(p.tx_hash != entry.tx_hash for p in out):
-            out.append(Previous(entry.tx_hash, entry.sender, entry.nonce, entry.raw_tx))
-        return out
+    # -- an entry's earlier transactions (ledger.pipeline.earlier) --------------------------------
 
     def _adopt(self, entry: Entry, tx_hash: str, sender: str, nonce: int) -> Adopted:
         """An earlier transaction of the entry as the entry's own: sender, nonce, raw bytes, signature."""
         account = self._account_for_sender(sender)
         signature = self.ledger.sign(account, entry.typed_record()) if entry.record is not None else None
-        raw = next((p.raw_tx for p in self._transactions(entry) if p.tx_hash == tx_hash), None)
+        raw = next((r.raw_tx for r in entry.journal if r.tx_hash == tx_hash), None)
         return Adopted(
             signer=account.address if signature is not None else None,
             signature=signature,
@@ -398,39 +397,38 @@ class OutboxWorker:
             raw_tx=raw,
         )
 
+    def _found(self, entry: Entry, found: earlier.Found, how: str) -> _Found:
+        row = found.row
+        sender, nonce = (row.sender, row.nonce) if row is not None else (None, None)
+        if sender is None or nonce is None:
+            tx = self.w3.eth.get_transaction(found.tx_hash)  # type: ignore[arg-type]
+            sender, nonce = str(tx["from"]), int(tx["nonce"])
+        return _Found(
+            found.receipt,
+            self._adopt(entry, found.tx_hash, sender, nonce),
+            f"confirmed by its earlier transaction {found.tx_hash} (nonce {nonce}), found by {how}",
+        )
+
     def _earlier_receipt(self, entry: Entry) -> _Found | None:
         """The cheap path: a previous transaction of the entry (given up for a new nonce, or replaced
         with higher fees) that was mined and succeeded. It ran the entry's own call: it is the entry's
         confirmation."""
-        for previous in reversed(entry.previous_transactions):
-            if previous.tx_hash == entry.tx_hash:
-                continue
-            receipt = self._receipt(previous.tx_hash)
-            if receipt is None or receipt["status"] != 1:
-                continue
-            sender, nonce = previous.sender, previous.nonce
-            if sender is None or nonce is None:
-                tx = self.w3.eth.get_transaction(previous.tx_hash)  # type: ignore[arg-type]
-                sender, nonce = str(tx["from"]), int(tx["nonce"])
-            return _Found(
-                receipt,
-                self._adopt(entry, previous.tx_hash, sender, nonce),
-                f"confirmed by its earlier transaction {previous.tx_hash} (nonce {nonce}), found by its "
-                "receipt after the entry had been signed again",
-            )
-        return None
+        found = earlier.in_receipts(self._receipt, entry.journal, skip=[entry.tx_hash])
+        if found is None:
+            return None
+        return self._found(entry, found, "its receipt after the entry had been signed again")
 
     def _written_by_this_entry(self, entry: Entry, revert: BaseException) -> _Found | dict[str, Any] | None:
         """After a revert saying the entry's record may already be on chain (:func:`says_already_written`),
-        find the transaction that wrote it by its log.
+        find the transaction that wrote it by its log (:func:`ledger.pipeline.earlier.search`).
 
-        The log is looked for with ``eth_getLogs`` on the record's contract and event, topic 1 the
-        record's target, from a little below the block the entry was first signed at (a node that lost
-        blocks mines a transaction again lower) to the newest block. It is the entry's own write only if
-        every record field the event carries matches and its transaction was sent by a key this service
-        holds for the court, with exactly the entry's call: then it settles the entry (:class:`_Found`).
-        Otherwise the error to store, saying which transaction wrote the record and how it differs, or
-        that none was found. None when the revert is not of that kind, or the entry was never signed.
+        The log is the record's event on the record's contract, topic 1 the record's target, searched from
+        a little below the block the entry was first signed at (a node that lost blocks mines a
+        transaction again lower) to the newest block. It is the entry's own write only if every record
+        field the event carries matches and its transaction was sent by a key this service holds for the
+        court, with exactly the entry's call: then it settles the entry (:class:`_Found`). Otherwise the
+        error to store, saying which transaction wrote the record and how it differs, or that none was
+        found. None when the revert is not of that kind, or the entry was never signed.
         """
         if entry.record is None or entry.attempts == 0:
             return None
@@ -440,51 +438,29 @@ class OutboxWorker:
         trace = _TRACES[type(record)]
         name = CONTRACT_OF[type(record)]
         event = self.ledger.contract(name).events[trace.event]()
-        inputs = event.abi["inputs"]
         expected = {trace.renames.get(k, k): _plain(v) for k, v in record.message().items()}
-        filters: dict[str, Any] = {inputs[0]["name"]: _target(record)}
-        if "sequence" in expected and any(i["name"] == "sequence" and i["indexed"] for i in inputs):
-            filters["sequence"] = expected["sequence"]
         to, data = self.ledger.call_data(record)
-        call = bytes.fromhex(data[2:])
-        ours = self._senders_of(entry)
+        judge = _Judge(event, expected, to, bytes.fromhex(data[2:]), self._senders_of(entry), entry.court)
         latest = int(self.w3.eth.block_number)
         start = self._search_start(entry, name, latest)
-        others: list[tuple[str, int, str, str]] = []
-        for low in range(start, latest + 1, _LOG_CHUNK):
-            high = min(latest, low + _LOG_CHUNK - 1)
-            for item in event.get_logs(argument_filters=filters, from_block=low, to_block=high):
-                args = {k: _plain(v) for k, v in item["args"].items()}
-                if "sequence" in args and args["sequence"] != expected.get("sequence", args["sequence"]):
-                    continue  # another change of the same target
-                differs = sorted(k for k in expected if k in args and args[k] != expected[k])
-                tx_hash = "0x" + bytes(item["transactionHash"]).hex()
-                tx = self.w3.eth.get_transaction(tx_hash)  # type: ignore[arg-type]
-                sender = str(to_checksum_address(tx["from"]))
-                same_call = (
-                    tx.get("to") is not None
-                    and to_checksum_address(tx["to"]) == to_checksum_address(to)
-                    and bytes(tx["input"]) == call
-                )
-                if not differs and sender in ours and same_call:
-                    receipt = self.w3.eth.get_transaction_receipt(tx_hash)  # type: ignore[arg-type]
-                    if receipt["status"] == 1:
-                        return _Found(
-                            receipt,
-                            self._adopt(entry, tx_hash, sender, int(tx["nonce"])),
-                            f"confirmed by its earlier transaction {tx_hash} (nonce {int(tx['nonce'])}), "
-                            f"found by its {trace.event} log after {cast(ContractRevertError, revert).error}",
-                        )
-                if differs:
-                    why = "with other " + ", ".join(differs)
-                elif sender not in ours:
-                    why = f"from an account that is not a key this service holds for court {entry.court}"
-                else:
-                    why = "with another call"
-                others.append((tx_hash, int(item["blockNumber"]), sender, why))
+        creation = _creation(event, _target(record), expected.get("sequence"))
+        outcome = earlier.search(
+            self.w3,
+            entry.journal,
+            creation,
+            [(start, latest)],
+            judge=judge,
+            receipts_first=False,
+            current=entry.tx_hash,
+        )
+        if outcome.found is not None:
+            why = cast(ContractRevertError, revert).error
+            return self._found(entry, outcome.found, f"its {trace.event} log after {why}")
         error = error_of(revert)
-        if others:
-            tx_hash, number, sender, why = others[0]
+        if outcome.others:
+            item, why = outcome.others[0]
+            tx_hash, number = "0x" + bytes(item["transactionHash"]).hex(), int(item["blockNumber"])
+            sender = judge.senders.get(tx_hash, "?")
             error["detail"] = (
                 f"{error['detail']}; transaction {tx_hash} (block {number}, sent by {sender}) wrote it {why}: "
                 "it is not this entry's record"
@@ -495,20 +471,21 @@ class OutboxWorker:
                 f"{error['detail']}; no transaction of this entry wrote it ({trace.event} logs searched in "
                 f"blocks {start}..{latest})"
             )
+            error["may_still_show_up"] = outcome.may_still_show_up
         return error
 
     def _may_still_show_up(self, entry: Entry, outcome: dict[str, Any] | None) -> bool:
         """Whether a search that found no transaction at all should be repeated (for ``search_grace``
         seconds from the first one) before the entry fails: the entry gave up transactions of its own,
-        one of which may be the writer."""
-        return outcome is not None and "recorded_by" not in outcome and bool(entry.previous_transactions)
+        one of which may be the writer (:attr:`ledger.pipeline.earlier.Search.may_still_show_up`)."""
+        return outcome is not None and bool(outcome.pop("may_still_show_up", False))
 
     def _senders_of(self, entry: Entry) -> set[str]:
         """The accounts whose transactions may be the entry's: the court's keys held here, its senders."""
         held: set[str] = set()
         if entry.court is not None:
             held.update(to_checksum_address(a) for a, _ in self.outbox.signer_keys(entry.court))
-        held.update(to_checksum_address(p.sender) for p in self._transactions(entry) if p.sender)
+        held.update(to_checksum_address(r.sender) for r in entry.journal if r.sender)
         return held
 
     def _search_start(self, entry: Entry, contract: str, latest: int) -> int:
@@ -516,10 +493,12 @@ class OutboxWorker:
         block the entry was first signed at (for an entry stored before that was kept: the block of
         its acceptance, found by time, less ten minutes), never below the contract's deployment."""
         deployed = int(self.ledger.deployment.contracts[contract].block_number)
-        first = entry.first_block
-        if first is None:
-            first = first_block_at(self.w3, entry.accepted_at - 600.0, deployed, latest)
-        return max(deployed, min(first, latest) - self.log_search_margin)
+        fallback = None
+        if entry.first_block is None:
+            fallback = first_block_at(self.w3, entry.accepted_at - 600.0, deployed, latest)
+        return earlier.start_block(
+            entry.journal, margin=self.log_search_margin, floor=deployed, latest=latest, fallback=fallback
+        )
 
     # -- sending -------------------------------------------------------------------------------
 
@@ -646,6 +625,55 @@ class OutboxWorker:
                 self.on_finished(done)
             except Exception as exc:
                 log.warning("outbox %s: on_finished hook failed: %s", entry.id, type(exc).__name__)
+
+
+def _entry_id(row: JournalRow) -> str:
+    return row.owner.removeprefix("outbox:")
+
+
+def _creation(event: Any, target: bytes, sequence: Any) -> earlier.Creation:
+    """The log that writes a record: its event on its contract, topic 1 the target (and the sequence, when
+    the event indexes it)."""
+    topics: list[bytes | None] = [event_abi_to_log_topic(event.abi)]
+    inputs = event.abi["inputs"]
+    for i, item in enumerate(x for x in inputs if x["indexed"]):
+        if i == 0:
+            topics.append(abi_encode([item["type"]], [target]))
+        elif item["name"] == "sequence" and sequence is not None:
+            topics.append(abi_encode([item["type"]], [sequence]))
+        else:
+            topics.append(None)
+    return earlier.Creation(event.address, tuple(topics))
+
+
+class _Judge:
+    """Whether a log of the record's event is the entry's own write: None, else why not."""
+
+    def __init__(
+        self, event: Any, expected: dict[str, Any], to: str, call: bytes, ours: set[str], court: int | None
+    ) -> None:
+        self.event, self.expected, self.to, self.call, self.ours, self.court = event, expected, to, call, ours, court
+        self.senders: dict[str, str] = {}
+
+    def __call__(self, item: Any, tx: Any) -> str | None:
+        args = {k: _plain(v) for k, v in self.event.process_log(item)["args"].items()}
+        if "sequence" in args and args["sequence"] != self.expected.get("sequence", args["sequence"]):
+            return earlier.UNRELATED
+        differs = sorted(k for k in self.expected if k in args and args[k] != self.expected[k])
+        sender = str(to_checksum_address(tx["from"]))
+        self.senders["0x" + bytes(item["transactionHash"]).hex()] = sender
+        same_call = (
+            tx.get("to") is not None
+            and to_checksum_address(tx["to"]) == to_checksum_address(self.to)
+            and bytes(tx["input"]) == self.call
+        )
+        if differs:
+            return "with other " + ", ".join(differs)
+        if sender not in self.ours:
+            return f"from an account that is not a key this service holds for court {self.court}"
+        if not same_call:
+            return "with another call"
+        return None
 
 
 def contract_of_entry(entry: Entry) -> str:

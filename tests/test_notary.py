@@ -15,6 +15,7 @@ from ledger import notary as notary_module
 from ledger.errors import ConfigurationError, NotFoundError, ValidationError, VerificationError
 from ledger.merkle import MerkleTree, verify_notary_proof
 from ledger.notary import NotAnchoredError, NotaryBatcher, _build_tree, _positions, _proof_from, sha256_file
+from ledger.notary.anchoring import Anchoring
 from ledger.records import sha256_digest
 from ledger.verify import NetworkDescriptor, TrustAnchors, verify_certificate
 from tests.conftest import admit_new_court, fund
@@ -74,7 +75,11 @@ def stored_batch(store, batch: int) -> dict:
     with sqlite3.connect(store) as db:
         db.row_factory = sqlite3.Row
         return dict(
-            db.execute("SELECT state, tx_hash, raw_tx, nonce FROM batches WHERE id = ?", (batch,)).fetchone()
+            db.execute(
+                "SELECT b.state, b.tx_hash, t.raw_tx, t.nonce FROM batches b "
+                "LEFT JOIN transactions t ON t.tx_hash = b.tx_hash WHERE b.id = ?",
+                (batch,),
+            ).fetchone()
         )
 
 
@@ -181,7 +186,7 @@ def test_closes_by_size(make_batcher):
 
 
 class Clock:
-    """Stands in for the ``time`` module inside ledger.notary: age is measured on this clock."""
+    """Stands in for the ``time`` module inside ledger.notary's batcher and store: age is measured on this clock."""
 
     def __init__(self) -> None:
         self.now = 1_800_000_000.0
@@ -192,7 +197,8 @@ class Clock:
 
 def test_closes_by_age(make_batcher, monkeypatch):
     clock = Clock()
-    monkeypatch.setattr(notary_module, "time", clock)
+    monkeypatch.setattr(notary_module.batcher, "time", clock)
+    monkeypatch.setattr(notary_module.store, "time", clock)
     b = make_batcher(max_size=1000, max_age=2.0)
     ids = b.submit_many(digests(3))
     clock.now += 1.0
@@ -334,7 +340,7 @@ def signed_not_sent(make_batcher, monkeypatch, n: int):
         raise Crash("power cut before sending")
 
     with monkeypatch.context() as m:
-        m.setattr(NotaryBatcher, "_send_raw", crash)
+        m.setattr(Anchoring, "_send_raw", crash)
         with pytest.raises(Crash):
             b.run_once(force=True)
     return b, values, ids
@@ -348,7 +354,7 @@ def test_crash_after_closing_before_signing(make_batcher, ledger, monkeypatch, s
         raise Crash("power cut before signing")
 
     with monkeypatch.context() as m:
-        m.setattr(NotaryBatcher, "_sign", crash)
+        m.setattr(Anchoring, "_sign", crash)
         with pytest.raises(Crash):
             b.run_once(force=True)
     assert stored_batch(store, 1)["state"] == "closed"
@@ -379,14 +385,14 @@ def test_crash_before_sending_resends_the_stored_transaction(make_batcher, ledge
 def test_crash_after_sending_does_not_send_again(make_batcher, ledger, monkeypatch, store, court):
     b = make_batcher()
     ids = b.submit_many(digests(6))
-    send = NotaryBatcher._send_raw
+    send = Anchoring._send_raw
 
     def send_then_crash(self, batch):
         send(self, batch)
         raise Crash("power cut after sending")
 
     with monkeypatch.context() as m:
-        m.setattr(NotaryBatcher, "_send_raw", send_then_crash)
+        m.setattr(Anchoring, "_send_raw", send_then_crash)
         with pytest.raises(Crash):
             b.run_once(force=True)
     signed = stored_batch(store, 1)

@@ -24,6 +24,7 @@ from ledger.chain import Chain, connect
 from ledger.client import Ledger
 from ledger.deployment import deploy
 from ledger.notary import BatchResult, NotaryBatcher
+from ledger.notary.anchoring import Anchoring
 from ledger.records import Anchor, sha256_digest
 from tests.conftest import Court, admit_new_court, fund
 
@@ -186,7 +187,7 @@ def test_rotating_a_courts_key_while_anchors_are_pending_signs_the_next_anchor_w
     signed_values = _digests(3, "signed before")
     signed_ids = batcher.submit_many(signed_values)
     with monkeypatch.context() as m:  # the first batch is signed with the old key, never sent
-        m.setattr(NotaryBatcher, "_send_raw", cut)
+        m.setattr(Anchoring, "_send_raw", cut)
         with pytest.raises(PowerCut):
             batcher.run_once(force=True)
     pending_ids = batcher.submit_many(_digests(4, "pending"))

@@ -19,6 +19,7 @@ from ledger.chain import Chain, connect
 from ledger.client import Ledger
 from ledger.deployment import deploy
 from ledger.notary import NotaryBatcher
+from ledger.notary.anchoring import Anchoring
 from ledger.records import sha256_digest
 from tests.conftest import admit_new_court
 
@@ -191,7 +192,7 @@ def test_an_adopted_anchor_of_another_sender_lost_with_its_block_is_signed_and_s
         raise PowerCut
 
     with monkeypatch.context() as m:
-        m.setattr(NotaryBatcher, "_send_raw", cut)
+        m.setattr(Anchoring, "_send_raw", cut)
         with pytest.raises(PowerCut):
             batcher.run_once(force=True)  # closed and signed, never sent
     with sqlite3.connect(store) as db:

@@ -13,9 +13,10 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol, TypeVar
 
-from ledger.pipeline.rpc import block_hash
+from ledger.pipeline.journal import JournalRow
+from ledger.pipeline.rpc import block_hash, receipt
 
-__all__ = ["Settled", "recheck_lost_blocks"]
+__all__ = ["Settled", "recheck_journal", "recheck_lost_blocks"]
 
 
 class Settled(Protocol):
@@ -53,3 +54,27 @@ def recheck_lost_blocks(
             handle(write, number)
             moved += 1
         below = number
+
+
+def recheck_journal(
+    w3: Any,
+    newest_below: Callable[[int | None], Sequence[JournalRow]],
+    *,
+    mined_again: Callable[[JournalRow, Any], bool],
+    lost: Callable[[JournalRow, int], None],
+) -> int:
+    """:func:`recheck_lost_blocks` over the journal's settled transactions (:mod:`ledger.pipeline.journal`).
+
+    A transaction whose block is gone and that has a receipt again (mined again, in another block) goes to
+    ``mined_again(row, receipt)``, which settles its owner from it and answers True (False: treat it as
+    lost); any other goes to ``lost(row, block_number)``, where its owner goes back to be sent again (the
+    same stored bytes when it has them).
+    """
+
+    def handle(row: JournalRow, number: int) -> None:
+        found = receipt(w3, row.tx_hash)
+        if found is not None and mined_again(row, found):
+            return
+        lost(row, number)
+
+    return recheck_lost_blocks(w3, newest_below, handle)

@@ -20,7 +20,7 @@ import pytest
 from eth_utils import keccak
 
 from api.auth import Client
-from api.outbox import Outbox, Previous
+from api.outbox import Outbox, Previous, owner_of
 from api.services import Services, WriteContext
 from api.worker import OutboxWorker
 from api.written import says_already_written
@@ -58,10 +58,16 @@ def _lose_receipt(svc: Services, entry_id: str) -> None:
 
 
 def _forget_previous(svc: Services, entry_id: str, *, first_block: bool = False) -> None:
-    """As an outbox written before previous transactions (and first blocks) were kept."""
-    columns = "previous_transactions = NULL" + (", first_block = NULL" if first_block else "")
+    """As an outbox written before previous transactions (and first blocks) were kept: the journal holds
+    the entry's current transaction only (without the block it was signed at)."""
+    owner = owner_of(entry_id)
     with sqlite3.connect(svc.outbox.path) as db:
-        db.execute(f"UPDATE outbox SET {columns} WHERE id = ?", (entry_id,))
+        db.execute(
+            "DELETE FROM transactions WHERE owner = ? AND tx_hash IS NOT (SELECT tx_hash FROM outbox WHERE id = ?)",
+            (owner, entry_id),
+        )
+        if first_block:
+            db.execute("UPDATE transactions SET head_block = NULL WHERE owner = ?", (owner,))
 
 
 def _logs(svc: Services, contract: str, event: str, target: bytes) -> list[Any]:
