@@ -165,7 +165,8 @@ class Entry:
         current = values[18]
         previous = tuple(Previous.of(r) for r in journal if r.tx_hash != current)
         heads = [r.head_block for r in journal if r.head_block is not None]
-        return cls(*values, previous, min(heads) if heads else None, tuple(journal))
+        first = min(heads) if heads else None
+        return cls(*values, previous, first, tuple(journal))  # type: ignore[call-arg]  # row + journal
 
     def typed_record(self) -> Record:
         cls = RECORD_KINDS.get(self.kind)

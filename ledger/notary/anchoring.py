@@ -140,7 +140,12 @@ class Anchoring:
         def store(used: int, raw: bytes, tx_hash: str, head: Any) -> None:
             with self.store._write() as db:
                 Journal.store(
-                    db, batch_owner(batch.id), tx_hash=tx_hash, sender=sender.address, nonce=used, raw_tx=raw,
+                    db,
+                    batch_owner(batch.id),
+                    tx_hash=tx_hash,
+                    sender=sender.address,
+                    nonce=used,
+                    raw_tx=raw,
                     head_block=int(head["number"]),
                 )
                 db.execute(
@@ -201,8 +206,12 @@ class Anchoring:
             signature = self._signature(batch)
             with self.store._write() as db:
                 Journal.store(
-                    db, batch_owner(batch.id), tx_hash=found.tx_hash, sender=to_checksum_address(tx["from"]),
-                    nonce=int(tx["nonce"]), raw_tx=None,
+                    db,
+                    batch_owner(batch.id),
+                    tx_hash=found.tx_hash,
+                    sender=to_checksum_address(tx["from"]),
+                    nonce=int(tx["nonce"]),
+                    raw_tx=None,
                 )
                 db.execute(
                     "UPDATE batches SET signature = ?, signer = ?, tx_hash = ? WHERE id = ?",

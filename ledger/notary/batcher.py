@@ -100,7 +100,12 @@ class NotaryBatcher(NotaryStore):
         identity = {"chain_id": str(ledger.chain.chain_id), "contract": to_checksum_address(self._contract.address)}
         super().__init__(store_path, court, identity, max_size=max_size, max_age=max_age, wake=self._wake.set)
         self.anchoring = Anchoring(
-            self, ledger, court, lambda: self.signer, relayer=relayer, pipeline=self.pipeline,
+            self,
+            ledger,
+            court,
+            lambda: self.signer,
+            relayer=relayer,
+            pipeline=self.pipeline,
             receipt_timeout=receipt_timeout,
         )
 
@@ -132,15 +137,12 @@ class NotaryBatcher(NotaryStore):
         receipt = self.receipt(receipt_id)
         if receipt.state != "anchored" or receipt.batch is None or receipt.proof is None:
             raise NotAnchoredError(
-                f"notary receipt {receipt.id} is {receipt.state}; its certificate exists "
-                "once its batch is anchored"
+                f"notary receipt {receipt.id} is {receipt.state}; its certificate exists once its batch is anchored"
             )
         batch = self._batch(self._db(), receipt.batch)
         assert batch is not None and batch.signature is not None and batch.tx_hash is not None
         assert batch.signer is not None
-        record = Anchor(
-            court=self.court, root=batch.root, size=batch.size, metadata_digest=batch.metadata_digest
-        )
+        record = Anchor(court=self.court, root=batch.root, size=batch.size, metadata_digest=batch.metadata_digest)
         written = Written(
             record=record,
             record_id=record.record_id(),

@@ -53,7 +53,6 @@ class BatchResult:
     recovered: bool
 
 
-
 @dataclass
 class Batch:
     """A closed batch, with its current anchor transaction (sender, nonce, raw bytes: from the journal)."""

@@ -124,8 +124,13 @@ class NotaryStore:
             ).fetchall()
             for batch_id, sender, nonce, raw, tx_hash, state, number, block, closed_at in rows:
                 Journal.store(
-                    db, batch_owner(batch_id), tx_hash=tx_hash, sender=sender, nonce=nonce,
-                    raw_tx=bytes(raw) if raw is not None else None, signed_at=float(closed_at),
+                    db,
+                    batch_owner(batch_id),
+                    tx_hash=tx_hash,
+                    sender=sender,
+                    nonce=nonce,
+                    raw_tx=bytes(raw) if raw is not None else None,
+                    signed_at=float(closed_at),
                 )
                 if state == "anchored" and number is not None and block is not None:
                     Journal.settle(db, tx_hash, int(number), block)
@@ -183,9 +188,7 @@ class NotaryStore:
                     marks = ",".join("?" * len(chunk))
                     seqs.update(
                         (bytes(d), int(q))
-                        for d, q in db.execute(
-                            f"SELECT digest, seq FROM receipts WHERE digest IN ({marks})", chunk
-                        )
+                        for d, q in db.execute(f"SELECT digest, seq FROM receipts WHERE digest IN ({marks})", chunk)
                     )
                 new = [d for d in unique if d not in seqs]
                 db.executemany(insert, _rows(first, new, nonces))
@@ -377,9 +380,7 @@ class NotaryStore:
                 "closed_at, state) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'closed')",
                 (batch_id, first, last, root, len(rows), metadata, metadata_digest, closed_at),
             )
-            db.execute(
-                "INSERT INTO trees (batch, nodes, positions) VALUES (?, ?, ?)", (batch_id, nodes, positions)
-            )
+            db.execute("INSERT INTO trees (batch, nodes, positions) VALUES (?, ?, ?)", (batch_id, nodes, positions))
         log.info("notary batch %d closed: %d digests, root 0x%s", batch_id, len(rows), root.hex())
         batch = self._batch(db, batch_id)
         assert batch is not None

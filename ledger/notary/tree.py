@@ -46,7 +46,6 @@ def sha256_file(source: bytes | str | os.PathLike[str] | IO[bytes]) -> bytes:
     return h.digest()
 
 
-
 def digest_of(value: object, index: int) -> bytes:
     if isinstance(value, str):
         text = value.removeprefix("0x").removeprefix("0X")
@@ -57,7 +56,6 @@ def digest_of(value: object, index: int) -> bytes:
     if not isinstance(value, bytes | bytearray | memoryview) or len(value) != 32:
         raise ValidationError(f"digest #{index} must be 32 bytes (a SHA-256 digest)")
     return bytes(value)
-
 
 
 def build_tree(entries: list[tuple[bytes, bytes]]) -> tuple[bytes, bytes]:
