@@ -31,8 +31,9 @@ Each court's records are sent by its own signer account (one sender per court si
 and signer funding by the governance account.
 
 An entry signed before may already be written by one of its own earlier transactions (mined while the
-worker missed its receipt). Before signing such an entry again, the receipts of its previous
-transactions are checked (the cheap path). When estimation, or a mined transaction, reverts with the
+worker missed its receipt); the search is the pipeline's (:mod:`ledger.pipeline.earlier`, over the entry's
+transactions in the journal, :mod:`ledger.pipeline.journal`). Before signing such an entry again, the
+receipts of its previous transactions are checked (the cheap path). When estimation, or a mined transaction, reverts with the
 error of a record already written under the entry's own id (``JudgmentRegistryAlreadyRecorded``,
 ``EnforcementRegistryCaseExists``, ``DefaulterRegistryAlreadyListed``, ``NotaryAnchorAlreadyAnchored``),
 or, for a change, of its sequence number already used (see :func:`says_already_written`), the record's
@@ -54,15 +55,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, cast
 
-from eth_abi import encode as abi_encode
 from eth_account.signers.local import LocalAccount
-from eth_utils import event_abi_to_log_topic, to_checksum_address
+from eth_utils import to_checksum_address
 from web3.exceptions import ProviderConnectionError, Web3RPCError
 
 from api.outbox import GOVERNANCE_LANE, Adopted, Entry, Outbox
 from api.signers import Signers
 from api.written import TRACES as _TRACES
-from api.written import error_of, says_already_written
+from api.written import Judge, creation_of, error_of, says_already_written
 from api.written import plain as _plain
 from api.written import target as _target
 from ledger.chain import Chain, first_block_at
@@ -440,10 +440,10 @@ class OutboxWorker:
         event = self.ledger.contract(name).events[trace.event]()
         expected = {trace.renames.get(k, k): _plain(v) for k, v in record.message().items()}
         to, data = self.ledger.call_data(record)
-        judge = _Judge(event, expected, to, bytes.fromhex(data[2:]), self._senders_of(entry), entry.court)
+        judge = Judge(event, expected, to, bytes.fromhex(data[2:]), self._senders_of(entry), entry.court)
         latest = int(self.w3.eth.block_number)
         start = self._search_start(entry, name, latest)
-        creation = _creation(event, _target(record), expected.get("sequence"))
+        creation = creation_of(event, _target(record), expected.get("sequence"))
         outcome = earlier.search(
             self.w3,
             entry.journal,
@@ -629,51 +629,6 @@ class OutboxWorker:
 
 def _entry_id(row: JournalRow) -> str:
     return row.owner.removeprefix("outbox:")
-
-
-def _creation(event: Any, target: bytes, sequence: Any) -> earlier.Creation:
-    """The log that writes a record: its event on its contract, topic 1 the target (and the sequence, when
-    the event indexes it)."""
-    topics: list[bytes | None] = [event_abi_to_log_topic(event.abi)]
-    inputs = event.abi["inputs"]
-    for i, item in enumerate(x for x in inputs if x["indexed"]):
-        if i == 0:
-            topics.append(abi_encode([item["type"]], [target]))
-        elif item["name"] == "sequence" and sequence is not None:
-            topics.append(abi_encode([item["type"]], [sequence]))
-        else:
-            topics.append(None)
-    return earlier.Creation(event.address, tuple(topics))
-
-
-class _Judge:
-    """Whether a log of the record's event is the entry's own write: None, else why not."""
-
-    def __init__(
-        self, event: Any, expected: dict[str, Any], to: str, call: bytes, ours: set[str], court: int | None
-    ) -> None:
-        self.event, self.expected, self.to, self.call, self.ours, self.court = event, expected, to, call, ours, court
-        self.senders: dict[str, str] = {}
-
-    def __call__(self, item: Any, tx: Any) -> str | None:
-        args = {k: _plain(v) for k, v in self.event.process_log(item)["args"].items()}
-        if "sequence" in args and args["sequence"] != self.expected.get("sequence", args["sequence"]):
-            return earlier.UNRELATED
-        differs = sorted(k for k in self.expected if k in args and args[k] != self.expected[k])
-        sender = str(to_checksum_address(tx["from"]))
-        self.senders["0x" + bytes(item["transactionHash"]).hex()] = sender
-        same_call = (
-            tx.get("to") is not None
-            and to_checksum_address(tx["to"]) == to_checksum_address(self.to)
-            and bytes(tx["input"]) == self.call
-        )
-        if differs:
-            return "with other " + ", ".join(differs)
-        if sender not in self.ours:
-            return f"from an account that is not a key this service holds for court {self.court}"
-        if not same_call:
-            return "with another call"
-        return None
 
 
 def contract_of_entry(entry: Entry) -> str:

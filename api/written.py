@@ -4,7 +4,8 @@ An entry signed before may already be on chain through one of its own earlier tr
 says so with the "already exists" error of the record's own id (or, for a change, of its sequence number
 already used); :func:`says_already_written` reads that, and :data:`TRACES` names, per record kind, those
 errors and the event whose log then tells which transaction wrote the record (the worker matches it field
-by field and call by call, see :meth:`api.worker.OutboxWorker._written_by_this_entry`).
+by field and call by call: :class:`Judge`, given to :func:`ledger.pipeline.earlier.search` with the log's
+description, :func:`creation_of`; see :meth:`api.worker.OutboxWorker._written_by_this_entry`).
 """
 
 from __future__ import annotations
@@ -12,7 +13,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from eth_abi import encode as abi_encode
+from eth_utils import event_abi_to_log_topic, to_checksum_address
+
 from ledger.errors import ContractRevertError
+from ledger.pipeline import earlier
 from ledger.records import (
     Action,
     Anchor,
@@ -25,7 +30,7 @@ from ledger.records import (
     Removal,
 )
 
-__all__ = ["TRACES", "Trace", "error_of", "plain", "says_already_written", "target"]
+__all__ = ["TRACES", "Judge", "Trace", "creation_of", "error_of", "plain", "says_already_written", "target"]
 
 
 def error_of(exc: BaseException) -> dict[str, Any]:
@@ -135,3 +140,48 @@ def plain(value: Any) -> Any:
     if isinstance(value, int):
         return int(value)
     return value
+
+
+def creation_of(event: Any, target: bytes, sequence: Any) -> earlier.Creation:
+    """The log that writes a record: its event on its contract, topic 1 the target (and the sequence, when
+    the event indexes it)."""
+    topics: list[bytes | None] = [event_abi_to_log_topic(event.abi)]
+    inputs = event.abi["inputs"]
+    for i, item in enumerate(x for x in inputs if x["indexed"]):
+        if i == 0:
+            topics.append(abi_encode([item["type"]], [target]))
+        elif item["name"] == "sequence" and sequence is not None:
+            topics.append(abi_encode([item["type"]], [sequence]))
+        else:
+            topics.append(None)
+    return earlier.Creation(event.address, tuple(topics))
+
+
+class Judge:
+    """Whether a log of the record's event is the entry's own write: None, else why not."""
+
+    def __init__(
+        self, event: Any, expected: dict[str, Any], to: str, call: bytes, ours: set[str], court: int | None
+    ) -> None:
+        self.event, self.expected, self.to, self.call, self.ours, self.court = event, expected, to, call, ours, court
+        self.senders: dict[str, str] = {}
+
+    def __call__(self, item: Any, tx: Any) -> str | None:
+        args = {k: plain(v) for k, v in self.event.process_log(item)["args"].items()}
+        if "sequence" in args and args["sequence"] != self.expected.get("sequence", args["sequence"]):
+            return earlier.UNRELATED
+        differs = sorted(k for k in self.expected if k in args and args[k] != self.expected[k])
+        sender = str(to_checksum_address(tx["from"]))
+        self.senders["0x" + bytes(item["transactionHash"]).hex()] = sender
+        same_call = (
+            tx.get("to") is not None
+            and to_checksum_address(tx["to"]) == to_checksum_address(self.to)
+            and bytes(tx["input"]) == self.call
+        )
+        if differs:
+            return "with other " + ", ".join(differs)
+        if sender not in self.ours:
+            return f"from an account that is not a key this service holds for court {self.court}"
+        if not same_call:
+            return "with another call"
+        return None
