@@ -69,7 +69,6 @@ CREATE INDEX IF NOT EXISTS outbox_open ON outbox (state, lane, seq);
 CREATE INDEX IF NOT EXISTS outbox_by_record ON outbox (record_id);
 CREATE INDEX IF NOT EXISTS outbox_by_family ON outbox (family, state);
 CREATE INDEX IF NOT EXISTS outbox_by_sender ON outbox (sender, state);
-CREATE INDEX IF NOT EXISTS outbox_by_block ON outbox (block_number);
 CREATE TABLE IF NOT EXISTS senders (address TEXT PRIMARY KEY, next_nonce INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS sequences (family TEXT PRIMARY KEY, base INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS court_signers (

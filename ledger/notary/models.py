@@ -113,7 +113,6 @@ CREATE TABLE IF NOT EXISTS batches (
     error TEXT                          -- why a failed batch failed (the decoded revert)
 );
 CREATE INDEX IF NOT EXISTS batches_unfinished ON batches (id) WHERE state IN ('closed', 'signed');
-CREATE INDEX IF NOT EXISTS batches_by_block ON batches (block_number) WHERE state = 'anchored';
 CREATE TABLE IF NOT EXISTS trees (
     batch INTEGER PRIMARY KEY REFERENCES batches (id),
     nodes BLOB NOT NULL,                -- 2n-1 nodes of 32 bytes, ledger.merkle's layout
