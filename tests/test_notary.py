@@ -422,6 +422,15 @@ def test_nonce_taken_meanwhile_signs_anew_for_the_same_root(
     assert stored_batch(store, 1)["nonce"] == signed["nonce"] + 1
     assert len(anchor_logs(ledger, result.root)) == 1
     assert reopened.verify(ids[2], values[2], on_chain=True)
+    with sqlite3.connect(store) as db:  # the journal keeps the transaction given up, superseded by the new one
+        journal = db.execute(
+            "SELECT tx_hash, nonce, replaced_by, block_number FROM transactions WHERE owner = 'notary:1' "
+            "ORDER BY signed_at"
+        ).fetchall()
+    assert journal == [
+        (signed["tx_hash"], signed["nonce"], result.transaction_hash, None),
+        (result.transaction_hash, signed["nonce"] + 1, None, result.block_number),
+    ]
 
 
 def test_a_root_anchored_by_another_transaction_is_found_in_a_narrow_block_range(

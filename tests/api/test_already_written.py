@@ -144,12 +144,18 @@ def test_a_replaced_transaction_that_was_mined_confirms_the_entry(svc):
     )
     replacement = svc.outbox.replace_transaction(entry.id, bytes(bumped.raw_transaction), bumped.hash.to_0x_hex())
     assert [p.tx_hash for p in replacement.previous_transactions] == [stored.tx_hash]  # ...and is kept
+    assert [(r.tx_hash, r.replaced_by) for r in replacement.journal] == [
+        (stored.tx_hash, replacement.tx_hash),
+        (replacement.tx_hash, None),
+    ]
 
     worker = _worker(svc)
     worker._broadcast(replacement)  # the node refuses the replacement's nonce
     done = svc.outbox.get(entry.id)
     assert done.state == "confirmed", (done.state, done.error, done.note)
     assert (done.tx_hash, done.raw_tx, done.nonce) == (stored.tx_hash, stored.raw_tx, stored.nonce)
+    settled = {r.tx_hash: r.block_number for r in done.journal}  # the lost-block recheck walks this one
+    assert settled == {stored.tx_hash: done.block_number, replacement.tx_hash: None}
     assert bumped.hash.to_0x_hex() in [p.tx_hash for p in done.previous_transactions]
 
 
