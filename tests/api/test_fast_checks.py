@@ -210,7 +210,7 @@ def test_serve_checks_runs_workers_on_the_main_data_dir(services, partner, liste
             "--port", str(port), "--workers", "2", "--log-level", "warning"]
     process = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 180  # two processes starting and catching up with a busy node
         while True:
             try:
                 if requests.get(f"http://127.0.0.1:{port}/api/v1/health", timeout=1).status_code == 200:
