@@ -72,7 +72,7 @@ def test_two_court_services_one_chain_a_foreign_court_verifies_both(tmp_path):
         assert r.status_code == 409 and "no signer key" in r.json()["detail"], r.text
 
         # The foreign court: the descriptor from either service (the same network), pinned governor, RPC URL.
-        descriptors = [httpx.get(f"{s.base}/api/v1/verify/network").json() for s in (first, second)]
+        descriptors = [httpx.get(f"{s.base}/api/v1/verify/network", timeout=60).json() for s in (first, second)]
         assert descriptors[0] == descriptors[1]
         trust = TrustAnchors.from_descriptors([NetworkDescriptor.model_validate(descriptors[0])], [governor.address])
         courts = set()
@@ -108,6 +108,7 @@ def test_two_court_services_one_chain_a_foreign_court_verifies_both(tmp_path):
                 "case_number": judgment_body(100)["case_number"],
                 "document_sha256": hashlib.sha256(issued[0][0]).hexdigest(),
             },
+            timeout=60,
         ).json()
         assert lookup["verdict"] == "verified" and lookup["court"] == 330_106, lookup
         assert lookup["judgment_id"] == hangzhou["record_id"]

@@ -116,10 +116,10 @@ def verify_requests(driver: Any) -> list[str]:
 
 
 def test_the_page_is_served_at_verify(base_url):
-    r = httpx.get(base_url + "/verify", follow_redirects=True)
+    r = httpx.get(base_url + "/verify", follow_redirects=True, timeout=60)
     assert r.status_code == 200 and "verify.js" in r.text
     assert (
-        httpx.get(base_url + "/verify/verify.js")
+        httpx.get(base_url + "/verify/verify.js", timeout=60)
         .headers["content-type"]
         .startswith(("application/javascript", "text/javascript"))
     )
