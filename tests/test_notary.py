@@ -6,7 +6,9 @@ from __future__ import annotations
 import io
 import os
 import sqlite3
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from eth_utils import keccak
@@ -16,6 +18,7 @@ from ledger.errors import ConfigurationError, NotFoundError, ValidationError, Ve
 from ledger.merkle import MerkleTree, verify_notary_proof
 from ledger.notary import NotAnchoredError, NotaryBatcher, _build_tree, _positions, _proof_from, sha256_file
 from ledger.notary.anchoring import Anchoring
+from ledger.pipeline import Pipeline
 from ledger.records import sha256_digest
 from ledger.verify import NetworkDescriptor, TrustAnchors, verify_certificate
 from tests.conftest import admit_new_court, fund
@@ -322,6 +325,54 @@ def test_relayer_sends_and_the_court_signs(ledger, court, store, relayer, trust)
         b.close()
 
 
+def test_two_courts_notaries_sharing_one_relayer_never_take_the_same_nonce(
+    ledger, court, new_court, relayer, tmp_path, monkeypatch
+):
+    """Two courts' notaries send through one relayer and one pipeline, as the service runs them. One signs
+    while the other is about to send: it must not take the nonce the other holds (on a node that does not
+    mine at once, the same nonce twice is a replacement the node refuses, or one anchor pushing out the
+    other)."""
+    other = new_court()
+    pipeline = Pipeline(ledger.chain)
+    stores = [tmp_path / "first.db", tmp_path / "second.db"]
+    batchers = [
+        NotaryBatcher(path, ledger, c.id, c.signer, relayer=relayer, pipeline=pipeline, max_age=3600.0)
+        for path, c in zip(stores, (court, other), strict=True)
+    ]
+    both_signing = threading.Event()
+    send, sign = Anchoring._send_raw, Anchoring._sign
+    signing: set[int] = set()
+    first_sends: set[int] = set()
+
+    def sign_noting_the_second(self, batch, **kw):
+        signing.add(self.court)
+        if len(signing) == 2:
+            both_signing.set()
+        return sign(self, batch, **kw)
+
+    def send_once_both_signed(self, batch):
+        if not first_sends:  # the first send waits until the other notary is signing too
+            first_sends.add(self.court)
+            assert both_signing.wait(timeout=60)
+        return send(self, batch)
+
+    monkeypatch.setattr(Anchoring, "_sign", sign_noting_the_second)
+    monkeypatch.setattr(Anchoring, "_send_raw", send_once_both_signed)
+    try:
+        for b in batchers:
+            b.submit_many(digests(2))
+        with ThreadPoolExecutor(2) as pool:
+            results = list(pool.map(lambda b: b.run_once(force=True), batchers))
+        nonces = [ledger.w3.eth.get_transaction(r.transaction_hash)["nonce"] for r in results]
+        assert len(set(nonces)) == 2
+        for path in stores:  # each anchor went out once: no transaction signed, given up and signed again
+            with sqlite3.connect(path) as db:
+                assert db.execute("SELECT count(*) FROM transactions").fetchone()[0] == 1
+    finally:
+        for b in batchers:
+            b.close()
+
+
 def test_a_store_belongs_to_one_court(make_batcher, ledger, store, new_court):
     make_batcher().submit(digests(1)[0])
     other = new_court()
@@ -357,7 +408,7 @@ def test_crash_after_closing_before_signing(since, make_batcher, ledger, monkeyp
     b = make_batcher()
     ids = b.submit_many(digests(6))
 
-    def crash(self, batch):
+    def crash(self, batch, **_):
         raise Crash("power cut before signing")
 
     with monkeypatch.context() as m:

@@ -87,13 +87,13 @@ class Anchoring:
             return self._confirm_existing(batch, recovered=True)
         if batch.raw_tx is None:
             try:
-                batch = self._sign(batch)
+                batch, refused = self._sign_and_send(batch)
             except ContractRevertError as exc:
                 if exc.error == "NotaryAnchorAlreadyAnchored":
                     return self._confirm_existing(batch, recovered=True)
                 raise
-        assert batch.raw_tx is not None and batch.tx_hash is not None
-        refused = self._send_raw(batch)
+        else:  # signed before a crash or a refusal: the same bytes again
+            refused = self._send_raw(batch)
         if refused is not None and refused.kind is Refusal.NONCE_TAKEN:
             # The stored nonce was taken: either by this very transaction (mined) or by another one.
             if self._on_chain(batch.root):
@@ -101,11 +101,9 @@ class Anchoring:
             log.warning(
                 "notary batch %d: nonce %s was taken by another transaction; signing anew", batch.id, batch.nonce
             )
-            batch = self._sign(batch)
-            refused = self._send_raw(batch)
+            batch, refused = self._sign_and_send(batch)
         if refused is not None and refused.kind is Refusal.UNDERPRICED:
-            batch = self._sign(batch, nonce=batch.nonce)  # the same nonce, current fees
-            refused = self._send_raw(batch)
+            batch, refused = self._sign_and_send(batch, nonce=batch.nonce)  # the same nonce, current fees
         if refused is not None and refused.kind is not Refusal.KNOWN:  # known: the node has it, wait
             raise TransactionError(f"anchor of notary batch {batch.id} refused by the node: {refused.message}")
         assert batch.tx_hash is not None
@@ -128,8 +126,17 @@ class Anchoring:
         """Whether this court anchored the root (another court's anchor of the same root is its own)."""
         return bool(self.ledger.anchor(self.court, root)["court"] == self.court)
 
-    def _sign(self, batch: Batch, *, nonce: int | None = None) -> Batch:
-        """Sign the record and the transaction, and journal both before anything is sent."""
+    def _sign_and_send(self, batch: Batch, *, nonce: int | None = None) -> tuple[Batch, Refused | None]:
+        """Sign the record and the transaction, journal both, then send, all under the sender's lane: the
+        node holds this anchor before another notary on the same relayer takes the lane's next nonce."""
+        refused: list[Refused | None] = []
+        signed = self._sign(batch, nonce=nonce, then=lambda _: refused.append(self._send_raw(self._reload(batch.id))))
+        return signed, refused[0]
+
+    def _sign(
+        self, batch: Batch, *, nonce: int | None = None, then: Callable[[None], object] | None = None
+    ) -> Batch:
+        """Sign the record and the transaction, and journal both before anything is sent (by ``then``)."""
         record = self._record(batch)
         signature = self._signature(batch)
         signer = self.signer
@@ -153,7 +160,7 @@ class Anchoring:
                     (signature, signer.address, tx_hash, batch.id),
                 )
 
-        self.pipeline.sign(sender, (to, data, 0), gas, store, nonce=nonce)
+        self.pipeline.sign(sender, (to, data, 0), gas, store, nonce=nonce, then=then)
         return self._reload(batch.id)
 
     def _signature(self, batch: Batch) -> bytes:

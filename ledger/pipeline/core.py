@@ -71,9 +71,14 @@ class Pipeline:
         store: Callable[[int, bytes, str, Any], T],
         *,
         nonce: int | None = None,
+        then: Callable[[T], object] | None = None,
     ) -> T:
         """Sign ``call`` (to, data, value) with the lane's next nonce (or ``nonce``: a replacement), and
-        ``store(nonce, raw, tx_hash, head)`` it under the lane before returning what ``store`` returned."""
+        ``store(nonce, raw, tx_hash, head)`` it under the lane before returning what ``store`` returned.
+
+        ``then(stored)`` runs still holding the lane, after the store: a writer that sends there (the
+        notary) has the node hold its transaction before the lane's next nonce is taken, so writers that
+        share an account and keep no count of their own (notaries on one relayer) never take one nonce."""
         to, data, value = call
         with self.lanes.lane(account.address) as take:
             used = take() if nonce is None else nonce
@@ -88,7 +93,10 @@ class Pipeline:
                 **fees,
             }
             signed = account.sign_transaction(tx)
-            return store(used, bytes(signed.raw_transaction), signed.hash.to_0x_hex(), head)
+            stored = store(used, bytes(signed.raw_transaction), signed.hash.to_0x_hex(), head)
+            if then is not None:
+                then(stored)
+            return stored
 
     def replay(self, sender: str, to: str, data: str, value: int = 0, block: int | None = None) -> Exception | None:
         """Why a mined transaction reverted: its call replayed (at ``block``, default the latest) decoded
