@@ -37,7 +37,8 @@ from api.outbox import GOVERNANCE_LANE, KIND_OF, Entry, NewEntry, Outbox, court_
 from api.settings import ServiceSecrets, Settings, resolve_secrets
 from api.signers import Signers
 from api.worker import OutboxWorker, follow_restarted_node
-from ledger.certificates import Certificate, case_certificate, defaulter_certificate, judgment_certificate
+from ledger import issuing
+from ledger.certificates import Certificate
 from ledger.chain import Chain, connect, send_transaction
 from ledger.client import Ledger
 from ledger.deployment import Deployment, deploy, load_deployment
@@ -48,7 +49,6 @@ from ledger.privacy import BlindIndexKey, Vault
 from ledger.records import (
     CONTRACT_OF,
     Action,
-    CaseState,
     Extension,
     Filing,
     Judgment,
@@ -484,46 +484,17 @@ class Services:
         record = entry.typed_record()
         chain_id = self.chain.chain_id
         if isinstance(record, Judgment):
-            return judgment_certificate(self._written(entry), chain_id)
+            return issuing.judgment(self._written(entry), chain_id)
         if isinstance(record, Filing):
-            head_block = self.chain.w3.eth.get_block("latest")
-            head = int(head_block["number"])
-            if not self.wait_indexed(head):
+            as_of = issuing.head(self.chain.w3)
+            if not self.wait_indexed(as_of.number):
                 raise NotReady("the index is catching up with the chain; retry in a moment")
             view = self.index.case_history(record.record_id())
             if view is None:
                 raise NotReady("the case is not indexed yet; retry in a moment")
-            actions = [
-                Action(
-                    case_id=view.id,
-                    sequence=a.sequence,
-                    kind=a.kind,
-                    amount=a.amount,
-                    detail=a.detail,
-                    document_digest=a.document_digest,
-                    flags=a.flags,
-                )
-                for a in view.actions
-            ]
-            return case_certificate(
-                self._written(entry),
-                chain_id,
-                actions,
-                state=CaseState(view.state),
-                amount_recovered=view.amount_recovered,
-                as_of=(head, "0x" + bytes(head_block["hash"]).hex()),
-            )
+            return issuing.case(self._written(entry), chain_id, view, as_of)
         if isinstance(record, Listing):
-            block = self.chain.w3.eth.get_block("latest")
-            listing = self.ledger.listing(record.record_id())
-            return defaulter_certificate(
-                self._written(entry),
-                chain_id,
-                as_of=(int(block["number"]), "0x" + bytes(block["hash"]).hex()),
-                at=int(block["timestamp"]),
-                until=int(listing["until"]),
-                removed_at=int(listing["removed_at"]) or None,
-            )
+            return issuing.listing(self.ledger, self._written(entry), chain_id, issuing.head(self.chain.w3))
         parent = self._parent(entry, record)
         return self.certificate(parent)
 
