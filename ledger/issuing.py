@@ -93,7 +93,7 @@ def written_from_chain(ledger: Ledger, record_cls: type[Record], tx_hash: str, r
     """The confirmed write of a record, rebuilt from its transaction: the record from the calldata; the
     signature from the calldata (sent by a relayer) or, sent directly, re-made with the sender's key
     (``key_of``; EIP-712 signatures are deterministic, RFC 6979)."""
-    w3 = ledger.w3
+    w3: Any = ledger.w3
     tx, receipt = w3.eth.get_transaction(tx_hash), w3.eth.get_transaction_receipt(tx_hash)
     name = CONTRACT_OF[record_cls]
     _, args = ledger.contract(name).decode_function_input(tx["input"])

@@ -66,11 +66,11 @@ def _with_new_signer(
 ) -> GovernanceOut:
     """A governance act that brings a new signer key (made, stored and funded here) for ``court``; a
     retried request with the same Idempotency-Key answers with the entry it made the first time."""
-    existing = services.idempotent_entry(client, ctx)
+    existing = services.writes.idempotent_entry(client, ctx)
     if existing is not None:
         return _out(existing, response)
     signer = services.signers.create()
-    entry = services.submit_governance(
+    entry = services.writes.submit_governance(
         client, ctx, kind, {**call, "signer": signer.address}, signer_key=(court, signer.address), fund=signer.address
     )
     return _out(entry, response)
@@ -92,7 +92,7 @@ def _act(kind: str) -> Any:
     def act(
         court_id: CourtId, client: Governance, services: ServicesDep, ctx: WriteCtx, response: Response
     ) -> GovernanceOut:
-        return _out(services.submit_governance(client, ctx, kind, {"court": court_id}), response)
+        return _out(services.writes.submit_governance(client, ctx, kind, {"court": court_id}), response)
 
     return act
 
@@ -142,7 +142,7 @@ def retire_signer(
 
     signer = to_checksum_address(address)
     return _out(
-        services.submit_governance(client, ctx, "retire_signer", {"court": court_id, "signer": signer}),
+        services.writes.submit_governance(client, ctx, "retire_signer", {"court": court_id, "signer": signer}),
         response,
         signer,
     )

@@ -117,7 +117,7 @@ def file_case(
     require_enforcing_court(services.index, services.ledger, court, hex32(body.judgment_id))
     check_not_future(services.now(), filed_at=body.filed_at)
     desk = services.desk(court)
-    entry = services.submit_record(
+    entry = services.writes.submit_record(
         client,
         ctx,
         court,
@@ -166,7 +166,7 @@ def record_action(
             document_digest=hex32(body.document_sha256) if body.document_sha256 else b"\x00" * 32,
         )
 
-    entry = services.submit_record(client, ctx, court, make, family="case:0x" + cid.hex())
+    entry = services.writes.submit_record(client, ctx, court, make, family="case:0x" + cid.hex())
     return submission_out(entry, response)
 
 
@@ -230,5 +230,5 @@ def get_case(case_id: CaseIdPath, client: Reader, services: ServicesDep) -> Case
 
 @router.get("/cases/{case_id}/certificate", summary="The case's portable certificate, with every action")
 def case_certificate(case_id: CaseIdPath, request: Request, client: Reader, services: ServicesDep) -> dict[str, Any]:
-    entry = services.record_entry(client, hex32(case_id), "filing")
-    return certificate_or_credential(services.certificate(entry), request, services)
+    entry = services.writes.record_entry(client, hex32(case_id), "filing")
+    return certificate_or_credential(services.certificates.certificate(entry), request, services)

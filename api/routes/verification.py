@@ -117,7 +117,7 @@ def verify_certificate(body: VerifyCertificateIn, request: Request, response: Re
     lang = negotiate(request.headers.get("accept-language"))
     digest = hex32(body.document_sha256) if body.document_sha256 else None
     try:
-        result = services.verify(body.certificate, digest, at=body.at)
+        result = services.certificates.verify(body.certificate, digest, at=body.at)
     except VerificationError as exc:
         raise exc.localized(lang) from None
     response.headers["Content-Language"] = lang
