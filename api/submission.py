@@ -4,7 +4,7 @@ Contract: :meth:`Submissions.submit` is idempotent per (client, Idempotency-Key)
 request answers the entry made the first time, another request under the same key is refused (409); one
 accept runs at a time, so a racing retry never builds an entry twice. Records go to their court's lane
 (:meth:`submit_record`, with the next sequence number of the record they change), governance acts and a
-court's own acts outside records (:meth:`submit_call`) to the lane of their sender. A client sees its own
+court's own acts outside records (:meth:`submit_court_act`) to the lane of their sender. A client sees its own
 entries, its court's, or, for governance, every entry; a record of another court is 403, an unknown one 404.
 """
 
@@ -118,6 +118,14 @@ class Submissions:
             )
 
         return self.submit(client, ctx, build)
+
+    def submit_court_act(self, client: Client, ctx: WriteContext, court: int, kind: str,
+                         call: dict[str, Any]) -> Entry:
+        """Accept a court's act that is not a record (an entrusted enforcement), sent by the court's signer
+        on its lane, in order with its records."""
+        self.require_signer(court)
+        return self.submit(client, ctx, lambda _: NewEntry(lane=court_lane(court), kind=kind, court=court,
+                                                           call=call))
 
     def submit_governance(
         self,

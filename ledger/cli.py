@@ -335,6 +335,21 @@ def court_retire(court: int, data_dir: DataDir = DEFAULT_DIR, chain: ChainSpec =
     _court_act("retireCourt", court, data_dir, chain)
 
 
+@court_app.command("case-number-code")
+def court_case_number_code(
+    court: int,
+    code: Annotated[str, typer.Argument(help="The code the court's case numbers carry after the year, e.g. 京0108; "
+                                             "'' removes it.")],
+    data_dir: DataDir = DEFAULT_DIR,
+    chain: ChainSpec = "local",
+) -> None:
+    """Record the code a court's case numbers carry: the look-up then checks that a case number names the
+    court that recorded it. No two courts carry the same code."""
+    ctx = _ctx(data_dir, chain)
+    ctx.ledger.set_case_number_code(ctx.governor(), court, code)
+    out.print(f"court {court}: case-number code {'set' if code.strip() else 'removed'}")
+
+
 # -- records -------------------------------------------------------------------------------------
 
 
@@ -412,6 +427,23 @@ def case_open(
     filing = ctx.desk(court).filing(judgment_id=_hex32(judgment, "judgment id"), case_number=case_number,
                                     amount_due=_money(amount_due), filed_at=date.fromisoformat(filed_at))
     _written(ctx.ledger.submit(ctx.signer(court), filing))
+
+
+@case_app.command("delegate")
+def case_delegate(
+    judgment: Annotated[str, typer.Argument(help="The judgment id whose enforcement is entrusted.")],
+    delegate: Annotated[int, typer.Argument(help="The court entrusted with its enforcement.")],
+    court: Annotated[int, typer.Option(help="The acting court: the judgment's, or a court above it.")],
+    withdraw: Annotated[bool, typer.Option(help="Withdraw the delegation instead.")] = False,
+    data_dir: DataDir = DEFAULT_DIR,
+    chain: ChainSpec = "local",
+) -> None:
+    """Entrust a judgment's enforcement to another court (委托执行), or withdraw it; the delegate may then
+    open cases on it. Only the judgment's court or a court above it may; the contract refuses anyone else."""
+    ctx = _ctx(data_dir, chain)
+    jid = _hex32(judgment, "judgment id")
+    ctx.ledger.delegate_enforcement(ctx.signer(court), jid, delegate, not withdraw)
+    out.print(f"judgment 0x{jid.hex()}: enforcement by court {delegate} {'withdrawn' if withdraw else 'entrusted'}")
 
 
 @case_app.command("action")

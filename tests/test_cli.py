@@ -181,3 +181,33 @@ def test_ledger_certificate_refuses_a_case_number_that_is_not_the_cases(workdir,
     assert wrong.returncode == 1 and "not the case's" in wrong.stderr and "Traceback" not in wrong.stderr
     unknown = run(workdir, "certificate", "0x" + "ab" * 32, ok=False)
     assert unknown.returncode == 1 and "no judgment, enforcement case or listing" in unknown.stderr
+
+
+def _judgment_of_110105(workdir: Path, n: int) -> str:
+    doc = workdir / f"delegated-{n}.pdf"
+    doc.write_bytes(f"%PDF-1.7 a judgment enforced elsewhere {n}\n".encode())
+    out = run(workdir, "judgment", "record", "--court", "110105", "--case-number", f"(2018)京0102民初{n}号",
+              "--document", str(doc), "--party", f"creditor:resident_id:{make_resident_id()}:王五",
+              "--amount", "100", "--judgment-date", "2018-01-02", "--effective-date", "2018-01-20").stdout
+    return re.search(r"record id\s+(0x[0-9a-f]{64})", out).group(1)
+
+
+def test_court_cannot_delegate_another_courts_judgment_from_the_cli(workdir):
+    run(workdir, "court", "admit", "110106", "--jurisdiction", "CN-BJ")
+    jid = _judgment_of_110105(workdir, 501)
+    opening = ("case", "open", "--court", "110106", "--judgment", jid, "--case-number", "(2018)京0106执1号",
+               "--amount-due", "100", "--filed-at", "2018-02-01")
+    grab = run(workdir, "case", "delegate", jid, "110106", "--court", "110106", ok=False)
+    assert grab.returncode == 1 and "CourtAuthorizedNoAuthority" in grab.stderr and "Traceback" not in grab.stderr
+    refused = run(workdir, *opening, ok=False)
+    assert refused.returncode == 1 and "EnforcementRegistryNotEnforcingCourt" in refused.stderr
+    assert "entrusted" in run(workdir, "case", "delegate", jid, "110106", "--court", "110105").stdout
+    assert "record id" in run(workdir, *opening).stdout  # the entrusted court now enforces it
+    assert "withdrawn" in run(workdir, "case", "delegate", jid, "110106", "--court", "110105", "--withdraw").stdout
+
+
+def test_governance_records_a_case_number_code_from_the_cli(workdir):
+    assert "code set" in run(workdir, "court", "case-number-code", "110105", "京0102").stdout
+    taken = run(workdir, "court", "case-number-code", "110106", "京0102", ok=False)
+    assert taken.returncode == 1 and "CourtRegistryCaseNumberCodeTaken" in taken.stderr
+    assert "code removed" in run(workdir, "court", "case-number-code", "110105", "").stdout
