@@ -106,7 +106,7 @@ class Services:
         self.clients = ClientRegistry(root / "service.sqlite")
         if settings.clients_file is not None:
             self.clients.load_file(settings.clients_file)
-        self.auth = Authenticator(self.clients, clock_skew=settings.clock_skew_seconds)
+        self.auth = Authenticator(self.clients, clock_skew=settings.clock_skew_seconds, public_url=settings.public_url)
         self.audit = CheckAudit(root / "service.sqlite")
         self.signers = Signers(
             self.keystore, secrets.keystore_password, self.outbox, kdf=settings.keystore_kdf
