@@ -316,9 +316,10 @@ def _public_bytes(key: str | bytes | Ed25519PublicKey) -> bytes:
 class Authenticator:
     """Checks a request's signature headers against the registry."""
 
-    def __init__(self, registry: ClientRegistry, *, clock_skew: int = 300) -> None:
+    def __init__(self, registry: ClientRegistry, *, clock_skew: int = 300, public_url: str | None = None) -> None:
         self.registry = registry
         self.clock_skew = clock_skew
+        self.public_url = public_url.rstrip("/") if public_url else None
         self._last_purge = 0.0
         self._keys: dict[bytes, VerifyKey] = {}
 
@@ -337,21 +338,29 @@ class Authenticator:
         return found
 
     def authenticate(
-        self, method: str, target: str, headers: Mapping[str, str], body: bytes, *, now: float | None = None
+        self, method: str, target: str, headers: Mapping[str, str], body: bytes, *, now: float | None = None,
+        scheme: str = "http",
     ) -> Client:
         """The client that signed this request; its nonce is used up. Raises :class:`Unauthenticated`."""
         now = time.time() if now is None else now
-        client, nonce, expires_at = self.verify(method, target, headers, body, now=now)
+        client, nonce, expires_at = self.verify(method, target, headers, body, now=now, scheme=scheme)
         self.consume_nonce(client.client_id, nonce, expires_at, now=now)
         return client
 
+    def origin(self, scheme: str, headers: Mapping[str, str]) -> str:
+        """``scheme://authority`` for ``@target-uri``: the configured public URL (what clients address,
+        through any proxy), else the scheme this server was reached by and the request's Host. Forwarded
+        headers are never read: a client could set them to match a signature made for another server."""
+        return self.public_url or f"{scheme}://{headers.get('host', '').lower()}"
+
     def verify(
-        self, method: str, target: str, headers: Mapping[str, str], body: bytes, *, now: float | None = None
+        self, method: str, target: str, headers: Mapping[str, str], body: bytes, *, now: float | None = None,
+        scheme: str = "http",
     ) -> tuple[Client, str, int]:
         """Everything :meth:`authenticate` checks but the nonce's single use, with no side effect:
         (client, nonce, when the nonce may be forgotten). :meth:`consume_nonce` completes it."""
         now = time.time() if now is None else now
-        signed = httpsig.parse_signature(headers)
+        signed = httpsig.parse_signature(headers, bool(body))
         httpsig.check_coverage(signed, bool(body))
         httpsig.check_digest(headers, body)
         if abs(signed.created - now) > self.clock_skew:
@@ -363,7 +372,8 @@ class Authenticator:
             raise Unauthenticated("unknown or inactive client (the signature's keyid)")
         client, key = found
         try:
-            base = signature_base(signed.components, signed.params_line, method, target, headers)
+            base = signature_base(signed.components, signed.params_line, method, target, headers,
+                                  origin=self.origin(scheme, headers))
         except ValueError as exc:
             raise Unauthenticated(str(exc)) from None
         try:

@@ -225,7 +225,7 @@ class CheckServices:
         self.data_dir = root
         self.index = Index(index_path)
         self.clients = ClientRegistry(root / "service.sqlite")
-        self.auth = Authenticator(self.clients, clock_skew=settings.clock_skew_seconds)
+        self.auth = Authenticator(self.clients, clock_skew=settings.clock_skew_seconds, public_url=settings.public_url)
         self.audit = CheckAudit(root / "service.sqlite")
 
     @classmethod

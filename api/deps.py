@@ -55,7 +55,8 @@ async def current_client(request: Request, services: ServicesDep) -> Client:
     # On the event loop: one Ed25519 verification and two indexed SQLite statements (~0.2 ms), cheaper
     # than a hop to the thread pool and back.
     body = await request.body()
-    return services.auth.authenticate(request.method, request_target(request), request.headers, body)
+    return services.auth.authenticate(request.method, request_target(request), request.headers, body,
+                                      scheme=request.url.scheme)
 
 
 CurrentClient = Annotated[Client, Depends(current_client)]

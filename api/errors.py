@@ -6,7 +6,10 @@ Contract: routes raise; they never build error responses. :func:`install` regist
 - the service's own :class:`ServiceError` tree (authentication, authorisation, idempotency, rate limits),
 - request validation errors (422, with the input values removed: no ID number is ever echoed back)
 
-into ``application/problem+json`` bodies with ``type``, ``title``, ``status`` and ``detail``. A contract
+into ``application/problem+json`` bodies with ``type``, ``title``, ``status`` and ``detail``. The
+``title`` is the catalog's (``ledger/messages.json``, key ``problem.<slug>``) in the language
+``Accept-Language`` asks for (zh, en or fr; en by default), named in ``Content-Language``; the type, the
+slug and the English detail stay as they are, so clients branch on ``type``, never on the title. A contract
 revert adds ``error`` (the decoded custom error name) and ``arguments``; a verification failure adds
 ``step``, ``reason`` and the ``steps`` that passed. Unexpected exceptions become a bare 500 whose detail
 says nothing about the request.
@@ -39,6 +42,7 @@ from ledger.errors import (
     VaultError,
     VerificationError,
 )
+from ledger.messages import catalog, negotiate
 
 __all__ = [
     "PROBLEM_JSON",
@@ -53,7 +57,9 @@ __all__ = [
     "Unauthenticated",
     "install",
     "jsonable",
+    "language_of",
     "problem",
+    "title_in",
 ]
 
 log = logging.getLogger("api")
@@ -146,15 +152,37 @@ def jsonable(value: Any) -> Any:
     return value
 
 
+def title_in(lang: str, slug: str, status: int, fallback: str) -> str:
+    """The catalog's title of a problem ``slug`` in ``lang`` (``http``: by status), else ``fallback``."""
+    key = "problem." + slug.replace("-", "_")
+    if slug == "http":
+        key = f"problem.http_{status}" if f"problem.http_{status}" in catalog() else key
+    entry = catalog().get(key)
+    return entry[lang] if entry is not None else fallback
+
+
+def language_of(headers: Any) -> str:
+    """The language a request asks for: ``Accept-Language`` of a Request's headers or an ASGI scope's."""
+    if isinstance(headers, list):  # ASGI scope headers: [(name, value), ...] in bytes
+        value = next((v.decode("latin-1") for k, v in headers if k.lower() == b"accept-language"), None)
+        return negotiate(value)
+    return negotiate(headers.get("accept-language"))
+
+
 def problem(
-    status: int, title: str, slug: str, detail: str, *, headers: dict[str, str] | None = None, **extra: Any
+    status: int, title: str, slug: str, detail: str, *, headers: dict[str, str] | None = None,
+    lang: str | None = None, **extra: Any
 ) -> JSONResponse:
+    """A problem document; with ``lang``, its title from the catalog in that language."""
+    if lang is not None:
+        title = title_in(lang, slug, status, title)
+        headers = {**(headers or {}), "Content-Language": lang}
     body = {"type": _TYPE_BASE + slug, "title": title, "status": status, "detail": detail}
     body.update({k: jsonable(v) for k, v in extra.items()})
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
-def ledger_problem(exc: LedgerError) -> JSONResponse:
+def ledger_problem(exc: LedgerError, lang: str | None = None) -> JSONResponse:
     status, title, slug = next((s, t, g) for cls, s, t, g in _LEDGER if isinstance(exc, cls))
     extra: dict[str, Any] = {}
     detail = str(exc)
@@ -174,7 +202,7 @@ def ledger_problem(exc: LedgerError) -> JSONResponse:
         log.error("ledger error answered %s: %s", status, type(exc).__name__)
         if isinstance(exc, ConfigurationError | VaultError):
             detail = "the service cannot complete this request; see the service log"
-    return problem(status, title, slug, detail, **extra)
+    return problem(status, title, slug, detail, lang=lang, **extra)
 
 
 #: A key the error may name: what a schema's field names look like. Anything else (an ID number sent as a
@@ -241,11 +269,12 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(LedgerError)
     async def _ledger(request: Request, exc: LedgerError) -> JSONResponse:
-        return ledger_problem(exc)
+        return ledger_problem(exc, language_of(request.headers))
 
     @app.exception_handler(ServiceError)
     async def _service(request: Request, exc: ServiceError) -> JSONResponse:
-        return problem(exc.status, exc.title, exc.slug, exc.detail, headers=exc.headers)
+        return problem(exc.status, exc.title, exc.slug, exc.detail, headers=exc.headers,
+                       lang=language_of(request.headers))
 
     @app.exception_handler(RequestValidationError)
     async def _request_validation(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -254,6 +283,7 @@ def install(app: FastAPI) -> None:
             "Invalid request",
             "invalid-request",
             "the request does not match the schema",
+            lang=language_of(request.headers),
             errors=_clean_errors(exc.errors(), exc.body),
         )
 
@@ -264,13 +294,15 @@ def install(app: FastAPI) -> None:
             "Invalid input",
             "invalid-input",
             "a value is not acceptable",
+            lang=language_of(request.headers),
             errors=_clean_errors(exc.errors()),
         )
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         title = {404: "Not found", 405: "Method not allowed"}.get(exc.status_code, "HTTP error")
-        return problem(exc.status_code, title, "http", str(exc.detail), headers=getattr(exc, "headers", None))
+        return problem(exc.status_code, title, "http", str(exc.detail), headers=getattr(exc, "headers", None),
+                       lang=language_of(request.headers))
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
@@ -282,4 +314,5 @@ def install(app: FastAPI) -> None:
             request.url.path,
             "".join(traceback.format_tb(exc.__traceback__)),
         )
-        return problem(500, "Internal error", "internal", "the service failed; see the service log")
+        return problem(500, "Internal error", "internal", "the service failed; see the service log",
+                       lang=language_of(request.headers))

@@ -88,7 +88,8 @@ class FastSingleCheck:
         raw_path = scope.get("raw_path")
         target = raw_path.decode("latin-1") if raw_path else scope["path"]
         try:
-            client, nonce, expires_at = services.auth.verify("POST", target, headers, body)
+            client, nonce, expires_at = services.auth.verify("POST", target, headers, body,
+                                                             scheme=scope.get("scheme", "http"))
         except Unauthenticated:
             return None
         if client.kind != "partner" or "checks:read" not in client.scopes:

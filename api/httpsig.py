@@ -3,17 +3,27 @@
 A signed request carries
 
 ``Content-Digest``   RFC 9530 ``sha-256=:BASE64:`` of the body (required when there is a body)
-``Signature-Input``  RFC 8941 dictionary: one label whose inner list names the covered components,
+``Signature-Input``  RFC 8941 dictionary: a label whose inner list names the covered components,
                      with the parameters ``created`` (unix seconds), ``keyid`` (the client id),
                      ``nonce`` (16 to 128 characters of ``[A-Za-z0-9_+/=-]``, single use) and optionally
                      ``alg="ed25519"``, ``expires`` and ``tag``
 ``Signature``        RFC 8941 dictionary: the same label, the 64-byte Ed25519 signature as a byte sequence
 
 The covered components must include ``"@method"``, ``"@path"`` and ``"@query"`` (``?`` alone when there
-is no query) and, for a request with a body, ``"content-digest"``; ``"@authority"`` and header fields may
-be covered too. Parsing uses ``http_sf`` (RFC 8941, the parser of the ``http-message-signatures``
-library) for any serialisation, after a strict match of the canonical one (the general parser costs more
-than the rest of a partner check). The signature base (RFC 9421 section 2.5) is built by
+is no query) and, for a request with a body, ``"content-digest"``; ``"@authority"``, ``"@target-uri"`` and
+header fields may be covered too. ``@target-uri`` is compared with the URI as this service sees it: the
+configured public URL (``LEDGER_PUBLIC_URL``, what clients address through any proxy) or else the scheme it
+was reached by and the request's ``Host``, followed by the path and query exactly as received
+(:meth:`api.auth.Authenticator.origin`); forwarded headers are never trusted.
+
+Several signatures (RFC 9421 section 4.3: a gateway may add its own) are allowed; exactly one is verified:
+the first label, in ``Signature-Input`` order, whose components cover the required ones. The others are
+neither verified nor refused: their keys are not ours to know. When no label covers the required
+components, the first one is refused naming what it lacks.
+
+Parsing uses ``http_sf`` (RFC 8941, the parser of the ``http-message-signatures`` library) for any
+serialisation, after a strict match of the canonical one (the general parser costs more than the rest of a
+partner check). The signature base (RFC 9421 section 2.5) is built by
 :mod:`ledger.request_signing`, not by that library's verifier, which wants a ``requests``-style message
 object per request; the tests check requests signed by the library itself. Every refusal is an
 :class:`Unauthenticated` (401) naming what was wrong.
@@ -37,7 +47,7 @@ from ledger.request_signing import ALG, DIGEST, REQUIRED_COMPONENTS
 __all__ = ["NONCE", "SignedInput", "check_coverage", "check_digest", "parse_signature"]
 
 NONCE = re.compile(r"^[A-Za-z0-9_+/=-]{16,128}$")
-_DERIVED = frozenset({"@method", "@path", "@query", "@authority"})
+_DERIVED = frozenset({"@method", "@path", "@query", "@authority", "@target-uri"})
 _PARAMS = frozenset({"created", "keyid", "nonce", "alg", "expires", "tag"})
 
 
@@ -99,8 +109,9 @@ def _dictionary(value: str, header: str) -> dict[str, tuple[object, dict[str, ob
     return parsed  # type: ignore[return-value]
 
 
-def parse_signature(headers: Mapping[str, str]) -> SignedInput:
-    """The request's signature (the first label of ``Signature-Input``), checked for form only."""
+def parse_signature(headers: Mapping[str, str], has_body: bool = False) -> SignedInput:
+    """The request's signature to verify (the first label covering the required components, else the
+    first label), checked for form only."""
     given_input = headers.get("signature-input")
     given_signature = headers.get("signature")
     if not (given_input and given_signature):
@@ -112,7 +123,7 @@ def parse_signature(headers: Mapping[str, str]) -> SignedInput:
         label, names, params, line = fast
         raw: object = _fast_bytes(given_signature, label)
     else:
-        label, names, params, line = _slow_input(given_input)
+        label, names, params, line = _slow_input(given_input, _required(has_body))
         raw = None
     if raw is None:
         signatures = _dictionary(given_signature, "Signature")
@@ -141,12 +152,22 @@ def parse_signature(headers: Mapping[str, str]) -> SignedInput:
     return SignedInput(label, tuple(names), line, created, expires, keyid, nonce, raw)
 
 
-def _slow_input(value: str) -> tuple[str, list[str], dict[str, object], str]:
-    """What :func:`_fast_input` gives, by the general RFC 8941 parser (any valid serialisation)."""
+def _required(has_body: bool) -> tuple[str, ...]:
+    return REQUIRED_COMPONENTS + ((DIGEST,) if has_body else ())
+
+
+def _slow_input(
+    value: str, required: tuple[str, ...] = REQUIRED_COMPONENTS
+) -> tuple[str, list[str], dict[str, object], str]:
+    """What :func:`_fast_input` gives, by the general RFC 8941 parser (any valid serialisation), for the
+    first label covering ``required`` (else the first label)."""
     inputs = _dictionary(value, "Signature-Input")
     if not inputs:
         raise Unauthenticated("Signature-Input names no signature")
-    label, (members, params) = next(iter(inputs.items()))
+    labels = list(inputs.items())
+    label, (members, params) = next(
+        ((lb, m) for lb, m in labels if isinstance(m[0], list) and set(required) <= {n for n, _ in m[0]}),
+        labels[0])
     if not isinstance(members, list):
         raise Unauthenticated("Signature-Input must give an inner list of covered components")
     names: list[str] = []
@@ -159,13 +180,14 @@ def _slow_input(value: str) -> tuple[str, list[str], dict[str, object], str]:
 
 def check_coverage(signed: SignedInput, has_body: bool) -> None:
     """Refuse a signature over fewer components than required, or over components we cannot rebuild."""
-    required = REQUIRED_COMPONENTS + ((DIGEST,) if has_body else ())
+    required = _required(has_body)
     missing = [name for name in required if name not in signed.components]
     if missing:
         raise Unauthenticated(f"the signature must cover {', '.join(required)}; it does not cover {', '.join(missing)}")
     for name in signed.components:
         if name.startswith("@") and name not in _DERIVED:
-            raise Unauthenticated(f"the covered component {name!r} is not supported; cover @path and @query")
+            raise Unauthenticated(f"the covered component {name!r} is not supported; cover @path and @query "
+                                  "(@authority and @target-uri may be covered too)")
 
 
 def check_digest(headers: Mapping[str, str], body: bytes) -> None:

@@ -34,7 +34,7 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass
 from typing import Any
 
-from api.errors import ServiceError, TooLarge, problem
+from api.errors import ServiceError, TooLarge, language_of, problem
 from ledger._recursion import RECURSION_LIMIT, restore_recursion_limit
 
 __all__ = [
@@ -204,7 +204,8 @@ def replay(body: bytes, complete: bool, receive: Receive) -> Receive:
 
 async def _refuse(scope: Scope, receive: Receive, send: Send, status: int, title: str, slug: str, detail: str) -> None:
     """A problem document, then the connection is closed (its unread body is not worth reading)."""
-    await problem(status, title, slug, detail, headers={"connection": "close"})(scope, receive, send)
+    await problem(status, title, slug, detail, headers={"connection": "close"},
+                  lang=language_of(scope.get("headers", [])))(scope, receive, send)
 
 
 _UNSUPPORTED = ("Unsupported media type", "unsupported-media-type")

@@ -13,95 +13,51 @@ deployment recorded in ``<data_dir>/deployment.json``, and opens the stores, all
 ``index_interval_seconds``), the outbox worker, and the notary batcher when ``ledger.notary`` exists and a
 notary court is configured. :meth:`Services.close` stops them and closes everything; a restart on the same
 data dir resumes where it stopped.
+
+This module only wires and runs; each job has its unit: :mod:`api.submission` (writes accepted into the
+outbox, ``services.writes``), :mod:`api.certifying` (certificates and verification, ``services.certificates``),
+:mod:`api.following` (the index kept up, ``services.following``), :mod:`api.notary_wiring` (the notary
+batcher, ``services.notaries``) and :mod:`api.ratelimit` (``services.rate_limiter``).
 """
 
 from __future__ import annotations
 
-import hashlib
-import importlib.util
 import logging
 import threading
-import time
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from eth_account.signers.local import LocalAccount
 from eth_utils import to_checksum_address
 
-from api.auth import Authenticator, Client, ClientRegistry
+from api.auth import Authenticator, ClientRegistry
+from api.certifying import Certifier
 from api.checking import CheckAudit
-from api.errors import Conflict, Forbidden, IdempotencyConflict, NotFound, NotReady, RateLimited
-from api.outbox import GOVERNANCE_LANE, KIND_OF, Entry, NewEntry, Outbox, court_lane, family_of
+from api.following import IndexFollower
+from api.notary_wiring import NotaryWiring
+from api.outbox import Outbox
+from api.ratelimit import RateLimiter
 from api.settings import ServiceSecrets, Settings, resolve_secrets
 from api.signers import Signers
-from api.worker import OutboxWorker, follow_restarted_node
-from ledger.certificates import Certificate, case_certificate, defaulter_certificate, judgment_certificate
+from api.submission import Submissions, WriteContext, request_hash
+from api.worker import OutboxWorker
 from ledger.chain import Chain, connect, send_transaction
 from ledger.client import Ledger
 from ledger.deployment import Deployment, deploy, load_deployment
 from ledger.desk import CourtDesk
-from ledger.errors import ConfigurationError, LedgerError
+from ledger.errors import ConfigurationError
 from ledger.index import Index, Indexer
 from ledger.privacy import BlindIndexKey, Vault
-from ledger.records import (
-    CONTRACT_OF,
-    Action,
-    CaseState,
-    Extension,
-    Filing,
-    Judgment,
-    JudgmentStatusChange,
-    Listing,
-    Record,
-    Removal,
-)
 from ledger.signing import Keystore
-from ledger.verify import NetworkDescriptor, TrustAnchors, VerificationResult, verify_certificate
+from ledger.verify import NetworkDescriptor, TrustAnchors
 from ledger.workspace import Workspace
 
 if TYPE_CHECKING:
     from ledger.notary import NotaryBatcher
 
-__all__ = ["CheckAudit", "RateLimiter", "Services", "WriteContext"]
+__all__ = ["CheckAudit", "RateLimiter", "Services", "WriteContext", "request_hash"]
 
 log = logging.getLogger("api.services")
-
-
-@dataclass(frozen=True)
-class WriteContext:
-    """What makes a write idempotent: the client's key and the hash of the request it came with."""
-
-    idempotency_key: str | None
-    request_hash: bytes
-
-
-class RateLimiter:
-    """A token bucket per key (the client IP): ``rate`` tokens a second, at most ``burst`` saved."""
-
-    def __init__(self, rate: float, burst: int) -> None:
-        self.rate = rate
-        self.burst = burst
-        self._buckets: dict[str, tuple[float, float]] = {}
-        self._lock = threading.Lock()
-
-    def take(self, key: str) -> None:
-        now = time.monotonic()
-        with self._lock:
-            tokens, last = self._buckets.get(key, (float(self.burst), now))
-            tokens = min(float(self.burst), tokens + (now - last) * self.rate)
-            if tokens < 1.0:
-                self._buckets[key] = (tokens, now)
-                wait = max(1, int((1.0 - tokens) / self.rate + 0.999))
-                raise RateLimited(
-                    f"too many verification requests from this address; retry in {wait} s",
-                    headers={"Retry-After": str(wait)},
-                )
-            self._buckets[key] = (tokens - 1.0, now)
-            if len(self._buckets) > 100_000:  # forget idle addresses
-                cutoff = now - self.burst / max(self.rate, 1e-9)
-                self._buckets = {k: v for k, v in self._buckets.items() if v[1] >= cutoff}
 
 
 def _serialise_provider(chain: Chain) -> None:
@@ -150,7 +106,7 @@ class Services:
         self.clients = ClientRegistry(root / "service.sqlite")
         if settings.clients_file is not None:
             self.clients.load_file(settings.clients_file)
-        self.auth = Authenticator(self.clients, clock_skew=settings.clock_skew_seconds)
+        self.auth = Authenticator(self.clients, clock_skew=settings.clock_skew_seconds, public_url=settings.public_url)
         self.audit = CheckAudit(root / "service.sqlite")
         self.signers = Signers(
             self.keystore, secrets.keystore_password, self.outbox, kdf=settings.keystore_kdf
@@ -163,14 +119,11 @@ class Services:
             self.governor
         )
         self.trust = TrustAnchors.from_descriptors([self.descriptor], [self.governor.address])
-        self.notary: Any = None  # a ledger.notary.NotaryBatcher when enabled (see start_notary)
-        self._accept_lock = threading.Lock()
-        self._index_state = threading.Condition()
-        self._indexed_block = -1
-        self._indexed_time = 0
-        self._index_error: str | None = None
-        self._stop = threading.Event()
-        self._threads: list[threading.Thread] = []
+        self.following = IndexFollower(chain, self.indexer, settings.index_interval_seconds)
+        self.writes = Submissions(self.outbox, self.ledger, self.worker, self.funding_wei)
+        self.certificates = Certifier(chain, self.ledger, self.index, self.outbox, self.following, self.trust)
+        self.notaries = NotaryWiring(chain, self.ledger, self.outbox, self.signers, self.worker, self.funding_wei)
+        self.notary: NotaryBatcher | None = None  # when enabled (see start_notary)
 
     # -- life cycle ----------------------------------------------------------------------------
 
@@ -206,25 +159,18 @@ class Services:
             raise
 
     def start(self) -> None:
-        self._stop.clear()
-        self.sync_index()
-        thread = threading.Thread(target=self._index_loop, name="indexer", daemon=True)
-        thread.start()
-        self._threads.append(thread)
+        self.following.start()
         self.worker.start()
         self.start_notary()
 
     def close(self) -> None:
-        self._stop.set()
         if self.notary is not None:
             try:
                 self.notary.stop()
             finally:
                 self.notary.close()
         self.worker.stop()
-        for thread in self._threads:
-            thread.join(10)
-        self._threads.clear()
+        self.following.stop()
         self.index.close()
         self.vault.close()
         self.outbox.close()
@@ -233,325 +179,31 @@ class Services:
         if self.owns_chain:
             self.chain.close()
 
-    # -- notary --------------------------------------------------------------------------------
-
     def start_notary(self) -> None:
-        """Run a ledger.notary.NotaryBatcher for ``settings.notary_court`` when both exist."""
-        court = getattr(self.settings, "notary_court", None)
-        if self.notary is not None or not court or importlib.util.find_spec("ledger.notary") is None:
-            return
-        self.notary = self.notary_for(court, self.data_dir / "notary.sqlite")
-        if self.notary is not None:
-            self.notary.start()
+        """Run the notary batcher of ``settings.notary_court`` when configured (see :mod:`api.notary_wiring`)."""
+        if self.notary is None:
+            self.notary = self.notaries.configured(self.settings, self.data_dir / "notary.sqlite")
+            if self.notary is not None:
+                self.notary.start()
 
     def notary_for(self, court: int, store: Path) -> NotaryBatcher | None:
-        """A batcher (not started) anchoring for ``court``, None when this service holds no key of it.
+        return self.notaries.notary_for(self.settings, court, store)
 
-        Each Anchor is signed by the court's key current at signing time (a rotation through the API is
-        followed at once); a dedicated relayer account sends it (``anchorBySig``) through the service's one
-        pipeline, so the batcher never shares a sending account, and so a nonce, with the outbox worker.
-        """
-        if self.signers.for_court(court) is None:
-            log.warning("notary disabled: this service holds no active signer key for court %s", court)
-            return None
-        from ledger.notary import NotaryBatcher
-
-        return NotaryBatcher(
-            store,
-            self.ledger,
-            court,
-            lambda: self.signers.for_court(court),
-            relayer=self._notary_relayer(),
-            max_size=self.settings.notary_max_size,
-            max_age=self.settings.notary_max_age_seconds,
-            receipt_timeout=self.settings.receipt_timeout_seconds,
-            pipeline=self.worker.pipeline,
-        )
-
-    def _notary_relayer(self) -> LocalAccount:
-        address = self.outbox.get_meta("notary_relayer")
-        if address is None:
-            account = self.signers.create()
-            self.outbox.set_meta("notary_relayer", account.address)
-        else:
-            account = self.signers.account(address)
-        wei = self.funding_wei
-        if wei and self.chain.w3.eth.get_balance(account.address) < wei // 10:
-            self.outbox.accept(
-                "service",
-                lambda _: NewEntry(
-                    lane=GOVERNANCE_LANE, kind="fund", call={"to": account.address, "value": str(wei)}
-                ),
-                idempotency_key=f"fund-notary-relayer:{account.address}:{int(time.time()) // 3600}",
-            )
-            self.worker.wake()
-        return account
-
-    # -- index ---------------------------------------------------------------------------------
-
-    def sync_index(self) -> None:
-        result = self.indexer.sync()
-        block_time = (
-            int(self.chain.w3.eth.get_block(result.to_block)["timestamp"]) if result.to_block >= 0 else 0
-        )
-        with self._index_state:
-            self._indexed_block = result.to_block
-            self._indexed_time = max(self._indexed_time, block_time)
-            self._index_error = None
-            self._index_state.notify_all()
-
-    def _index_loop(self) -> None:
-        while not self._stop.wait(self.settings.index_interval_seconds):
-            try:
-                self.sync_index()
-            except Exception as exc:  # the node may be restarting: keep trying
-                if self._index_error != type(exc).__name__:
-                    log.warning("index sync failed: %s: %s", type(exc).__name__, exc)
-                self._index_error = type(exc).__name__
-                follow_restarted_node(self.chain)
+    # -- shortcuts routes and health read often ------------------------------------------------
 
     @property
     def indexed_block(self) -> int:
-        return self._indexed_block
+        return self.following.indexed_block
 
     def wait_indexed(self, block: int, timeout: float = 10.0) -> bool:
-        """Wait until the index covers ``block``; False on timeout."""
-        deadline = time.monotonic() + timeout
-        with self._index_state:
-            while self._indexed_block < block:
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    return False
-                self._index_state.wait(min(left, 0.5))
-        return True
+        return self.following.wait_indexed(block, timeout)
 
     def now(self) -> int:
-        """The time partner checks are answered for: the wall clock, or the indexed chain if it runs ahead."""
-        return max(int(time.time()), self._indexed_time)
-
-    # -- writing -------------------------------------------------------------------------------
+        return self.following.now()
 
     def desk(self, court: int) -> CourtDesk:
+        """A court's desk: prepares its records (parties to the vault, case numbers keyed)."""
         return CourtDesk(court, self.vault, self.blind_key, self.secrets.case_key)
-
-    def require_signer(self, court: int) -> None:
-        if not self.outbox.has_signer(court):
-            raise Conflict(
-                f"this service holds no signer key for court {court}: governance admits the court "
-                "(or adds a signer) through this service first"
-            )
-
-    def submit(
-        self, client: Client, ctx: WriteContext, build: Callable[[Callable[[str, int], int]], NewEntry]
-    ) -> Entry:
-        """Accept a write durably (idempotent per client and key) and wake the worker."""
-        if ctx.idempotency_key is not None:
-            existing = self.outbox.find_idempotent(client.client_id, ctx.idempotency_key)
-            if existing is not None:
-                return self._same_request(existing, ctx)
-        with self._accept_lock:  # one accept at a time: a racing retry never runs ``build`` twice
-            entry, created = self.outbox.accept(
-                client.client_id, build, idempotency_key=ctx.idempotency_key, request_hash=ctx.request_hash
-            )
-        if not created:
-            return self._same_request(entry, ctx)
-        log.info("accepted %s %s for %s", entry.kind, entry.id, entry.lane)
-        self.worker.wake()
-        return entry
-
-    @staticmethod
-    def _same_request(entry: Entry, ctx: WriteContext) -> Entry:
-        if entry.request_hash != ctx.request_hash:
-            raise IdempotencyConflict("this Idempotency-Key was used for a different request")
-        return entry
-
-    def idempotent_entry(self, client: Client, ctx: WriteContext) -> Entry | None:
-        """The entry an earlier request with this key created (checked before expensive preparation)."""
-        if ctx.idempotency_key is None:
-            return None
-        existing = self.outbox.find_idempotent(client.client_id, ctx.idempotency_key)
-        return self._same_request(existing, ctx) if existing is not None else None
-
-    def outside_count(self, family: str) -> int:
-        """How many changes the chain holds for a sequenced target (used once, when first seen)."""
-        kind, _, target = family.partition(":")
-        key = bytes.fromhex(target[2:])
-        if kind == "case":
-            return int(self.ledger.case(key)["actions"])
-        if kind == "judgment":
-            return int(self.ledger.judgment(key)["changes"])
-        if kind == "listing":
-            return int(self.ledger.listing(key)["changes"])
-        raise ValueError(f"unknown sequence family {family}")
-
-    def submit_record(
-        self,
-        client: Client,
-        ctx: WriteContext,
-        court: int,
-        make: Callable[[int | None], Record],
-        *,
-        family: str | None = None,
-    ) -> Entry:
-        """Accept a court record; ``make(sequence)`` builds it (sequence None for unsequenced kinds)."""
-        self.require_signer(court)
-        outside = self.outside_count(family) if family is not None else 0
-
-        def build(sequence: Callable[[str, int], int]) -> NewEntry:
-            record = make(sequence(family, outside) if family is not None else None)
-            return NewEntry(
-                lane=court_lane(court),
-                kind=KIND_OF[type(record)],
-                court=court,
-                record=record,
-                family=family_of(record),
-            )
-
-        return self.submit(client, ctx, build)
-
-    def submit_governance(
-        self,
-        client: Client,
-        ctx: WriteContext,
-        kind: str,
-        call: dict[str, Any],
-        *,
-        signer_key: tuple[int, str] | None = None,
-        fund: str | None = None,
-    ) -> Entry:
-        def build(_: Callable[[str, int], int]) -> NewEntry:
-            extra = []
-            wei = self.funding_wei
-            if fund is not None and wei > 0:
-                extra.append(
-                    NewEntry(lane=GOVERNANCE_LANE, kind="fund", call={"to": fund, "value": str(wei)})
-                )
-            return NewEntry(
-                lane=GOVERNANCE_LANE,
-                kind=kind,
-                court=call.get("court"),
-                call=call,
-                signer_key=signer_key,
-                extra=extra,
-            )
-
-        return self.submit(client, ctx, build)
-
-    # -- reading -------------------------------------------------------------------------------
-
-    def entry_for(self, client: Client, entry_id: str) -> Entry:
-        """An outbox entry the client may see: its own, its court's, or any for governance."""
-        try:
-            entry = self.outbox.get(entry_id)
-        except LedgerError:
-            raise NotFound(f"no outbox record {entry_id}") from None
-        if entry.client_id == client.client_id or client.kind == "governance":
-            return entry
-        if (
-            client.kind in ("court", "notary")
-            and client.court_id is not None
-            and entry.court == client.court_id
-        ):
-            return entry
-        raise NotFound(f"no outbox record {entry_id}")
-
-    def record_entry(self, client: Client, record_id: bytes, kind: str) -> Entry:
-        """The confirmed outbox entry of a record of ``client``'s court."""
-        entry = self.outbox.by_record_id(record_id, kind)
-        if entry is None:
-            raise NotFound(f"this service holds no {kind.replace('_', ' ')} 0x{record_id.hex()}")
-        if client.kind != "governance" and entry.court != client.court_id:
-            raise Forbidden(f"the {kind.replace('_', ' ')} belongs to another court")
-        return entry
-
-    # -- certificates --------------------------------------------------------------------------
-
-    def _written(self, entry: Entry) -> Any:
-        record = entry.typed_record()
-        name = CONTRACT_OF[type(record)]
-        return entry.written(name, self.deployment.address(name))
-
-    def certificate(self, entry: Entry) -> Certificate:
-        """The certificate of a confirmed record (for a change: of the record it changed)."""
-        if entry.state == "failed":
-            raise Conflict(f"outbox record {entry.id} failed; it has no certificate")
-        if entry.state != "confirmed":
-            raise NotReady(
-                f"outbox record {entry.id} is {entry.state}; its certificate exists once confirmed"
-            )
-        if entry.record is None:
-            raise NotFound(f"outbox record {entry.id} is a governance act; it has no certificate")
-        record = entry.typed_record()
-        chain_id = self.chain.chain_id
-        if isinstance(record, Judgment):
-            return judgment_certificate(self._written(entry), chain_id)
-        if isinstance(record, Filing):
-            head_block = self.chain.w3.eth.get_block("latest")
-            head = int(head_block["number"])
-            if not self.wait_indexed(head):
-                raise NotReady("the index is catching up with the chain; retry in a moment")
-            view = self.index.case_history(record.record_id())
-            if view is None:
-                raise NotReady("the case is not indexed yet; retry in a moment")
-            actions = [
-                Action(
-                    case_id=view.id,
-                    sequence=a.sequence,
-                    kind=a.kind,
-                    amount=a.amount,
-                    detail=a.detail,
-                    document_digest=a.document_digest,
-                    flags=a.flags,
-                )
-                for a in view.actions
-            ]
-            return case_certificate(
-                self._written(entry),
-                chain_id,
-                actions,
-                state=CaseState(view.state),
-                amount_recovered=view.amount_recovered,
-                as_of=(head, "0x" + bytes(head_block["hash"]).hex()),
-            )
-        if isinstance(record, Listing):
-            block = self.chain.w3.eth.get_block("latest")
-            listing = self.ledger.listing(record.record_id())
-            return defaulter_certificate(
-                self._written(entry),
-                chain_id,
-                as_of=(int(block["number"]), "0x" + bytes(block["hash"]).hex()),
-                at=int(block["timestamp"]),
-                until=int(listing["until"]),
-                removed_at=int(listing["removed_at"]) or None,
-            )
-        parent = self._parent(entry, record)
-        return self.certificate(parent)
-
-    def _parent(self, entry: Entry, record: Record) -> Entry:
-        target: tuple[bytes, str] | None = None
-        if isinstance(record, Action):
-            target = (record.case_id, "filing")
-        elif isinstance(record, JudgmentStatusChange):
-            target = (record.judgment_id, "judgment")
-        elif isinstance(record, Extension | Removal):
-            target = (record.listing_id, "listing")
-        if target is None:
-            raise NotFound(
-                f"outbox record {entry.id} ({entry.kind}) has no certificate here; notarized digests "
-                "are certified by the notary endpoints"
-            )
-        parent = self.outbox.by_record_id(target[0], target[1])
-        if parent is None or parent.state != "confirmed":
-            raise NotFound(f"this service holds no signed {target[1]} 0x{target[0].hex()} to certify")
-        return parent
-
-    # -- verification --------------------------------------------------------------------------
-
-    def verify(self, certificate: dict[str, Any], document_sha256: bytes | None,
-               at: int | None = None) -> VerificationResult:
-        """Verify against this service's own node; a document digest is checked like a document."""
-        return verify_certificate(certificate, trust=self.trust, rpc=self.chain.w3, document_digest=document_sha256,
-                                  at=at)
 
 
 def _same_chain_or_fresh(chain: Chain, root: Path) -> None:
@@ -597,6 +249,3 @@ def _fund_dev_governor(chain: Chain, governor: LocalAccount, wei: int) -> None:
     if receipt["status"] != 1:
         raise ConfigurationError("could not fund the development governance account")
 
-
-def request_hash(method: str, target: str, body: bytes) -> bytes:
-    return hashlib.sha256(method.upper().encode() + b"\n" + target.encode() + b"\n" + body).digest()

@@ -105,6 +105,11 @@ class Settings(BaseSettings):
     # -- authentication ----------------------------------------------------------------------------
     clock_skew_seconds: int = 300
     clients_file: Path | None = Field(default=None, description="JSON list of clients loaded at startup")
+    public_url: str | None = Field(
+        default=None, pattern=r"^https?://[A-Za-z0-9.\-\[\]:]+$",
+        description="scheme://host[:port] clients address (through any proxy): what a signature's @target-uri "
+                    "is compared with; unset: the scheme this server is reached by and the request's Host",
+    )
 
     # -- public verification -----------------------------------------------------------------------
     verify_rate_per_second: float = 5.0

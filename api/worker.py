@@ -66,7 +66,7 @@ from api.written import Judge, creation_of, error_of, says_already_written
 from api.written import plain as _plain
 from api.written import target as _target
 from ledger.chain import Chain, first_block_at
-from ledger.client import Ledger, jurisdiction_bytes
+from ledger.client import Ledger, case_number_code_bytes, jurisdiction_bytes
 from ledger.errors import ChainUnavailableError, ConfigurationError, ContractRevertError
 from ledger.pipeline import Pipeline, Refusal, Refused, earlier
 from ledger.pipeline.journal import JournalRow
@@ -76,7 +76,7 @@ from ledger.records import (
     CONTRACT_OF,
 )
 
-__all__ = ["GOVERNANCE_FUNCTIONS", "OutboxWorker", "follow_restarted_node"]
+__all__ = ["COURT_ACT_FUNCTIONS", "GOVERNANCE_FUNCTIONS", "OutboxWorker", "follow_restarted_node"]
 
 log = logging.getLogger("api.worker")
 
@@ -88,7 +88,10 @@ GOVERNANCE_FUNCTIONS = {
     "retire_court": "retireCourt",
     "add_signer": "addSigner",
     "retire_signer": "retireSigner",
+    "set_case_number_code": "setCaseNumberCode",
 }
+#: court act entry kind -> EnforcementRegistry function (sent by the court's own signer, on its lane)
+COURT_ACT_FUNCTIONS = {"delegate_enforcement": "delegateEnforcement"}
 
 _SENT, _WAIT, _DONE = "sent", "wait", "done"
 
@@ -527,6 +530,10 @@ class OutboxWorker:
         call = entry.call or {}
         if entry.kind == "fund":
             return to_checksum_address(call["to"]), "0x", int(call["value"]), None
+        if entry.kind in COURT_ACT_FUNCTIONS:
+            enforcement = self.ledger.contract("EnforcementRegistry")
+            act = [bytes.fromhex(call["judgment_id"][2:]), call["delegate"], bool(call["granted"])]
+            return enforcement.address, enforcement.encode_abi(COURT_ACT_FUNCTIONS[entry.kind], args=act), 0, None
         registry = self.ledger.contract("CourtRegistry")
         function = GOVERNANCE_FUNCTIONS[entry.kind]
         if entry.kind == "admit_court":
@@ -540,6 +547,8 @@ class OutboxWorker:
             args = [call["court"], to_checksum_address(call["signer"])]
         elif entry.kind == "retire_signer":
             args = [to_checksum_address(call["signer"])]
+        elif entry.kind == "set_case_number_code":
+            args = [call["court"], case_number_code_bytes(call["code"])]
         else:
             args = [call["court"]]
         return registry.address, registry.encode_abi(function, args=args), 0, None

@@ -109,6 +109,12 @@ class _Context:
 
         return self.ws.court_signer(court, current_court)
 
+    def workspace_key(self, address: str) -> Any:
+        """The key of ``address`` in this data dir's keystore, None when it holds none."""
+        if address.lower() not in {a.lower() for a in self.ws.keystore.addresses()}:
+            return None
+        return self.ws.keystore.load(address, self.ws.secrets().keystore_password)
+
     def desk(self, court: int) -> Any:
         from ledger.desk import CourtDesk
         from ledger.privacy import Vault
@@ -329,6 +335,21 @@ def court_retire(court: int, data_dir: DataDir = DEFAULT_DIR, chain: ChainSpec =
     _court_act("retireCourt", court, data_dir, chain)
 
 
+@court_app.command("case-number-code")
+def court_case_number_code(
+    court: int,
+    code: Annotated[str, typer.Argument(help="The code the court's case numbers carry after the year, e.g. 京0108; "
+                                             "'' removes it.")],
+    data_dir: DataDir = DEFAULT_DIR,
+    chain: ChainSpec = "local",
+) -> None:
+    """Record the code a court's case numbers carry: the look-up then checks that a case number names the
+    court that recorded it. No two courts carry the same code."""
+    ctx = _ctx(data_dir, chain)
+    ctx.ledger.set_case_number_code(ctx.governor(), court, code)
+    out.print(f"court {court}: case-number code {'set' if code.strip() else 'removed'}")
+
+
 # -- records -------------------------------------------------------------------------------------
 
 
@@ -406,6 +427,23 @@ def case_open(
     filing = ctx.desk(court).filing(judgment_id=_hex32(judgment, "judgment id"), case_number=case_number,
                                     amount_due=_money(amount_due), filed_at=date.fromisoformat(filed_at))
     _written(ctx.ledger.submit(ctx.signer(court), filing))
+
+
+@case_app.command("delegate")
+def case_delegate(
+    judgment: Annotated[str, typer.Argument(help="The judgment id whose enforcement is entrusted.")],
+    delegate: Annotated[int, typer.Argument(help="The court entrusted with its enforcement.")],
+    court: Annotated[int, typer.Option(help="The acting court: the judgment's, or a court above it.")],
+    withdraw: Annotated[bool, typer.Option(help="Withdraw the delegation instead.")] = False,
+    data_dir: DataDir = DEFAULT_DIR,
+    chain: ChainSpec = "local",
+) -> None:
+    """Entrust a judgment's enforcement to another court (委托执行), or withdraw it; the delegate may then
+    open cases on it. Only the judgment's court or a court above it may; the contract refuses anyone else."""
+    ctx = _ctx(data_dir, chain)
+    jid = _hex32(judgment, "judgment id")
+    ctx.ledger.delegate_enforcement(ctx.signer(court), jid, delegate, not withdraw)
+    out.print(f"judgment 0x{jid.hex()}: enforcement by court {delegate} {'withdrawn' if withdraw else 'entrusted'}")
 
 
 @case_app.command("action")
@@ -651,104 +689,31 @@ def trust_descriptor(
 
 @app.command()
 def certificate(
-    record_id: Annotated[str, typer.Argument(help="A judgment's or a listing's record id (0x + 64 hex digits).")],
+    record_id: Annotated[str, typer.Argument(
+        help="A judgment's, an enforcement case's or a listing's record id (0x + 64 hex digits).")],
     case_number: Annotated[str | None, typer.Option(
-        help="A judgment's case number, to open its case-number digest: the certificate then carries the case "
-             "number and its salt (needs this data dir's case-number key).")] = None,
+        help="A judgment's or a case's case number, to open its case-number digest: the certificate then carries "
+             "the case number and its salt (needs this data dir's case-number key).")] = None,
     output: Annotated[Path | None, typer.Option("--out", help="Write the certificate here (default: print).")] = None,
     data_dir: DataDir = DEFAULT_DIR,
     chain: ChainSpec = "local",
 ) -> None:
-    """Build the certificate (format 2) of a confirmed judgment or listing from the chain and this data dir."""
-    from ledger.errors import ConfigurationError
+    """Build the certificate (format 2) of a confirmed judgment, enforcement case or listing from the chain and
+    this data dir; a case's actions and a listing's state are those of the last block indexed."""
     from ledger.index import Index, Indexer
+    from ledger.issuing import Issuer
 
     ctx = _ctx(data_dir, chain)
     rid = _hex32(record_id, "record id")
     with Index(ctx.ws.index_path) as index:
-        Indexer(ctx.ledger, index).sync()
-        judgment, listing = index.judgment(rid), index.listing(rid)
-    if judgment is not None:
-        cert = _judgment_certificate(ctx, rid, judgment, case_number)
-    elif listing is not None and case_number is None:
-        cert = _listing_certificate(ctx, rid, "0x" + bytes(listing.transaction_hash).hex())
-    elif listing is not None:
-        raise ConfigurationError("a listing's certificate carries no case number: leave out --case-number")
-    else:
-        raise ConfigurationError(f"no judgment or listing 0x{rid.hex()} on this chain")
+        indexed = Indexer(ctx.ledger, index).sync().to_block
+        case_key = ctx.ws.secrets().case_key if case_number is not None else None
+        cert = Issuer(ctx.ledger, index, indexed, ctx.workspace_key, case_key).certificate(rid, case_number)
     if output is None:
         print(cert.to_json())
     else:
         output.write_text(cert.to_json())
-        out.print(f"certificate of 0x{rid.hex()} written to {output}")
-
-
-def _judgment_certificate(ctx: _Context, rid: bytes, view: Any, case_number: str | None) -> Any:
-    from ledger.certificates import judgment_certificate
-    from ledger.errors import ConfigurationError
-    from ledger.records import Judgment, open_case_number
-
-    written = _written_on_chain(ctx, Judgment, "0x" + bytes(view.transaction_hash).hex(), rid)
-    opening = None
-    if case_number is not None:
-        opened = open_case_number(ctx.ws.secrets().case_key, case_number)
-        if opened.digest != bytes(view.case_number_digest):
-            raise ConfigurationError("that case number (under this data dir's case-number key) is not the "
-                                     "judgment's; the certificate would not open its digest")
-        opening = (opened.text, opened.salt)
-    return judgment_certificate(written, ctx.chain.chain_id, case_number=opening)
-
-
-def _listing_certificate(ctx: _Context, rid: bytes, tx_hash: str) -> Any:
-    """A listing's status as of the chain head: its end (after extensions) and removal read from the chain."""
-    from ledger.certificates import defaulter_certificate
-    from ledger.records import Listing
-
-    written = _written_on_chain(ctx, Listing, tx_hash, rid)
-    head = ctx.chain.w3.eth.get_block("latest")
-    state = ctx.ledger.listing(rid)
-    return defaulter_certificate(written, ctx.chain.chain_id,
-                                 as_of=(int(head["number"]), "0x" + bytes(head["hash"]).hex()),
-                                 at=int(head["timestamp"]), until=int(state["until"]),
-                                 removed_at=int(state["removed_at"]) or None)
-
-
-def _written_on_chain(ctx: _Context, record_cls: Any, tx_hash: str, record_id: bytes) -> Any:
-    """The confirmed write of a record, rebuilt from its transaction: the record from the calldata; the
-    signature from the calldata (sent by a relayer) or, sent directly, re-made with the sender's key from
-    this data dir's keystore (EIP-712 signatures are deterministic, RFC 6979)."""
-    from ledger.client import CONTRACT_OF, Written
-    from ledger.errors import ConfigurationError
-    from ledger.signing import recover_signer
-
-    w3 = ctx.chain.w3
-    tx, receipt = w3.eth.get_transaction(tx_hash), w3.eth.get_transaction_receipt(tx_hash)
-    name = CONTRACT_OF[record_cls]
-    _, args = ctx.ledger.contract(name).decode_function_input(tx["input"])
-    values = list(args.values())
-    struct = values[0]
-    if isinstance(struct, dict):
-        struct = [struct[n] for n, _, _ in record_cls.FIELDS]
-    fields = {attr: (bytes(v).decode("ascii") if t == "bytes3" else bytes(v) if t.startswith("bytes") else v)
-              for (_, t, attr), v in zip(record_cls.FIELDS, struct, strict=True)}
-    record = record_cls.model_validate(fields)
-    if record.record_id() != record_id:
-        raise ConfigurationError(f"transaction {tx_hash} does not write record 0x{record_id.hex()}")
-    domain = ctx.ledger.domain(record)
-    if len(values) > 1:
-        signature = bytes(values[1])
-        signer = recover_signer(domain, record, signature)
-    else:
-        signer = tx["from"]
-        if signer.lower() not in {a.lower() for a in ctx.ws.keystore.addresses()}:
-            raise ConfigurationError(f"the record was sent directly by {signer}, whose key is not in "
-                                     f"{ctx.ws.keystore.directory}; only that key can make its certificate")
-        signature = ctx.ledger.sign(ctx.ws.keystore.load(signer, ctx.ws.secrets().keystore_password), record)
-    block = w3.eth.get_block(receipt["blockNumber"])
-    return Written(record=record, record_id=record.record_id(), signature=signature, signer=signer,
-                   contract=name, contract_address=tx["to"], transaction_hash=tx_hash,
-                   block_number=receipt["blockNumber"], block_hash="0x" + bytes(block["hash"]).hex(),
-                   block_time=int(block["timestamp"]), gas_used=int(receipt["gasUsed"]), sender=tx["from"])
+        out.print(f"certificate of 0x{rid.hex()} ({cert.kind}) written to {output}")
 
 
 # -- index and demo ------------------------------------------------------------------------------

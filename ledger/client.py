@@ -275,8 +275,8 @@ class Ledger:
                         "pending_auctions", "amount_due", "amount_recovered", "amount_disbursed",
                         "judgment_id", "history_hash"))
 
-    def listing(self, listing_id: bytes) -> dict[str, Any]:
-        return _struct(self.view("DefaulterRegistry", "listingRecord", listing_id),
+    def listing(self, listing_id: bytes, *, block: int | str = "latest") -> dict[str, Any]:
+        return _struct(self.view("DefaulterRegistry", "listingRecord", listing_id, block=block),
                        ("court", "ground", "restrictions", "listed_at", "until", "removed_at",
                         "removal_reason", "changes", "subject"))
 

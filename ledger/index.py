@@ -131,6 +131,7 @@ CREATE TABLE cases (
     block_number INTEGER, log_index INTEGER, tx_hash BLOB);
 CREATE INDEX cases_by_court ON cases (court, state);
 CREATE INDEX cases_by_judgment ON cases (judgment_id);
+CREATE INDEX cases_by_case_number ON cases (case_number_digest);
 CREATE TABLE case_actions (
     case_id BLOB, sequence INTEGER, kind INTEGER, amount, detail, document_digest BLOB, flags INTEGER,
     state INTEGER, amount_recovered, history_hash BLOB, recorded_at INTEGER,
@@ -556,6 +557,8 @@ class Index:
                 )
             # Added within version 1 (the look-up finds every court that recorded a document).
             self._db.execute("CREATE INDEX IF NOT EXISTS judgments_by_document ON judgments (document_digest)")
+            # Added within version 3 (the look-up finds every court that opened a case under a case number).
+            self._db.execute("CREATE INDEX IF NOT EXISTS cases_by_case_number ON cases (case_number_digest)")
 
     # -- connections -----------------------------------------------------------------------
 
@@ -746,6 +749,14 @@ class Index:
                 "ORDER BY block_number LIMIT 100",
                 (bytes(case_number_digest), bytes(document_digest))).fetchall()
             return [self._judgment_view(conn, row) for row in rows]
+
+    def cases_claiming(self, case_number_digest: bytes) -> list[CaseView]:
+        """Every enforcement case opened under this case number, oldest first (for the look-up)."""
+        with self._reading() as conn:
+            ids = [bytes(r[0]) for r in conn.execute(
+                "SELECT id FROM cases WHERE case_number_digest = ? ORDER BY block_number LIMIT 100",
+                (bytes(case_number_digest),))]
+        return [v for v in map(self.case_history, ids) if v is not None]
 
     def page(self, table: str, filters: dict[str, Any], after: tuple[int, int] | None,
              limit: int) -> list[tuple[bytes, int, int]]:

@@ -57,10 +57,13 @@ def content_digest(body: bytes) -> str:
 
 
 def signature_base(
-    components: tuple[str, ...], params_line: str, method: str, target: str, headers: Mapping[str, str]
+    components: tuple[str, ...], params_line: str, method: str, target: str, headers: Mapping[str, str],
+    *, origin: str | None = None,
 ) -> bytes:
     """The RFC 9421 signature base of a request. ``target`` is ``PATH?QUERY`` exactly as sent; ``headers``
-    are looked up by lowercase name. ValueError for a covered header the request lacks or non-ASCII."""
+    are looked up by lowercase name; ``origin`` (``scheme://authority``) makes ``@target-uri`` the origin
+    followed by the target. ValueError for a covered header the request lacks, ``@target-uri`` without an
+    origin, or non-ASCII."""
     path, _, query = target.partition("?")
     lines = []
     for name in components:
@@ -72,6 +75,10 @@ def signature_base(
             value = "?" + query
         elif name == "@authority":
             value = headers.get("host", "").lower()
+        elif name == "@target-uri":
+            if origin is None:
+                raise ValueError("the signature covers @target-uri, which this verifier cannot rebuild")
+            value = origin + (target or "/")
         else:
             found = headers.get(name)
             if found is None:

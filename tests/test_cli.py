@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -119,7 +120,94 @@ def test_user_mistakes_print_one_line_and_exit_1(workdir):
     assert len(no_court.stderr.strip().splitlines()) == 1
 
 
-def test_demo_and_stats(workdir):
-    assert "demo done" in run(workdir, "demo").stdout
+@pytest.fixture(scope="module")
+def demo_run(workdir):
+    """The demo's three stories played once on the module's chain."""
+    return run(workdir, "demo").stdout
+
+
+def test_demo_and_stats(workdir, demo_run):
+    assert "demo done" in demo_run
     stats = run(workdir, "stats").stdout
     assert "cases_filed" in stats
+
+
+def _demo_record(workdir: Path, table: str) -> str:
+    """The record id of the demo's first record in an index table (the demo court's first story)."""
+    with sqlite3.connect(workdir / ".data" / "index.db") as db:
+        (rid,) = db.execute(f"SELECT id FROM {table} WHERE court = 110108 ORDER BY block_number LIMIT 1").fetchone()
+    return "0x" + bytes(rid).hex()
+
+
+def _verify(workdir: Path, path: str) -> subprocess.CompletedProcess[str]:
+    governor = json.loads((workdir / "network.json").read_text())["governor"]
+    rpc = run(workdir, "chain", "url").stdout.strip()
+    return run(workdir, "verify", path, "--rpc", rpc, "--trust", "network.json", "--governor", governor, ok=False)
+
+
+@pytest.mark.parametrize(("table", "kind", "case_number"), [
+    ("judgments", "judgment", "(2019)京0108民初12345号"),
+    ("cases", "enforcement_case", "(2019)京0108执4567号"),
+    ("listings", "defaulter_status", None),
+])
+def test_ledger_certificate_issues_every_record_kind_of_the_demo_and_each_verifies(
+        workdir, demo_run, table, kind, case_number):
+    rid = _demo_record(workdir, table)
+    opening = ["--case-number", case_number] if case_number else []
+    built = run(workdir, "certificate", rid, *opening, "--out", f"{table}.cert.json")
+    assert f"({kind})" in built.stdout
+    cert = json.loads((workdir / f"{table}.cert.json").read_text())
+    assert cert["kind"] == kind and cert["record_id"] == rid
+    if case_number:
+        assert cert["case_number"]["text"] == case_number
+    verified = _verify(workdir, f"{table}.cert.json")
+    assert verified.returncode in (0, 3), verified.stdout + verified.stderr  # 3: authentic, no longer in force
+    assert "AUTHENTIC" in verified.stdout and "NOT AUTHENTIC" not in verified.stdout
+
+
+def test_a_case_certificate_carries_every_action_up_to_its_block(workdir, demo_run):
+    rid = _demo_record(workdir, "cases")
+    cert = json.loads(run(workdir, "certificate", rid).stdout)
+    with sqlite3.connect(workdir / ".data" / "index.db") as db:
+        (count,) = db.execute("SELECT count(*) FROM case_actions WHERE case_id = ?",
+                              (bytes.fromhex(rid[2:]),)).fetchone()
+    assert len(cert["case"]["actions"]) == count > 0
+    assert cert["as_of"]["block_number"] >= cert["transaction"]["block_number"]
+
+
+def test_ledger_certificate_refuses_a_case_number_that_is_not_the_cases(workdir, demo_run):
+    wrong = run(workdir, "certificate", _demo_record(workdir, "cases"), "--case-number", "(2019)京0108执4568号",
+                ok=False)
+    assert wrong.returncode == 1 and "not the case's" in wrong.stderr and "Traceback" not in wrong.stderr
+    unknown = run(workdir, "certificate", "0x" + "ab" * 32, ok=False)
+    assert unknown.returncode == 1 and "no judgment, enforcement case or listing" in unknown.stderr
+
+
+def _judgment_of_110105(workdir: Path, n: int) -> str:
+    doc = workdir / f"delegated-{n}.pdf"
+    doc.write_bytes(f"%PDF-1.7 a judgment enforced elsewhere {n}\n".encode())
+    out = run(workdir, "judgment", "record", "--court", "110105", "--case-number", f"(2018)京0102民初{n}号",
+              "--document", str(doc), "--party", f"creditor:resident_id:{make_resident_id()}:王五",
+              "--amount", "100", "--judgment-date", "2018-01-02", "--effective-date", "2018-01-20").stdout
+    return re.search(r"record id\s+(0x[0-9a-f]{64})", out).group(1)
+
+
+def test_court_cannot_delegate_another_courts_judgment_from_the_cli(workdir):
+    run(workdir, "court", "admit", "110106", "--jurisdiction", "CN-BJ")
+    jid = _judgment_of_110105(workdir, 501)
+    opening = ("case", "open", "--court", "110106", "--judgment", jid, "--case-number", "(2018)京0106执1号",
+               "--amount-due", "100", "--filed-at", "2018-02-01")
+    grab = run(workdir, "case", "delegate", jid, "110106", "--court", "110106", ok=False)
+    assert grab.returncode == 1 and "CourtAuthorizedNoAuthority" in grab.stderr and "Traceback" not in grab.stderr
+    refused = run(workdir, *opening, ok=False)
+    assert refused.returncode == 1 and "EnforcementRegistryNotEnforcingCourt" in refused.stderr
+    assert "entrusted" in run(workdir, "case", "delegate", jid, "110106", "--court", "110105").stdout
+    assert "record id" in run(workdir, *opening).stdout  # the entrusted court now enforces it
+    assert "withdrawn" in run(workdir, "case", "delegate", jid, "110106", "--court", "110105", "--withdraw").stdout
+
+
+def test_governance_records_a_case_number_code_from_the_cli(workdir):
+    assert "code set" in run(workdir, "court", "case-number-code", "110105", "京0102").stdout
+    taken = run(workdir, "court", "case-number-code", "110106", "京0102", ok=False)
+    assert taken.returncode == 1 and "CourtRegistryCaseNumberCodeTaken" in taken.stderr
+    assert "code removed" in run(workdir, "court", "case-number-code", "110105", "").stdout

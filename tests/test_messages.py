@@ -83,3 +83,40 @@ def test_cli_verdict_and_steps_in_the_asked_language(lang, verdict, tmp_path):
     assert result.exit_code == 4, result.output
     assert verdict in result.output
     assert text("format.ok", lang, version=2, kind="judgment") in result.output
+
+
+def _problem_slugs() -> dict[str, tuple[int | None, str]]:
+    """Every problem type the service can answer: slug -> (status, English title in the code)."""
+    import api.app  # noqa: F401  (every router and middleware, so every ServiceError subclass, is defined)
+    from api.errors import _LEDGER, ServiceError
+
+    found: dict[str, tuple[int | None, str]] = {}
+    todo = [ServiceError]
+    while todo:
+        cls = todo.pop()
+        found[cls.slug] = (cls.status, cls.title)
+        todo += cls.__subclasses__()
+    found.update({slug: (status, title) for _, status, title, slug in _LEDGER})
+    source = "\n".join(p.read_text(encoding="utf-8") for p in (LEDGER.parent / "api").glob("*.py"))
+    for status, title, slug in re.findall(r'\(\s*(?:(\d{3}),\s*)?"([A-Z][^"]*)",\s*"([a-z][a-z-]{2,})"', source):
+        found.setdefault(slug, (int(status) if status else None, title))
+    for slug in re.findall(r'problem\(\s*[^,()]+,\s*[^,()]+,\s*"([a-z][a-z-]*)"', source):  # a title by status
+        found.setdefault(slug, (None, ""))
+    return found
+
+
+def test_every_problem_title_exists_in_three_languages_and_keeps_its_english():
+    from api.errors import title_in
+
+    slugs = _problem_slugs()
+    assert {"forbidden", "invalid-request", "malformed-json", "unsupported-media-type", "request-timeout",
+            "contract-revert", "http"} <= set(slugs)
+    for slug, (status, title) in slugs.items():
+        key = "problem." + slug.replace("-", "_")
+        if slug == "http":
+            key = "problem.http"
+        assert key in catalog(), f"no title for problem type {slug}"
+        if slug != "http":
+            assert title_in("en", slug, status or 0, "") == title, slug
+        assert all(title_in(lang, slug, status or 0, "") for lang in LANGUAGES)
+    assert title_in("zh", "http", 405, "") == catalog()["problem.http_405"]["zh"]

@@ -1,4 +1,5 @@
-"""Courts: governance acts (admit, suspend, reinstate, retire, add and retire signers) and a court's status.
+"""Courts: governance acts (admit, suspend, reinstate, retire, add and retire signers, record the code a
+court's case numbers carry) and a court's status.
 
 Every act is accepted into the outbox (202) and sent by the governance account. Admitting a court or
 adding a signer creates the signer key in the service's encrypted keystore (the response names its
@@ -14,7 +15,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api.auth import Client
 from api.deps import CurrentClient, ServicesDep, WriteCtx, requires
-from api.errors import Forbidden
+from api.errors import Conflict, Forbidden, NotFound
+from api.fields import Text
 from api.outbox import Entry
 from api.routes import API, AUTHENTICATED_ERRORS, SubmissionOut, submission_out
 from api.services import Services, WriteContext
@@ -32,6 +34,14 @@ class AdmitCourtIn(BaseModel):
     court_id: int = Field(gt=0, le=2**32 - 1, strict=True)
     jurisdiction: str = Field(pattern=r"^[A-Za-z]{2}(-[A-Za-z0-9]{1,5})?$", examples=["CN-BJ"])
     appellate_court: int = Field(default=0, ge=0, le=2**32 - 1, strict=True)
+
+
+class CaseNumberCodeIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    code: Text = Field(max_length=16, examples=["京0108"],
+                       description="the code the court's case numbers carry after the year (at most 16 bytes "
+                                   "of UTF-8); empty removes it")
 
 
 class GovernanceOut(SubmissionOut):
@@ -66,11 +76,11 @@ def _with_new_signer(
 ) -> GovernanceOut:
     """A governance act that brings a new signer key (made, stored and funded here) for ``court``; a
     retried request with the same Idempotency-Key answers with the entry it made the first time."""
-    existing = services.idempotent_entry(client, ctx)
+    existing = services.writes.idempotent_entry(client, ctx)
     if existing is not None:
         return _out(existing, response)
     signer = services.signers.create()
-    entry = services.submit_governance(
+    entry = services.writes.submit_governance(
         client, ctx, kind, {**call, "signer": signer.address}, signer_key=(court, signer.address), fund=signer.address
     )
     return _out(entry, response)
@@ -92,7 +102,7 @@ def _act(kind: str) -> Any:
     def act(
         court_id: CourtId, client: Governance, services: ServicesDep, ctx: WriteCtx, response: Response
     ) -> GovernanceOut:
-        return _out(services.submit_governance(client, ctx, kind, {"court": court_id}), response)
+        return _out(services.writes.submit_governance(client, ctx, kind, {"court": court_id}), response)
 
     return act
 
@@ -142,10 +152,33 @@ def retire_signer(
 
     signer = to_checksum_address(address)
     return _out(
-        services.submit_governance(client, ctx, "retire_signer", {"court": court_id, "signer": signer}),
+        services.writes.submit_governance(client, ctx, "retire_signer", {"court": court_id, "signer": signer}),
         response,
         signer,
     )
+
+
+@router.put(
+    "/{court_id}/case-number-code",
+    status_code=202,
+    response_model=GovernanceOut,
+    summary="Record the code a court's case numbers carry (the look-up checks it)",
+)
+def set_case_number_code(
+    court_id: CourtId, body: CaseNumberCodeIn, client: Governance, services: ServicesDep, ctx: WriteCtx,
+    response: Response,
+) -> GovernanceOut:
+    from ledger.client import case_number_code_bytes
+
+    code = body.code.strip()
+    word = case_number_code_bytes(code)  # more than 16 bytes: 422 naming the limit
+    if int(services.ledger.court(court_id)["status"]) == 0:
+        raise NotFound(f"court {court_id} was never admitted")
+    holder = int(services.ledger.view("CourtRegistry", "courtOfCaseNumberCode", word)) if code else 0
+    if holder not in (0, court_id):
+        raise Conflict(f"court {holder} carries that case-number code; no two courts carry the same code")
+    entry = services.writes.submit_governance(client, ctx, "set_case_number_code", {"court": court_id, "code": code})
+    return _out(entry, response)
 
 
 @router.get(

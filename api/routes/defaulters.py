@@ -76,7 +76,7 @@ def list_defaulter(
     body: ListingIn, client: Writer, services: ServicesDep, ctx: WriteCtx, response: Response
 ) -> SubmissionOut:
     court = check_court(body.court, client)
-    existing = services.idempotent_entry(client, ctx)
+    existing = services.writes.idempotent_entry(client, ctx)
     if existing is not None:
         return submission_out(existing, response)
     case = services.index.case_history(hex32(body.case_id))
@@ -84,7 +84,7 @@ def list_defaulter(
     desk = services.desk(court)
     listed_at = body.listed_at or int(time.time())
     check_listing_time(services.now(), listed_at)
-    entry = services.submit_record(
+    entry = services.writes.submit_record(
         client,
         ctx,
         court,
@@ -142,7 +142,7 @@ def extend_listing(
         assert sequence is not None
         return Extension(listing_id=lid, until=until, sequence=sequence)
 
-    entry = services.submit_record(client, ctx, court, make, family="listing:0x" + lid.hex())
+    entry = services.writes.submit_record(client, ctx, court, make, family="listing:0x" + lid.hex())
     return submission_out(entry, response)
 
 
@@ -170,7 +170,7 @@ def remove_listing(
         assert sequence is not None
         return Removal(listing_id=lid, reason=RemovalReason[str(body.reason).upper()], sequence=sequence)
 
-    entry = services.submit_record(client, ctx, court, make, family="listing:0x" + lid.hex())
+    entry = services.writes.submit_record(client, ctx, court, make, family="listing:0x" + lid.hex())
     return submission_out(entry, response)
 
 
@@ -178,5 +178,5 @@ def remove_listing(
 def listing_certificate(
     listing_id: ListingIdPath, request: Request, client: Reader, services: ServicesDep
 ) -> dict[str, Any]:
-    entry = services.record_entry(client, hex32(listing_id), "listing")
-    return certificate_or_credential(services.certificate(entry), request, services)
+    entry = services.writes.record_entry(client, hex32(listing_id), "listing")
+    return certificate_or_credential(services.certificates.certificate(entry), request, services)

@@ -1,4 +1,5 @@
-"""Enforcement cases: file one on a judgment, record its actions in order, read it, fetch its certificate.
+"""Enforcement cases: file one on a judgment, record its actions in order, read it, fetch its certificate;
+entrust a judgment's enforcement to another court (委托执行) or withdraw it.
 
 The service assigns each action's sequence: the next after every action already accepted for the case
 and not failed (plus, once, those written to the chain outside this service).
@@ -12,7 +13,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from api.auth import Client
-from api.authority import require_authority, require_enforcing_court
+from api.authority import require_authority, require_delegating_court, require_enforcing_court
 from api.deps import ServicesDep, WriteCtx, requires
 from api.fields import RecordDate, check_action_shape, check_not_future
 from api.precheck import require_action_possible
@@ -48,6 +49,15 @@ class FilingIn(BaseModel):
     case_number: CaseNumber
     amount_due: int = Field(gt=0, lt=2**128, description="minor units", strict=True)
     filed_at: RecordDate
+
+
+class DelegationIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    court: int | None = Field(default=None, description="optional; must be the credential's court", strict=True)
+    judgment_id: Hex32
+    delegate: int = Field(gt=0, lt=2**32, strict=True, description="the court entrusted with enforcement")
+    granted: bool = Field(default=True, strict=True, description="false withdraws the delegation")
 
 
 class AuctionIn(BaseModel):
@@ -117,7 +127,7 @@ def file_case(
     require_enforcing_court(services.index, services.ledger, court, hex32(body.judgment_id))
     check_not_future(services.now(), filed_at=body.filed_at)
     desk = services.desk(court)
-    entry = services.submit_record(
+    entry = services.writes.submit_record(
         client,
         ctx,
         court,
@@ -166,7 +176,7 @@ def record_action(
             document_digest=hex32(body.document_sha256) if body.document_sha256 else b"\x00" * 32,
         )
 
-    entry = services.submit_record(client, ctx, court, make, family="case:0x" + cid.hex())
+    entry = services.writes.submit_record(client, ctx, court, make, family="case:0x" + cid.hex())
     return submission_out(entry, response)
 
 
@@ -223,6 +233,26 @@ def list_cases(
     )  # fmt: skip
 
 
+@router.post(
+    "/delegations",
+    status_code=202,
+    response_model=SubmissionOut,
+    summary="Entrust a judgment's enforcement to another court (委托执行), or withdraw it",
+    description="Sent by the credential's court signer. Only the judgment's court or a court above it on the "
+                "appellate chain may entrust (403 at once otherwise, from the index); the delegate must be an "
+                "admitted court other than the judgment's (409). Once confirmed, the delegate may open cases on "
+                "the judgment.",
+)
+def delegate_enforcement(
+    body: DelegationIn, client: Writer, services: ServicesDep, ctx: WriteCtx, response: Response
+) -> SubmissionOut:
+    court = check_court(body.court, client)
+    judgment_id = hex32(body.judgment_id)
+    require_delegating_court(services.index, services.ledger, court, judgment_id, body.delegate)
+    call = {"judgment_id": "0x" + judgment_id.hex(), "delegate": body.delegate, "granted": body.granted}
+    return submission_out(services.writes.submit_court_act(client, ctx, court, "delegate_enforcement", call), response)
+
+
 @router.get("/cases/{case_id}", response_model=CaseOut, summary="A case of this court with its actions")
 def get_case(case_id: CaseIdPath, client: Reader, services: ServicesDep) -> CaseOut:
     return _case_out(readable_view(services.index.case_history(hex32(case_id)), client, "case", case_id))
@@ -230,5 +260,5 @@ def get_case(case_id: CaseIdPath, client: Reader, services: ServicesDep) -> Case
 
 @router.get("/cases/{case_id}/certificate", summary="The case's portable certificate, with every action")
 def case_certificate(case_id: CaseIdPath, request: Request, client: Reader, services: ServicesDep) -> dict[str, Any]:
-    entry = services.record_entry(client, hex32(case_id), "filing")
-    return certificate_or_credential(services.certificate(entry), request, services)
+    entry = services.writes.record_entry(client, hex32(case_id), "filing")
+    return certificate_or_credential(services.certificates.certificate(entry), request, services)

@@ -104,12 +104,12 @@ def record_judgment(
     body: JudgmentIn, client: Writer, services: ServicesDep, ctx: WriteCtx, response: Response
 ) -> SubmissionOut:
     court = check_court(body.court, client)
-    existing = services.idempotent_entry(client, ctx)
+    existing = services.writes.idempotent_entry(client, ctx)
     if existing is not None:
         return submission_out(existing, response)
     check_not_future(services.now(), judgment_date=body.judgment_date, effective_date=body.effective_date)
     desk = services.desk(court)
-    entry = services.submit_record(
+    entry = services.writes.submit_record(
         client,
         ctx,
         court,
@@ -156,7 +156,7 @@ def change_status(
             sequence=sequence,
         )
 
-    entry = services.submit_record(client, ctx, court, make, family="judgment:0x" + jid.hex())
+    entry = services.writes.submit_record(client, ctx, court, make, family="judgment:0x" + jid.hex())
     return submission_out(entry, response)
 
 
@@ -218,5 +218,5 @@ def get_judgment(judgment_id: RecordIdPath, client: Reader, services: ServicesDe
 def judgment_certificate(
     judgment_id: RecordIdPath, request: Request, client: Reader, services: ServicesDep
 ) -> dict[str, Any]:
-    entry = services.record_entry(client, hex32(judgment_id), "judgment")
-    return certificate_or_credential(services.certificate(entry), request, services)
+    entry = services.writes.record_entry(client, hex32(judgment_id), "judgment")
+    return certificate_or_credential(services.certificates.certificate(entry), request, services)

@@ -46,7 +46,7 @@ class RecordOut(BaseModel):
 
 @router.get("/{outbox_id}", response_model=RecordOut, summary="State of an accepted write")
 def get_record(outbox_id: OutboxId, client: CurrentClient, services: ServicesDep) -> RecordOut:
-    e = services.entry_for(client, outbox_id)
+    e = services.writes.entry_for(client, outbox_id)
     return RecordOut(
         outbox_id=e.id,
         kind=e.kind,
@@ -72,5 +72,5 @@ def get_record(outbox_id: OutboxId, client: CurrentClient, services: ServicesDep
                         "certificate as a W3C Verifiable Credential carrying its status-list entries.",
             responses=VC_RESPONSES)
 def get_certificate(outbox_id: OutboxId, request: Request, client: CurrentClient, services: ServicesDep) -> Any:
-    entry = services.entry_for(client, outbox_id)
-    return certificate_or_credential(services.certificate(entry), request, services)
+    entry = services.writes.entry_for(client, outbox_id)
+    return certificate_or_credential(services.certificates.certificate(entry), request, services)

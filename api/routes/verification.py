@@ -7,7 +7,9 @@
 - ``POST /verify/lookup``: one verdict for a case number and a document digest, from the index, judged by
   :func:`ledger.lookup.decide`: the recording court and its jurisdiction; ``conflict`` listing each record
   when more than one court recorded the case number or the document (never ``verified`` for one of them);
-  ``court_mismatch`` when the court is not the one expected or the one the case number names.
+  ``court_mismatch`` when the court is not the one expected or the one the case number names. An
+  enforcement case number with the document of the judgment it enforces answers the case (``kind``
+  ``enforcement_case``: its state, the judgment, the listings it led to with their state and dates).
 - ``GET /verify/network``: the signed network descriptor a verifier pins (with the governance address).
 
 No endpoint here lists records or tells anyone whether a person is listed.
@@ -24,7 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from api.deps import ServicesDep, client_ip
 from api.routes import API, PUBLIC_ERRORS, CaseNumber, Hex32, Sha256Hex, hex32
 from ledger.errors import VerificationError
-from ledger.lookup import candidates_of, decide, registry_facts
+from ledger.lookup import Candidate, candidates_of, case_candidates, decide, registry_facts
 from ledger.messages import negotiate
 from ledger.records import case_number_digest
 
@@ -82,7 +84,9 @@ class LookupIn(BaseModel):
 
 
 class RecordedOut(BaseModel):
-    judgment_id: Hex32
+    kind: Literal["judgment", "enforcement_case"]
+    record_id: Hex32
+    judgment_id: Hex32 | None = Field(default=None, description="the judgment, or the one a case enforces")
     court: int
     jurisdiction: str | None = None
     status: str
@@ -94,9 +98,22 @@ class RecordedOut(BaseModel):
     case_code_matches: bool | None = None
 
 
+class ListingOut(BaseModel):
+    listing_id: Hex32
+    court: int
+    state: Literal["active", "removed", "expired"]
+    listed_at: int
+    until: int
+    removed_at: int | None = None
+
+
 class LookupOut(BaseModel):
     verdict: Literal["verified", "conflict", "court_mismatch", "does_not_match", "not_on_chain"]
-    judgment_id: Hex32 | None = None
+    kind: Literal["judgment", "enforcement_case"] | None = Field(
+        default=None, description="what the record named is: a judgment, or an enforcement case (when the "
+                                  "case number is an enforcement case's and the document the judgment it enforces)")
+    record_id: Hex32 | None = None
+    judgment_id: Hex32 | None = Field(default=None, description="the judgment, or the one a case enforces")
     court: int | None = None
     jurisdiction: str | None = None
     status: str | None = None
@@ -106,6 +123,8 @@ class LookupOut(BaseModel):
     case_code_matches: bool | None = None
     reason: str | None = None
     records: list[RecordedOut] | None = None
+    listings: list[ListingOut] | None = Field(
+        default=None, description="a verified case's listings: state and dates only, never who or why")
 
 
 @router.post("/certificate", response_model=VerificationOut, summary="Verify a certificate, step by step",
@@ -117,7 +136,7 @@ def verify_certificate(body: VerifyCertificateIn, request: Request, response: Re
     lang = negotiate(request.headers.get("accept-language"))
     digest = hex32(body.document_sha256) if body.document_sha256 else None
     try:
-        result = services.verify(body.certificate, digest, at=body.at)
+        result = services.certificates.verify(body.certificate, digest, at=body.at)
     except VerificationError as exc:
         raise exc.localized(lang) from None
     response.headers["Content-Language"] = lang
@@ -128,17 +147,33 @@ def verify_certificate(body: VerifyCertificateIn, request: Request, response: Re
     "/lookup",
     response_model=LookupOut,
     response_model_exclude_none=True,
-    summary="Is this judgment (case number + document) on record?",
+    summary="Is this judgment or enforcement case (case number + document) on record?",
 )
 def lookup(body: LookupIn, _: Limited, services: ServicesDep) -> LookupOut:
     digest = case_number_digest(services.secrets.case_key, body.case_number)
-    views = services.index.judgments_claiming(digest, hex32(body.document_sha256))
+    document = hex32(body.document_sha256)
     facts = registry_facts(services.ledger.w3, services.deployment.address("CourtRegistry"))
-    verdict = decide(body.case_number, digest, hex32(body.document_sha256), candidates_of(views), facts,
+    verdict = decide(body.case_number, digest, document, _claimants(services, digest, document), facts,
                      body.expected_court)
     out = asdict(verdict)
     out["records"] = out["records"] or None
     return LookupOut.model_validate(out)
+
+
+def _claimants(services: Any, digest: bytes, document: bytes) -> list[Candidate]:
+    """The enforcement cases under this case number (with any judgment recorded under it: it claims the
+    number too); where there is none, the judgments carrying the case number or the document."""
+    index = services.index
+    cases = index.cases_claiming(digest)
+    if not cases:
+        return candidates_of(index.judgments_claiming(digest, document))
+
+    def judgment_document(judgment_id: bytes) -> bytes | None:
+        view = index.judgment(judgment_id)
+        return None if view is None else bytes(view.document_digest)
+
+    same_number = [v for v in index.judgments_claiming(digest, document) if v.case_number_digest == digest]
+    return case_candidates(cases, judgment_document, services.now()) + candidates_of(same_number)
 
 
 @router.get("/network", summary="The network descriptor to pin, signed by governance")

@@ -25,8 +25,9 @@
   /** The records an answer shows: every claimant of a conflict, else the one record it names (if any). */
   function records(answer) {
     if (answer.records && answer.records.length) { return answer.records; }
-    if (!answer.judgment_id) { return []; }
-    return [{judgment_id: answer.judgment_id, court: answer.court, jurisdiction: answer.jurisdiction,
+    if (!answer.record_id) { return []; }
+    return [{kind: answer.kind, record_id: answer.record_id, judgment_id: answer.judgment_id,
+      court: answer.court, jurisdiction: answer.jurisdiction,
       status: answer.status, superseded_by: answer.superseded_by, block_number: answer.block_number,
       transaction_hash: answer.transaction_hash, case_number_matches: true, document_matches: true}];
   }

@@ -53,11 +53,11 @@
 
   function renderRecord(list, r, verdict) {
     var li = document.createElement("li");
-    li.className = "record" + (state.focus && state.focus.toLowerCase() === r.judgment_id.toLowerCase() ? " focus" : "");
-    li.setAttribute("data-record", r.judgment_id);
+    li.className = "record" + (state.focus && state.focus.toLowerCase() === r.record_id.toLowerCase() ? " focus" : "");
+    li.setAttribute("data-record", r.record_id);
     var dl = document.createElement("dl");
     dl.className = "facts";
-    fact(dl, t("fact_record"), r.judgment_id, true, "record");
+    fact(dl, t("fact_record"), r.record_id, true, "record");
     fact(dl, t("fact_court"), String(r.court), false, "court");
     fact(dl, t("fact_jurisdiction"), r.jurisdiction, false, "jurisdiction");
     fact(dl, t("fact_time"), Lookup.isoTime(r.recorded_at), false, "recorded_at");
@@ -72,7 +72,7 @@
     li.appendChild(dl);
     var a = document.createElement("a");
     a.className = "sheet-link";
-    a.href = Lookup.sheetUrl({"case": state.asked["case"], digest: state.asked.digest, record: r.judgment_id,
+    a.href = Lookup.sheetUrl({"case": state.asked["case"], digest: state.asked.digest, record: r.record_id,
       court: state.asked.court});
     a.target = "_blank";
     a.rel = "noopener";

@@ -63,7 +63,7 @@
     }
     var v = res.answer.verdict;
     var record = res.records.filter(function (r) {
-      return r.judgment_id.toLowerCase() === linked.record.toLowerCase();
+      return r.record_id.toLowerCase() === linked.record.toLowerCase();
     })[0];
     sheet.setAttribute("data-verdict", v);
     $("sheet-verdict").textContent = t("verdict_" + v);

@@ -29,7 +29,8 @@ def _today(services: Services) -> date:
 def _chain_verdict(services: Services, court: CourtClient, make: Any, family: str | None = None) -> str:
     """'confirmed', or the custom error the contract reverted with, for a record sent past the API."""
     client = Client(court.api.client_id, "court", court.court_id, frozenset())
-    entry = services.submit_record(client, WriteContext(None, os.urandom(32)), court.court_id, make, family=family)
+    ctx = WriteContext(None, os.urandom(32))
+    entry = services.writes.submit_record(client, ctx, court.court_id, make, family=family)
     deadline = time.monotonic() + 60
     while not (entry := services.outbox.get(entry.id)).finished:
         assert time.monotonic() < deadline, entry

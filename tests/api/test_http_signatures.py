@@ -14,6 +14,7 @@ import time
 from typing import Any
 
 import requests
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from http_message_signatures import HTTPMessageSigner, MappingKeyResolver, algorithms
 
 from api.auth import sign_request
@@ -35,9 +36,13 @@ def _library_signed(
     components: tuple[str, ...] = ("@method", "@path", "@query"),
     created: float | None = None,
     nonce: str | None = None,
+    base: str = BASE,
+    label: str = "sig1",
+    existing: dict[str, str] | None = None,
 ) -> dict[str, str]:
-    """Headers made by the ``http-message-signatures`` library (pyauth), not by our code."""
-    request = requests.Request(method, BASE + target, data=body or None).prepare()
+    """Headers made by the ``http-message-signatures`` library (pyauth), not by our code: for the request
+    as sent to ``base``; with ``existing`` signature headers, the new label is appended to them."""
+    request = requests.Request(method, base + target, data=body or None, headers=existing or {}).prepare()
     signer = HTTPMessageSigner(
         signature_algorithm=algorithms.ED25519,
         key_resolver=MappingKeyResolver(public_keys={}, private_keys={client_id: key}),
@@ -48,9 +53,11 @@ def _library_signed(
         key_id=client_id,
         created=when,
         nonce=nonce or base64.urlsafe_b64encode(hashlib.sha256(str(time.time_ns()).encode()).digest()[:18]).decode(),
-        label="sig1",
+        label=label,
         covered_component_ids=components,
         body=body if body else None,
+        append_if_signature_exists=existing is not None,
+        use_existing_digest=existing is not None and "Content-Digest" in existing,
     )
     headers = {name: request.headers[name] for name in ("Signature-Input", "Signature")}
     if body:
@@ -176,3 +183,66 @@ def test_malformed_signature_fields_are_401_not_500(http, court):
         r = http.get(ANY_RECORD, headers={**fresh, field: value})
         assert r.status_code == 401, (field, value, r.text)
         assert r.json()["detail"], value
+
+
+# -- @target-uri and several signatures (RFC 9421 sections 2.2.2 and 4.3) --------------------------------
+
+TARGET_URI = ("@method", "@target-uri", "@path", "@query")
+
+
+def test_target_uri_signed_by_the_library_for_this_service_is_accepted(http, court):
+    headers = _library_signed(court.api.client_id, court.api.key, "GET", ANY_RECORD + "?x=1", components=TARGET_URI)
+    assert http.get(ANY_RECORD + "?x=1", headers=headers).status_code == 404  # authenticated; no such record
+
+
+def test_attacker_cannot_replay_a_request_signed_for_another_server(http, court):
+    headers = _library_signed(court.api.client_id, court.api.key, "GET", ANY_RECORD, components=TARGET_URI,
+                              base="http://other-court.example")
+    _refused(http.get(ANY_RECORD, headers=headers), "bad signature")
+    # Forwarded headers do not make it ours: they are never read.
+    forwarded = {**headers, "X-Forwarded-Host": "other-court.example", "Forwarded": "host=other-court.example"}
+    _refused(http.get(ANY_RECORD, headers=forwarded), "bad signature")
+    https = _library_signed(court.api.client_id, court.api.key, "GET", ANY_RECORD, components=TARGET_URI,
+                            base="https://testserver")
+    _refused(http.get(ANY_RECORD, headers={**https, "X-Forwarded-Proto": "https"}), "bad signature")
+
+
+def test_behind_a_proxy_target_uri_is_compared_with_the_configured_public_url(http, court, services):
+    public = "https://ledger.court.example"
+    services.auth.public_url = public
+    try:
+        as_client_sent = _library_signed(court.api.client_id, court.api.key, "GET", ANY_RECORD,
+                                         components=TARGET_URI, base=public)
+        assert http.get(ANY_RECORD, headers=as_client_sent).status_code == 404  # the proxy's http://testserver
+        as_seen_inside = _library_signed(court.api.client_id, court.api.key, "GET", ANY_RECORD,
+                                         components=TARGET_URI)
+        _refused(http.get(ANY_RECORD, headers=as_seen_inside), "bad signature")
+    finally:
+        services.auth.public_url = None
+
+
+def test_a_gateways_extra_signature_is_neither_verified_nor_refused(http, court, partner):
+    body = json.dumps(CHECK).encode()
+    components = ("@method", "@path", "@query", "content-digest")
+    mine = _library_signed(partner.client_id, partner.key, "POST", "/api/v1/checks", body, components=components)
+    gateway_key = Ed25519PrivateKey.generate()
+    both = _library_signed("gateway-7", gateway_key, "POST", "/api/v1/checks", body, components=("@method",),
+                           label="gw", existing=mine)
+    assert both["Signature-Input"].startswith("sig1=") and ", gw=" in both["Signature-Input"]
+    r = http.post("/api/v1/checks", content=body, headers=both)
+    assert r.status_code == 200, r.text
+    first = _library_signed("gateway-7", gateway_key, "GET", ANY_RECORD, components=("@method",), label="gw")
+    behind = _library_signed(court.api.client_id, court.api.key, "GET", ANY_RECORD, label="sig1", existing=first)
+    assert behind["Signature-Input"].startswith("gw=")  # the covering label comes second: it is the one verified
+    assert http.get(ANY_RECORD, headers=behind).status_code == 404
+
+
+def test_attacker_cannot_pass_as_a_client_by_adding_a_label_that_covers_more(http, court, partner):
+    """The client's label covers too little for a body; an added label covering everything is the one
+    verified, and it is not the client's: the request is refused, nothing is answered as the client."""
+    body = json.dumps(CHECK).encode()
+    thin = _library_signed(partner.client_id, partner.key, "POST", "/api/v1/checks", b"")
+    forged = _library_signed(partner.client_id, Ed25519PrivateKey.generate(), "POST", "/api/v1/checks", body,
+                             components=("@method", "@path", "@query", "content-digest"), label="evil",
+                             existing={k: v for k, v in thin.items() if k.startswith("Signature")})
+    _refused(http.post("/api/v1/checks", content=body, headers=forged), "bad signature")

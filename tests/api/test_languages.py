@@ -57,3 +57,27 @@ def test_a_late_step_refusal_translates_the_steps_that_passed(public, certificat
                           headers={"Accept-Language": "zh"}).json()
     assert problem["step"] == "signer" and "区块" in problem["reason"]
     assert problem["steps"][0]["detail"] == text("format.ok", "zh", version=2, kind="judgment")
+
+
+@pytest.mark.parametrize("lang", ["zh", "fr", "en"])
+def test_a_problems_title_speaks_the_asked_language_and_its_type_does_not_change(court, other_court, lang):
+    r = court.api.get(f"/api/v1/courts/{other_court.court_id}", headers={"Accept-Language": lang})
+    assert r.status_code == 403 and r.headers["content-language"] == lang
+    problem = r.json()
+    assert problem["title"] == text("problem.forbidden", lang) and problem["type"] == "/problems/forbidden"
+
+
+def test_every_kind_of_refusal_has_a_translated_title(http, public):
+    zh = {"Accept-Language": "zh-CN,zh;q=0.9"}
+    invalid = public.post("/api/v1/verify/lookup", {"case_number": 5}, headers=zh)
+    assert (invalid.status_code, invalid.json()["title"]) == (422, text("problem.invalid_request", "zh"))
+    unsigned = http.get("/api/v1/courts/1", headers=zh)
+    assert (unsigned.status_code, unsigned.json()["title"]) == (401, text("problem.unauthenticated", "zh"))
+    nowhere = http.get("/api/v1/nowhere", headers={"Accept-Language": "fr"})
+    assert (nowhere.status_code, nowhere.json()["title"]) == (404, "Introuvable")
+    malformed = http.post("/api/v1/verify/lookup", content=b'{"case_number": ',
+                          headers={"Accept-Language": "fr", "Content-Type": "application/json"})
+    assert (malformed.status_code, malformed.json()["title"]) == (400, text("problem.malformed_json", "fr"))
+    assert malformed.headers["content-language"] == "fr"
+    english = http.get("/api/v1/nowhere", headers={"Accept-Language": "de"})
+    assert english.json()["title"] == "Not found" and english.headers["content-language"] == "en"

@@ -30,7 +30,7 @@ def _court(services: Services, court_id: int) -> Client:
     """Admit a court straight through the outbox (no HTTP) and return its client."""
     signer = services.signers.create()
     gov = Client("gov", "governance", None, frozenset({"courts:write"}))
-    services.submit_governance(
+    services.writes.submit_governance(
         gov,
         WriteContext(None, b"g%d" % court_id),
         "admit_court",
@@ -47,7 +47,7 @@ def _judgment(services: Services, client: Client, n: int):
     )
     assert client.court_id is not None
     desk = services.desk(client.court_id)
-    return services.submit_record(
+    return services.writes.submit_record(
         client,
         WriteContext(None, b"j%d" % n),
         client.court_id,

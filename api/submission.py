@@ -1,0 +1,189 @@
+"""Write submission: a client's write accepted durably into the outbox, once, and the entries it may see.
+
+Contract: :meth:`Submissions.submit` is idempotent per (client, Idempotency-Key): a retry of the same
+request answers the entry made the first time, another request under the same key is refused (409); one
+accept runs at a time, so a racing retry never builds an entry twice. Records go to their court's lane
+(:meth:`submit_record`, with the next sequence number of the record they change), governance acts and a
+court's own acts outside records (:meth:`submit_court_act`) to the lane of their sender. A client sees its own
+entries, its court's, or, for governance, every entry; a record of another court is 403, an unknown one 404.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from api.auth import Client
+from api.errors import Conflict, Forbidden, IdempotencyConflict, NotFound
+from api.outbox import GOVERNANCE_LANE, KIND_OF, Entry, NewEntry, Outbox, court_lane, family_of
+from api.worker import OutboxWorker
+from ledger.client import Ledger
+from ledger.errors import LedgerError
+from ledger.records import Record
+
+__all__ = ["Submissions", "WriteContext", "request_hash"]
+
+log = logging.getLogger("api.services")
+
+Build = Callable[[Callable[[str, int], int]], NewEntry]
+
+
+@dataclass(frozen=True)
+class WriteContext:
+    """What makes a write idempotent: the client's key and the hash of the request it came with."""
+
+    idempotency_key: str | None
+    request_hash: bytes
+
+
+def request_hash(method: str, target: str, body: bytes) -> bytes:
+    return hashlib.sha256(method.upper().encode() + b"\n" + target.encode() + b"\n" + body).digest()
+
+
+class Submissions:
+    def __init__(self, outbox: Outbox, ledger: Ledger, worker: OutboxWorker, funding_wei: int) -> None:
+        self.outbox = outbox
+        self.ledger = ledger
+        self.worker = worker
+        self.funding_wei = funding_wei
+        self._accept_lock = threading.Lock()
+
+    def require_signer(self, court: int) -> None:
+        if not self.outbox.has_signer(court):
+            raise Conflict(
+                f"this service holds no signer key for court {court}: governance admits the court "
+                "(or adds a signer) through this service first"
+            )
+
+    def submit(self, client: Client, ctx: WriteContext, build: Build) -> Entry:
+        """Accept a write durably (idempotent per client and key) and wake the worker."""
+        if ctx.idempotency_key is not None:
+            existing = self.outbox.find_idempotent(client.client_id, ctx.idempotency_key)
+            if existing is not None:
+                return _same_request(existing, ctx)
+        with self._accept_lock:  # one accept at a time: a racing retry never runs ``build`` twice
+            entry, created = self.outbox.accept(
+                client.client_id, build, idempotency_key=ctx.idempotency_key, request_hash=ctx.request_hash
+            )
+        if not created:
+            return _same_request(entry, ctx)
+        log.info("accepted %s %s for %s", entry.kind, entry.id, entry.lane)
+        self.worker.wake()
+        return entry
+
+    def idempotent_entry(self, client: Client, ctx: WriteContext) -> Entry | None:
+        """The entry an earlier request with this key created (checked before expensive preparation)."""
+        if ctx.idempotency_key is None:
+            return None
+        existing = self.outbox.find_idempotent(client.client_id, ctx.idempotency_key)
+        return _same_request(existing, ctx) if existing is not None else None
+
+    def outside_count(self, family: str) -> int:
+        """How many changes the chain holds for a sequenced target (used once, when first seen)."""
+        kind, _, target = family.partition(":")
+        key = bytes.fromhex(target[2:])
+        if kind == "case":
+            return int(self.ledger.case(key)["actions"])
+        if kind == "judgment":
+            return int(self.ledger.judgment(key)["changes"])
+        if kind == "listing":
+            return int(self.ledger.listing(key)["changes"])
+        raise ValueError(f"unknown sequence family {family}")
+
+    def submit_record(
+        self,
+        client: Client,
+        ctx: WriteContext,
+        court: int,
+        make: Callable[[int | None], Record],
+        *,
+        family: str | None = None,
+    ) -> Entry:
+        """Accept a court record; ``make(sequence)`` builds it (sequence None for unsequenced kinds)."""
+        self.require_signer(court)
+        outside = self.outside_count(family) if family is not None else 0
+
+        def build(sequence: Callable[[str, int], int]) -> NewEntry:
+            record = make(sequence(family, outside) if family is not None else None)
+            return NewEntry(
+                lane=court_lane(court),
+                kind=KIND_OF[type(record)],
+                court=court,
+                record=record,
+                family=family_of(record),
+            )
+
+        return self.submit(client, ctx, build)
+
+    def submit_court_act(self, client: Client, ctx: WriteContext, court: int, kind: str,
+                         call: dict[str, Any]) -> Entry:
+        """Accept a court's act that is not a record (an entrusted enforcement), sent by the court's signer
+        on its lane, in order with its records."""
+        self.require_signer(court)
+        return self.submit(client, ctx, lambda _: NewEntry(lane=court_lane(court), kind=kind, court=court,
+                                                           call=call))
+
+    def submit_governance(
+        self,
+        client: Client,
+        ctx: WriteContext,
+        kind: str,
+        call: dict[str, Any],
+        *,
+        signer_key: tuple[int, str] | None = None,
+        fund: str | None = None,
+    ) -> Entry:
+        """Accept a governance act, sent by the governance account; ``fund``: an address given coins after it."""
+
+        def build(_: Callable[[str, int], int]) -> NewEntry:
+            extra = []
+            wei = self.funding_wei
+            if fund is not None and wei > 0:
+                extra.append(
+                    NewEntry(lane=GOVERNANCE_LANE, kind="fund", call={"to": fund, "value": str(wei)})
+                )
+            return NewEntry(
+                lane=GOVERNANCE_LANE,
+                kind=kind,
+                court=call.get("court"),
+                call=call,
+                signer_key=signer_key,
+                extra=extra,
+            )
+
+        return self.submit(client, ctx, build)
+
+    def entry_for(self, client: Client, entry_id: str) -> Entry:
+        """An outbox entry the client may see: its own, its court's, or any for governance."""
+        try:
+            entry = self.outbox.get(entry_id)
+        except LedgerError:
+            raise NotFound(f"no outbox record {entry_id}") from None
+        if entry.client_id == client.client_id or client.kind == "governance":
+            return entry
+        if (
+            client.kind in ("court", "notary")
+            and client.court_id is not None
+            and entry.court == client.court_id
+        ):
+            return entry
+        raise NotFound(f"no outbox record {entry_id}")
+
+    def record_entry(self, client: Client, record_id: bytes, kind: str) -> Entry:
+        """The confirmed outbox entry of a record of ``client``'s court."""
+        entry = self.outbox.by_record_id(record_id, kind)
+        if entry is None:
+            raise NotFound(f"this service holds no {kind.replace('_', ' ')} 0x{record_id.hex()}")
+        if client.kind != "governance" and entry.court != client.court_id:
+            raise Forbidden(f"the {kind.replace('_', ' ')} belongs to another court")
+        return entry
+
+
+def _same_request(entry: Entry, ctx: WriteContext) -> Entry:
+    if entry.request_hash != ctx.request_hash:
+        raise IdempotencyConflict("this Idempotency-Key was used for a different request")
+    return entry
