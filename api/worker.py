@@ -31,20 +31,20 @@ Each court's records are sent by its own signer account (one sender per court si
 and signer funding by the governance account.
 
 An entry signed before may already be written by one of its own earlier transactions (mined while the
-worker missed its receipt); the search is the pipeline's (:mod:`ledger.pipeline.earlier`, over the entry's
-transactions in the journal, :mod:`ledger.pipeline.journal`). Before signing such an entry again, the
-receipts of its previous transactions are checked (the cheap path). When estimation, or a mined transaction, reverts with the
-error of a record already written under the entry's own id (``JudgmentRegistryAlreadyRecorded``,
-``EnforcementRegistryCaseExists``, ``DefaulterRegistryAlreadyListed``, ``NotaryAnchorAlreadyAnchored``),
-or, for a change, of its sequence number already used (see :func:`says_already_written`), the record's
-event is looked up with ``eth_getLogs`` (topic 1 the record's id, from a little below the block the
-entry was first signed at). A log whose fields match the record, from a transaction with exactly the
-entry's call sent by a key this service holds for the court, confirms the entry with that transaction
-(noted on the entry); a log of another transaction leaves the entry failed, the error naming it and how
-it differs. When nothing is found but the entry gave up transactions of its own, the search is
-repeated each second for ``search_grace`` seconds before the entry fails: a node just restarted may
-serve its state before the receipts and logs of its last blocks.
-"""
+worker missed its receipt); the search is the pipeline's (:mod:`ledger.pipeline.earlier`, over the
+entry's transactions in the journal, :mod:`ledger.pipeline.journal`). Before signing such an entry
+again, the receipts of its previous transactions are checked (the cheap path). When estimation, or a
+mined transaction, reverts with the error of a record already written under the entry's own id
+(``JudgmentRegistryAlreadyRecorded``, ``EnforcementRegistryCaseExists``,
+``DefaulterRegistryAlreadyListed``, ``NotaryAnchorAlreadyAnchored``), or, for a change, of its sequence
+number already used (see :func:`says_already_written`), the record's event is looked up with
+``eth_getLogs`` (topic 1 the record's id, from a little below the block the entry was first signed at).
+A log whose fields match the record, from a transaction with exactly the entry's call sent by a key this
+service holds for the court, confirms the entry with that transaction (noted on the entry); a log of
+another transaction leaves the entry failed, the error naming it and how it differs. When nothing is
+found but the entry gave up transactions of its own, the search is repeated each second for
+``search_grace`` seconds before the entry fails: a node just restarted may serve its state before the
+receipts and logs of its last blocks. """
 
 from __future__ import annotations
 
