@@ -6,9 +6,9 @@
 already runs; ``stop`` stops it cleanly (its state is written first). All logic lives in ledger.chain.
 
 ``python scripts/devchain.py run-on anvil|geth [--geth PATH] -- COMMAND ...`` starts a throw-away node
-with 2-second blocks on a free loopback port, runs COMMAND with ``JTL_TEST_RPC`` set to it, stops the node
+with 2-second blocks (``JTL_BLOCK_SECONDS``) on a free loopback port, runs COMMAND with ``JTL_TEST_RPC`` set to it, stops the node
 and exits with COMMAND's status: ``anvil`` with zero gas price and base fee (and ``LEDGER_GAS_PRICE=0``, as
-an operator of such a network configures), ``geth`` in ``--dev --dev.period 2`` (its fees, paid as it asks).
+an operator of such a network configures), ``geth`` in ``--dev --dev.period 2`` (the same period) (its fees, paid as it asks).
 """
 
 from __future__ import annotations
@@ -30,7 +30,8 @@ from ledger._node import find_anvil, rpc_chain_id  # noqa: E402
 from ledger.chain import connect, default_data_dir, running_node  # noqa: E402
 from ledger.errors import LedgerError  # noqa: E402
 
-BLOCK_SECONDS = 2
+#: The throw-away node's block period (``JTL_BLOCK_SECONDS``; QBFT networks run 1 to a few seconds).
+BLOCK_SECONDS = int(os.environ.get("JTL_BLOCK_SECONDS", "2"))
 
 
 def _free_port() -> int:
