@@ -6,6 +6,10 @@ court is admitted through the governance endpoint; then N judgments are POSTed t
 ``/api/v1/judgments`` by 4 client threads, each request signed with the court client's Ed25519 key
 (``api.auth.sign_request``). Each answer is ``202 Accepted`` once the write is durable in the outbox;
 the outbox worker signs and sends it. The clock stops when every outbox record is ``confirmed``.
+
+Beside it, the outbox worker alone (:func:`worker_drain`): N judgments accepted in process (no HTTP)
+while the worker is stopped, then its thread started and timed until every entry is confirmed: what the
+sending side confirms when acceptance is not the bound.
 """
 
 from __future__ import annotations
@@ -103,6 +107,79 @@ def run(ctx: Context) -> None:
             note=f"first POST to last confirmed: {t2 - t0:.1f} s",
         )
     ctx.shared("service_judgments", lambda: ids)
+    for n in ctx.pick([100], [1_000]):
+        ctx.record(
+            "outbox worker alone: accepted judgments confirmed (in process, no HTTP)",
+            worker_drain(ctx, n),
+            "records/s",
+            size=n,
+            note="accepted with the worker stopped, then drained by its thread",
+        )
+
+
+def worker_drain(ctx: Context, n: int) -> float:
+    """Records per second the outbox worker confirms from a backlog of n accepted judgments."""
+    from datetime import date
+
+    from api.auth import Client
+    from api.services import Services, WriteContext
+    from api.settings import Settings
+    from ledger.chain import connect
+    from ledger.privacy import Party, make_resident_id, parse_subject
+
+    root = ctx.tmp / f"drain-{n}"
+    chain = connect("local", data_dir=root / "chain")
+    settings = Settings(mode="development", data_dir=root, chain="local", keystore_kdf="pbkdf2")
+    svc = Services.open(settings, chain=chain)
+    try:
+        court_id = 7_100
+        signer = svc.signers.create()
+        gov = Client("bench-governance", "governance", None, frozenset({"courts:write"}))
+        call = {"court": court_id, "jurisdiction": "CN-BJ", "appellate_court": 0, "signer": signer.address}
+        svc.writes.submit_governance(
+            gov,
+            WriteContext(None, b"admit"),
+            "admit_court",
+            call,
+            signer_key=(court_id, signer.address),
+            fund=signer.address,
+        )
+        while svc.outbox.counts()["accepted"] + svc.outbox.counts()["submitted"]:
+            svc.worker.run_once()
+        client = Client("bench-court", "court", court_id, frozenset({"judgments:write"}))
+        desk = svc.desk(court_id)
+        for i in range(n):
+            party = Party(
+                role="debtor",
+                subject=parse_subject("resident_id", make_resident_id(seq=f"{i % 1000:03d}")),
+                name="某人（示例）",
+            )
+            svc.writes.submit_record(
+                client,
+                WriteContext(None, b"j%d" % i),
+                court_id,
+                lambda _, i=i, party=party: desk.judgment(
+                    case_number=f"(2024)京0108民初{200_000 + i}号",
+                    document_digest=(i + 1).to_bytes(32, "big"),
+                    parties=[party],
+                    amount=1_000 + i,
+                    currency="CNY",
+                    judgment_date=date(2024, 3, 1),
+                    effective_date=date(2024, 3, 18),
+                ),
+            )
+        confirmed_before = svc.outbox.counts()["confirmed"]
+        t0 = time.perf_counter()
+        svc.worker.start()
+        while svc.outbox.counts()["confirmed"] - confirmed_before < n:
+            if svc.outbox.counts()["failed"]:
+                failed = [e.error for e in svc.outbox.entries(f"court:{court_id}", "failed")]
+                raise RuntimeError(f"outbox worker drain: {svc.outbox.counts()}: {failed[:1]}")
+            time.sleep(0.02)
+        return n / (time.perf_counter() - t0)
+    finally:
+        svc.close()
+        chain.close()
 
 
 def outbox_ids(ctx: Context) -> list[Any]:

@@ -99,6 +99,7 @@ class OutboxFile:
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.execute("PRAGMA busy_timeout=30000")
         self._lock = threading.RLock()
+        self._grouped = False  # inside group(): transitions join its transaction
         with self._lock:
             self._db.executescript(_SCHEMA)
             Journal.create(self._db)
@@ -151,8 +152,28 @@ class OutboxFile:
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
-        with self._lock, immediate(self._db) as db:
-            yield db
+        with self._lock:
+            if self._grouped:
+                yield self._db
+                return
+            with immediate(self._db) as db:
+                yield db
+
+    @contextmanager
+    def group(self) -> Iterator[None]:
+        """Every transition made inside (by this thread) commits as one transaction, or none does: the
+        worker stores or settles many entries with one durable commit. Others wait for the lock meanwhile,
+        so nothing slow (no RPC) belongs inside."""
+        with self._lock:
+            if self._grouped:
+                yield
+                return
+            with immediate(self._db):
+                self._grouped = True
+                try:
+                    yield
+                finally:
+                    self._grouped = False
 
     def _select(self, where: str, params: tuple[Any, ...] = (), db: sqlite3.Connection | None = None) -> list[Entry]:
         """Entries ``WHERE`` (columns of the outbox as ``o.``), each with its journaled transactions."""

@@ -1,4 +1,5 @@
-"""What a node's answers mean for a transaction: refusals in words, receipts, block hashes, reverts.
+"""What a node's answers mean for a transaction: refusals in words, receipts, block hashes, reverts;
+and :func:`batch`, many calls in one JSON-RPC round trip.
 
 Nodes refuse a raw transaction in words (``Web3RPCError`` from a JSON-RPC node, eth-tester's
 ``ValidationError``), each in its own; :func:`refusal` turns the words into one of four meanings. The
@@ -9,12 +10,32 @@ from __future__ import annotations
 
 import enum
 import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from web3.exceptions import BlockNotFound, ContractLogicError, TransactionNotFound, Web3RPCError
+from web3.exceptions import (
+    BlockNotFound,
+    ContractLogicError,
+    ProviderConnectionError,
+    TransactionNotFound,
+    Web3RPCError,
+)
+from web3.providers import HTTPProvider
 
-__all__ = ["Refusal", "Refused", "block_hash", "message", "receipt", "refusal", "revert_data", "transaction"]
+__all__ = [
+    "Refusal",
+    "Refused",
+    "batch",
+    "block_hash",
+    "block_times",
+    "eth_call",
+    "message",
+    "receipt",
+    "refusal",
+    "revert_data",
+    "transaction",
+]
 
 _KNOWN = ("already known", "already imported", "known transaction", "already exists", "alreadyknown")
 _NONCE_LOW = ("nonce too low", "nonce is too low", "oldnonce", "nonce has already been used", "noncetoolow")
@@ -102,3 +123,77 @@ def block_hash(w3: Any, number: int) -> str | None:
     except BlockNotFound:
         return None
     return "0x" + bytes(block["hash"]).hex() if block is not None else None
+
+
+def batch(w3: Any, calls: Sequence[Callable[[], Any]]) -> list[Any]:
+    """Each call's outcome as if it were made alone (its result, or the exception it raised), in order.
+
+    ``calls`` are thunks over ``w3.eth`` methods (``eth_call(w3, "get_transaction_receipt", h)``). Over
+    HTTP they travel in one JSON-RPC batch; web3's own ``batch.execute()`` raises for the whole batch
+    when one answer is an error (a receipt not there yet, a refused transaction), so each answer is
+    formatted here on its own, with web3's formatters for that method (the same ones a single call
+    uses: a revert is a ``ContractLogicError``, a missing receipt ``TransactionNotFound``). Providers
+    without batches (eth-tester's, our WebSocket one) and nodes that refuse a batch get the calls one by
+    one. A lost connection raises, as a single call would.
+    """
+    provider = w3.provider
+    if len(calls) < 2 or not isinstance(provider, HTTPProvider):
+        return [_outcome(call) for call in calls]
+    with w3.batch_requests() as requests:
+        for call in calls:
+            requests.add(call())
+        infos = list(requests._requests_info)
+        answers = provider.batch_request_func(w3, w3.middleware_onion)([info[0] for info in infos])
+    if not isinstance(answers, list) or len(answers) != len(infos):
+        return [_outcome(call) for call in calls]  # one error for the whole batch: a node without batches
+    out: list[Any] = []
+    for info, answer in zip(infos, answers, strict=True):
+        try:
+            out.append(w3.manager._format_batched_response(info, answer))
+        except Exception as exc:
+            out.append(exc)
+    return out
+
+
+def eth_call(w3: Any, method: str, *args: Any) -> Callable[[], Any]:
+    """``w3.eth.<method>(*args)`` as a thunk for :func:`batch` (the method is looked up when called, so
+    inside a batch it is queued, not made)."""
+
+    def call() -> Any:
+        return getattr(w3.eth, method)(*args)
+
+    return call
+
+
+def _outcome(call: Callable[[], Any]) -> Any:
+    try:
+        return call()
+    except (OSError, ProviderConnectionError):
+        raise
+    except Exception as exc:
+        return exc
+
+
+def block_times(w3: Any, numbers: Sequence[int]) -> dict[int, int]:
+    """The timestamps of the chain's blocks of these numbers (missing blocks left out), in one batch over
+    HTTP. Only the header's ``timestamp`` is read, from the node's plain answer: web3's formatting of a
+    whole block cost more than the request itself, once per confirmed write."""
+    wanted = sorted(set(numbers))
+    provider = w3.provider
+    answers: Any = None
+    if len(wanted) > 1 and isinstance(provider, HTTPProvider):
+        method: Any = "eth_getBlockByNumber"
+        answers = provider.make_batch_request([(method, [hex(n), False]) for n in wanted])
+    if not isinstance(answers, list) or len(answers) != len(wanted):  # one by one
+        blocks = [_outcome(eth_call(w3, "get_block", n)) for n in wanted]
+        return {n: int(b["timestamp"]) for n, b in zip(wanted, blocks, strict=True) if _is_block(b)}
+    out: dict[int, int] = {}
+    for answer in answers:
+        block = answer.get("result") if isinstance(answer, dict) else None
+        if isinstance(block, dict) and "number" in block and "timestamp" in block:
+            out[int(block["number"], 16)] = int(block["timestamp"], 16)
+    return out
+
+
+def _is_block(outcome: Any) -> bool:
+    return outcome is not None and not isinstance(outcome, Exception)

@@ -79,7 +79,7 @@ def _logs(svc: Services, contract: str, event: str, target: bytes) -> list[Any]:
 
 def _submit(svc: Services, client: Client, key: bytes, record: Any, family: str | None = None):
     assert client.court_id is not None
-    return svc.submit_record(client, WriteContext(None, key), client.court_id, lambda _: record, family=family)
+    return svc.writes.submit_record(client, WriteContext(None, key), client.court_id, lambda _: record, family=family)
 
 
 def _stored_not_sent(svc: Services, entry_id: str):
@@ -124,7 +124,7 @@ def test_a_mined_transaction_given_up_for_a_new_nonce_confirms_the_entry(svc, mo
     assert svc.chain.w3.eth.get_transaction_count(first.sender) == sender_nonce  # nothing was sent again
     assert len(_logs(svc, "JudgmentRegistry", "JudgmentRecorded", first.record_id or b"")) == 1
     # the certificate cites the original transaction and verifies online
-    certificate = svc.certificate(done)
+    certificate = svc.certificates.certificate(done)
     assert certificate.transaction.hash == first.tx_hash
     assert verify_certificate(certificate, trust=svc.trust, rpc=svc.chain.w3)
 
