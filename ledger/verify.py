@@ -656,7 +656,7 @@ def _check_dossier_chain(w3: Web3, court_registry: Any, cert: Certificate, jid: 
     if receipt["status"] != 1 or receipt["blockNumber"] != t.block_number or \
             "0x" + bytes(receipt["blockHash"]).hex() != t.block_hash:
         raise steps.fail("dossier_chain", "record.failed", tx=t.hash, number=t.block_number, block=t.block_hash)
-    expected = (bytes(struct.by_default).rjust(32, b"\0") + struct.complete_copy + struct.proof_of_service
+    expected = (int(struct.by_default).to_bytes(32, "big") + struct.complete_copy + struct.proof_of_service
                 + struct.translations_root + struct.sequence.to_bytes(32, "big"))
     topics = [_topic(DOSSIER_FILED), jid, d.court.to_bytes(32, "big")]
     if not any(_checksum(log["address"]) == cert.network.contract and [bytes(x) for x in log["topics"]] == topics

@@ -21,6 +21,7 @@ from ledger.certificates import (
     notary_certificate,
     parse_certificate,
 )
+from ledger.dossiers import certify_dossier, file_dossier
 from ledger.errors import VerificationError
 from ledger.merkle import notary_leaf
 from ledger.records import (
@@ -70,6 +71,14 @@ def _judgment_cert(ledger, court, n=0, case_number=None):
         j = j.model_copy(update={"case_number_digest": opened_case_number_digest(*case_number)})
     w = ledger.submit(court.signer, j)
     return w, judgment_certificate(w, ledger.chain.chain_id, case_number=case_number)
+
+
+def _dossier_cert(ledger, court, n=0):
+    """A judgment by default and its dossier version 0 (complete copy, proof of service, an English translation)."""
+    wj, _ = _judgment_cert(ledger, court, n)
+    filed = file_dossier(ledger, court.signer, court.id, wj.record_id, complete_copy=DOCUMENT, by_default=True,
+                         proof_of_service=b"served by post on 2016-06-03\n", translations={"en": b"translation\n"})
+    return wj, filed, judgment_certificate(wj, ledger.chain.chain_id, dossier=certify_dossier(ledger, filed))
 
 
 def _case(ledger, court, judgment_id, n_actions=2):
@@ -448,6 +457,22 @@ def make_online_forgery(name: str, ledger, court, governor, funder, n: int) -> d
         forged["case"]["actions"] = forged["case"]["actions"][:1]
         forged["case"]["history_hash"] = "0x" + case_history_hash(wf.record_id, actions[:1]).hex()
         forged["case"]["amount_recovered"] = "0"
+        return forged
+    if name.startswith("dossier_"):
+        wj, filed, cert = _dossier_cert(ledger, court, n)
+        forged = _data(cert)
+        if name == "dossier_superseded_presented_as_latest":
+            file_dossier(ledger, court.signer, court.id, wj.record_id, complete_copy=DOCUMENT, by_default=True,
+                         proof_of_service=b"served by post on 2016-06-03\n",
+                         translations={"en": b"translation\n", "fr": b"traduction\n"})
+            number, block_hash = _head(ledger)
+            forged["dossier"]["as_of"] = {"block_number": number, "block_hash": block_hash}
+        elif name == "dossier_signed_by_another_courts_key":
+            other = admit_new_court(ledger, governor, funder)
+            forged["dossier"]["signature"] = {"signer": other.signer.address,
+                                              "value": "0x" + ledger.sign(other.signer, filed.written.record).hex()}
+        else:
+            forged["dossier"]["transaction"] = _tx(wj)
         return forged
     raise AssertionError(f"no transformation for online vector {name}")
 
