@@ -311,6 +311,19 @@ class VerificationResult:
     def summary(self) -> str:
         return self.summary_in("en")
 
+    def effect(self) -> Message | None:
+        """A judgment's effect and enforceability in the State of origin (online only), as one message."""
+        if not self.online or "enforceable" not in self.status:
+            return None
+        s = self.status
+        when = Message("when.now") if self.at is None else Message("when.at", {"at": self.at})
+        return Message("effect.summary", {
+            "since": s["effective_since"],
+            "appeal": Message("effect.appeal_pending" if s["appeal_pending"] else "effect.no_appeal"),
+            "stay": Message("effect.stayed" if s["stayed"] else "effect.not_stayed"),
+            "enforceable": Message("effect.enforceable" if s["enforceable"] else "effect.not_enforceable",
+                                   {"when": when})})
+
     def summary_in(self, lang: str) -> str:
         what = {"kind": self.certificate.kind, "record_id": self.certificate.record_id, "network": self.network}
         if not self.online:
@@ -337,6 +350,7 @@ class VerificationResult:
             "does_not_prove": [m.render(lang) for m in self.does_not_prove],
             "summary": self.summary_in(lang),
             **({"dossier": self.dossier} if self.dossier is not None else {}),
+            **({"effect": effect.render(lang)} if (effect := self.effect()) is not None else {}),
         }
 
 

@@ -42,6 +42,11 @@ def test_court_files_dossier_versions_and_the_certificate_verifies(services, cou
     assert result.dossier["proof_of_service"]["present"] and result.status["dossier"]["later_versions"] == 0
     old = api.get(f"/api/v1/records/{first['outbox_id']}/certificate").json()
     assert old["dossier"]["sequence"] == 0  # a named older version: certified as of now, refused as latest
+    answer = api.post("/api/v1/verify/certificate", {"certificate": cert}, headers={"Accept-Language": "fr"})
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["dossier"]["translations"] == cert["dossier"]["translations"]
+    assert answer.json()["status"]["enforceable"] is True and "dossier" in answer.json()["status"]
+    assert any("version 1 du dossier" in s["detail"] for s in answer.json()["steps"])
     refused = api.post("/api/v1/verify/certificate", {"certificate": old})
     assert refused.status_code == 422 and "dossier_chain" in refused.text, refused.text
 
