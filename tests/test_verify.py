@@ -514,6 +514,7 @@ def test_javascript_verifier_agrees_online(chain, ledger, new_court, governor, f
 
     court = new_court()
     genuine = _all_certificates(ledger, court)
+    genuine["judgment_with_dossier"] = _dossier_cert(ledger, court, 61)[2]
     cases = [{"name": kind, "certificate": _data(cert)} for kind, cert in genuine.items()]
     cases += [{"name": name, "certificate": make_online_forgery(name, ledger, new_court(), governor, funder, 60)}
               for name in sorted(ONLINE_VECTORS)]
@@ -524,11 +525,15 @@ def test_javascript_verifier_agrees_online(chain, ledger, new_court, governor, f
                           input=json.dumps(payload), capture_output=True, text=True, timeout=300, cwd=repo)
     assert proc.returncode == 0, proc.stderr
     answers = json.loads(proc.stdout)
-    for kind in KINDS:
+    for kind in [*KINDS, "judgment_with_dossier"]:
         python = verify_certificate(genuine[kind], trust=TrustAnchors.from_descriptors([descriptor],
                                                                                     [governor.address]),
                                     rpc=ledger.w3)
         assert answers[kind]["authentic"] is True and answers[kind]["in_force"] is True, answers[kind]
         assert answers[kind]["steps"] == [s.name for s in python.steps] and answers[kind]["state"] == python.state
+        assert answers[kind].get("dossier") == python.dossier and answers[kind].get("effect") == \
+            python.as_dict().get("effect")
+        if kind.startswith("judgment"):
+            assert {k: answers[kind]["status"][k] for k in python.status} == python.status
     for name, vector in ONLINE_VECTORS.items():
         assert answers[name].get("step") == vector["step"], (name, answers[name])
