@@ -1,0 +1,56 @@
+"""The /verify page shows a judgment's Hague dossier and its effect in the State of origin, in Chinese,
+English and French (Chromium, as a foreign clerk uses it)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import pytest
+from selenium.webdriver.common.by import By
+
+from tests.api.conftest import judgment_body
+from tests.api.test_verify_page import DOCUMENT, base_url, browser, drop_files, open_page, steps  # noqa: F401
+
+
+@pytest.fixture(scope="module")
+def dossier_files(court, tmp_path_factory):
+    api = court.api
+    sha = lambda b: hashlib.sha256(b).hexdigest()  # noqa: E731
+    jid = api.confirmed(api.post("/api/v1/judgments", judgment_body(document_sha256=sha(DOCUMENT))))["record_id"]
+    filed = api.confirmed(api.post(f"/api/v1/judgments/{jid}/dossier", {
+        "by_default": True, "complete_copy_sha256": sha(DOCUMENT), "proof_of_service_sha256": sha(b"served"),
+        "translations": [{"language": "fr", "sha256": sha(b"fr")}, {"language": "en", "sha256": sha(b"en")}]}))
+    cert = api.get(f"/api/v1/records/{filed['outbox_id']}/certificate").json()
+    folder = tmp_path_factory.mktemp("dossier-clerk")
+    (folder / "certificate.json").write_text(json.dumps(cert, ensure_ascii=False))
+    (folder / "judgment.pdf").write_bytes(DOCUMENT)
+    return folder / "certificate.json", folder / "judgment.pdf", cert
+
+
+def _facts(driver) -> dict[str, str]:
+    return {dd.get_attribute("data-fact"): dd.text
+            for dd in driver.find_elements(By.CSS_SELECTOR, "#verdict-facts dd[data-fact]")}
+
+
+@pytest.mark.parametrize(("lang", "translations", "enforceable", "step"), [
+    ("en", "Certified translations", "yes", "Dossier (Hague art. 12)"),
+    ("zh", "经认证的译本", "是", "判决卷宗（海牙公约第12条）"),
+    ("fr", "Traductions certifiées", "oui", "Dossier (art. 12 de la Convention de La Haye)"),
+])
+def test_page_shows_the_dossier_and_enforceability(browser, base_url, dossier_files, lang, translations,  # noqa: F811
+                                                   enforceable, step):
+    certificate, document, cert = dossier_files
+    open_page(browser, base_url)
+    browser.find_element(By.ID, f"lang-{lang}").click()
+    drop_files(browser, certificate, document)
+    assert browser.find_element(By.ID, "verdict").get_attribute("data-verdict") == "verified"
+    shown = steps(browser)
+    assert [name for name, _, _ in shown] == ["format", "network", "signature", "dossier", "document", "chain",
+                                              "signer", "record", "dossier_chain", "status"]
+    assert ("dossier", "true", step) in shown
+    facts = _facts(browser)
+    assert facts["translations"] == "en, fr" and facts["enforceable"] == enforceable
+    assert facts["dossier"] == "0"
+    assert translations in browser.find_element(By.ID, "verdict-facts").text
+    assert cert["dossier"]["complete_copy"] in browser.find_element(By.ID, "verdict-facts").text
