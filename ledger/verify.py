@@ -586,14 +586,7 @@ def _verify_online(w3: Web3, cert: Certificate, record: Any, struct_hash: bytes,
     steps.ok("chain", "chain.ok", chain_id=chain_id, genesis=genesis[:18])
 
     t = cert.transaction
-    try:
-        block = w3.eth.get_block(HexBytes(t.block_hash))
-    except Exception:
-        raise steps.fail("signer", "block.missing", block=t.block_hash) from None
-    block_time = int(block["timestamp"])
-    if int(block["number"]) != t.block_number or block_time != t.block_time:
-        raise steps.fail("signer", "signer.block_mismatch", block=t.block_hash, number=int(block["number"]),
-                         time=block_time, claimed_number=t.block_number, claimed_time=t.block_time)
+    block_time = _stated_block(w3, t, "signer", steps)
     target = _contract(w3, cert.network.contract_name, cert.network.contract)
     court_registry = _contract(w3, "CourtRegistry", target.functions.courtRegistry().call())
     trusted = network.contracts.get("CourtRegistry")
@@ -618,16 +611,35 @@ def _verify_online(w3: Web3, cert: Certificate, record: Any, struct_hash: bytes,
     return "anchored", True, {"state": "anchored", "anchored_at": block_time}
 
 
-def _check_record(w3: Web3, cert: Certificate, record: Any, struct_hash: bytes, steps: _Steps) -> None:
-    """The receipt is successful, in the certificate's block, and holds the record's creation event."""
-    t = cert.transaction
+def _receipt(w3: Web3, t: Any, step: str, steps: _Steps) -> Any:
+    """The receipt of transaction ``t``, successful and in ``t``'s block, or a refusal at ``step``."""
     try:
         receipt = w3.eth.get_transaction_receipt(HexStr(t.hash))
     except Exception:
-        raise steps.fail("record", "record.missing", tx=t.hash) from None
+        raise steps.fail(step, "record.missing", tx=t.hash) from None
     if receipt["status"] != 1 or receipt["blockNumber"] != t.block_number or \
             "0x" + bytes(receipt["blockHash"]).hex() != t.block_hash:
-        raise steps.fail("record", "record.failed", tx=t.hash, number=t.block_number, block=t.block_hash)
+        raise steps.fail(step, "record.failed", tx=t.hash, number=t.block_number, block=t.block_hash)
+    return receipt
+
+
+def _stated_block(w3: Web3, t: Any, step: str, steps: _Steps) -> int:
+    """The timestamp of ``t``'s block, read by hash, once its number and time are as stated; else a refusal."""
+    try:
+        block = w3.eth.get_block(HexBytes(t.block_hash))
+    except Exception:
+        raise steps.fail(step, "block.missing", block=t.block_hash) from None
+    block_time = int(block["timestamp"])
+    if int(block["number"]) != t.block_number or block_time != t.block_time:
+        raise steps.fail(step, "signer.block_mismatch", block=t.block_hash, number=int(block["number"]),
+                         time=block_time, claimed_number=t.block_number, claimed_time=t.block_time)
+    return block_time
+
+
+def _check_record(w3: Web3, cert: Certificate, record: Any, struct_hash: bytes, steps: _Steps) -> None:
+    """The receipt is successful, in the certificate's block, and holds the record's creation event."""
+    t = cert.transaction
+    receipt = _receipt(w3, t, "record", steps)
     topic0 = _topic(CREATION_EVENTS[cert.kind])
     key = record.root if isinstance(record, Anchor) else struct_hash
     for log in receipt["logs"]:
@@ -653,23 +665,11 @@ def _check_dossier_chain(w3: Web3, court_registry: Any, cert: Certificate, jid: 
     assert d is not None
     struct = dossier_record(cert, jid)
     t = d.transaction
-    try:
-        block = w3.eth.get_block(HexBytes(t.block_hash))
-    except Exception:
-        raise steps.fail("dossier_chain", "block.missing", block=t.block_hash) from None
-    if int(block["number"]) != t.block_number or int(block["timestamp"]) != t.block_time:
-        raise steps.fail("dossier_chain", "signer.block_mismatch", block=t.block_hash, number=int(block["number"]),
-                         time=int(block["timestamp"]), claimed_number=t.block_number, claimed_time=t.block_time)
+    _stated_block(w3, t, "dossier_chain", steps)
     if not court_registry.functions.isSignerValidAt(d.signature.signer, d.court, t.block_time).call():
         raise steps.fail("dossier_chain", "signer.invalid", signer=d.signature.signer, court=d.court,
                          time=t.block_time)
-    try:
-        receipt = w3.eth.get_transaction_receipt(HexStr(t.hash))
-    except Exception:
-        raise steps.fail("dossier_chain", "record.missing", tx=t.hash) from None
-    if receipt["status"] != 1 or receipt["blockNumber"] != t.block_number or \
-            "0x" + bytes(receipt["blockHash"]).hex() != t.block_hash:
-        raise steps.fail("dossier_chain", "record.failed", tx=t.hash, number=t.block_number, block=t.block_hash)
+    receipt = _receipt(w3, t, "dossier_chain", steps)
     expected = (int(struct.by_default).to_bytes(32, "big") + struct.complete_copy + struct.proof_of_service
                 + struct.translations_root + struct.sequence.to_bytes(32, "big"))
     topics = [_topic(DOSSIER_FILED), jid, d.court.to_bytes(32, "big")]
