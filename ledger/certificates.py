@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 from functools import cache
+from itertools import pairwise
 from pathlib import Path
 from typing import Any, Literal
 
@@ -356,7 +357,7 @@ def dossier_record(cert: Certificate, record_id: bytes) -> Dossier:
     d = cert.dossier
     assert d is not None
     languages = [t["language"] for t in d.translations]
-    if any(a >= b for a, b in zip(languages, languages[1:], strict=False)):
+    if any(a >= b for a, b in pairwise(languages)):
         raise refused("format", "format.translations_order")
     if d.by_default and d.proof_of_service is None:
         raise refused("format", "format.dossier_no_service")

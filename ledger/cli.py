@@ -448,14 +448,15 @@ def judgment_dossier(
     if base is not None and (base.kind != "judgment" or base.record_id != "0x" + jid.hex()):
         raise typer.BadParameter("--certificate is not this judgment's certificate")
     try:
-        files = {"complete_copy": complete_copy.read_bytes(), "by_default": by_default,
-                 "proof_of_service": proof_of_service.read_bytes() if proof_of_service else None,
-                 "translations": dict(_translation(t) for t in translation or [])}
+        copy_bytes = complete_copy.read_bytes()
+        service_bytes = proof_of_service.read_bytes() if proof_of_service else None
+        translations = dict(_translation(t) for t in translation or [])
     except OSError as exc:
         raise typer.BadParameter(f"cannot read a dossier file: {exc.strerror}") from None
     ctx = _ctx(data_dir, chain)
     try:
-        filed = file_dossier(ctx.ledger, ctx.signer(court), court, jid, **files)
+        filed = file_dossier(ctx.ledger, ctx.signer(court), court, jid, complete_copy=copy_bytes,
+                             by_default=by_default, proof_of_service=service_bytes, translations=translations)
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from None
     _written(filed.written)

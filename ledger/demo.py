@@ -22,10 +22,10 @@ from eth_account import Account
 from eth_account.signers.local import LocalAccount
 
 from ledger.certificates import judgment_certificate
-from ledger.dossiers import certify_dossier, file_dossier
 from ledger.chain import send_transaction
 from ledger.client import Ledger, Written
 from ledger.desk import CourtDesk
+from ledger.dossiers import certify_dossier, file_dossier
 from ledger.merkle import MerkleTree
 from ledger.privacy import (
     BlindIndexKey,
@@ -259,7 +259,8 @@ class DemoFiles:
 
 def write_demo_files(result: DemoResult, directory: Path, chain_id: int, case_key: CaseNumberKey) -> DemoFiles:
     """Write the certificate (format 2, its case number opened, its dossier) of the demo's effective judgment,
-    the document it certifies and the dossier's translations (``judgment.<language>.pdf``) into ``directory``: what a foreign clerk would receive, ready for ``ledger verify``."""
+    the document it certifies and the dossier's translations (``judgment.<language>.pdf``) into ``directory``:
+    what a foreign clerk would receive, ready for ``ledger verify``."""
     written = result.writes[CERTIFIED_STORY][0]
     opening = open_case_number(case_key, CASE_NUMBERS[CERTIFIED_STORY])
     certificate = judgment_certificate(written, chain_id, case_number=(opening.text, opening.salt),

@@ -15,10 +15,22 @@ from ledger.certificates import judgment_certificate
 from ledger.dossiers import certify_dossier, file_dossier, prepare_dossier
 from ledger.errors import ContractRevertError
 from ledger.records import JudgmentStatus, JudgmentStatusChange, sha256_digest
-from ledger.verify import verify_certificate
-from tests.test_verify import DOCUMENT, _dossier_cert, _judgment_cert, court, trust  # noqa: F401 - fixtures
+from ledger.verify import NetworkDescriptor, TrustAnchors, verify_certificate
+from tests.test_verify import DOCUMENT, _dossier_cert, _judgment_cert
 
 SERVICE = b"served by post on 2016-06-03\n"
+
+
+@pytest.fixture(scope="module")
+def trust(deployment, governor) -> TrustAnchors:
+    """What the foreign court pins: the network descriptor, signed by the governance key it was given."""
+    return TrustAnchors.from_descriptors([NetworkDescriptor.from_deployment(deployment, "test").signed(governor)],
+                                         [governor.address])
+
+
+@pytest.fixture
+def court(new_court):
+    return new_court()
 
 
 def _status(ledger, court, jid, status, sequence):
@@ -34,7 +46,8 @@ def test_foreign_court_verifies_a_dossier_against_the_chain(ledger, court, trust
     assert result.dossier["complete_copy"] == "0x" + sha256_digest(DOCUMENT).hex()
     assert result.dossier["proof_of_service"] == {"required": True, "present": True,
                                                   "digest": "0x" + sha256_digest(SERVICE).hex()}
-    assert result.dossier["translations"] == [{"language": "en", "digest": "0x" + sha256_digest(b"translation\n").hex()}]
+    english = "0x" + sha256_digest(b"translation\n").hex()
+    assert result.dossier["translations"] == [{"language": "en", "digest": english}]
     assert result.status["dossier"] == {"versions": 1, "later_versions": 0,
                                         "latest": "0x" + filed.written.record_id.hex()}
     assert result.status["enforceable"] is True and result.status["appeal_pending"] is False
@@ -60,7 +73,7 @@ def test_a_later_dossier_version_is_reported_not_hidden(ledger, court, trust):
 def test_another_court_cannot_amend_a_dossier(ledger, court, new_court, trust):
     """A court without authority tries to file a version with another complete copy: refused, and the
     certificate of the genuine version stays the latest."""
-    wj, filed, cert = _dossier_cert(ledger, court, 72)
+    wj, _, cert = _dossier_cert(ledger, court, 72)
     other = new_court()
     with pytest.raises(ContractRevertError) as refused:
         file_dossier(ledger, other.signer, other.id, wj.record_id, complete_copy=b"another copy")
