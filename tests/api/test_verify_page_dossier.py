@@ -8,6 +8,7 @@ import json
 
 import pytest
 from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import WebDriverWait
 
 from tests.api.conftest import judgment_body
 from tests.api.test_verify_page import DOCUMENT, base_url, browser, drop_files, open_page, steps  # noqa: F401
@@ -54,3 +55,46 @@ def test_page_shows_the_dossier_and_enforceability(browser, base_url, dossier_fi
     assert facts["dossier"] == "0"
     assert translations in browser.find_element(By.ID, "verdict-facts").text
     assert cert["dossier"]["complete_copy"] in browser.find_element(By.ID, "verdict-facts").text
+
+
+@pytest.mark.parametrize("chain", ["anvil"], indirect=True)  # the browser needs a JSON-RPC URL
+def test_clerks_browser_checks_a_stayed_judgments_dossier_against_the_node(  # noqa: F811
+        browser, base_url, chain, ledger, deployment, governor, new_court, tmp_path):
+    """In-browser mode (js/verifier against the node, no service of ours): the dossier verifies, and a stay of
+    enforcement shows the judgment as not in force and not enforceable, in French."""
+    from ledger.certificates import judgment_certificate
+    from ledger.dossiers import certify_dossier, file_dossier
+    from ledger.records import JudgmentStatus, JudgmentStatusChange
+    from ledger.verify import NetworkDescriptor
+    from tests.api.test_verify_page import posts
+    from tests.conftest import make_judgment
+
+    court = new_court()
+    w = ledger.submit(court.signer, make_judgment(court.id, 3, document_digest=hashlib.sha256(DOCUMENT).digest()))
+    filed = file_dossier(ledger, court.signer, court.id, w.record_id, complete_copy=DOCUMENT,
+                         translations={"en": b"english"})
+    cert = judgment_certificate(w, ledger.chain.chain_id, dossier=certify_dossier(ledger, filed))
+    ledger.submit(court.signer, JudgmentStatusChange(judgment_id=w.record_id, status=JudgmentStatus.STAYED,
+                                                     sequence=0))
+    descriptor = NetworkDescriptor.from_deployment(deployment, "test").signed(governor)
+    (tmp_path / "network.json").write_text(json.dumps({"descriptor": descriptor.model_dump(),
+                                                       "governor_pinned": governor.address}))
+    (tmp_path / "judgment.pdf").write_bytes(DOCUMENT)
+    (tmp_path / "c.json").write_text(cert.to_json())
+
+    open_page(browser, base_url)
+    browser.find_element(By.ID, "lang-fr").click()
+    browser.find_element(By.ID, "mode-browser").click()
+    rpc = browser.find_element(By.ID, "rpc-input")
+    rpc.clear()
+    rpc.send_keys(chain.url)
+    browser.find_element(By.ID, "descriptor-input").send_keys(str(tmp_path / "network.json"))
+    WebDriverWait(browser, 10).until(lambda d: d.find_element(By.ID, "governor-input").get_attribute("value"))
+    drop_files(browser, tmp_path / "c.json", tmp_path / "judgment.pdf", mode="browser")
+    verdict = browser.find_element(By.ID, "verdict")
+    assert verdict.get_attribute("data-verdict") == "not-in-force" and verdict.get_attribute("data-state") == "stayed"
+    assert "dossier_chain" in [name for name, _, _ in steps(browser)]
+    facts = _facts(browser)
+    assert facts["enforceable"] == "non" and facts["translations"] == "en"
+    assert "exécution suspendue" in verdict.text
+    assert all(url.rstrip("/") == chain.url.rstrip("/") for url, _ in posts(browser))  # only the node was asked
