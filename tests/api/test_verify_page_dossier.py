@@ -58,8 +58,8 @@ def test_page_shows_the_dossier_and_enforceability(browser, base_url, dossier_fi
 
 
 @pytest.mark.parametrize("chain", ["anvil"], indirect=True)  # the browser needs a JSON-RPC URL
-def test_clerks_browser_checks_a_stayed_judgments_dossier_against_the_node(  # noqa: F811
-        browser, base_url, chain, ledger, deployment, governor, new_court, tmp_path):
+def test_clerks_browser_checks_a_stayed_judgments_dossier_against_the_node(
+        browser, base_url, chain, ledger, deployment, governor, new_court, tmp_path):  # noqa: F811
     """In-browser mode (js/verifier against the node, no service of ours): the dossier verifies, and a stay of
     enforcement shows the judgment as not in force and not enforceable, in French."""
     from ledger.certificates import judgment_certificate
