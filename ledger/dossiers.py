@@ -67,9 +67,33 @@ def file_dossier(ledger: Ledger, signer: LocalAccount, court: int, judgment_id: 
 
 
 def certify_dossier(ledger: Ledger, filed: FiledDossier) -> dict[str, Any]:
-    """The certificate's dossier block for ``filed``, certified the latest version as of the chain's head."""
+    """The certificate's dossier block for ``filed``: as of the chain's head when it is the latest version,
+    else as of the block before the next version (a named older version; verifiers report the later ones).
+
+    Raises ValueError when the next version was filed in the same block: no block has this one as the latest.
+    """
     from ledger.certificates import dossier_block
 
-    head = ledger.w3.eth.get_block("latest")
-    return dossier_block(filed.written, filed.court, filed.translations,
-                         as_of=(int(head["number"]), "0x" + bytes(head["hash"]).hex()))
+    w = filed.written
+    d = w.record
+    assert isinstance(d, Dossier)
+    versions = int(ledger.view("JudgmentRegistry", "dossierOf", d.judgment_id)[0])
+    block = ledger.w3.eth.get_block("latest")
+    if versions > d.sequence + 1:
+        number = _next_version_block(ledger, d, w.block_number, int(block["number"])) - 1
+        if number < w.block_number:
+            raise ValueError(f"dossier version {d.sequence} was superseded in the block that filed it")
+        block = ledger.w3.eth.get_block(number)
+    return dossier_block(w, filed.court, filed.translations,
+                         as_of=(int(block["number"]), "0x" + bytes(block["hash"]).hex()))
+
+
+def _next_version_block(ledger: Ledger, d: Dossier, start: int, head: int) -> int:
+    """The block of the first DossierFiled log of ``d``'s judgment with a greater sequence (bounded ranges)."""
+    from ledger.verify import DOSSIER_FILED, _logs, _topic, _uint
+
+    contract = ledger.deployment.address("JudgmentRegistry")
+    for log in _logs(ledger.w3, contract, [_topic(DOSSIER_FILED), d.judgment_id], start, head):
+        if _uint(bytes(log["data"]), 4) > d.sequence:
+            return int(log["blockNumber"])
+    raise ValueError("the chain counts a later dossier version but holds no log of it")

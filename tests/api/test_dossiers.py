@@ -41,7 +41,11 @@ def test_court_files_dossier_versions_and_the_certificate_verifies(services, cou
     assert "dossier" in [s.name for s in result.steps] and "dossier_chain" in [s.name for s in result.steps]
     assert result.dossier["proof_of_service"]["present"] and result.status["dossier"]["later_versions"] == 0
     old = api.get(f"/api/v1/records/{first['outbox_id']}/certificate").json()
-    assert old["dossier"]["sequence"] == 0  # a named older version: certified as of now, refused as latest
+    assert old["dossier"]["sequence"] == 0  # a named older version: certified as of the block before version 1
+    assert old["dossier"]["as_of"]["block_number"] == second["block_number"] - 1
+    named = verify_certificate(old, trust=trust, rpc=services.chain.w3)
+    assert named.status["dossier"]["later_versions"] == 1  # and the later version is reported
+    old["dossier"]["as_of"] = cert["dossier"]["as_of"]  # presented as the latest as of now: refused
     answer = api.post("/api/v1/verify/certificate", {"certificate": cert}, headers={"Accept-Language": "fr"})
     assert answer.status_code == 200, answer.text
     assert answer.json()["dossier"]["translations"] == cert["dossier"]["translations"]
