@@ -8,7 +8,6 @@ import json
 
 import pytest
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support.ui import WebDriverWait
 
 from tests.api.conftest import judgment_body
 from tests.api.test_verify_page import DOCUMENT, base_url, browser, drop_files, open_page, steps  # noqa: F401
@@ -66,7 +65,7 @@ def test_clerks_browser_checks_a_stayed_judgments_dossier_against_the_node(
     from ledger.dossiers import certify_dossier, file_dossier
     from ledger.records import JudgmentStatus, JudgmentStatusChange
     from ledger.verify import NetworkDescriptor
-    from tests.api.test_verify_page import posts
+    from tests.api.test_verify_page import pin_node, posts
     from tests.conftest import make_judgment
 
     court = new_court()
@@ -84,12 +83,7 @@ def test_clerks_browser_checks_a_stayed_judgments_dossier_against_the_node(
 
     open_page(browser, base_url)
     browser.find_element(By.ID, "lang-fr").click()
-    browser.find_element(By.ID, "mode-browser").click()
-    rpc = browser.find_element(By.ID, "rpc-input")
-    rpc.clear()
-    rpc.send_keys(chain.url)
-    browser.find_element(By.ID, "descriptor-input").send_keys(str(tmp_path / "network.json"))
-    WebDriverWait(browser, 10).until(lambda d: d.find_element(By.ID, "governor-input").get_attribute("value"))
+    pin_node(browser, chain.url, tmp_path / "network.json")
     drop_files(browser, tmp_path / "c.json", tmp_path / "judgment.pdf", mode="browser")
     verdict = browser.find_element(By.ID, "verdict")
     assert verdict.get_attribute("data-verdict") == "not-in-force" and verdict.get_attribute("data-state") == "stayed"
