@@ -328,8 +328,10 @@ def parse_certificate_record(data: str | bytes | dict[str, Any]) -> tuple[Certif
     if not _fast_check()(data):
         problem = schema_error(_validator(), data) or "a string ends with a line break"
         raise refused("format", "format.schema", problem=problem)
-    for where, address in (("network.contract", data["network"]["contract"]),
-                           ("signature.signer", data["signature"]["signer"])):
+    addresses = [("network.contract", data["network"]["contract"]), ("signature.signer", data["signature"]["signer"])]
+    if "dossier" in data:
+        addresses.append(("dossier.signature.signer", data["dossier"]["signature"]["signer"]))
+    for where, address in addresses:
         if not _checksummed(address):
             raise refused("format", "format.not_checksummed", where=where)
     cert = _construct(data)

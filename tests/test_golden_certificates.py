@@ -488,6 +488,9 @@ def _forge_dossiers(forge, golden: dict) -> None:
     forge("dossier_before_judgment", "judgment_with_dossier", "format",
           "a dossier filed in a block before its judgment's", lambda c: c["dossier"]["transaction"].update(
               block_number=c["transaction"]["block_number"] - 1), 2)
+    forge("dossier_signer_not_checksummed", "judgment_with_dossier", "format",
+          "the dossier's signer address not EIP-55 checksummed", lambda c: c["dossier"]["signature"].update(
+              signer=c["dossier"]["signature"]["signer"].lower()))
     forge("dossier_on_enforcement_case", "enforcement_case", "format",
           "a dossier block attached to an enforcement case certificate", on_case)
 

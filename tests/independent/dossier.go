@@ -10,13 +10,16 @@ import (
 const dossierType = "Dossier(bytes32 judgmentId,bool byDefault,bytes32 completeCopy,bytes32 proofOfService,bytes32 translationsRoot,uint32 sequence)"
 
 // checkDossierFormat: section 2.7's rules checked at step format (the schema
-// has already run): translations in ascending language order, each once; a
+// has already run): the signer EIP-55 (section 2.1); translations in ascending language order, each once; a
 // default judgment has a proof of service; the dossier's block is not before
 // the judgment's, and as_of not before the dossier's.
 func checkDossierFormat(cert map[string]any) *StepError {
 	d, ok := cert["dossier"].(map[string]any)
 	if !ok {
 		return nil
+	}
+	if _, err := parseChecksummed(d["signature"].(map[string]any)["signer"].(string)); err != nil {
+		return refuse("format", "dossier.signature.signer: %v", err)
 	}
 	previous := ""
 	for i, t := range d["translations"].([]any) {

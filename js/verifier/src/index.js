@@ -206,7 +206,9 @@ export function parseCertificate(input) {
   if (cert.version === 1) fail("format.v1");
   const problem = schemaError(certificateSchema, cert);
   if (problem) fail("format.schema", { problem });
-  for (const [where, a] of [["network.contract", cert.network.contract], ["signature.signer", cert.signature.signer]]) {
+  const addresses = [["network.contract", cert.network.contract], ["signature.signer", cert.signature.signer]];
+  if (cert.dossier) addresses.push(["dossier.signature.signer", cert.dossier.signature.signer]);
+  for (const [where, a] of addresses) {
     if (checksumAddress(a) !== a) fail("format.not_checksummed", { where });
   }
   if (CONTRACT_OF_KIND[cert.kind] !== cert.network.contract_name) fail("format.contract_name");
