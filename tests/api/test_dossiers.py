@@ -46,6 +46,8 @@ def test_court_files_dossier_versions_and_the_certificate_verifies(services, cou
     named = verify_certificate(old, trust=trust, rpc=services.chain.w3)
     assert named.status["dossier"]["later_versions"] == 1  # and the later version is reported
     old["dossier"]["as_of"] = cert["dossier"]["as_of"]  # presented as the latest as of now: refused
+    with_latest = api.get(f"/api/v1/judgments/{jid}/certificate").json()  # the judgment with its latest dossier
+    assert {**with_latest["dossier"], "as_of": None} == {**cert["dossier"], "as_of": None}
     answer = api.post("/api/v1/verify/certificate", {"certificate": cert}, headers={"Accept-Language": "fr"})
     assert answer.status_code == 200, answer.text
     assert answer.json()["dossier"]["translations"] == cert["dossier"]["translations"]
