@@ -8,6 +8,7 @@ the index covers the chain head, so every action up to its ``as_of`` block is in
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from api.errors import Conflict, NotFound, NotReady
@@ -17,10 +18,12 @@ from ledger import issuing
 from ledger.certificates import Certificate
 from ledger.chain import Chain
 from ledger.client import Ledger
+from ledger.dossiers import FiledDossier, certify_dossier
 from ledger.index import Index
 from ledger.records import (
     CONTRACT_OF,
     Action,
+    Dossier,
     Extension,
     Filing,
     Judgment,
@@ -28,6 +31,7 @@ from ledger.records import (
     Listing,
     Record,
     Removal,
+    Translation,
 )
 from ledger.verify import TrustAnchors, VerificationResult, verify_certificate
 
@@ -62,7 +66,14 @@ class Certifier:
         record = entry.typed_record()
         chain_id = self.chain.chain_id
         if isinstance(record, Judgment):
+            dossiers = [e for e in self.outbox.family_entries("dossier:0x" + record.record_id().hex())
+                        if e.state == "confirmed"]
+            latest = dossiers[-1].typed_record() if dossiers else None
+            if isinstance(latest, Dossier):  # the judgment travels with its latest dossier (Hague 2019 art. 12)
+                return self._dossier_certificate(dossiers[-1], latest)
             return issuing.judgment(self._written(entry), chain_id)
+        if isinstance(record, Dossier):
+            return self._dossier_certificate(entry, record)
         if isinstance(record, Filing):
             as_of = issuing.head(self.chain.w3)
             if not self.following.wait_indexed(as_of.number):
@@ -74,6 +85,24 @@ class Certifier:
         if isinstance(record, Listing):
             return issuing.listing(self.ledger, self._written(entry), chain_id, issuing.head(self.chain.w3))
         return self.certificate(self._parent(entry, record))
+
+    def keep_dossier_translations(self, entry: Entry, translations: list[Translation]) -> None:
+        """Keep a dossier's list of translations (languages and digests: what its root is computed from) for
+        its certificate; the chain holds only the root."""
+        listed = [{"language": t.language, "digest": "0x" + t.digest.hex()} for t in translations]
+        self.outbox.set_meta(f"dossier-translations:{entry.id}", json.dumps(listed))
+
+    def _dossier_certificate(self, entry: Entry, record: Dossier) -> Certificate:
+        """The judgment's certificate carrying this dossier version: the latest as of the head, or a named older
+        version as of the block before the next one (ledger.dossiers.certify_dossier)."""
+        judgment = self.outbox.by_record_id(record.judgment_id, "judgment")
+        if judgment is None or judgment.state != "confirmed":
+            raise NotFound(f"this service holds no signed judgment 0x{record.judgment_id.hex()} to certify")
+        kept = json.loads(self.outbox.get_meta(f"dossier-translations:{entry.id}") or "[]")
+        translations = [Translation(language=t["language"], digest=t["digest"]) for t in kept]
+        assert entry.court is not None  # a record's entry names its court
+        block = certify_dossier(self.ledger, FiledDossier(self._written(entry), entry.court, translations))
+        return issuing.judgment(self._written(judgment), self.chain.chain_id, dossier=block)
 
     def _parent(self, entry: Entry, record: Record) -> Entry:
         target: tuple[bytes, str] | None = None

@@ -92,6 +92,8 @@ class Submissions:
             return int(self.ledger.judgment(key)["changes"])
         if kind == "listing":
             return int(self.ledger.listing(key)["changes"])
+        if kind == "dossier":
+            return int(self.ledger.view("JudgmentRegistry", "dossierOf", key)[0])
         raise ValueError(f"unknown sequence family {family}")
 
     def submit_record(

@@ -21,6 +21,7 @@ from ledger.pipeline import earlier
 from ledger.records import (
     Action,
     Anchor,
+    Dossier,
     Extension,
     Filing,
     Judgment,
@@ -92,12 +93,13 @@ TRACES: dict[type[Record], Trace] = {
         frozenset({"DefaulterRegistryOutOfSequence", "DefaulterRegistryAlreadyRemoved"}), "DefaulterRemoved"
     ),
     Anchor: Trace(frozenset({"NotaryAnchorAlreadyAnchored"}), "RootAnchored"),
+    Dossier: Trace(frozenset({"JudgmentDossierOutOfSequence"}), "DossierFiled"),
 }
 
 
 def target(record: Record) -> bytes:
     """The id a record is stored under on chain, or the id of the record a change applies to."""
-    if isinstance(record, JudgmentStatusChange):
+    if isinstance(record, JudgmentStatusChange | Dossier):
         return bytes(record.judgment_id)
     if isinstance(record, Action):
         return bytes(record.case_id)

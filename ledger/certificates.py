@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 from functools import cache
+from itertools import pairwise
 from pathlib import Path
 from typing import Any, Literal
 
@@ -31,15 +32,19 @@ from ledger.merkle import _keccak
 from ledger.records import (
     UINT64,
     UINT128,
+    ZERO32,
     Action,
     ActionKind,
     Anchor,
     CaseState,
+    Dossier,
     Filing,
     Judgment,
     Listing,
     Record,
+    Translation,
     opened_case_number_digest,
+    translations_root,
 )
 
 __all__ = [
@@ -50,6 +55,7 @@ __all__ = [
     "case_history_hash",
     "certificate_schema",
     "defaulter_certificate",
+    "dossier_block",
     "judgment_certificate",
     "listing_restricted",
     "notary_certificate",
@@ -190,6 +196,22 @@ class NotaryProof(_Model):
     proof: list[str]
 
 
+class DossierBlock(_Model):
+    """A judgment's dossier version (Hague 2019, art. 12): the fields the filing court signed, the list of
+    translations its ``translationsRoot`` is computed from, the signature, the transaction of its
+    ``DossierFiled`` event, and the block as of which it is the latest version."""
+
+    court: int
+    by_default: bool
+    complete_copy: str
+    proof_of_service: str | None = None
+    translations: list[dict[str, str]]
+    sequence: int
+    signature: Signature
+    transaction: Transaction
+    as_of: BlockRef
+
+
 class Certificate(_Model):
     """A portable certificate (format 2)."""
 
@@ -205,6 +227,7 @@ class Certificate(_Model):
     case: CaseActions | None = None
     defaulter: DefaulterStatus | None = None
     notary: NotaryProof | None = None
+    dossier: DossierBlock | None = None
 
     def typed_record(self) -> Record:
         """The record, parsed; raises VerificationError('format') when the fields are invalid."""
@@ -305,8 +328,10 @@ def parse_certificate_record(data: str | bytes | dict[str, Any]) -> tuple[Certif
     if not _fast_check()(data):
         problem = schema_error(_validator(), data) or "a string ends with a line break"
         raise refused("format", "format.schema", problem=problem)
-    for where, address in (("network.contract", data["network"]["contract"]),
-                           ("signature.signer", data["signature"]["signer"])):
+    addresses = [("network.contract", data["network"]["contract"]), ("signature.signer", data["signature"]["signer"])]
+    if "dossier" in data:
+        addresses.append(("dossier.signature.signer", data["dossier"]["signature"]["signer"]))
+    for where, address in addresses:
         if not _checksummed(address):
             raise refused("format", "format.not_checksummed", where=where)
     cert = _construct(data)
@@ -323,7 +348,31 @@ def parse_certificate_record(data: str | bytes | dict[str, Any]) -> tuple[Certif
     if cert.defaulter is not None:
         assert isinstance(record, Listing)
         _check_listing(cert, record)
+    if cert.dossier is not None:
+        dossier_record(cert, record_id)
     return cert, record, record_id
+
+
+def dossier_record(cert: Certificate, record_id: bytes) -> Dossier:
+    """The signed Dossier struct the certificate's dossier block states, its translations root recomputed
+    from the list (docs/verification.md 2.7); the block's offline rules are checked, at step ``format``."""
+    d = cert.dossier
+    assert d is not None
+    languages = [t["language"] for t in d.translations]
+    if any(a >= b for a, b in pairwise(languages)):
+        raise refused("format", "format.translations_order")
+    if d.by_default and d.proof_of_service is None:
+        raise refused("format", "format.dossier_no_service")
+    if d.transaction.block_number < cert.transaction.block_number:
+        raise refused("format", "format.dossier_before_judgment")
+    if d.as_of.block_number < d.transaction.block_number:
+        raise refused("format", "format.dossier_as_of_before")
+    root = translations_root([Translation.model_construct(language=t["language"], digest=bytes.fromhex(t["digest"][2:]))
+                              for t in d.translations])
+    return Dossier.model_construct(
+        judgment_id=record_id, by_default=d.by_default, complete_copy=bytes.fromhex(d.complete_copy[2:]),
+        proof_of_service=bytes.fromhex(d.proof_of_service[2:]) if d.proof_of_service else ZERO32,
+        translations_root=root, sequence=d.sequence)
 
 
 def _check_listing(cert: Certificate, record: Listing) -> None:
@@ -349,6 +398,12 @@ def _construct(data: dict[str, Any]) -> Certificate:
         _PARTS.update(network=Network, signature=Signature, transaction=Transaction, as_of=BlockRef,
                       case_number=CaseNumber, case=CaseActions, defaulter=DefaulterStatus, notary=NotaryProof)
     fields: dict[str, Any] = {k: _PARTS[k].model_construct(**v) if k in _PARTS else v for k, v in data.items()}
+    if "dossier" in data:
+        d = data["dossier"]
+        fields["dossier"] = DossierBlock.model_construct(**{
+            **d, "signature": Signature.model_construct(**d["signature"]),
+            "transaction": Transaction.model_construct(**d["transaction"]),
+            "as_of": BlockRef.model_construct(**d["as_of"])})
     return Certificate.model_construct(**fields)
 
 
@@ -437,13 +492,43 @@ def _opening(case_number: tuple[str, bytes] | None) -> dict[str, Any] | None:
 
 
 def judgment_certificate(written: Written, chain_id: int, *,
-                         case_number: tuple[str, bytes] | None = None) -> Certificate:
-    """A judgment's certificate; ``case_number`` = (text, salt) opens its case-number digest."""
+                         case_number: tuple[str, bytes] | None = None,
+                         dossier: dict[str, Any] | None = None) -> Certificate:
+    """A judgment's certificate; ``case_number`` = (text, salt) opens its case-number digest; ``dossier`` is
+    a block made by :func:`dossier_block`."""
     assert isinstance(written.record, Judgment)
     data = _base("judgment", written, chain_id)
     if case_number is not None:
         data["case_number"] = _opening(case_number)
+    if dossier is not None:
+        data["dossier"] = dossier
     return _finish(data)
+
+
+def dossier_block(filed: Written, court: int, translations: list[Translation], *,
+                  as_of: tuple[int, str]) -> dict[str, Any]:
+    """The certificate's dossier block for a filed version: ``court`` the filing court (the event's),
+    ``translations`` the list its root was computed from, ``as_of`` (number, hash) the block as of which it
+    is the latest version."""
+    d = filed.record
+    assert isinstance(d, Dossier)
+    if translations_root(translations) != d.translations_root:
+        raise ValueError("the translations do not give the dossier's translations root")
+    block: dict[str, Any] = {
+        "court": court,
+        "by_default": d.by_default,
+        "complete_copy": "0x" + d.complete_copy.hex(),
+        "translations": [{"language": t.language, "digest": "0x" + t.digest.hex()}
+                         for t in sorted(translations, key=lambda t: t.language)],
+        "sequence": d.sequence,
+        "signature": {"signer": to_checksum_address(filed.signer), "value": "0x" + filed.signature.hex()},
+        "transaction": {"hash": filed.transaction_hash.lower(), "block_number": filed.block_number,
+                        "block_hash": filed.block_hash.lower(), "block_time": filed.block_time},
+        "as_of": {"block_number": as_of[0], "block_hash": as_of[1].lower()},
+    }
+    if d.proof_of_service != ZERO32:
+        block["proof_of_service"] = "0x" + d.proof_of_service.hex()
+    return block
 
 
 def case_certificate(filing: Written, chain_id: int, actions: list[Action], *, state: CaseState,

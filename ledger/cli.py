@@ -395,7 +395,8 @@ def judgment_record(
 @judgment_app.command("status")
 def judgment_status(
     judgment_id: str,
-    status: Annotated[str, typer.Argument(help="under_appeal | effective | set_aside | superseded | satisfied")],
+    status: Annotated[str, typer.Argument(
+        help="under_appeal | effective | set_aside | superseded | satisfied | stayed (stay of enforcement)")],
     court: Annotated[int, typer.Option(help="Acting court.")],
     superseded_by: Annotated[str | None, typer.Option(help="The newer judgment's id.")] = None,
     data_dir: DataDir = DEFAULT_DIR,
@@ -410,6 +411,59 @@ def judgment_status(
     change = JudgmentStatusChange(judgment_id=jid, status=_enum(JudgmentStatus, status), sequence=sequence,
                                   superseded_by=_hex32(superseded_by, "superseded-by") if superseded_by else b"\0" * 32)
     _written(ctx.ledger.submit(ctx.signer(court), change))
+
+
+def _translation(text: str) -> tuple[str, bytes]:
+    language, sep, path = text.partition("=")
+    if not sep or not Path(path).is_file():
+        raise typer.BadParameter(f"a translation is LANGUAGE=FILE (e.g. en=judgment.en.pdf); {text!r} is not one")
+    return language, Path(path).read_bytes()
+
+
+@judgment_app.command("dossier")
+def judgment_dossier(
+    judgment_id: str,
+    court: Annotated[int, typer.Option(help="Filing court: the judgment's, or one above it.")],
+    complete_copy: Annotated[Path, typer.Option(exists=True, dir_okay=False, help="The complete copy.")],
+    by_default: Annotated[bool, typer.Option(help="The judgment was given by default.")] = False,
+    proof_of_service: Annotated[Path | None, typer.Option(exists=True, dir_okay=False,
+                                                          help="Required for a default judgment.")] = None,
+    translation: Annotated[list[str] | None, typer.Option(help="LANGUAGE=FILE, e.g. en=judgment.en.pdf; "
+                                                               "repeat for each certified translation.")] = None,
+    certificate: Annotated[Path | None, typer.Option(exists=True, dir_okay=False,
+                                                     help="The judgment's certificate, to add the dossier to.")] = None,
+    out_path: Annotated[Path | None, typer.Option("--out", help="Write the certificate with the dossier here.")] = None,
+    data_dir: DataDir = DEFAULT_DIR,
+    chain: ChainSpec = "local",
+) -> None:
+    """File the judgment's next dossier version (Hague 2019 art. 12): the files are hashed here, only their
+    SHA-256 digests go on chain. With --certificate, write that certificate with the dossier added."""
+    from ledger.certificates import parse_certificate
+    from ledger.dossiers import certify_dossier, file_dossier
+
+    jid = _hex32(judgment_id, "judgment id")
+    if certificate is not None and out_path is None:
+        raise typer.BadParameter("--certificate needs --out: where to write the certificate with the dossier")
+    base = parse_certificate(certificate.read_text("utf-8")) if certificate is not None else None
+    if base is not None and (base.kind != "judgment" or base.record_id != "0x" + jid.hex()):
+        raise typer.BadParameter("--certificate is not this judgment's certificate")
+    try:
+        copy_bytes = complete_copy.read_bytes()
+        service_bytes = proof_of_service.read_bytes() if proof_of_service else None
+        translations = dict(_translation(t) for t in translation or [])
+    except OSError as exc:
+        raise typer.BadParameter(f"cannot read a dossier file: {exc.strerror}") from None
+    ctx = _ctx(data_dir, chain)
+    try:
+        filed = file_dossier(ctx.ledger, ctx.signer(court), court, jid, complete_copy=copy_bytes,
+                             by_default=by_default, proof_of_service=service_bytes, translations=translations)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    _written(filed.written)
+    if base is not None and out_path is not None:
+        data = json.loads(base.to_json())
+        data["dossier"] = certify_dossier(ctx.ledger, filed)
+        _save_certificate(parse_certificate(data), out_path)
 
 
 @case_app.command("open")
@@ -654,6 +708,9 @@ def verify(
         raise typer.Exit(EXIT_CODES["not_authentic"]) from None
     for step in result.steps:
         out.print(f"  [green]✓[/green] {step.name:<11} {step.localized(lang).detail}")
+    effect = result.effect()
+    if effect is not None:
+        out.print(f"  {effect.render(lang)}")
     summary = result.summary_in(lang)
     if not result.online:
         for claim in result.proves:

@@ -29,6 +29,7 @@ from ledger.records import (
     CONTRACT_OF,
     Action,
     Anchor,
+    Dossier,
     Extension,
     Filing,
     Judgment,
@@ -46,6 +47,7 @@ __all__ = ["Ledger", "Written", "decode_revert"]
 FUNCTIONS: dict[type[Record], tuple[str, str]] = {
     Judgment: ("recordJudgment", "recordJudgmentBySig"),
     JudgmentStatusChange: ("changeStatus", "changeStatusBySig"),
+    Dossier: ("fileDossier", "fileDossierBySig"),
     Filing: ("openCase", "openCaseBySig"),
     Action: ("recordAction", "recordActionBySig"),
     Listing: ("list", "listBySig"),

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
@@ -24,6 +25,7 @@ from ledger.certificates import judgment_certificate
 from ledger.chain import send_transaction
 from ledger.client import Ledger, Written
 from ledger.desk import CourtDesk
+from ledger.dossiers import certify_dossier, file_dossier
 from ledger.merkle import MerkleTree
 from ledger.privacy import (
     BlindIndexKey,
@@ -75,6 +77,9 @@ class DemoResult:
     notary_root: bytes | None = None
     notary_nonces: dict[str, bytes] = field(default_factory=dict)
     notary_proofs: dict[str, list[bytes]] = field(default_factory=dict)
+    #: the certified judgment's Hague dossier: its certificate block and its certified translations' files
+    dossier_block: dict[str, Any] | None = None
+    translations: dict[str, bytes] = field(default_factory=dict)
 
 
 def _document(title: str) -> bytes:
@@ -206,6 +211,13 @@ def play(
                  Party(role="debtor", subject=developer, name="某房地产开发有限公司（示例）")],
         amount=due, currency="CNY", judgment_date=date(2017, 9, 8), effective_date=date(2017, 10, 9))
     wj = write(story, judgment)
+    # Its dossier for a court abroad (Hague 2019 art. 12): the complete copy and two certified translations.
+    result.translations = {"en": _document(f"{CASE_NUMBERS[story]} certified English translation"),
+                           "fr": _document(f"{CASE_NUMBERS[story]} traduction certifiée en français")}
+    filed = file_dossier(ledger, signer, DEMO_COURT, wj.record_id, complete_copy=doc,
+                         translations=result.translations)
+    result.dossier_block = certify_dossier(ledger, filed)
+    progress("story 3: the judgment's dossier filed (complete copy, translations en and fr)")
     wf = write(story, desk.filing(judgment_id=wj.record_id, case_number="(2018)京0108执100号",
                                   amount_due=due, filed_at=date(2018, 1, 5)))
     price = 977_000_000 * YUAN
@@ -246,13 +258,17 @@ class DemoFiles:
 
 
 def write_demo_files(result: DemoResult, directory: Path, chain_id: int, case_key: CaseNumberKey) -> DemoFiles:
-    """Write the certificate (format 2, its case number opened) of the demo's effective judgment and the
-    document it certifies into ``directory``: what a foreign clerk would receive, ready for ``ledger verify``."""
+    """Write the certificate (format 2, its case number opened, its dossier) of the demo's effective judgment,
+    the document it certifies and the dossier's translations (``judgment.<language>.pdf``) into ``directory``:
+    what a foreign clerk would receive, ready for ``ledger verify``."""
     written = result.writes[CERTIFIED_STORY][0]
     opening = open_case_number(case_key, CASE_NUMBERS[CERTIFIED_STORY])
-    certificate = judgment_certificate(written, chain_id, case_number=(opening.text, opening.salt))
+    certificate = judgment_certificate(written, chain_id, case_number=(opening.text, opening.salt),
+                                       dossier=result.dossier_block)
     directory.mkdir(parents=True, exist_ok=True)
     files = DemoFiles(directory / "judgment.cert.json", directory / "judgment.pdf", "0x" + written.record_id.hex())
     files.document.write_bytes(result.documents[CERTIFIED_STORY])
+    for language, translation in result.translations.items():
+        (directory / f"judgment.{language}.pdf").write_bytes(translation)
     files.certificate.write_text(certificate.to_json())
     return files

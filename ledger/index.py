@@ -880,10 +880,11 @@ class Index:
     def status_bits(self, purpose: str, first: int, count: int) -> list[int]:
         """Positions in ``first .. first + count - 1`` whose status bit is set, from the chain's events.
 
-        revocation: a judgment set aside or superseded, a listing removed; suspension: a judgment under appeal.
+        revocation: a judgment set aside or superseded, a listing removed; suspension: a judgment under appeal
+        or stayed.
         """
         judgment_states = {"revocation": (int(JudgmentStatus.SET_ASIDE), int(JudgmentStatus.SUPERSEDED)),
-                           "suspension": (int(JudgmentStatus.UNDER_APPEAL),)}[purpose]
+                           "suspension": (int(JudgmentStatus.UNDER_APPEAL), int(JudgmentStatus.STAYED))}[purpose]
         marks = ",".join("?" * len(judgment_states))
         sql = (f"SELECT s.position FROM status_entries s JOIN judgments j ON j.id = s.record_id "
                f"WHERE s.position >= ? AND s.position < ? AND j.status IN ({marks})")

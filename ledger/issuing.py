@@ -65,8 +65,10 @@ def head(w3: Any) -> Block:
     return Block.of(w3, "latest")
 
 
-def judgment(written: Written, chain_id: int, *, case_number: tuple[str, bytes] | None = None) -> Certificate:
-    return judgment_certificate(written, chain_id, case_number=case_number)
+def judgment(written: Written, chain_id: int, *, case_number: tuple[str, bytes] | None = None,
+             dossier: dict[str, Any] | None = None) -> Certificate:
+    """A judgment's certificate; ``dossier`` a block of ledger.dossiers.certify_dossier (Hague 2019 art. 12)."""
+    return judgment_certificate(written, chain_id, case_number=case_number, dossier=dossier)
 
 
 def case(filing: Written, chain_id: int, view: CaseView, as_of: Block, *,

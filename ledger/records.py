@@ -31,6 +31,7 @@ __all__ = [
     "CaseNumberOpening",
     "CaseState",
     "ChainDate",
+    "Dossier",
     "Extension",
     "Filing",
     "Ground",
@@ -43,12 +44,14 @@ __all__ = [
     "Removal",
     "RemovalReason",
     "Restriction",
+    "Translation",
     "case_number_digest",
     "date_to_unix",
     "normalise_case_number",
     "open_case_number",
     "opened_case_number_digest",
     "sha256_digest",
+    "translations_root",
 ]
 
 RecordId = NewType("RecordId", bytes)
@@ -66,6 +69,7 @@ class JudgmentStatus(enum.IntEnum):
     SET_ASIDE = 3
     SUPERSEDED = 4
     SATISFIED = 5
+    STAYED = 6
 
 
 class CaseState(enum.IntEnum):
@@ -411,6 +415,74 @@ class JudgmentStatusChange(Record):
         return _enum_value(JudgmentStatus, v)
 
 
+#: A language tag in its one spelling: BCP 47, lower case (``en``, ``fr``, ``zh-hans``, ``de-ch``).
+LANGUAGE_TAG = r"^[a-z]{2,3}(-[a-z0-9]{2,8})*$"
+ZERO32 = b"\x00" * 32
+
+
+class Translation(BaseModel):
+    """A certified translation of a judgment: its language and the SHA-256 of its file."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    language: str = Field(pattern=LANGUAGE_TAG, max_length=35)
+    digest: bytes
+
+    @field_validator("digest", mode="before")
+    @classmethod
+    def _digest(cls, v: Any) -> bytes:
+        return _bytes32(v, "digest")
+
+
+def translations_root(translations: list[Translation]) -> bytes:
+    """The dossier's ``translationsRoot``: zero for none, else ``keccak256(e_1 ‖ … ‖ e_n)`` with
+    ``e_i = keccak256(utf8(language_i)) ‖ digest_i``, in ascending order of language tag (one per language).
+
+    Raises ValueError when two translations share a language: the order would not be canonical.
+    """
+    if not translations:
+        return ZERO32
+    ordered = sorted(translations, key=lambda t: t.language)
+    languages = [t.language for t in ordered]
+    if len(set(languages)) != len(languages):
+        raise ValueError("two translations have the same language")
+    return bytes(keccak(b"".join(keccak(t.language.encode("ascii")) + t.digest for t in ordered)))
+
+
+class Dossier(Record):
+    """A version of a judgment's dossier (Hague 2019, art. 12), signed by the filing court."""
+
+    TYPE_NAME: ClassVar[str] = "Dossier"
+    FIELDS: ClassVar[tuple[tuple[str, str, str], ...]] = (
+        ("judgmentId", "bytes32", "judgment_id"),
+        ("byDefault", "bool", "by_default"),
+        ("completeCopy", "bytes32", "complete_copy"),
+        ("proofOfService", "bytes32", "proof_of_service"),
+        ("translationsRoot", "bytes32", "translations_root"),
+        ("sequence", "uint32", "sequence"),
+    )
+
+    judgment_id: bytes
+    by_default: bool
+    complete_copy: bytes
+    proof_of_service: bytes = ZERO32
+    translations_root: bytes = ZERO32
+    sequence: int = Field(ge=0, le=UINT32)
+
+    @field_validator("judgment_id", "complete_copy", "proof_of_service", "translations_root", mode="before")
+    @classmethod
+    def _words(cls, v: Any, info: Any) -> bytes:
+        return _bytes32(v, info.field_name)
+
+    @model_validator(mode="after")
+    def _rules(self) -> Dossier:
+        if self.complete_copy == ZERO32:
+            raise ValueError("a dossier needs the complete copy's digest")
+        if self.by_default and self.proof_of_service == ZERO32:
+            raise ValueError("a default judgment's dossier needs the proof of service's digest")
+        return self
+
+
 class Filing(Record):
     TYPE_NAME: ClassVar[str] = "Filing"
     FIELDS: ClassVar[tuple[tuple[str, str, str], ...]] = (
@@ -592,6 +664,7 @@ class Anchor(Record):
 CONTRACT_OF: dict[type[Record], str] = {
     Judgment: "JudgmentRegistry",
     JudgmentStatusChange: "JudgmentRegistry",
+    Dossier: "JudgmentRegistry",
     Filing: "EnforcementRegistry",
     Action: "EnforcementRegistry",
     Listing: "DefaulterRegistry",

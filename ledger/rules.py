@@ -22,12 +22,15 @@ MONEY = frozenset({ActionKind.DEDUCTION, ActionKind.VALUATION, ActionKind.AUCTIO
 RECOVERS = frozenset({ActionKind.DEDUCTION, ActionKind.PAYMENT_RECEIVED})
 YEAR = 365 * 86400
 
-#: JudgmentRegistry._allowed: effective -> under appeal, set aside, superseded, satisfied; under appeal ->
-#: effective, set aside, superseded; satisfied -> set aside; set aside and superseded are final.
+#: JudgmentRegistry._allowed: effective -> under appeal, set aside, superseded, satisfied, stayed; under appeal
+#: -> effective, set aside, superseded, stayed; stayed -> effective (stay lifted), set aside, superseded;
+#: satisfied -> set aside; set aside and superseded are final.
 _TRANSITIONS = {
     JudgmentStatus.EFFECTIVE: {JudgmentStatus.UNDER_APPEAL, JudgmentStatus.SET_ASIDE, JudgmentStatus.SUPERSEDED,
-                               JudgmentStatus.SATISFIED},
-    JudgmentStatus.UNDER_APPEAL: {JudgmentStatus.EFFECTIVE, JudgmentStatus.SET_ASIDE, JudgmentStatus.SUPERSEDED},
+                               JudgmentStatus.SATISFIED, JudgmentStatus.STAYED},
+    JudgmentStatus.UNDER_APPEAL: {JudgmentStatus.EFFECTIVE, JudgmentStatus.SET_ASIDE, JudgmentStatus.SUPERSEDED,
+                                  JudgmentStatus.STAYED},
+    JudgmentStatus.STAYED: {JudgmentStatus.EFFECTIVE, JudgmentStatus.SET_ASIDE, JudgmentStatus.SUPERSEDED},
     JudgmentStatus.SATISFIED: {JudgmentStatus.SET_ASIDE},
 }
 

@@ -7,7 +7,8 @@ new: every member is a function of the certificate (and of the status-list entri
   whose signature is the proof), with the court number (``docs/verification.md`` section 9 says why);
 - ``validFrom`` is the block time of the record's transaction (``validUntil``, for a listing, its end);
 - ``credentialSubject`` holds the record's fields (the certificate's JSON names), the record id, and the
-  per-kind state the certificate certifies (case-number opening, case state, listing state, notary digest);
+  per-kind state the certificate certifies (case-number opening, case state, listing state, notary digest,
+  a judgment's dossier);
 - ``proof`` is an ``EthereumEip712Signature2021`` carrying the court's signature as ``proofValue`` and the
   complete EIP-712 ``domain``, ``types``, ``primaryType`` and ``message`` (the record), so any EIP-712
   library recovers the issuer's address from it; no new cryptosuite;
@@ -121,7 +122,23 @@ def _subject(cert: Certificate) -> dict[str, Any]:
             subject["as_of"]["removed_at"] = iso(d.removed_at)
     if cert.notary is not None:
         subject["digest"] = cert.notary.digest
+    if cert.dossier is not None:
+        subject["dossier"] = _dossier_claims(cert)
     return subject
+
+
+def _dossier_claims(cert: Certificate) -> dict[str, Any]:
+    """The dossier (Hague 2019 art. 12) as claims: what the filing court signed (its signature and the
+    DossierFiled transaction stay in the certificate, in ``evidence``), when, and as of which block."""
+    d = cert.dossier
+    assert d is not None
+    claims: dict[str, Any] = {"version": d.sequence, "filed_by": d.court, "filed_at": iso(d.transaction.block_time),
+                              "by_default": d.by_default, "complete_copy": d.complete_copy,
+                              "translations": [dict(t) for t in d.translations],
+                              "latest_as_of_block": d.as_of.block_number}
+    if d.proof_of_service is not None:
+        claims["proof_of_service"] = d.proof_of_service
+    return claims
 
 
 def _proof(cert: Certificate, record: Any, did: str, created: str) -> dict[str, Any]:

@@ -10,6 +10,8 @@ Contract: :func:`verify_certificate` checks a certificate step by step and eithe
 ``network``     the certificate's chain id and contract belong to a trusted network descriptor
 ``signature``   the canonical (low-s, v 27/28) EIP-712 signature over the record recovers to the signer
 ``case_number`` (when the certificate opens it) keccak256(salt || utf8(normalised text)) is the record's digest
+``dossier``     (when the judgment certificate carries one) the filing court's canonical EIP-712 signature over
+                the Dossier struct, its translations root recomputed from the list, recovers to its signer
 ``proof``       (notarized digest) the Merkle proof leads from ``notary_leaf(digest, nonce)`` to the root
 ``document``    (when a document is given) its SHA-256 equals the certified digest
 ``chain``       (online) the node is the trusted network: same chain id and genesis block
@@ -17,6 +19,8 @@ Contract: :func:`verify_certificate` checks a certificate step by step and eithe
                 signer was registered for the court and valid at that timestamp, read from the chain
 ``record``      (online) the receipt is successful, in that block, and holds the record's creation event
                 (event signature topic0, contract address, record id)
+``dossier_chain`` (online, with a dossier) the signer was valid for the filing court at the dossier's block,
+                whose receipt holds exactly that DossierFiled event; no later version was filed by ``as_of``
 ``status``      (online) the certified state as of ``as_of`` equals the chain's events up to that block; the
                 state now (or at ``at``): effective / under_appeal / set_aside / superseded / satisfied,
                 open / terminated / concluded, active / removed / expired, anchored
@@ -49,12 +53,14 @@ from ledger.build import load_artifact
 from ledger.certificates import (
     SCHEMAS,
     Certificate,
+    dossier_record,
     listing_restricted,
     load_json,
     open_case_number,
     parse_certificate_record,
     schema_error,
 )
+from ledger.certificates import struct_hash as struct_hash_of
 from ledger.errors import ChainUnavailableError, ConfigurationError, VerificationError, refused
 from ledger.merkle import _keccak, notary_leaf, process_proof
 from ledger.messages import Message, text
@@ -64,6 +70,7 @@ from ledger.records import (
     JudgmentStatus,
     Listing,
     RemovalReason,
+    date_to_unix,
 )
 from ledger.signing import Domain
 from ledger.vc import certificate_from_credential, is_credential
@@ -257,7 +264,7 @@ class UnsafeTrustAnyNetwork(TrustAnchors):
 
 #: What offline verification proves, and what only online verification does (per kind).
 OFFLINE_PROVES = {name: Message(f"proves.{name}")
-                  for name in ("signature", "case_number", "history", "listing", "proof", "document")}
+                  for name in ("signature", "case_number", "history", "listing", "proof", "document", "dossier")}
 OFFLINE_DOES_NOT_PROVE = [Message(f"not_proved.{name}") for name in ("signer", "record", "state", "in_force")]
 
 
@@ -292,6 +299,7 @@ class VerificationResult:
     at: int | None = None
     proves: list[Message] = field(default_factory=list)
     does_not_prove: list[Message] = field(default_factory=list)
+    dossier: dict[str, Any] | None = None
 
     @property
     def exit_code(self) -> int:
@@ -302,6 +310,19 @@ class VerificationResult:
     @property
     def summary(self) -> str:
         return self.summary_in("en")
+
+    def effect(self) -> Message | None:
+        """A judgment's effect and enforceability in the State of origin (online only), as one message."""
+        if not self.online or "enforceable" not in self.status:
+            return None
+        s = self.status
+        when = Message("when.now") if self.at is None else Message("when.at", {"at": self.at})
+        return Message("effect.summary", {
+            "since": s["effective_since"],
+            "appeal": Message("effect.appeal_pending" if s["appeal_pending"] else "effect.no_appeal"),
+            "stay": Message("effect.stayed" if s["stayed"] else "effect.not_stayed"),
+            "enforceable": Message("effect.enforceable" if s["enforceable"] else "effect.not_enforceable",
+                                   {"when": when})})
 
     def summary_in(self, lang: str) -> str:
         what = {"kind": self.certificate.kind, "record_id": self.certificate.record_id, "network": self.network}
@@ -328,6 +349,8 @@ class VerificationResult:
             "proves": [m.render(lang) for m in self.proves],
             "does_not_prove": [m.render(lang) for m in self.does_not_prove],
             "summary": self.summary_in(lang),
+            **({"dossier": self.dossier} if self.dossier is not None else {}),
+            **({"effect": effect.render(lang)} if (effect := self.effect()) is not None else {}),
         }
 
 
@@ -406,6 +429,10 @@ def verify_certificate(
             raise steps.fail("case_number", "case_number.mismatch")
         steps.ok("case_number", "case_number.ok")
         proves.append(OFFLINE_PROVES["case_number"])
+    dossier = None
+    if cert.dossier is not None:
+        dossier = _check_dossier_signature(cert, struct_hash, separator, steps)
+        proves.append(OFFLINE_PROVES["dossier"])
     if cert.case is not None:
         proves.append(OFFLINE_PROVES["history"])
     if cert.defaulter is not None:
@@ -434,11 +461,38 @@ def verify_certificate(
 
     if rpc is None:
         return VerificationResult(cert, False, steps.done, {}, network.name, proves=proves,
-                                  does_not_prove=list(OFFLINE_DOES_NOT_PROVE))
+                                  does_not_prove=list(OFFLINE_DOES_NOT_PROVE), dossier=dossier)
     w3 = rpc if isinstance(rpc, Web3) else _connect(rpc)
     state, in_force, status = _verify_online(w3, cert, record, struct_hash, network, steps, at)
     return VerificationResult(cert, True, steps.done, status, network.name, authentic=True, in_force=in_force,
-                              state=state, at=at, proves=proves)
+                              state=state, at=at, proves=proves, dossier=dossier)
+
+
+def _check_dossier_signature(cert: Certificate, judgment_id: bytes, separator: bytes,
+                             steps: _Steps) -> dict[str, Any]:
+    """Step ``dossier``: the filing court's signature over the Dossier struct; returns what the dossier says."""
+    d = cert.dossier
+    assert d is not None
+    struct = dossier_record(cert, judgment_id)
+    signature = bytes.fromhex(d.signature.value[2:])
+    bad = canonical_signature_problem(signature)
+    if bad is not None:
+        raise steps.fail("dossier", "dossier.not_canonical", problem=bad)
+    try:
+        recovered = _recover(_keccak(b"\x19\x01" + separator + struct_hash_of(struct)), signature)
+    except Exception as exc:
+        raise steps.fail("dossier", "signature.unrecoverable", error=str(exc)) from None
+    if recovered != d.signature.signer:
+        raise steps.fail("dossier", "dossier.mismatch", recovered=recovered, signer=d.signature.signer)
+    steps.ok("dossier", "dossier.ok", sequence=d.sequence, court=d.court, translations=len(d.translations),
+             service=Message("dossier.service_present" if d.proof_of_service else "dossier.service_not_required"))
+    return {
+        "sequence": d.sequence, "court": d.court, "by_default": d.by_default, "complete_copy": d.complete_copy,
+        "proof_of_service": {"required": d.by_default, "present": d.proof_of_service is not None,
+                             "digest": d.proof_of_service},
+        "translations": [dict(t) for t in d.translations],
+        "dossier_hash": "0x" + struct_hash_of(struct).hex(),
+    }
 
 
 def _unwrap_credential(data: str | bytes | dict[str, Any]) -> tuple[Any, bool]:
@@ -485,6 +539,7 @@ CREATION_EVENTS = {
 }
 ACTION_RECORDED = "ActionRecorded(bytes32,uint32,uint8,uint128,uint64,bytes32,uint8,uint8,uint128,bytes32)"
 STATUS_CHANGED = "JudgmentStatusChanged(bytes32,uint32,uint8,uint8,bytes32,uint32)"
+DOSSIER_FILED = "DossierFiled(bytes32,uint32,bool,bytes32,bytes32,bytes32,uint32)"
 LISTING_EXTENDED = "ListingExtended(bytes32,bytes32,uint32,uint40)"
 DEFAULTER_REMOVED = "DefaulterRemoved(bytes32,bytes32,uint32,uint8,uint40)"
 LOG_CHUNK = 5_000
@@ -531,14 +586,7 @@ def _verify_online(w3: Web3, cert: Certificate, record: Any, struct_hash: bytes,
     steps.ok("chain", "chain.ok", chain_id=chain_id, genesis=genesis[:18])
 
     t = cert.transaction
-    try:
-        block = w3.eth.get_block(HexBytes(t.block_hash))
-    except Exception:
-        raise steps.fail("signer", "block.missing", block=t.block_hash) from None
-    block_time = int(block["timestamp"])
-    if int(block["number"]) != t.block_number or block_time != t.block_time:
-        raise steps.fail("signer", "signer.block_mismatch", block=t.block_hash, number=int(block["number"]),
-                         time=block_time, claimed_number=t.block_number, claimed_time=t.block_time)
+    block_time = _stated_block(w3, t, "signer", steps)
     target = _contract(w3, cert.network.contract_name, cert.network.contract)
     court_registry = _contract(w3, "CourtRegistry", target.functions.courtRegistry().call())
     trusted = network.contracts.get("CourtRegistry")
@@ -549,10 +597,12 @@ def _verify_online(w3: Web3, cert: Certificate, record: Any, struct_hash: bytes,
         raise steps.fail("signer", "signer.invalid", signer=cert.signature.signer, court=court, time=block_time)
     steps.ok("signer", "signer.ok", court=court, time=block_time, block=t.block_number)
     _check_record(w3, cert, record, struct_hash, steps)
+    if cert.dossier is not None:
+        _check_dossier_chain(w3, court_registry, cert, struct_hash, steps)
 
     when = at
     if cert.kind == "judgment":
-        return _judgment_status(w3, target, cert, struct_hash, steps, when)
+        return _judgment_status(w3, target, cert, record, struct_hash, steps, when)
     if cert.kind == "enforcement_case":
         return _case_status(w3, target, cert, struct_hash, steps, when)
     if cert.kind == "defaulter_status":
@@ -561,16 +611,35 @@ def _verify_online(w3: Web3, cert: Certificate, record: Any, struct_hash: bytes,
     return "anchored", True, {"state": "anchored", "anchored_at": block_time}
 
 
-def _check_record(w3: Web3, cert: Certificate, record: Any, struct_hash: bytes, steps: _Steps) -> None:
-    """The receipt is successful, in the certificate's block, and holds the record's creation event."""
-    t = cert.transaction
+def _receipt(w3: Web3, t: Any, step: str, steps: _Steps) -> Any:
+    """The receipt of transaction ``t``, successful and in ``t``'s block, or a refusal at ``step``."""
     try:
         receipt = w3.eth.get_transaction_receipt(HexStr(t.hash))
     except Exception:
-        raise steps.fail("record", "record.missing", tx=t.hash) from None
+        raise steps.fail(step, "record.missing", tx=t.hash) from None
     if receipt["status"] != 1 or receipt["blockNumber"] != t.block_number or \
             "0x" + bytes(receipt["blockHash"]).hex() != t.block_hash:
-        raise steps.fail("record", "record.failed", tx=t.hash, number=t.block_number, block=t.block_hash)
+        raise steps.fail(step, "record.failed", tx=t.hash, number=t.block_number, block=t.block_hash)
+    return receipt
+
+
+def _stated_block(w3: Web3, t: Any, step: str, steps: _Steps) -> int:
+    """The timestamp of ``t``'s block, read by hash, once its number and time are as stated; else a refusal."""
+    try:
+        block = w3.eth.get_block(HexBytes(t.block_hash))
+    except Exception:
+        raise steps.fail(step, "block.missing", block=t.block_hash) from None
+    block_time = int(block["timestamp"])
+    if int(block["number"]) != t.block_number or block_time != t.block_time:
+        raise steps.fail(step, "signer.block_mismatch", block=t.block_hash, number=int(block["number"]),
+                         time=block_time, claimed_number=t.block_number, claimed_time=t.block_time)
+    return block_time
+
+
+def _check_record(w3: Web3, cert: Certificate, record: Any, struct_hash: bytes, steps: _Steps) -> None:
+    """The receipt is successful, in the certificate's block, and holds the record's creation event."""
+    t = cert.transaction
+    receipt = _receipt(w3, t, "record", steps)
     topic0 = _topic(CREATION_EVENTS[cert.kind])
     key = record.root if isinstance(record, Anchor) else struct_hash
     for log in receipt["logs"]:
@@ -589,6 +658,41 @@ def _check_record(w3: Web3, cert: Certificate, record: Any, struct_hash: bytes, 
                      id="0x" + key.hex(), contract=cert.network.contract_name)
 
 
+def _check_dossier_chain(w3: Web3, court_registry: Any, cert: Certificate, jid: bytes, steps: _Steps) -> None:
+    """Step ``dossier_chain``: the dossier's block is the chain's; its signer was a valid signer of the filing
+    court then; its receipt holds exactly its DossierFiled event; no later version was filed by ``as_of``."""
+    d = cert.dossier
+    assert d is not None
+    struct = dossier_record(cert, jid)
+    t = d.transaction
+    _stated_block(w3, t, "dossier_chain", steps)
+    if not court_registry.functions.isSignerValidAt(d.signature.signer, d.court, t.block_time).call():
+        raise steps.fail("dossier_chain", "signer.invalid", signer=d.signature.signer, court=d.court,
+                         time=t.block_time)
+    receipt = _receipt(w3, t, "dossier_chain", steps)
+    expected = (int(struct.by_default).to_bytes(32, "big") + struct.complete_copy + struct.proof_of_service
+                + struct.translations_root + struct.sequence.to_bytes(32, "big"))
+    topics = [_topic(DOSSIER_FILED), jid, d.court.to_bytes(32, "big")]
+    if not any(_checksum(log["address"]) == cert.network.contract and [bytes(x) for x in log["topics"]] == topics
+               and bytes(log["data"]) == expected for log in receipt["logs"]):
+        raise steps.fail("dossier_chain", "dossier.no_event", tx=t.hash, sequence=d.sequence)
+    try:
+        as_of = w3.eth.get_block(HexBytes(d.as_of.block_hash))
+    except Exception:
+        raise steps.fail("dossier_chain", "block.missing", block=d.as_of.block_hash) from None
+    if int(as_of["number"]) != d.as_of.block_number:
+        raise steps.fail("dossier_chain", "status.as_of_mismatch", block=d.as_of.block_hash,
+                         number=d.as_of.block_number)
+    for log in _logs(w3, cert.network.contract, [_topic(DOSSIER_FILED), jid], t.block_number,
+                     d.as_of.block_number):
+        later = _uint(bytes(log["data"]), 4)
+        if later > d.sequence:
+            raise steps.fail("dossier_chain", "dossier.superseded", sequence=d.sequence, later=later,
+                             block=int(log["blockNumber"]), as_of=d.as_of.block_number)
+    steps.ok("dossier_chain", "dossier.chain_ok", sequence=d.sequence, court=d.court, block=t.block_number,
+             as_of=d.as_of.block_number)
+
+
 def _as_of(w3: Web3, cert: Certificate, steps: _Steps) -> int:
     """The certificate's ``as_of`` block, checked to be the chain's; returns its timestamp."""
     assert cert.as_of is not None
@@ -602,7 +706,7 @@ def _as_of(w3: Web3, cert: Certificate, steps: _Steps) -> int:
     return int(block["timestamp"])
 
 
-def _judgment_status(w3: Web3, target: Any, cert: Certificate, jid: bytes, steps: _Steps,
+def _judgment_status(w3: Web3, target: Any, cert: Certificate, record: Any, jid: bytes, steps: _Steps,
                      at: int | None) -> tuple[str, bool, dict[str, Any]]:
     _, status, _, changed_at, changes = target.functions.judgmentRecord(jid).call()
     state = JudgmentStatus(status)
@@ -622,13 +726,31 @@ def _judgment_status(w3: Web3, target: Any, cert: Certificate, jid: bytes, steps
             state = JudgmentStatus(_uint(bytes(log["data"]), 1))
     name = "not_yet_recorded" if state == JudgmentStatus.NONE else state.name.lower()
     out["status"] = name
+    out.update(_effect(w3, record, state, at))
     detail = Message("status.judgment", {"state": name}) if at is None else \
         Message("status.judgment_at", {"state": name, "at": at})
     if "superseded_by" in out and state == JudgmentStatus.SUPERSEDED:
-        steps.ok("status", "status.superseded_by", status=detail, successor=out["superseded_by"])
-    else:
-        steps.ok("status", detail.key, **detail.params)
+        detail = Message("status.superseded_by", {"status": detail, "successor": out["superseded_by"]})
+    if cert.dossier is not None:
+        versions, latest = target.functions.dossierOf(jid).call()
+        later = int(versions) - cert.dossier.sequence - 1
+        out["dossier"] = {"versions": int(versions), "later_versions": later, "latest": "0x" + bytes(latest).hex()}
+        if later:
+            detail = Message("status.dossier_later", {"status": detail, "later": later, "versions": int(versions)})
+    steps.ok("status", detail.key, **detail.params)
     return name, state == JudgmentStatus.EFFECTIVE, out
+
+
+def _effect(w3: Web3, record: Any, state: JudgmentStatus, at: int | None) -> dict[str, Any]:
+    """Effect and enforceability in the State of origin (Hague 2019 art. 4(3)): effective since the signed
+    effective date; an appeal pending; enforcement stayed; enforceable now (or at ``at``) when in effect,
+    past the effective date, and neither under appeal nor stayed."""
+    when = at if at is not None else int(w3.eth.get_block("latest")["timestamp"])
+    since = date_to_unix(record.effective_date)
+    return {"effective_since": record.effective_date.isoformat(),
+            "appeal_pending": state == JudgmentStatus.UNDER_APPEAL,
+            "stayed": state == JudgmentStatus.STAYED,
+            "enforceable": state == JudgmentStatus.EFFECTIVE and since <= when}
 
 
 def _case_status(w3: Web3, target: Any, cert: Certificate, case_id: bytes, steps: _Steps,

@@ -165,6 +165,8 @@ def announcement(services: Services, base: str, clients_file: Path | None) -> st
         lines += [
             f"  Demo certificate: {certificate}",
             f"  Its document:     {document}",
+            f"  Its dossier:      complete copy and translations {demo_dir / 'judgment.en.pdf'}, "
+            f"{demo_dir / 'judgment.fr.pdf'} (the certificate's dossier block, Hague 2019 art. 12)",
             "  Verify them (exit 0: authentic and in force):",
             f"    {_ledger_command()} verify {certificate} --document {document} --rpc {node} "
             f"--trust {descriptor} --governor {services.governor.address}",

@@ -68,6 +68,37 @@ def test_full_session(workdir):
     assert failed.returncode == 1 and "NOT AUTHENTIC: verification failed at step 'document'" in failed.stdout
 
 
+def test_court_files_a_dossier_and_the_certificate_carries_it(workdir):
+    """The clerk records a default judgment, files its dossier (files hashed locally), and a foreign court
+    verifies the certificate with the dossier; a non-file translation says what is wrong."""
+    files = {}
+    for name, content in (("copy.pdf", b"complete copy"), ("service.pdf", b"served"), ("en.pdf", b"english")):
+        (workdir / name).write_bytes(content)
+        files[name] = str(workdir / name)
+    doc = workdir / "default.pdf"
+    doc.write_bytes(b"%PDF-1.7 a default judgment\n")
+    run(workdir, "judgment", "record", "--court", "110105", "--case-number", "(2016)京0102民初1240号",
+        "--document", str(doc), "--party", f"creditor:resident_id:{make_resident_id()}:张三", "--amount", "100",
+        "--judgment-date", "2016-06-01", "--effective-date", "2016-06-15", "--certificate", "default.cert.json")
+    jid = json.loads((workdir / "default.cert.json").read_text())["record_id"]
+    bad = run(workdir, "judgment", "dossier", jid, "--court", "110105", "--complete-copy", files["copy.pdf"],
+              "--by-default", ok=False)
+    assert bad.returncode != 0 and "proof of service" in bad.stdout + bad.stderr
+    run(workdir, "judgment", "dossier", jid, "--court", "110105", "--complete-copy", files["copy.pdf"],
+        "--by-default", "--proof-of-service", files["service.pdf"], "--translation", f"en={files['en.pdf']}",
+        "--certificate", "default.cert.json", "--out", "dossier.cert.json")
+    cert = json.loads((workdir / "dossier.cert.json").read_text())
+    assert cert["dossier"]["sequence"] == 0 and cert["dossier"]["by_default"] is True
+    assert cert["dossier"]["translations"][0]["language"] == "en"
+    governor = json.loads((workdir / "network.json").read_text())["governor"]
+    port = (workdir / ".data" / "chain" / "anvil.port").read_text().strip()
+    verified = run(workdir, "verify", "dossier.cert.json", "--document", str(doc), "--rpc",
+                   f"http://127.0.0.1:{port}", "--trust", "network.json", "--governor", governor,
+                   "--lang", "fr").stdout
+    assert "dossier_chain" in verified and "exécutoire maintenant" in verified and "preuve de la signification" \
+        in verified
+
+
 def test_enforcement_listing_and_notarization(workdir):
     doc = workdir / "j2.pdf"
     doc.write_bytes(b"%PDF-1.7 another judgment\n")

@@ -18,8 +18,15 @@ from eth_utils import to_checksum_address
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ledger.certificates import case_certificate, defaulter_certificate, judgment_certificate, notary_certificate
+from ledger.certificates import (
+    case_certificate,
+    defaulter_certificate,
+    dossier_block,
+    judgment_certificate,
+    notary_certificate,
+)
 from ledger.client import Written
+from ledger.dossiers import prepare_dossier
 from ledger.merkle import notary_leaf
 from ledger.records import (
     Action,
@@ -27,6 +34,7 @@ from ledger.records import (
     Anchor,
     CaseNumberKey,
     CaseState,
+    Dossier,
     Filing,
     Ground,
     Judgment,
@@ -61,12 +69,12 @@ BIG_AMOUNT = 123456789012345678901
 DOCUMENT = b"%PDF-1.7 golden judgment document\n"
 
 
-def _written(record, n: int) -> Written:
+def _written(record, n: int, key=COURT_KEY) -> Written:
     name = {Judgment: "JudgmentRegistry", Filing: "EnforcementRegistry", Listing: "DefaulterRegistry",
-            Anchor: "NotaryAnchor"}[type(record)]
+            Anchor: "NotaryAnchor", Dossier: "JudgmentRegistry"}[type(record)]
     domain = Domain(name, CHAIN_ID, ADDRESSES[name])
-    return Written(record=record, record_id=record.record_id(), signature=sign_record(COURT_KEY, domain, record),
-                   signer=COURT_KEY.address, contract=name, contract_address=ADDRESSES[name],
+    return Written(record=record, record_id=record.record_id(), signature=sign_record(key, domain, record),
+                   signer=key.address, contract=name, contract_address=ADDRESSES[name],
                    transaction_hash="0x" + f"{n:02x}" * 32, block_number=100 + n,
                    block_hash="0x" + f"{n + 16:02x}" * 32,
                    block_time=1_700_000_000 + n, gas_used=50_000, sender=COURT_KEY.address)
@@ -96,12 +104,25 @@ def golden_certificates() -> dict[str, str]:
     as_of = (110, "0x" + "6e" * 32)
     certs = {
         "judgment": judgment_certificate(wj, CHAIN_ID, case_number=(CASE_NUMBER, CASE_SALT)),
+        "judgment_with_dossier": judgment_certificate(wj, CHAIN_ID, case_number=(CASE_NUMBER, CASE_SALT),
+                                                      dossier=golden_dossier(wj.record_id, as_of)),
         "enforcement_case": case_certificate(wf, CHAIN_ID, actions, state=CaseState.CONCLUDED,
                                              amount_recovered=1_300_000, as_of=as_of),
         "defaulter_status": defaulter_certificate(wl, CHAIN_ID, as_of=as_of, at=1_700_000_100, until=listing.until),
         "notarized_digest": notary_certificate(wa, CHAIN_ID, digest=digests[0], nonce=nonces[0], proof=proofs[0]),
     }
     return {kind: cert.to_json() + "\n" for kind, cert in certs.items()}
+
+
+#: The golden dossier's files: a default judgment, its proof of service, two certified translations.
+DOSSIER_FILES = {"complete_copy": b"%PDF-1.7 golden complete copy\n", "proof_of_service": b"golden proof of service\n",
+                 "translations": {"fr": b"golden traduction certifiee\n", "en": b"golden certified translation\n"}}
+
+
+def golden_dossier(judgment_id: bytes, as_of: tuple[int, str], key=COURT_KEY) -> dict:
+    """Version 1 of the golden judgment's dossier (a translation added to version 0), filed in block 105."""
+    dossier, translations = prepare_dossier(judgment_id, sequence=1, by_default=True, **DOSSIER_FILES)
+    return dossier_block(_written(dossier, 5, key), 110105, translations, as_of=as_of)
 
 
 def descriptor() -> NetworkDescriptor:
@@ -190,12 +211,33 @@ def _descriptor_json() -> str:
                       indent=2, ensure_ascii=False) + "\n"
 
 
-@pytest.mark.parametrize("kind", ["judgment", "enforcement_case", "defaulter_status", "notarized_digest"])
-def test_golden_certificates_verify_offline(kind):
-    text = (GOLDEN / f"{kind}.json").read_text(encoding="utf-8")
-    document = DOCUMENT if kind in ("judgment", "notarized_digest") else None
+#: The steps each golden certificate passes offline (docs/verification.md section 7).
+GOLDEN_STEPS = {
+    "judgment": ["format", "network", "signature", "case_number", "document"],
+    "judgment_with_dossier": ["format", "network", "signature", "case_number", "dossier", "document"],
+    "enforcement_case": ["format", "network", "signature"],
+    "defaulter_status": ["format", "network", "signature"],
+    "notarized_digest": ["format", "network", "signature", "proof", "document"],
+}
+
+
+@pytest.mark.parametrize("name", sorted(GOLDEN_STEPS))
+def test_golden_certificates_verify_offline(name):
+    text = (GOLDEN / f"{name}.json").read_text(encoding="utf-8")
+    document = DOCUMENT if GOLDEN_STEPS[name][-1] == "document" else None
     result = verify_certificate(text, trust=trust(), document=document)
-    assert result.certificate.kind == kind and not result.online
+    assert result.certificate.kind == name.removesuffix("_with_dossier") and not result.online
+    assert [s.name for s in result.steps] == GOLDEN_STEPS[name]
+
+
+def test_golden_dossier_reports_what_it_holds():
+    result = verify_certificate((GOLDEN / "judgment_with_dossier.json").read_text("utf-8"), trust=trust())
+    assert result.dossier is not None
+    assert result.dossier["by_default"] is True and result.dossier["sequence"] == 1
+    assert result.dossier["proof_of_service"]["required"] and result.dossier["proof_of_service"]["present"]
+    assert [t["language"] for t in result.dossier["translations"]] == ["en", "fr"]
+    assert result.dossier["complete_copy"] == "0x" + sha256_digest(DOSSIER_FILES["complete_copy"]).hex()
+    assert result.as_dict("zh")["dossier"] == result.dossier
 
 
 def test_javascript_verifier_agrees_on_golden_and_forged_vectors():
@@ -226,7 +268,8 @@ def _forged_offline() -> dict[str, dict]:
         cert = copy.deepcopy(golden[kind])
         change(cert)
         out[name] = {"forgery": what, "issue_class": issue_class, "mode": "offline", "step": step,
-                     "document": kind in ("judgment", "notarized_digest") if document is None else document,
+                     "document": kind != "enforcement_case" and kind != "defaulter_status" if document is None
+                     else document,
                      "certificate": cert}
 
     def forge_text(name: str, kind: str, step: str, what: str, old: str, new: str) -> None:
@@ -389,7 +432,67 @@ def _forged_offline() -> dict[str, dict]:
           wrong_contract_for_kind, 3)
     forge("removal_ignored", "defaulter_status", "format",
           "a removal stated, but restricted still true at a later time", removal_before_listing, 5)
+    _forge_dossiers(forge, golden)
     return out
+
+
+#: Another court's key: what a forger who is a court of the network signs with.
+OTHER_COURT_KEY = Account.from_key("0x" + "5d" * 32)
+
+
+def _forge_dossiers(forge, golden: dict) -> None:
+    """Offline forgeries of the golden dossier (docs/verification.md 2.7), each with the step that refuses it."""
+    def edit(**fields):
+        return lambda cert: cert["dossier"].update(fields)
+
+    def add_translation(cert):
+        cert["dossier"]["translations"].insert(0, {"language": "de", "digest": "0x" + sha256_digest(b"de").hex()})
+
+    def drop_translation(cert):
+        cert["dossier"]["translations"] = [t for t in cert["dossier"]["translations"] if t["language"] != "fr"]
+
+    def drop_service(cert, *, by_default=True):
+        del cert["dossier"]["proof_of_service"]
+        cert["dossier"]["by_default"] = by_default
+
+    def signed_by_other_court(cert):
+        jid = bytes.fromhex(cert["record_id"][2:])
+        cert["dossier"]["signature"]["value"] = golden_dossier(jid, (110, "0x" + "6e" * 32),
+                                                               OTHER_COURT_KEY)["signature"]["value"]
+
+    def unsorted(cert):
+        cert["dossier"]["translations"].reverse()
+
+    def on_case(cert):
+        cert["dossier"] = golden["judgment_with_dossier"]["dossier"]
+
+    copy_digest = "0x" + sha256_digest(b"a forged complete copy").hex()
+    forge("dossier_copy_digest_edited", "judgment_with_dossier", "dossier",
+          "the dossier's complete-copy digest replaced by another file's", edit(complete_copy=copy_digest), 5)
+    forge("dossier_translation_added", "judgment_with_dossier", "dossier",
+          "a translation the court never certified added to the dossier", add_translation, 5)
+    forge("dossier_translation_dropped", "judgment_with_dossier", "dossier",
+          "a certified translation dropped from the dossier", drop_translation, 5)
+    forge("dossier_by_default_flipped", "judgment_with_dossier", "dossier",
+          "a default judgment presented as given after appearance (by_default false)", edit(by_default=False), 5)
+    forge("dossier_proof_of_service_removed", "judgment_with_dossier", "format",
+          "the proof of service of a default judgment removed", drop_service, 5)
+    forge("dossier_proof_of_service_removed_not_default", "judgment_with_dossier", "dossier",
+          "the proof of service removed and the judgment declared not by default to hide it",
+          lambda c: drop_service(c, by_default=False), 5)
+    forge("dossier_signed_by_another_court", "judgment_with_dossier", "dossier",
+          "the dossier signed by another court's key, the judgment court's signer still named",
+          signed_by_other_court, 5)
+    forge("dossier_translations_unsorted", "judgment_with_dossier", "format",
+          "the translations listed out of language order: a second spelling of one root", unsorted)
+    forge("dossier_before_judgment", "judgment_with_dossier", "format",
+          "a dossier filed in a block before its judgment's", lambda c: c["dossier"]["transaction"].update(
+              block_number=c["transaction"]["block_number"] - 1), 2)
+    forge("dossier_signer_not_checksummed", "judgment_with_dossier", "format",
+          "the dossier's signer address not EIP-55 checksummed", lambda c: c["dossier"]["signature"].update(
+              signer=c["dossier"]["signature"]["signer"].lower()))
+    forge("dossier_on_enforcement_case", "enforcement_case", "format",
+          "a dossier block attached to an enforcement case certificate", on_case)
 
 
 #: Online forgeries: the transformation is the vector (the chain state is made at test time, in
@@ -429,6 +532,20 @@ ONLINE_FORGED = {
     "case_omits_actions": {
         "issue_class": 1, "mode": "online", "step": "status", "base": "enforcement_case",
         "setup": "none", "transform": "drop the last action; recompute history_hash; amount_recovered := 0",
+    },
+    "dossier_superseded_presented_as_latest": {
+        "issue_class": 5, "mode": "online", "step": "dossier_chain", "base": "judgment",
+        "setup": "file dossier version 0, then version 1 (a translation added)",
+        "transform": "dossier := version 0's block; dossier.as_of := a block after version 1",
+    },
+    "dossier_signed_by_another_courts_key": {
+        "issue_class": 5, "mode": "online", "step": "dossier_chain", "base": "judgment",
+        "setup": "file dossier version 0",
+        "transform": "dossier.signature := another court's signer and its signature over the same dossier",
+    },
+    "dossier_points_at_judgment_transaction": {
+        "issue_class": 3, "mode": "online", "step": "dossier_chain", "base": "judgment",
+        "setup": "file dossier version 0", "transform": "dossier.transaction := the judgment's transaction",
     },
 }
 

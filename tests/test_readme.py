@@ -139,6 +139,9 @@ def test_run_prints_address_health_paths_and_a_verify_command_that_verifies(serv
     assert verified.returncode == 0, verified.stdout + verified.stderr
     assert "AUTHENTIC · IN FORCE" in verified.stdout and "document" in verified.stdout
     assert json.loads(certificate.read_text())["case_number"]["text"] == "(2017)京01民初77号"
+    dossier = json.loads(certificate.read_text())["dossier"]  # the demo judgment's Hague dossier
+    assert [t["language"] for t in dossier["translations"]] == ["en", "fr"] and "dossier_chain" in verified.stdout
+    assert f"{data / 'demo' / 'judgment.en.pdf'}" in printed and (data / "demo" / "judgment.fr.pdf").is_file()
 
 
 def test_the_cli_works_on_the_services_data_dir(service):
@@ -171,7 +174,8 @@ def test_ledger_certificate_rebuilds_the_demo_certificate_from_the_chain(service
     built = cli(work, "certificate", demo["record_id"], "--case-number", "(2017)京01民初77号",
                 "--out", "rebuilt.cert.json", *dd)
     assert built.returncode == 0, built.stdout + built.stderr
-    assert json.loads((work / "rebuilt.cert.json").read_text()) == demo
+    # the chain holds the dossier's translations root, not its list: the dossier travels with the filer's certificate
+    assert json.loads((work / "rebuilt.cert.json").read_text()) == {k: v for k, v in demo.items() if k != "dossier"}
     wrong = cli(work, "certificate", demo["record_id"], "--case-number", "(2017)京01民初78号", *dd)
     assert wrong.returncode == 1 and "not the judgment's" in wrong.stderr
 

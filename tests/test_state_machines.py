@@ -155,6 +155,7 @@ PATHS = {
     JudgmentStatus.SATISFIED: [JudgmentStatus.SATISFIED],
     JudgmentStatus.SET_ASIDE: [JudgmentStatus.SET_ASIDE],
     JudgmentStatus.SUPERSEDED: [JudgmentStatus.SUPERSEDED],
+    JudgmentStatus.STAYED: [JudgmentStatus.STAYED],
 }
 
 

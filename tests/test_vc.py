@@ -26,7 +26,7 @@ from tests.test_golden_certificates import DOCUMENT, GOLDEN, trust
 REPO = Path(__file__).resolve().parents[1]
 W3C_SCHEMA = REPO / "docs" / "schemas" / "w3c" / "verifiable-credential-2.0.schema.json"
 CREDENTIALS = GOLDEN.parent / "credentials"
-KINDS = ["judgment", "enforcement_case", "defaulter_status", "notarized_digest"]
+KINDS = ["judgment", "enforcement_case", "defaulter_status", "notarized_digest", "judgment_with_dossier"]
 STATUS_BASE = "https://ledger.example/api/v1/status"
 #: a position in the second list, so list number and index both show
 POSITION = STATUS_LIST_SIZE + 7
@@ -37,7 +37,8 @@ def _certificate(kind: str) -> dict:
 
 
 def golden_credentials() -> dict[str, dict]:
-    return {k: credential(_certificate(k), status_entries(k, POSITION, STATUS_BASE) or None) for k in KINDS}
+    return {k: credential(_certificate(k), status_entries(k.removesuffix("_with_dossier"), POSITION, STATUS_BASE)
+                          or None) for k in KINDS}
 
 
 def _w3c() -> Draft202012Validator:
@@ -99,6 +100,15 @@ def test_claims_are_the_certified_record():
     assert vc["evidence"][0]["certificate"] == cert
 
 
+def test_dossier_claims_are_the_certified_dossier():
+    cert, vc = _certificate("judgment_with_dossier"), golden_credentials()["judgment_with_dossier"]
+    claims, d = vc["credentialSubject"]["dossier"], cert["dossier"]
+    assert claims == {"version": 1, "filed_by": 110105, "filed_at": "2023-11-14T22:13:25Z", "by_default": True,
+                      "complete_copy": d["complete_copy"], "proof_of_service": d["proof_of_service"],
+                      "translations": d["translations"], "latest_as_of_block": 110}
+    assert "dossier" not in golden_credentials()["judgment"]["credentialSubject"]
+
+
 def test_status_entries_point_at_list_and_index():
     entries = status_entries("judgment", POSITION, STATUS_BASE)
     assert [e["statusPurpose"] for e in entries] == ["revocation", "suspension"]
@@ -109,7 +119,7 @@ def test_status_entries_point_at_list_and_index():
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_a_credential_verifies_like_its_certificate(kind):
-    document = DOCUMENT if kind in ("judgment", "notarized_digest") else None
+    document = DOCUMENT if kind in ("judgment", "notarized_digest", "judgment_with_dossier") else None
     vc = golden_credentials()[kind]
     as_vc = verify_certificate(json.dumps(vc), trust=trust(), document=document)
     as_cert = verify_certificate(_certificate(kind), trust=trust(), document=document)
@@ -163,6 +173,15 @@ def _forgeries() -> dict[str, dict]:
     def status_elsewhere(vc):
         vc["credentialStatus"][0]["id"] = "https://other.example/list#7"
 
+    def dossier_not_by_default(vc):
+        vc["credentialSubject"]["dossier"]["by_default"] = False
+
+    def dossier_translation_added(vc):
+        vc["credentialSubject"]["dossier"]["translations"].append({"language": "it", "digest": "0x" + "ab" * 32})
+
+    def dossier_claims_dropped(vc):
+        del vc["credentialSubject"]["dossier"]
+
     def evidence_altered(vc):
         vc["evidence"][0]["certificate"]["record"]["amount"] = "1"
         vc["credentialSubject"]["amount"] = "1"
@@ -181,6 +200,9 @@ def _forgeries() -> dict[str, dict]:
         ("vc_suspension_entry_dropped", "judgment", status_dropped),
         ("vc_status_entry_points_elsewhere", "judgment", status_elsewhere),
         ("vc_certificate_and_claims_altered_together", "judgment", evidence_altered),
+        ("vc_dossier_claims_not_by_default", "judgment_with_dossier", dossier_not_by_default),
+        ("vc_dossier_claims_an_uncertified_translation", "judgment_with_dossier", dossier_translation_added),
+        ("vc_dossier_claims_dropped", "judgment_with_dossier", dossier_claims_dropped),
     ]:
         forge(name, kind, "format", change)
     return out

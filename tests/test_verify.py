@@ -21,6 +21,7 @@ from ledger.certificates import (
     notary_certificate,
     parse_certificate,
 )
+from ledger.dossiers import certify_dossier, file_dossier
 from ledger.errors import VerificationError
 from ledger.merkle import notary_leaf
 from ledger.records import (
@@ -70,6 +71,14 @@ def _judgment_cert(ledger, court, n=0, case_number=None):
         j = j.model_copy(update={"case_number_digest": opened_case_number_digest(*case_number)})
     w = ledger.submit(court.signer, j)
     return w, judgment_certificate(w, ledger.chain.chain_id, case_number=case_number)
+
+
+def _dossier_cert(ledger, court, n=0):
+    """A judgment by default and its dossier version 0 (complete copy, proof of service, an English translation)."""
+    wj, _ = _judgment_cert(ledger, court, n)
+    filed = file_dossier(ledger, court.signer, court.id, wj.record_id, complete_copy=DOCUMENT, by_default=True,
+                         proof_of_service=b"served by post on 2016-06-03\n", translations={"en": b"translation\n"})
+    return wj, filed, judgment_certificate(wj, ledger.chain.chain_id, dossier=certify_dossier(ledger, filed))
 
 
 def _case(ledger, court, judgment_id, n_actions=2):
@@ -449,6 +458,22 @@ def make_online_forgery(name: str, ledger, court, governor, funder, n: int) -> d
         forged["case"]["history_hash"] = "0x" + case_history_hash(wf.record_id, actions[:1]).hex()
         forged["case"]["amount_recovered"] = "0"
         return forged
+    if name.startswith("dossier_"):
+        wj, filed, cert = _dossier_cert(ledger, court, n)
+        forged = _data(cert)
+        if name == "dossier_superseded_presented_as_latest":
+            file_dossier(ledger, court.signer, court.id, wj.record_id, complete_copy=DOCUMENT, by_default=True,
+                         proof_of_service=b"served by post on 2016-06-03\n",
+                         translations={"en": b"translation\n", "fr": b"traduction\n"})
+            number, block_hash = _head(ledger)
+            forged["dossier"]["as_of"] = {"block_number": number, "block_hash": block_hash}
+        elif name == "dossier_signed_by_another_courts_key":
+            other = admit_new_court(ledger, governor, funder)
+            forged["dossier"]["signature"] = {"signer": other.signer.address,
+                                              "value": "0x" + ledger.sign(other.signer, filed.written.record).hex()}
+        else:
+            forged["dossier"]["transaction"] = _tx(wj)
+        return forged
     raise AssertionError(f"no transformation for online vector {name}")
 
 
@@ -489,6 +514,7 @@ def test_javascript_verifier_agrees_online(chain, ledger, new_court, governor, f
 
     court = new_court()
     genuine = _all_certificates(ledger, court)
+    genuine["judgment_with_dossier"] = _dossier_cert(ledger, court, 61)[2]
     cases = [{"name": kind, "certificate": _data(cert)} for kind, cert in genuine.items()]
     cases += [{"name": name, "certificate": make_online_forgery(name, ledger, new_court(), governor, funder, 60)}
               for name in sorted(ONLINE_VECTORS)]
@@ -499,11 +525,15 @@ def test_javascript_verifier_agrees_online(chain, ledger, new_court, governor, f
                           input=json.dumps(payload), capture_output=True, text=True, timeout=300, cwd=repo)
     assert proc.returncode == 0, proc.stderr
     answers = json.loads(proc.stdout)
-    for kind in KINDS:
+    for kind in [*KINDS, "judgment_with_dossier"]:
         python = verify_certificate(genuine[kind], trust=TrustAnchors.from_descriptors([descriptor],
                                                                                     [governor.address]),
                                     rpc=ledger.w3)
         assert answers[kind]["authentic"] is True and answers[kind]["in_force"] is True, answers[kind]
         assert answers[kind]["steps"] == [s.name for s in python.steps] and answers[kind]["state"] == python.state
+        assert answers[kind].get("dossier") == python.dossier and answers[kind].get("effect") == \
+            python.as_dict().get("effect")
+        if kind.startswith("judgment"):
+            assert {k: answers[kind]["status"][k] for k in python.status} == python.status
     for name, vector in ONLINE_VECTORS.items():
         assert answers[name].get("step") == vector["step"], (name, answers[name])

@@ -24,6 +24,7 @@ from ledger.pipeline.journal import JournalRow, owner_key
 from ledger.records import (
     Action,
     Anchor,
+    Dossier,
     Extension,
     Filing,
     Judgment,
@@ -56,6 +57,7 @@ GOVERNANCE_LANE = "governance"
 RECORD_KINDS: dict[str, type[Record]] = {
     "judgment": Judgment,
     "status_change": JudgmentStatusChange,
+    "dossier": Dossier,
     "filing": Filing,
     "action": Action,
     "listing": Listing,
@@ -85,6 +87,8 @@ def family_of(record: Record) -> str | None:
         return "case:0x" + record.case_id.hex()
     if isinstance(record, JudgmentStatusChange):
         return "judgment:0x" + record.judgment_id.hex()
+    if isinstance(record, Dossier):
+        return "dossier:0x" + record.judgment_id.hex()
     if isinstance(record, Extension | Removal):
         return "listing:0x" + record.listing_id.hex()
     return None

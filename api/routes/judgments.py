@@ -28,14 +28,14 @@ from api.routes import (
 )
 from api.routes._paging import After, CaseNumberQuery, Limit, Page, digest_of, listing_court, page_of
 from api.routes.status import certificate_or_credential
-from ledger.records import JudgmentStatus, JudgmentStatusChange
+from ledger.records import LANGUAGE_TAG, Dossier, JudgmentStatus, JudgmentStatusChange, Translation, translations_root
 
 router = APIRouter(prefix=f"{API}/judgments", tags=["judgments"], responses=AUTHENTICATED_ERRORS)
 
 Writer = Annotated[Client, Depends(requires("judgments:write", "court"))]
 Reader = Annotated[Client, Depends(requires("records:read", "court", "governance"))]
 RecordIdPath = Annotated[str, Path(pattern=r"^0x[0-9a-fA-F]{64}$")]
-StatusName = Literal["effective", "under_appeal", "set_aside", "superseded", "satisfied"]
+StatusName = Literal["effective", "under_appeal", "set_aside", "superseded", "satisfied", "stayed"]
 
 
 class JudgmentIn(BaseModel):
@@ -64,6 +64,40 @@ class StatusChangeIn(BaseModel):
 
     status: StatusName
     superseded_by: Hex32 | None = Field(default=None, description="the later judgment, for 'superseded'")
+
+
+class TranslationIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    language: str = Field(pattern=LANGUAGE_TAG, max_length=35, description="BCP 47, lower case: en, fr, zh-hans")
+    sha256: Sha256Hex
+
+
+class DossierIn(BaseModel):
+    """A dossier version (Hague 2019 art. 12): digests the court computed locally from its files."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    by_default: bool = Field(description="the judgment was given by default (the defendant did not appear)")
+    complete_copy_sha256: Sha256Hex
+    proof_of_service_sha256: Sha256Hex | None = Field(default=None, description="required when by_default")
+    translations: list[TranslationIn] = Field(default=[], max_length=64)
+
+    @model_validator(mode="after")
+    def _rules(self) -> DossierIn:
+        if self.by_default and self.proof_of_service_sha256 is None:
+            raise ValueError("a default judgment's dossier needs proof_of_service_sha256")
+        languages = [t.language for t in self.translations]
+        if len(set(languages)) != len(languages):
+            raise ValueError("two translations have the same language")
+        for digest in (self.complete_copy_sha256, self.proof_of_service_sha256, *(t.sha256 for t in self.translations)):
+            if digest is not None and int(digest.removeprefix("0x"), 16) == 0:
+                raise ValueError("a file digest is zero")
+        return self
+
+    def translation_list(self) -> list[Translation]:
+        return sorted((Translation(language=t.language, digest=hex32(t.sha256)) for t in self.translations),
+                      key=lambda t: t.language)
 
 
 class StatusChangeOut(BaseModel):
@@ -157,6 +191,42 @@ def change_status(
         )
 
     entry = services.writes.submit_record(client, ctx, court, make, family="judgment:0x" + jid.hex())
+    return submission_out(entry, response)
+
+
+@router.post(
+    "/{judgment_id}/dossier",
+    status_code=202,
+    response_model=SubmissionOut,
+    summary="File the judgment's next dossier version (the service assigns the version)",
+)
+def file_dossier(
+    judgment_id: RecordIdPath,
+    body: DossierIn,
+    client: Writer,
+    services: ServicesDep,
+    ctx: WriteCtx,
+    response: Response,
+) -> SubmissionOut:
+    court = check_court(None, client)
+    jid = hex32(judgment_id)
+    owner = services.index.judgment(jid)
+    require_authority(services.index, court, owner.court if owner else None, f"judgment {judgment_id}")
+    translations = body.translation_list()
+
+    def make(sequence: int | None) -> Dossier:
+        assert sequence is not None
+        return Dossier(
+            judgment_id=jid,
+            by_default=body.by_default,
+            complete_copy=hex32(body.complete_copy_sha256),
+            proof_of_service=hex32(body.proof_of_service_sha256) if body.proof_of_service_sha256 else b"\0" * 32,
+            translations_root=translations_root(translations),
+            sequence=sequence,
+        )
+
+    entry = services.writes.submit_record(client, ctx, court, make, family="dossier:0x" + jid.hex())
+    services.certificates.keep_dossier_translations(entry, translations)
     return submission_out(entry, response)
 
 

@@ -59,7 +59,7 @@ class VerificationOut(BaseModel):
     verified: Literal[True]
     authentic: bool | None = Field(description="written by a valid signer of that court, as certified")
     in_force: bool | None = Field(description="in force now (or at `at`): effective, open, active, anchored")
-    state: str | None = Field(description="effective / under_appeal / set_aside / superseded / satisfied; "
+    state: str | None = Field(description="effective / under_appeal / set_aside / superseded / satisfied / stayed; "
                                           "open / terminated / concluded; active / removed / expired; anchored")
     at: int | None
     kind: str
@@ -71,6 +71,12 @@ class VerificationOut(BaseModel):
     proves: list[str]
     does_not_prove: list[str]
     summary: str
+    effect: str | None = Field(default=None, description="a judgment's effect and enforceability in the State of "
+                               "origin (online): effective since, appeal pending, stayed, enforceable now or at `at`")
+    dossier: dict[str, Any] | None = Field(
+        default=None, description="a judgment's dossier (Hague 2019 art. 12), when the certificate carries one: "
+        "version, filing court, by_default, complete_copy, proof_of_service {required, present, digest}, "
+        "translations [{language, digest}], dossier_hash; its chain facts are in status.dossier")
 
 
 class LookupIn(BaseModel):

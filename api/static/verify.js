@@ -12,8 +12,8 @@
   "use strict";
 
   var ENDPOINT = "/api/v1/verify/certificate";
-  var STEP_ORDER = ["format", "network", "signature", "case_number", "proof", "document", "chain", "signer", "record",
-    "status"];
+  var STEP_ORDER = ["format", "network", "signature", "case_number", "dossier", "proof", "document", "chain", "signer",
+    "record", "dossier_chain", "status"];
   var VERIFIER = "/verify/lib/index.js";
 
   var I18n = window.VerifyI18n;
@@ -135,13 +135,42 @@
     return t(key);
   }
 
-  function expectedSteps(kind, withDocument) {
+  function expectedSteps(kind, withDocument, withDossier) {
     return STEP_ORDER.filter(function (name) {
       if (name === "proof") { return kind === "notarized_digest"; }
+      if (name === "dossier" || name === "dossier_chain") { return withDossier; }
       if (name === "case_number") { return false; }
       if (name === "document") { return withDocument; }
       return true;
     });
+  }
+
+  function yesNo(value) { return value ? t("answer_yes") : t("answer_no"); }
+
+  /** A judgment's effect and enforceability in the State of origin (online answers only). */
+  function addEffect(facts, status) {
+    if (!("enforceable" in status)) { return; }
+    addFact(facts, t("fact_effective_since"), status.effective_since);
+    addFact(facts, t("fact_appeal"), yesNo(status.appeal_pending));
+    addFact(facts, t("fact_stayed"), yesNo(status.stayed));
+    addFact(facts, t("fact_enforceable"), yesNo(status.enforceable));
+    facts.lastChild.setAttribute("data-fact", "enforceable");
+  }
+
+  /** The dossier (Hague 2019 art. 12): version, complete copy, proof of service, translations. */
+  function addDossier(facts, dossier, status) {
+    var version = String(dossier.sequence);
+    if (status.dossier && status.dossier.later_versions > 0) {
+      version += " — " + t("dossier_later", {later: status.dossier.later_versions});
+    }
+    addFact(facts, t("fact_dossier"), version);
+    facts.lastChild.setAttribute("data-fact", "dossier");
+    addFact(facts, t("fact_complete_copy"), dossier.complete_copy, true);
+    var service = dossier.proof_of_service;
+    addFact(facts, t("fact_proof_of_service"), service.present ? service.digest : t("not_required"), service.present);
+    addFact(facts, t("fact_translations"), dossier.translations.map(function (x) { return x.language; }).join(", ") ||
+      "—");
+    facts.lastChild.setAttribute("data-fact", "translations");
   }
 
   function renderOutcome() {
@@ -202,6 +231,8 @@
         addFact(facts, t("fact_transaction"), cert.transaction.hash, true);
       }
       addFact(facts, t("fact_document"), o.documentSha256, true);
+      addEffect(facts, r.status || {});
+      if (r.dossier) { addDossier(facts, r.dossier, r.status || {}); }
       (r.steps || []).forEach(function (s) { addStep(steps, s.name, true, s.detail); });
     } else if (o.type === "failed") {
       var p = o.problem;
@@ -220,7 +251,7 @@
       addStep(steps, p.step, false, p.reason || p.detail);
       seen[p.step] = true;
       var failedAt = STEP_ORDER.indexOf(p.step);
-      expectedSteps(cert.kind, !!o.documentSha256).forEach(function (name) {
+      expectedSteps(cert.kind, !!o.documentSha256, !!cert.dossier).forEach(function (name) {
         if (!seen[name] && STEP_ORDER.indexOf(name) > failedAt) {
           addStep(steps, name, null, "");
         }

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity ^0.8.28;
 
+import {IJudgmentDossiers} from "./IJudgmentDossiers.sol";
+
 /// @title Judgment registry
 /// @notice One record per judgment: issuing court, digests of the case number and the signed document, a
 /// salted commitment to the parties (never the parties), amount, currency and dates, and a status whose
@@ -14,15 +16,17 @@ pragma solidity ^0.8.28;
 /// Example: `recordJudgment(Judgment(110105, keccak256("(2016)京0102执1234号"), sha256(pdf), commitment,
 /// 1300000, "CNY", 1466985600, 1468195200))` returns the id; later `changeStatus(StatusChange(id,
 /// Satisfied, 0, 0))`.
-interface IJudgmentRegistry {
-    /// @notice Status of a judgment. SetAside and Superseded are final.
+interface IJudgmentRegistry is IJudgmentDossiers {
+    /// @notice Status of a judgment. SetAside and Superseded are final. Stayed: enforcement is stayed
+    /// (暂缓执行 / 中止执行); the judgment stands but may not be enforced until the stay is lifted.
     enum JudgmentStatus {
         None,
         Effective,
         UnderAppeal,
         SetAside,
         Superseded,
-        Satisfied
+        Satisfied,
+        Stayed
     }
 
     /// @notice The fields a court records and signs.

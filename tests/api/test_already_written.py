@@ -25,7 +25,7 @@ from api.services import Services, WriteContext
 from api.worker import OutboxWorker
 from api.written import says_already_written
 from ledger.errors import ContractRevertError
-from ledger.records import Action, ActionKind, Anchor, Judgment
+from ledger.records import Action, ActionKind, Anchor, Dossier, Judgment
 from ledger.verify import verify_certificate
 from tests.api.conftest import service_settings
 from tests.api.test_outbox import _court, _Crash, _drain, _judgment, crash
@@ -369,6 +369,11 @@ def test_what_counts_as_already_written():
     assert says_already_written(anchor, revert("NotaryAnchorAlreadyAnchored", court=1, root=judgment_id))
     assert not says_already_written(anchor, revert("NotaryAnchorAlreadyAnchored", court=1, root=own))
     assert not says_already_written(anchor, revert("NotaryAnchorAlreadyAnchored", court=2, root=judgment_id))
+    dossier = Dossier(judgment_id=judgment_id, by_default=False, complete_copy=keccak(b"copy"), sequence=1)
+    late = "JudgmentDossierOutOfSequence"
+    assert says_already_written(dossier, revert(late, judgmentId=judgment_id, expected=2, given=1))
+    assert not says_already_written(dossier, revert(late, judgmentId=judgment_id, expected=0, given=1))  # waits
+    assert not says_already_written(dossier, revert(late, judgmentId=own, expected=2, given=1))
 
 
 # -- the outbox file ---------------------------------------------------------------------------

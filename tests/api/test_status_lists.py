@@ -83,6 +83,17 @@ def test_setting_a_judgment_aside_flips_its_revocation_bit(court, public, servic
     assert not _bit(public, services, suspension, set_aside["block_number"])
 
 
+def test_a_stay_of_enforcement_sets_the_suspension_bit_until_lifted(court, public, services):
+    record = _judgment(court)
+    revocation, suspension = _credential(court, record, query="?format=vc")["credentialStatus"]
+    path = f"/api/v1/judgments/{record['record_id']}/status"
+    stayed = court.api.confirmed(court.api.post(path, {"status": "stayed"}))
+    assert _bit(public, services, suspension, stayed["block_number"])
+    assert not _bit(public, services, revocation, stayed["block_number"])
+    lifted = court.api.confirmed(court.api.post(path, {"status": "effective"}))
+    assert not _bit(public, services, suspension, lifted["block_number"])
+
+
 def test_removing_a_listing_flips_its_revocation_bit(court, public, services):
     judgment = _judgment(court)
     filing = court.api.confirmed(court.api.post("/api/v1/enforcement/cases", {

@@ -83,6 +83,16 @@ def drop_files(driver: Any, certificate: Path, document: Path | None, *, mode: s
     WebDriverWait(driver, 60).until(lambda d: d.find_element(By.ID, "verdict").get_attribute("data-verdict"))
 
 
+def pin_node(driver: Any, rpc_url: str, descriptor: Path) -> None:
+    """In-browser mode: the node URL the clerk gives and the network descriptor the clerk pinned."""
+    driver.find_element(By.ID, "mode-browser").click()
+    rpc = driver.find_element(By.ID, "rpc-input")
+    rpc.clear()
+    rpc.send_keys(rpc_url)
+    driver.find_element(By.ID, "descriptor-input").send_keys(str(descriptor))
+    WebDriverWait(driver, 10).until(lambda d: d.find_element(By.ID, "governor-input").get_attribute("value"))
+
+
 def steps(driver: Any) -> list[tuple[str, str, str]]:
     items = driver.find_elements(By.CSS_SELECTOR, "#steps li")
     return [
@@ -267,12 +277,7 @@ def test_the_clerks_browser_checks_against_a_node_without_our_service(
 
     for i, expected in ((0, "verified"), (1, "not-in-force")):
         open_page(browser, base_url)
-        browser.find_element(By.ID, "mode-browser").click()
-        rpc = browser.find_element(By.ID, "rpc-input")
-        rpc.clear()
-        rpc.send_keys(chain.url)
-        browser.find_element(By.ID, "descriptor-input").send_keys(str(tmp_path / "network.json"))
-        WebDriverWait(browser, 10).until(lambda d: d.find_element(By.ID, "governor-input").get_attribute("value"))
+        pin_node(browser, chain.url, tmp_path / "network.json")
         drop_files(browser, tmp_path / f"c{i}.json", tmp_path / "judgment.pdf", mode="browser")
         verdict = browser.find_element(By.ID, "verdict")
         assert verdict.get_attribute("data-verdict") == expected, verdict.text

@@ -13,12 +13,15 @@ from ledger.merkle import MerkleTree
 from ledger.records import (
     ActionKind,
     Anchor,
+    Dossier,
     Extension,
     JudgmentStatus,
     JudgmentStatusChange,
     Removal,
     RemovalReason,
+    Translation,
     sha256_digest,
+    translations_root,
 )
 from tests.conftest import Court, fund
 from tests.contracts.helpers import (
@@ -83,6 +86,16 @@ def test_gas_of_every_write(ledger, governor, funder, new_court, relayer):
         high.signer,
         JudgmentStatusChange(judgment_id=j2.record_id, status=JudgmentStatus.SATISFIED, sequence=0),
     )
+
+    # dossiers
+    submit("fileDossier", signer, Dossier(judgment_id=j1.record_id, by_default=True,
+                                          complete_copy=sha256_digest(b"copy"),
+                                          proof_of_service=sha256_digest(b"service"), sequence=0))
+    submit("fileDossierBySig (2nd version)", signer,
+           Dossier(judgment_id=j1.record_id, by_default=True, complete_copy=sha256_digest(b"copy"),
+                   proof_of_service=sha256_digest(b"service"),
+                   translations_root=translations_root([Translation(language="en", digest=sha256_digest(b"en"))]),
+                   sequence=1), delegated=True)
 
     # enforcement
     case = submit("openCase", signer, filing(court, j1.record_id, 1)).record_id

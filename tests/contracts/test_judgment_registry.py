@@ -158,18 +158,19 @@ def test_status_machine(ledger, new_court):
     court = new_court()
     records = {
         s: judgment(court, 10 + n)
-        for n, s in enumerate([S.EFFECTIVE, S.UNDER_APPEAL, S.SET_ASIDE, S.SUPERSEDED, S.SATISFIED])
+        for n, s in enumerate([S.EFFECTIVE, S.UNDER_APPEAL, S.SET_ASIDE, S.SUPERSEDED, S.SATISFIED, S.STAYED])
     }
     ids = {status: j.record_id() for status, j in records.items()}
-    changes = [_change(ids[status], status, 0) for status in (S.UNDER_APPEAL, S.SET_ASIDE, S.SATISFIED)]
+    changes = [_change(ids[status], status, 0) for status in (S.UNDER_APPEAL, S.SET_ASIDE, S.SATISFIED, S.STAYED)]
     changes.append(_change(ids[S.SUPERSEDED], S.SUPERSEDED, 0, ids[S.EFFECTIVE]))
     submit_batch(ledger, [(court.signer, r, None) for r in [*records.values(), *changes]])
     for status, jid in ids.items():
         assert ledger.judgment(jid)["status"] == status
 
     allowed = {
-        S.EFFECTIVE: {S.UNDER_APPEAL, S.SET_ASIDE, S.SUPERSEDED, S.SATISFIED},
-        S.UNDER_APPEAL: {S.EFFECTIVE, S.SET_ASIDE, S.SUPERSEDED},
+        S.EFFECTIVE: {S.UNDER_APPEAL, S.SET_ASIDE, S.SUPERSEDED, S.SATISFIED, S.STAYED},
+        S.UNDER_APPEAL: {S.EFFECTIVE, S.SET_ASIDE, S.SUPERSEDED, S.STAYED},
+        S.STAYED: {S.EFFECTIVE, S.SET_ASIDE, S.SUPERSEDED},
         S.SATISFIED: {S.SET_ASIDE},
         S.SET_ASIDE: set(),
         S.SUPERSEDED: set(),
@@ -276,7 +277,7 @@ def test_appellate_court_changes_lower_court_judgment(ledger, new_court, relayer
 
 
 def test_views_and_constants(ledger):
-    assert ledger.view("JudgmentRegistry", "version") == "1.0.0"
+    assert ledger.view("JudgmentRegistry", "version") == "1.1.0"
     assert ledger.view("JudgmentRegistry", "JUDGMENT_TYPEHASH") == Judgment.type_hash()
     assert ledger.view("JudgmentRegistry", "STATUS_CHANGE_TYPEHASH") == JudgmentStatusChange.type_hash()
     unknown = judgment(1, 999).record_id()

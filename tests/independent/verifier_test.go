@@ -149,10 +149,11 @@ func TestGoldenCertificatesVerifyOffline(t *testing.T) {
 	v, d := verifier(t), trusted(t)
 	document := readFile(t, filepath.Join(goldenDir, "certificates", "document.bin"))
 	expected := map[string][]string{
-		"judgment.json":         {"format", "network", "signature", "case_number", "document"},
-		"enforcement_case.json": {"format", "network", "signature"},
-		"defaulter_status.json": {"format", "network", "signature"},
-		"notarized_digest.json": {"format", "network", "signature", "proof", "document"},
+		"judgment.json":              {"format", "network", "signature", "case_number", "document"},
+		"judgment_with_dossier.json": {"format", "network", "signature", "case_number", "dossier", "document"},
+		"enforcement_case.json":      {"format", "network", "signature"},
+		"defaulter_status.json":      {"format", "network", "signature"},
+		"notarized_digest.json":      {"format", "network", "signature", "proof", "document"},
 	}
 	seen := 0
 	for _, f := range vectorFiles(t, "certificates", "network.json") {
@@ -235,9 +236,12 @@ func TestEveryOfflineForgeryIsRefusedAtItsStep(t *testing.T) {
 // offline, so each is listed here and must say so itself.
 func TestOnlineForgeriesAreListedAndOnlineOnly(t *testing.T) {
 	listed := []string{"block_time_plus_one", "case_omits_actions", "case_points_at_action",
+		"dossier_points_at_judgment_transaction", "dossier_signed_by_another_courts_key",
+		"dossier_superseded_presented_as_latest",
 		"judgment_points_at_status_change", "listing_claims_extension", "listing_hides_removal",
 		"retired_key_block_time_moved_back", "rewritten_history_after_later_actions"}
-	onlineSteps := map[string]bool{"chain": true, "signer": true, "record": true, "status": true}
+	onlineSteps := map[string]bool{"chain": true, "signer": true, "record": true, "dossier_chain": true,
+		"status": true}
 	var vectors map[string]struct {
 		Mode string `json:"mode"`
 		Step string `json:"step"`

@@ -11,7 +11,7 @@ import (
 )
 
 // Offline steps, in the order of section 4.
-var OfflineSteps = []string{"format", "network", "signature", "case_number", "proof", "document"}
+var OfflineSteps = []string{"format", "network", "signature", "case_number", "dossier", "proof", "document"}
 
 // StepError is a refusal at one step of section 4.
 type StepError struct {
@@ -59,6 +59,7 @@ func (v *Verifier) Verify(certificate []byte, trusted *Descriptor, document []by
 		func(c map[string]any) *StepError { return checkNetwork(c, trusted) },
 		checkSignature,
 		checkCaseNumber,
+		checkDossier,
 		checkProof,
 		func(c map[string]any) *StepError { return checkDocument(c, document) },
 	} {
@@ -70,6 +71,9 @@ func (v *Verifier) Verify(certificate []byte, trusted *Descriptor, document []by
 	kind := cert["kind"].(string)
 	if _, ok := cert["case_number"]; ok {
 		res.Passed = append(res.Passed, "case_number")
+	}
+	if _, ok := cert["dossier"]; ok {
+		res.Passed = append(res.Passed, "dossier")
 	}
 	if kind == "notarized_digest" {
 		res.Passed = append(res.Passed, "proof")
@@ -122,6 +126,9 @@ func (v *Verifier) checkFormat(certificate []byte) (map[string]any, *StepError) 
 		if num(asOf["block_number"]).Cmp(num(tx["block_number"])) < 0 {
 			return nil, refuse("format", "as_of is a block before the record's transaction")
 		}
+	}
+	if err := checkDossierFormat(cert); err != nil {
+		return nil, err
 	}
 	switch kind {
 	case "enforcement_case":

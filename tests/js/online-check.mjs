@@ -9,7 +9,8 @@ const out = {};
 for (const c of input.cases) {
   try {
     const r = await verifyCertificate(c.certificate, { trusted, rpc: input.rpc, at: c.at });
-    out[c.name] = { authentic: r.authentic, in_force: r.in_force, state: r.state, steps: r.steps.map((s) => s.name) };
+    out[c.name] = { authentic: r.authentic, in_force: r.in_force, state: r.state, steps: r.steps.map((s) => s.name),
+      status: r.status, dossier: r.dossier, effect: r.effect };
   } catch (e) {
     out[c.name] = e instanceof VerificationError ? { step: e.step, reason: e.reason } : { error: String(e.stack || e) };
   }

@@ -15,9 +15,10 @@ const read = (dir, name) => readFileSync(new URL(name, dir), "utf8");
 const document = new Uint8Array(readFileSync(new URL("document.bin", golden)));
 const pinned = JSON.parse(read(golden, "network.json"));
 const trusted = trustDescriptors([pinned.descriptor], [pinned.governor_pinned]);
-const KINDS = ["judgment", "enforcement_case", "defaulter_status", "notarized_digest"];
+const KINDS = ["judgment", "enforcement_case", "defaulter_status", "notarized_digest", "judgment_with_dossier"];
 const EXPECTED_STEPS = {
   judgment: ["format", "network", "signature", "case_number", "document"],
+  judgment_with_dossier: ["format", "network", "signature", "case_number", "dossier", "document"],
   enforcement_case: ["format", "network", "signature"],
   defaulter_status: ["format", "network", "signature"],
   notarized_digest: ["format", "network", "signature", "proof", "document"],
@@ -25,7 +26,7 @@ const EXPECTED_STEPS = {
 
 for (const kind of KINDS) {
   test(`golden ${kind} verifies offline, saying what it does not prove`, async () => {
-    const withDocument = kind === "judgment" || kind === "notarized_digest";
+    const withDocument = kind !== "enforcement_case" && kind !== "defaulter_status";
     const result = await verifyCertificate(read(golden, `${kind}.json`), { trusted, document: withDocument ? document : undefined });
     assert.deepEqual(result.steps.map((s) => s.name), EXPECTED_STEPS[kind]);
     assert.equal(result.authentic, null);
@@ -46,6 +47,14 @@ for (const file of vectors) {
     );
   });
 }
+
+test("the golden dossier is reported as the Python library reports it", async () => {
+  const result = await verifyCertificate(read(golden, "judgment_with_dossier.json"), { trusted, lang: "zh" });
+  assert.equal(result.dossier.sequence, 1);
+  assert.deepEqual(result.dossier.proof_of_service.required, true);
+  assert.deepEqual(result.dossier.translations.map((t) => t.language), ["en", "fr"]);
+  assert.match(result.steps.find((s) => s.name === "dossier").detail, /送达证明/);
+});
 
 test("a big amount survives as a decimal string (beyond 2^53)", async () => {
   const cert = JSON.parse(read(golden, "judgment.json"));
@@ -115,7 +124,7 @@ for (const kind of KINDS) {
     const vc = JSON.parse(read(credentials, `${kind}.json`));
     const cert = vc.evidence[0].certificate;
     assert.deepEqual(credential(cert, vc.credentialStatus), vc);
-    const withDocument = kind === "judgment" || kind === "notarized_digest";
+    const withDocument = kind !== "enforcement_case" && kind !== "defaulter_status";
     const result = await verifyCertificate(JSON.stringify(vc), { trusted, document: withDocument ? document : undefined });
     assert.deepEqual(result.steps.map((s) => s.name), EXPECTED_STEPS[kind]);
     assert.match(result.steps[0].detail, /Verifiable Credential/);

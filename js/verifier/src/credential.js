@@ -52,7 +52,18 @@ function subject(cert) {
     if (d.removed_at != null) out.as_of.removed_at = iso(d.removed_at);
   }
   if (cert.notary) out.digest = cert.notary.digest;
+  if (cert.dossier) out.dossier = dossierClaims(cert.dossier);
   return out;
+}
+
+/** The dossier as claims (its signature and transaction stay in the certificate, in evidence). */
+function dossierClaims(d) {
+  const claims = { version: d.sequence, filed_by: d.court, filed_at: iso(d.transaction.block_time),
+    by_default: d.by_default, complete_copy: d.complete_copy,
+    translations: d.translations.map((t) => ({ language: t.language, digest: t.digest })),
+    latest_as_of_block: d.as_of.block_number };
+  if (d.proof_of_service !== undefined) claims.proof_of_service = d.proof_of_service;
+  return claims;
 }
 
 function proof(cert, did, created) {

@@ -2,10 +2,10 @@
 
 export type Kind = "judgment" | "enforcement_case" | "defaulter_status" | "notarized_digest";
 export type StepName =
-  | "format" | "network" | "signature" | "case_number" | "proof" | "document"
-  | "chain" | "signer" | "record" | "status";
+  | "format" | "network" | "signature" | "case_number" | "dossier" | "proof" | "document"
+  | "chain" | "signer" | "record" | "dossier_chain" | "status";
 export type State =
-  | "effective" | "under_appeal" | "set_aside" | "superseded" | "satisfied" | "not_yet_recorded"
+  | "effective" | "under_appeal" | "set_aside" | "superseded" | "satisfied" | "stayed" | "not_yet_recorded"
   | "open" | "terminated" | "concluded" | "not_yet_filed"
   | "active" | "pending" | "removed" | "expired"
   | "anchored";
@@ -59,6 +59,22 @@ export interface VerificationResult {
   does_not_prove: string[];
   /** As `ledger verify`: 0 in force, 3 authentic but not in force, 4 offline only. */
   exit_code: 0 | 3 | 4;
+  /** A judgment's dossier (Hague 2019 art. 12), when the certificate carries one (docs/verification.md 2.7). */
+  dossier?: Dossier;
+  /** A judgment's effect and enforceability in the State of origin, in the asked language (online only). */
+  effect?: string;
+}
+
+export interface Dossier {
+  sequence: number;
+  /** The filing court. */
+  court: number;
+  by_default: boolean;
+  complete_copy: string;
+  proof_of_service: { required: boolean; present: boolean; digest: string | null };
+  translations: { language: string; digest: string }[];
+  /** The Dossier struct's EIP-712 hash (what dossierOf names as the latest). */
+  dossier_hash: string;
 }
 
 export class VerificationError extends Error {

@@ -1,6 +1,6 @@
 // Verifier of ledger certificates, format 2 (docs/verification.md), offline and online (JSON-RPC over fetch).
-// Same steps, in the same order, as the Python library: format, network, signature, case_number, proof,
-// document, chain, signer, record, status. Runtime dependencies: @noble/curves and @noble/hashes only.
+// Same steps, in the same order, as the Python library: format, network, signature, case_number, dossier, proof,
+// document, chain, signer, record, dossier_chain, status. Runtime dependencies: @noble/curves and @noble/hashes only.
 import { secp256k1 } from "@noble/curves/secp256k1";
 import { keccak_256 } from "@noble/hashes/sha3";
 import { sha256 } from "@noble/hashes/sha256";
@@ -64,7 +64,7 @@ const GROUNDS = ["none", "able_but_refuses", "obstructs_by_forgery_or_violence",
   "refuses_settlement"];
 const RESTRICTIONS = { flights: 1, rail: 2, high_consumption: 4, property_and_cars: 8, loans_and_cards: 16,
   company_office: 32, public_office: 64, public_bidding: 128 };
-const JUDGMENT_STATUS = ["none", "effective", "under_appeal", "set_aside", "superseded", "satisfied"];
+const JUDGMENT_STATUS = ["none", "effective", "under_appeal", "set_aside", "superseded", "satisfied", "stayed"];
 const CASE_STATE = ["none", "open", "terminated", "concluded"];
 const REMOVAL_REASON = ["none", "performed", "settlement_fulfilled", "applicant_agreed", "case_ended",
   "corrected_wrongly_listed", "period_expired"];
@@ -91,6 +91,7 @@ const TYPES = {
   Action: "Action(bytes32 caseId,uint32 sequence,uint8 kind,uint128 amount,uint64 detail,bytes32 documentDigest,uint8 flags)",
   Listing: "Listing(uint32 court,bytes32 subject,bytes32 caseId,uint8 ground,uint16 restrictions,uint40 listedAt,uint40 until)",
   Anchor: "Anchor(uint32 court,bytes32 root,uint32 size,bytes32 metadataDigest)",
+  Dossier: "Dossier(bytes32 judgmentId,bool byDefault,bytes32 completeCopy,bytes32 proofOfService,bytes32 translationsRoot,uint32 sequence)",
 };
 const TYPE_HASH = Object.fromEntries(Object.entries(TYPES).map(([k, v]) => [k, keccak(utf8ToBytes(v))]));
 const hashStruct = (type, words) => keccak(concatBytes(TYPE_HASH[type], ...words));
@@ -122,6 +123,35 @@ function recordWords(kind, r) {
   }
   return ["Anchor", [word(r.court), unhex(r.root), word(r.size), unhex(r.metadata_digest)]];
 }
+
+const ZERO32 = new Uint8Array(32);
+/** A dossier's translationsRoot (docs/verification.md 2.7): zero for none, else keccak256 of
+ * keccak256(utf8(language)) ‖ digest per translation, in the (already checked) ascending language order. */
+export function translationsRoot(translations) {
+  if (!translations.length) return ZERO32;
+  return keccak(concatBytes(...translations.flatMap((t) => [keccak(utf8ToBytes(t.language)), unhex(t.digest)])));
+}
+
+/** The dossier block's offline rules (step format), its EIP-712 struct hash and its DossierFiled event data. */
+function dossierStruct(cert, recordId) {
+  const d = cert.dossier;
+  const languages = d.translations.map((t) => t.language);
+  if (languages.some((l, i) => i > 0 && !(languages[i - 1] < l))) fail("format.translations_order");
+  if (d.by_default && d.proof_of_service === undefined) fail("format.dossier_no_service");
+  if (d.transaction.block_number < cert.transaction.block_number) fail("format.dossier_before_judgment");
+  if (d.as_of.block_number < d.transaction.block_number) fail("format.dossier_as_of_before");
+  const fields = [word(d.by_default ? 1 : 0), unhex(d.complete_copy),
+    d.proof_of_service === undefined ? ZERO32 : unhex(d.proof_of_service), translationsRoot(d.translations),
+    word(d.sequence)];
+  return { hash: hashStruct("Dossier", [recordId, ...fields]), eventData: hex(concatBytes(...fields)) };
+}
+
+/** What the dossier says, for the result (the same object as the Python library's). */
+const dossierSummary = (d, hash) => ({ sequence: d.sequence, court: d.court, by_default: d.by_default,
+  complete_copy: d.complete_copy,
+  proof_of_service: { required: d.by_default, present: d.proof_of_service !== undefined,
+    digest: d.proof_of_service ?? null },
+  translations: d.translations.map((t) => ({ language: t.language, digest: t.digest })), dossier_hash: hex(hash) });
 
 function actionId(a) {
   return hashStruct("Action", [unhex(a.case_id), word(a.sequence), word(ACTION_KINDS.indexOf(a.kind)),
@@ -176,7 +206,9 @@ export function parseCertificate(input) {
   if (cert.version === 1) fail("format.v1");
   const problem = schemaError(certificateSchema, cert);
   if (problem) fail("format.schema", { problem });
-  for (const [where, a] of [["network.contract", cert.network.contract], ["signature.signer", cert.signature.signer]]) {
+  const addresses = [["network.contract", cert.network.contract], ["signature.signer", cert.signature.signer]];
+  if (cert.dossier) addresses.push(["dossier.signature.signer", cert.dossier.signature.signer]);
+  for (const [where, a] of addresses) {
     if (checksumAddress(a) !== a) fail("format.not_checksummed", { where });
   }
   if (CONTRACT_OF_KIND[cert.kind] !== cert.network.contract_name) fail("format.contract_name");
@@ -201,7 +233,8 @@ export function parseCertificate(input) {
   }
   if (cert.as_of && cert.as_of.block_number < cert.transaction.block_number) fail("format.as_of_before");
   if (cert.defaulter) checkListing(cert);
-  return { cert, recordId };
+  const dossier = cert.dossier ? dossierStruct(cert, recordId) : null;
+  return { cert, recordId, dossier };
 }
 
 // DefaulterRegistry.MIN_EXTENSION and MAX_EXTENSION: an extension moves until by 365 to 1,095 days.
@@ -300,7 +333,7 @@ export function trustDescriptors(descriptors, governors) {
 
 // -- verification --------------------------------------------------------------------------------
 export const EXIT_CODES = { in_force: 0, not_authentic: 1, not_in_force: 3, offline: 4 };
-const PROVES = Object.fromEntries(["signature", "case_number", "history", "listing", "proof", "document"]
+const PROVES = Object.fromEntries(["signature", "case_number", "history", "listing", "proof", "document", "dossier"]
   .map((name) => [name, M(`proves.${name}`)]));
 const DOES_NOT_PROVE = ["signer", "record", "state", "in_force"].map((name) => M(`not_proved.${name}`));
 
@@ -329,7 +362,7 @@ export async function verifyCertificate(input, options) {
     if (e instanceof VerificationError) failAt("format", e.reasonMessage);
     failAt("format", "format.not_json", { error: String(e.message || e) });
   }
-  const { cert, recordId } = parsed;
+  const { cert, recordId, dossier } = parsed;
   ok("format", parsed.credential ? "format.ok_credential" : "format.ok", { version: cert.version, kind: cert.kind });
   const proves = [PROVES.signature];
 
@@ -342,8 +375,8 @@ export async function verifyCertificate(input, options) {
   const sig = unhex(cert.signature.value);
   const bad = canonicalSignatureProblem(sig);
   if (bad) failAt("signature", "signature.not_canonical", { problem: bad });
-  const digest = keccak(concatBytes(new Uint8Array([0x19, 0x01]),
-    domainSeparator(cert.network.contract_name, cert.network.chain_id, cert.network.contract), recordId));
+  const separator = domainSeparator(cert.network.contract_name, cert.network.chain_id, cert.network.contract);
+  const digest = keccak(concatBytes(new Uint8Array([0x19, 0x01]), separator, recordId));
   let recovered;
   try { recovered = recoverAddress(digest, sig); } catch (e) { failAt("signature", "signature.unrecoverable", { error: e.message }); }
   if (recovered !== cert.signature.signer) failAt("signature", "signature.mismatch", { recovered, signer: cert.signature.signer });
@@ -357,6 +390,22 @@ export async function verifyCertificate(input, options) {
     if (hex(opened) !== cert.record.case_number_digest) failAt("case_number", "case_number.mismatch");
     ok("case_number", "case_number.ok");
     proves.push(PROVES.case_number);
+  }
+  let dossierResult;
+  if (dossier) {
+    const d = cert.dossier;
+    const dsig = unhex(d.signature.value);
+    const dbad = canonicalSignatureProblem(dsig);
+    if (dbad) failAt("dossier", "dossier.not_canonical", { problem: dbad });
+    let signer;
+    try { signer = recoverAddress(keccak(concatBytes(new Uint8Array([0x19, 0x01]), separator, dossier.hash)), dsig); } catch (e) {
+      failAt("dossier", "signature.unrecoverable", { error: e.message });
+    }
+    if (signer !== d.signature.signer) failAt("dossier", "dossier.mismatch", { recovered: signer, signer: d.signature.signer });
+    ok("dossier", "dossier.ok", { sequence: d.sequence, court: d.court, translations: d.translations.length,
+      service: M(d.proof_of_service !== undefined ? "dossier.service_present" : "dossier.service_not_required") });
+    proves.push(PROVES.dossier);
+    dossierResult = dossierSummary(d, dossier.hash);
   }
   if (cert.case) proves.push(PROVES.history);
   if (cert.defaulter) proves.push(PROVES.listing);
@@ -380,13 +429,26 @@ export async function verifyCertificate(input, options) {
   if (!options.rpc) {
     return { verified: true, authentic: null, in_force: null, state: null, at: null, kind: cert.kind,
       record_id: cert.record_id, online: false, network: network.name, steps: done, status: {},
-      proves: proves.map((m) => render(m, lang)), does_not_prove: DOES_NOT_PROVE.map((m) => render(m, lang)), exit_code: EXIT_CODES.offline };
+      proves: proves.map((m) => render(m, lang)), does_not_prove: DOES_NOT_PROVE.map((m) => render(m, lang)), exit_code: EXIT_CODES.offline,
+      ...(dossierResult ? { dossier: dossierResult } : {}) };
   }
-  const { state, inForce, status } = await verifyOnline(cert, recordId, network, options, ok, failAt);
+  const { state, inForce, status } = await verifyOnline(cert, recordId, dossier, network, options, ok, failAt);
+  const effect = effectMessage(status, options.at ?? null);
   return { verified: true, authentic: true, in_force: inForce, state, at: options.at ?? null, kind: cert.kind,
     record_id: cert.record_id, online: true, network: network.name, steps: done, status,
     proves: proves.map((m) => render(m, lang)), does_not_prove: [],
-    exit_code: inForce ? EXIT_CODES.in_force : EXIT_CODES.not_in_force };
+    exit_code: inForce ? EXIT_CODES.in_force : EXIT_CODES.not_in_force,
+    ...(dossierResult ? { dossier: dossierResult } : {}), ...(effect ? { effect: render(effect, lang) } : {}) };
+}
+
+/** A judgment's effect and enforceability in the State of origin (online), as one message. */
+function effectMessage(s, at) {
+  if (!("enforceable" in s)) return null;
+  const when = at === null ? M("when.now") : M("when.at", { at });
+  return M("effect.summary", { since: s.effective_since,
+    appeal: M(s.appeal_pending ? "effect.appeal_pending" : "effect.no_appeal"),
+    stay: M(s.stayed ? "effect.stayed" : "effect.not_stayed"),
+    enforceable: M(s.enforceable ? "effect.enforceable" : "effect.not_enforceable", { when }) });
 }
 
 // -- online (standard eth_* JSON-RPC only) ------------------------------------------------------
@@ -412,11 +474,50 @@ const ACTION_RECORDED = topic("ActionRecorded(bytes32,uint32,uint8,uint128,uint6
 const STATUS_CHANGED = topic("JudgmentStatusChanged(bytes32,uint32,uint8,uint8,bytes32,uint32)");
 const LISTING_EXTENDED = topic("ListingExtended(bytes32,bytes32,uint32,uint40)");
 const DEFAULTER_REMOVED = topic("DefaulterRemoved(bytes32,bytes32,uint32,uint8,uint40)");
+const DOSSIER_FILED = topic("DossierFiled(bytes32,uint32,bool,bytes32,bytes32,bytes32,uint32)");
 const selector = (sig) => keccak(utf8ToBytes(sig)).slice(0, 4);
 const words = (data) => { const b = unhex(data); return Array.from({ length: b.length / 32 }, (_, i) => b.slice(32 * i, 32 * i + 32)); };
 const num = (w) => Number(toBig(w));
 const qty = (n) => "0x" + BigInt(n).toString(16);
 const LOG_CHUNK = 5000;
+
+/** Step dossier_chain: the dossier's block, its signer for the filing court then, exactly its DossierFiled event
+ * in its receipt, and no later version filed by its as_of block (docs/verification.md 2.7). */
+async function checkDossierChain(cert, dossier, { call, logs, registryAddress }, ok, failAt) {
+  const d = cert.dossier;
+  const t = d.transaction;
+  const block = await call("eth_getBlockByHash", [t.block_hash, false]);
+  if (!block) failAt("dossier_chain", "block.missing", { block: t.block_hash });
+  if (Number(block.number) !== t.block_number || Number(block.timestamp) !== t.block_time) {
+    failAt("dossier_chain", "signer.block_mismatch", { block: t.block_hash, number: Number(block.number),
+      time: Number(block.timestamp), claimed_number: t.block_number, claimed_time: t.block_time });
+  }
+  const valid = words(await call("eth_call", [{ to: registryAddress, data: hex(concatBytes(
+    selector("isSignerValidAt(address,uint32,uint64)"), concatBytes(new Uint8Array(12), unhex(d.signature.signer)),
+    word(d.court), word(t.block_time))) }, "latest"]));
+  if (num(valid[0]) !== 1) failAt("dossier_chain", "signer.invalid", { signer: d.signature.signer, court: d.court, time: t.block_time });
+  const receipt = await call("eth_getTransactionReceipt", [t.hash]);
+  if (!receipt) failAt("dossier_chain", "record.missing", { tx: t.hash });
+  if (Number(receipt.status) !== 1 || Number(receipt.blockNumber) !== t.block_number || receipt.blockHash !== t.block_hash) {
+    failAt("dossier_chain", "record.failed", { tx: t.hash, number: t.block_number, block: t.block_hash });
+  }
+  const topics = [hex(DOSSIER_FILED), cert.record_id, hex(word(d.court))];
+  const filed = receipt.logs.some((log) => checksumAddress(log.address) === cert.network.contract &&
+    log.topics.length === 3 && log.topics.every((x, i) => x === topics[i]) && log.data === dossier.eventData);
+  if (!filed) failAt("dossier_chain", "dossier.no_event", { tx: t.hash, sequence: d.sequence });
+  const asOf = await call("eth_getBlockByHash", [d.as_of.block_hash, false]);
+  if (!asOf) failAt("dossier_chain", "block.missing", { block: d.as_of.block_hash });
+  if (Number(asOf.number) !== d.as_of.block_number) {
+    failAt("dossier_chain", "status.as_of_mismatch", { block: d.as_of.block_hash, number: d.as_of.block_number });
+  }
+  for (const log of await logs([hex(DOSSIER_FILED), cert.record_id], t.block_number, d.as_of.block_number)) {
+    const later = num(words(log.data)[4]);
+    if (later > d.sequence) {
+      failAt("dossier_chain", "dossier.superseded", { sequence: d.sequence, later, block: Number(log.blockNumber), as_of: d.as_of.block_number });
+    }
+  }
+  ok("dossier_chain", "dossier.chain_ok", { sequence: d.sequence, court: d.court, block: t.block_number, as_of: d.as_of.block_number });
+}
 
 export function listingState(listedAt, until, removedAt, at) {
   if (removedAt != null && removedAt <= at) return "removed";
@@ -424,7 +525,7 @@ export function listingState(listedAt, until, removedAt, at) {
   return at < until ? "active" : "expired";
 }
 
-async function verifyOnline(cert, recordId, network, options, ok, failAt) {
+async function verifyOnline(cert, recordId, dossier, network, options, ok, failAt) {
   const call = rpcClient(options.rpc);
   const ethCall = async (to, sig, ...args) => words(await call("eth_call",
     [{ to, data: hex(concatBytes(selector(sig), ...args)) }, "latest"]));
@@ -482,6 +583,7 @@ async function verifyOnline(cert, recordId, network, options, ok, failAt) {
   const eventName = CREATION[cert.kind].split("(")[0];
   if (!created) failAt("record", "record.no_event", { tx: t.hash, event: eventName, id: key, contract: cert.network.contract_name });
   ok("record", "record.ok", { event: eventName, number: t.block_number, tx: t.hash });
+  if (dossier) await checkDossierChain(cert, dossier, { call, logs, registryAddress }, ok, failAt);
 
   const at = options.at ?? null;
   const asOf = async () => {
@@ -510,9 +612,19 @@ async function verifyOnline(cert, recordId, network, options, ok, failAt) {
       }
     }
     status.status = state;
-    const detail = at === null ? M("status.judgment", { state }) : M("status.judgment_at", { state, at });
-    if (state === "superseded" && status.superseded_by) ok("status", "status.superseded_by", { status: detail, successor: status.superseded_by });
-    else ok("status", detail.key, detail.params);
+    const when = at ?? Number((await call("eth_getBlockByNumber", ["latest", false])).timestamp);
+    Object.assign(status, { effective_since: cert.record.effective_date, appeal_pending: state === "under_appeal",
+      stayed: state === "stayed",
+      enforceable: state === "effective" && isoDate(cert.record.effective_date, "record/effective_date") <= when });
+    let detail = at === null ? M("status.judgment", { state }) : M("status.judgment_at", { state, at });
+    if (state === "superseded" && status.superseded_by) detail = M("status.superseded_by", { status: detail, successor: status.superseded_by });
+    if (dossier) {
+      const [versions, latest] = await ethCall(cert.network.contract, "dossierOf(bytes32)", recordId);
+      const later = num(versions) - cert.dossier.sequence - 1;
+      status.dossier = { versions: num(versions), later_versions: later, latest: hex(latest) };
+      if (later) detail = M("status.dossier_later", { status: detail, later, versions: num(versions) });
+    }
+    ok("status", detail.key, detail.params);
     return { state, inForce: state === "effective", status };
   }
   if (cert.kind === "enforcement_case") {
