@@ -5,10 +5,11 @@
 ``start`` leaves anvil running detached (state in DIR, default ``.data/chain``) and is a no-op when it
 already runs; ``stop`` stops it cleanly (its state is written first). All logic lives in ledger.chain.
 
-``python scripts/devchain.py run-on anvil|geth [--geth PATH] -- COMMAND ...`` starts a throw-away node
-with 2-second blocks (``JTL_BLOCK_SECONDS``) on a free loopback port, runs COMMAND with ``JTL_TEST_RPC`` set to it, stops the node
-and exits with COMMAND's status: ``anvil`` with zero gas price and base fee (and ``LEDGER_GAS_PRICE=0``, as
-an operator of such a network configures), ``geth`` in ``--dev --dev.period 2`` (the same period) (its fees, paid as it asks).
+``python scripts/devchain.py run-on anvil|geth [--geth PATH] -- COMMAND ...`` starts a throw-away node with
+2-second blocks (``JTL_BLOCK_SECONDS``) on a free loopback port, runs COMMAND with ``JTL_TEST_RPC`` set to it,
+stops the node and exits with COMMAND's status: ``anvil`` with zero gas price and base fee (and
+``LEDGER_GAS_PRICE=0``, as an operator of such a network configures), ``geth`` in ``--dev --dev.period 2``
+(the same period; its fees, paid as it asks).
 """
 
 from __future__ import annotations
