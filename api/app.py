@@ -38,6 +38,8 @@ from api.settings import Settings
 __all__ = ["app", "create_app", "create_check_app"]
 
 STATIC = Path(__file__).resolve().parent / "static"
+#: The JavaScript verifier (the npm package's sources), which the /verify page imports as it is, at /verify/lib.
+VERIFIER_SRC = Path(__file__).resolve().parent.parent / "js" / "verifier" / "src"
 #: Swagger UI and ReDoc, shipped inside the fastapi-offline package (we use its files, not its app class).
 DOCS_ASSETS = Path(importlib.util.find_spec("fastapi_offline").origin or "").parent / "static"  # type: ignore[union-attr]
 
@@ -169,6 +171,8 @@ def create_app(
     health.install(application)
 
     if STATIC.is_dir():
+        # The page's verifier is js/verifier itself, not a copy (mounted first: /verify would take the path).
+        application.mount("/verify/lib", StaticFiles(directory=VERIFIER_SRC), name="verifier")
         application.mount("/verify", StaticFiles(directory=STATIC, html=True), name="verify")
 
         @application.get("/", include_in_schema=False)

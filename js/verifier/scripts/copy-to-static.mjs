@@ -1,19 +1,13 @@
-// Copies the verifier and the @noble modules it imports into api/static, so the /verify page runs the same
-// code in the browser as ES modules, without a bundler (index.html's import map names them). The copies are
-// committed (the service needs no node at run time); tests/js checks they are current.
+// Copies the @noble modules the verifier imports into api/static/vendor, so the /verify page runs them in the
+// browser as ES modules, without a bundler (index.html's import map names them). The verifier itself is not
+// copied: the service serves js/verifier/src at /verify/lib. The copies are committed (the service needs no
+// node_modules at run time); tests/js checks they are current.
 import { copyFileSync, mkdirSync, readFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const root = new URL("../../../", import.meta.url);
 export const FILES = [
-  ["js/verifier/src/index.js", "api/static/lib/index.js"],
-  ["js/verifier/src/normalise.js", "api/static/lib/normalise.js"],
-  ["js/verifier/src/strict-json.js", "api/static/lib/strict-json.js"],
-  ["js/verifier/src/credential.js", "api/static/lib/credential.js"],
-  ["js/verifier/src/messages.js", "api/static/lib/messages.js"],
-  ["js/verifier/src/schema-validator.js", "api/static/lib/schema-validator.js"],
-  ["js/verifier/src/schemas.js", "api/static/lib/schemas.js"],
   ...["secp256k1.js", "_shortw_utils.js", "abstract/modular.js", "abstract/weierstrass.js", "abstract/utils.js",
     "abstract/curve.js", "abstract/hash-to-curve.js"].map((f) =>
     [`node_modules/@noble/curves/esm/${f}`, `api/static/vendor/noble-curves/${f}`]),
