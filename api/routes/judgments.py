@@ -133,6 +133,15 @@ def _maybe(value: bytes | None) -> str | None:
     return _hex(value) if value is not None else None
 
 
+def _acting_on_judgment(services: Any, client: Client, judgment_id: str) -> tuple[int, bytes]:
+    """(the writing court, the judgment's id) once the court has authority over it (403 at once if not)."""
+    court = check_court(None, client)
+    jid = hex32(judgment_id)
+    owner = services.index.judgment(jid)
+    require_authority(services.index, court, owner.court if owner else None, f"judgment {judgment_id}")
+    return court, jid
+
+
 @router.post("", status_code=202, response_model=SubmissionOut, summary="Record a judgment")
 def record_judgment(
     body: JudgmentIn, client: Writer, services: ServicesDep, ctx: WriteCtx, response: Response
@@ -174,10 +183,7 @@ def change_status(
     ctx: WriteCtx,
     response: Response,
 ) -> SubmissionOut:
-    court = check_court(None, client)
-    jid = hex32(judgment_id)
-    owner = services.index.judgment(jid)
-    require_authority(services.index, court, owner.court if owner else None, f"judgment {judgment_id}")
+    court, jid = _acting_on_judgment(services, client, judgment_id)
     successor = hex32(body.superseded_by) if body.superseded_by else b"\x00" * 32
     require_transition_possible(services, jid, JudgmentStatus[body.status.upper()], successor)
 
@@ -208,10 +214,7 @@ def file_dossier(
     ctx: WriteCtx,
     response: Response,
 ) -> SubmissionOut:
-    court = check_court(None, client)
-    jid = hex32(judgment_id)
-    owner = services.index.judgment(jid)
-    require_authority(services.index, court, owner.court if owner else None, f"judgment {judgment_id}")
+    court, jid = _acting_on_judgment(services, client, judgment_id)
     translations = body.translation_list()
 
     def make(sequence: int | None) -> Dossier:
