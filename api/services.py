@@ -120,7 +120,7 @@ class Services:
         )
         self.trust = TrustAnchors.from_descriptors([self.descriptor], [self.governor.address])
         self.following = IndexFollower(chain, self.indexer, settings.index_interval_seconds)
-        self.writes = Submissions(self.outbox, self.ledger, self.worker, self.funding_wei)
+        self.writes = Submissions(self.outbox, self.ledger, self.worker, self.funding_wei, self.vault)
         self.certificates = Certifier(chain, self.ledger, self.index, self.outbox, self.following, self.trust)
         self.notaries = NotaryWiring(chain, self.ledger, self.outbox, self.signers, self.worker, self.funding_wei)
         self.notary: NotaryBatcher | None = None  # when enabled (see start_notary)

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TypeVar
 
-__all__ = ["busy_retry", "immediate"]
+__all__ = ["busy_retry", "immediate", "savepoint"]
 
 T = TypeVar("T")
 
@@ -27,6 +27,20 @@ def immediate(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
         conn.execute("ROLLBACK")
         raise
     conn.execute("COMMIT")
+
+
+@contextmanager
+def savepoint(conn: sqlite3.Connection, name: str = "part") -> Iterator[sqlite3.Connection]:
+    """``SAVEPOINT`` … ``RELEASE`` inside an open transaction: on an exception only what was done inside is
+    undone (``ROLLBACK TO``) and the enclosing transaction goes on. Savepoints nest, even under one name."""
+    conn.execute(f"SAVEPOINT {name}")
+    try:
+        yield conn
+    except BaseException:
+        conn.execute(f"ROLLBACK TO {name}")
+        conn.execute(f"RELEASE {name}")
+        raise
+    conn.execute(f"RELEASE {name}")
 
 
 def busy_retry(fn: Callable[[], T], *, timeout: float = 30.0) -> T:

@@ -25,13 +25,14 @@ from api.outbox.entries import (
     owner_of,
     record_class,
 )
-from api.outbox.store import Outbox
+from api.outbox.store import Acceptance, Outbox
 
 __all__ = [
     "GOVERNANCE_LANE",
     "KIND_OF",
     "OPEN_STATES",
     "RECORD_KINDS",
+    "Acceptance",
     "Adopted",
     "Entry",
     "NewEntry",

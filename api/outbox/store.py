@@ -13,12 +13,23 @@ import json
 import secrets
 import sqlite3
 import time
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
+from typing import Any, NamedTuple
 
 from api.outbox.entries import GOVERNANCE_LANE, KIND_OF, Entry, NewEntry, State, court_lane, family_of
 from api.outbox.transitions import Transitions
+from ledger._sqlite import savepoint
 from ledger.client import Written
+
+
+class Acceptance(NamedTuple):
+    """A write waiting to be accepted: who sends it, how to build it, its idempotency key and request hash."""
+
+    client_id: str
+    build: Callable[[Callable[[str, int], int]], NewEntry]
+    idempotency_key: str | None = None
+    request_hash: bytes | None = None
 
 
 class Outbox(Transitions):
@@ -42,30 +53,58 @@ class Outbox(Transitions):
         counted once when the target is first seen). With an idempotency key already used by this client,
         the stored entry is returned and ``build`` is not called.
         """
-        with self._tx() as db:
-            if idempotency_key is not None:
-                known = self._one("o.client_id = ? AND o.idempotency_key = ?", (client_id, idempotency_key), db)
-                if known is not None:
-                    return known, False
+        outcome = self.accept_many([Acceptance(client_id, build, idempotency_key, request_hash)])[0]
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome
 
-            def sequence(family: str, outside_count: int) -> int:
-                base = db.execute("SELECT base FROM sequences WHERE family = ?", (family,)).fetchone()
-                if base is None:
-                    confirmed = db.execute(
-                        "SELECT COUNT(*) FROM outbox WHERE family = ? AND state = 'confirmed'", (family,)
-                    ).fetchone()[0]
-                    base = (max(0, outside_count - confirmed),)
-                    db.execute("INSERT INTO sequences (family, base) VALUES (?, ?)", (family, base[0]))
-                count = db.execute(
-                    "SELECT COUNT(*) FROM outbox WHERE family = ? AND state != 'failed'", (family,)
+    def accept_many(
+        self,
+        writes: Sequence[Acceptance],
+        *,
+        alongside: Callable[[], AbstractContextManager[Any]] = nullcontext,
+    ) -> list[tuple[Entry, bool] | Exception]:
+        """Accept several writes with one durable commit: each as :meth:`accept` would, in order, each in a
+        savepoint, so a write whose ``build`` fails is undone alone and its exception is its outcome.
+
+        ``alongside`` is another store's group (the vault's), opened inside the outbox transaction for the
+        whole and again around each write: what the builds write there commits before the outbox rows
+        that need it, and a failed write leaves nothing there either.
+        """
+        outcomes: list[tuple[Entry, bool] | Exception] = []
+        with self._tx() as db, alongside():
+            for write in writes:
+                try:
+                    with savepoint(db, "accept"), alongside():
+                        outcomes.append(self._accept_one(db, write))
+                except Exception as exc:  # the write's own failure, handed back to its caller
+                    outcomes.append(exc)
+        return outcomes
+
+    def _accept_one(self, db: sqlite3.Connection, write: Acceptance) -> tuple[Entry, bool]:
+        if write.idempotency_key is not None:
+            known = self._one("o.client_id = ? AND o.idempotency_key = ?", (write.client_id, write.idempotency_key), db)
+            if known is not None:
+                return known, False
+
+        def sequence(family: str, outside_count: int) -> int:
+            base = db.execute("SELECT base FROM sequences WHERE family = ?", (family,)).fetchone()
+            if base is None:
+                confirmed = db.execute(
+                    "SELECT COUNT(*) FROM outbox WHERE family = ? AND state = 'confirmed'", (family,)
                 ).fetchone()[0]
-                return int(base[0]) + int(count)
+                base = (max(0, outside_count - confirmed),)
+                db.execute("INSERT INTO sequences (family, base) VALUES (?, ?)", (family, base[0]))
+            count = db.execute(
+                "SELECT COUNT(*) FROM outbox WHERE family = ? AND state != 'failed'", (family,)
+            ).fetchone()[0]
+            return int(base[0]) + int(count)
 
-            new = build(sequence)
-            first = self._insert(db, client_id, new, idempotency_key, request_hash)
-            for extra in new.extra:
-                self._insert(db, client_id, extra, None, None)
-            entry = self._one("o.id = ?", (first,), db)
+        new = write.build(sequence)
+        first = self._insert(db, write.client_id, new, write.idempotency_key, write.request_hash)
+        for extra in new.extra:
+            self._insert(db, write.client_id, extra, None, None)
+        entry = self._one("o.id = ?", (first,), db)
         assert entry is not None
         return entry, True
 

@@ -45,6 +45,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from pydantic import BaseModel, ConfigDict, TypeAdapter
 
+from ledger._sqlite import savepoint
 from ledger.errors import NotFoundError, SubjectErasedError, ValidationError, VaultError
 from ledger.privacy.blind import Party, canonical_parties_json
 from ledger.privacy.identity import CreditCode, Passport, ResidentId, SubjectId, subject_from_canonical
@@ -59,6 +60,9 @@ _AAD_PREFIX = b"jtl.vault.v1"
 _MAX_NAME = 200
 _BUSY_TIMEOUT_MS = 10_000
 _PARTIES = TypeAdapter(list[Party])
+#: (begin, commit, roll back) of a group, and of a group inside one (a savepoint)
+_OUTER_GROUP = (["BEGIN IMMEDIATE"], ["COMMIT"], ["ROLLBACK"])
+_INNER_GROUP = (["SAVEPOINT vault_group"], ["RELEASE vault_group"], ["ROLLBACK TO vault_group", "RELEASE vault_group"])
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value BLOB NOT NULL);
@@ -120,6 +124,7 @@ class Vault:
         self._vault_id = vault_id
         self._path = path
         self._lock = threading.RLock()
+        self._grouped = False  # inside group(): writes join its transaction
 
     @classmethod
     def open(cls, path: str | os.PathLike[str], master_key: bytes, *, create: bool = True) -> Vault:
@@ -296,12 +301,43 @@ class Vault:
             ).fetchall()
         return [bytes(r[0]) for r in rows]
 
+    # --- grouped writes -----------------------------------------------------------------------------
+
+    @contextmanager
+    def group(self) -> Iterator[None]:
+        """Every write made inside (by this thread) joins one transaction, committed with one durable sync
+        when the block exits, or rolled back as a whole on an exception. A group inside a group, and each
+        write in it, is a savepoint: what fails there is undone alone and the rest stays. Other threads wait
+        for the vault meanwhile, so nothing slow belongs inside."""
+        with self._lock:
+            conn = self._connection()
+            outer = not self._grouped
+            begin, commit, rollback = _OUTER_GROUP if outer else _INNER_GROUP
+            _run(conn, begin)
+            self._grouped = True
+            try:
+                yield
+                _run(conn, commit)
+            except BaseException:
+                if conn.in_transaction:
+                    _run(conn, rollback)
+                raise
+            finally:
+                self._grouped = not outer
+
     # --- internals ----------------------------------------------------------------------------------
 
     @contextmanager
     def _tx(self, *, write: bool = True) -> Iterator[sqlite3.Cursor]:
         with self._lock:
             conn = self._connection()
+            if self._grouped:
+                try:
+                    with savepoint(conn, "vault_write"):
+                        yield conn.cursor()
+                except sqlite3.Error as exc:
+                    raise VaultError(f"vault storage error: {exc}") from exc
+                return
             try:
                 conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
                 try:
@@ -439,6 +475,14 @@ def _initialise(conn: sqlite3.Connection, master: AESGCM, where: Path) -> bytes:
             f"wrong master key for the vault at {where}: the key check value does not match"
         ) from None
     return vault_id
+
+
+def _run(conn: sqlite3.Connection, statements: list[str]) -> None:
+    try:
+        for statement in statements:
+            conn.execute(statement)
+    except sqlite3.Error as exc:
+        raise VaultError(f"vault storage error: {exc}") from exc
 
 
 def _record_key(rid: bytes, data_keys: list[bytes]) -> bytes:

@@ -294,3 +294,22 @@ def test_threads_share_one_vault(vault: Vault) -> None:
         t.join()
     assert errors == []
     assert all(vault.find_by_blind(blind_index(INDEX_KEY, s)) is not None for s in subjects)
+
+
+def test_a_group_commits_its_writes_together_and_a_failed_part_alone_is_undone(path: Path) -> None:
+    with Vault.open(path, MASTER) as vault:
+        with vault.group():
+            with vault.group():  # one accepted write: both parties and the record's secret
+                wage_claim(vault)
+            with pytest.raises(ValidationError), vault.group():  # a refused write: its subject goes too
+                other = ResidentId.parse(make_resident_id("110105", "19800101", "042"))
+                vault.put_subject(other, blind_index(INDEX_KEY, other), "某人")
+                vault.put_record_secret(RECORD, [PERSON_BLIND], [], new_salt())
+            assert vault.find_by_blind(blind_index(INDEX_KEY, other)) is None
+        with pytest.raises(RuntimeError), vault.group():  # a group that fails keeps nothing of its own
+            vault.put_subject(other, blind_index(INDEX_KEY, other), "某人")
+            raise RuntimeError("the outbox transaction failed")
+    with Vault.open(path, MASTER) as reopened:
+        assert len(reopened.get_record_secret(RECORD).parties) == 2
+        assert reopened.find_by_blind(PERSON_BLIND) is not None
+        assert reopened.find_by_blind(blind_index(INDEX_KEY, other)) is None
