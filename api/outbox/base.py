@@ -104,6 +104,11 @@ class OutboxFile:
             self._db.executescript(_SCHEMA)
             Journal.create(self._db)
             self._migrate()
+        # Reads that need not wait for a write in progress (a group of accepts, the worker's commits): in WAL
+        # they see the last commit, while the writer holds ``_lock`` through its disk syncs.
+        self._reader = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=30.0)
+        self._reader.execute("PRAGMA query_only=ON")
+        self._read_lock = threading.RLock()
 
     def _migrate(self) -> None:
         """Move the transactions an outbox file from before the journal kept in its rows into the journal."""
@@ -147,8 +152,20 @@ class OutboxFile:
             db.execute(f"UPDATE outbox SET {', '.join(sets)} WHERE raw_tx IS NOT NULL OR {previous} IS NOT NULL")
 
     def close(self) -> None:
+        with self._read_lock:
+            self._reader.close()
         with self._lock:
             self._db.close()
+
+    @contextmanager
+    def _reading(self) -> Iterator[sqlite3.Connection]:
+        """The read connection, in one read transaction (one snapshot of the last commit)."""
+        with self._read_lock:
+            self._reader.execute("BEGIN")
+            try:
+                yield self._reader
+            finally:
+                self._reader.execute("COMMIT")
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
@@ -178,7 +195,7 @@ class OutboxFile:
     def _select(self, where: str, params: tuple[Any, ...] = (), db: sqlite3.Connection | None = None) -> list[Entry]:
         """Entries ``WHERE`` (columns of the outbox as ``o.``), each with its journaled transactions."""
         conn = db if db is not None else self._db
-        with self._lock:
+        with self._read_lock if conn is self._reader else self._lock:
             rows = conn.execute(f"SELECT {_COLUMNS} FROM {_FROM} WHERE {where}", params).fetchall()
             journal = Journal.of_many(conn, (owner_of(r[1]) for r in rows))
         return [Entry.from_row(r, journal[owner_of(r[1])]) for r in rows]

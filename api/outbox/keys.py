@@ -61,8 +61,8 @@ class SignerKeys(OutboxFile):
         return [(a, s) for a, s in rows]
 
     def has_signer(self, court: int) -> bool:
-        with self._lock:
-            row = self._db.execute(
+        with self._reading() as db:
+            row = db.execute(
                 "SELECT 1 FROM court_signers WHERE court = ? AND state IN ('pending', 'active') LIMIT 1",
                 (court,),
             ).fetchone()

@@ -36,7 +36,9 @@ class Outbox(Transitions):
     """The outbox database. One connection behind a lock; safe to share between threads."""
 
     def find_idempotent(self, client_id: str, key: str) -> Entry | None:
-        return self._one("o.client_id = ? AND o.idempotency_key = ?", (client_id, key))
+        """The entry made under this key, as last committed (a check before accepting; accept checks again)."""
+        with self._reading() as db:
+            return self._one("o.client_id = ? AND o.idempotency_key = ?", (client_id, key), db)
 
     def accept(
         self,
