@@ -12,6 +12,10 @@ returned survives a crash of the process and a power cut. Tables:
 ``court_signers``   the court signer keys this service holds (pending -> active -> retired)
 ``meta``            small facts (the demo was seeded, ...)
 
+Writes go through one connection behind a lock; the accept path's pre-checks (a signer held, an
+idempotency key used) read through a second, read-only one, so they do not queue behind a write's disk
+sync.
+
 An entry's row points at its current transaction (``tx_hash``, with its sender and nonce); the raw bytes,
 the block the entry was first signed at and the transactions it gave up are the journal's. A file from
 before the journal kept them in the row (``raw_tx``, ``previous_transactions``, ``first_block``): they
@@ -89,7 +93,7 @@ _FROM = "outbox o LEFT JOIN transactions t ON t.tx_hash = o.tx_hash"
 
 
 class OutboxFile:
-    """The connection (behind a lock; safe to share between threads) and how rows are read."""
+    """The connections (each behind a lock; safe to share between threads) and how rows are read."""
 
     def __init__(self, path: Path | str) -> None:
         self.path = Path(path)
