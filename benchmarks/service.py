@@ -7,9 +7,10 @@ court is admitted through the governance endpoint; then N judgments are POSTed t
 (``api.auth.sign_request``). Each answer is ``202 Accepted`` once the write is durable in the outbox;
 the outbox worker signs and sends it. The clock stops when every outbox record is ``confirmed``.
 
-Beside it, the outbox worker alone (:func:`worker_drain`): N judgments accepted in process (no HTTP)
-while the worker is stopped, then its thread started and timed until every entry is confirmed: what the
-sending side confirms when acceptance is not the bound.
+Beside it, the outbox worker alone (:func:`worker_drain`): N judgments accepted in process (no HTTP) by
+4 threads while the worker is stopped (timed too: what accepting does without HTTP), then its thread
+started and timed until every entry is confirmed: what the sending side confirms when acceptance is not
+the bound.
 """
 
 from __future__ import annotations
@@ -108,17 +109,26 @@ def run(ctx: Context) -> None:
         )
     ctx.shared("service_judgments", lambda: ids)
     for n in ctx.pick([100], [1_000]):
+        accepted, confirmed = worker_drain(ctx, n)
+        ctx.record(
+            "accepting alone: judgments accepted (in process, no HTTP)",
+            accepted,
+            "records/s",
+            size=n,
+            note=f"{CLIENT_THREADS} threads calling Submissions, the worker stopped",
+        )
         ctx.record(
             "outbox worker alone: accepted judgments confirmed (in process, no HTTP)",
-            worker_drain(ctx, n),
+            confirmed,
             "records/s",
             size=n,
             note="accepted with the worker stopped, then drained by its thread",
         )
 
 
-def worker_drain(ctx: Context, n: int) -> float:
-    """Records per second the outbox worker confirms from a backlog of n accepted judgments."""
+def worker_drain(ctx: Context, n: int) -> tuple[float, float]:
+    """Records per second accepted in process by CLIENT_THREADS threads while the worker is stopped, and
+    then confirmed by the outbox worker from that backlog of n judgments."""
     from datetime import date
 
     from api.auth import Client
@@ -148,7 +158,7 @@ def worker_drain(ctx: Context, n: int) -> float:
             svc.worker.run_once()
         client = Client("bench-court", "court", court_id, frozenset({"judgments:write"}))
         desk = svc.desk(court_id)
-        for i in range(n):
+        def accept(i: int) -> None:
             party = Party(
                 role="debtor",
                 subject=parse_subject("resident_id", make_resident_id(seq=f"{i % 1000:03d}")),
@@ -158,7 +168,7 @@ def worker_drain(ctx: Context, n: int) -> float:
                 client,
                 WriteContext(None, b"j%d" % i),
                 court_id,
-                lambda _, i=i, party=party: desk.judgment(
+                lambda _: desk.judgment(
                     case_number=f"(2024)京0108民初{200_000 + i}号",
                     document_digest=(i + 1).to_bytes(32, "big"),
                     parties=[party],
@@ -168,6 +178,11 @@ def worker_drain(ctx: Context, n: int) -> float:
                     effective_date=date(2024, 3, 18),
                 ),
             )
+
+        t0 = time.perf_counter()
+        with ThreadPoolExecutor(CLIENT_THREADS) as pool:
+            list(pool.map(accept, range(n)))
+        accepted = n / (time.perf_counter() - t0)
         confirmed_before = svc.outbox.counts()["confirmed"]
         t0 = time.perf_counter()
         svc.worker.start()
@@ -176,7 +191,7 @@ def worker_drain(ctx: Context, n: int) -> float:
                 failed = [e.error for e in svc.outbox.entries(f"court:{court_id}", "failed")]
                 raise RuntimeError(f"outbox worker drain: {svc.outbox.counts()}: {failed[:1]}")
             time.sleep(0.02)
-        return n / (time.perf_counter() - t0)
+        return accepted, n / (time.perf_counter() - t0)
     finally:
         svc.close()
         chain.close()
