@@ -32,7 +32,12 @@ def immediate(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
 @contextmanager
 def savepoint(conn: sqlite3.Connection, name: str = "part") -> Iterator[sqlite3.Connection]:
     """``SAVEPOINT`` … ``RELEASE`` inside an open transaction: on an exception only what was done inside is
-    undone (``ROLLBACK TO``) and the enclosing transaction goes on. Savepoints nest, even under one name."""
+    undone (``ROLLBACK TO``) and the enclosing transaction goes on. Savepoints nest, even under one name.
+
+    Refused when no transaction is open (SQLite lost it to an I/O error, say): a savepoint would then start
+    one of its own and commit on release, apart from the writes that were to commit with it."""
+    if not conn.in_transaction:
+        raise sqlite3.OperationalError("no open transaction to take a savepoint in: it was lost")
     conn.execute(f"SAVEPOINT {name}")
     try:
         yield conn

@@ -148,3 +148,59 @@ def test_one_group_of_racing_writes_keeps_keys_sequences_and_a_bad_write_apart(i
     finally:
         vault.close()
         reopened.close()
+
+
+def test_a_group_whose_transaction_is_lost_answers_no_write_accepted(idle_services):
+    """A storage fault inside a group (here the transaction rolled back under it, as SQLite does on an I/O
+    error) must not leave the writes after it committing one by one, or those before it answered 202."""
+    services = idle_services
+    court = 64_001
+    client = _admit(services, court)
+    writes = services.writes
+    before = {e.id for e in services.outbox.entries(court_lane(court), "accepted")}
+    calls = []
+    accept_many = services.outbox.accept_many
+
+    def with_a_fault(group, **kw):
+        calls.append(len(group))
+        return accept_many(group, **kw)
+
+    services.outbox.accept_many = with_a_fault
+
+    def fault(sequence):
+        services.outbox._db.execute("ROLLBACK")  # the transaction is gone, as after a disk error
+        raise OSError("disk I/O error")
+
+    gate = threading.Event()
+
+    def slow_first(sequence):
+        gate.wait(10)
+        return _judgment(services, court, 70, 170)(sequence)
+
+    builds = [slow_first, _judgment(services, court, 71, 171), fault, _judgment(services, court, 72, 172)]
+    outcomes: dict[int, object] = {}
+
+    def run(i: int) -> None:
+        try:
+            outcomes[i] = writes.submit_record(client, WriteContext(f"lost-{i}", b"l%d" % i), court, builds[i])
+        except Exception as exc:
+            outcomes[i] = exc
+
+    threads = [threading.Thread(target=run, args=(0,))]
+    threads[0].start()
+    while not calls:
+        time.sleep(0.005)
+    threads += [threading.Thread(target=run, args=(i,)) for i in (1, 2, 3)]
+    for t in threads[1:]:
+        t.start()
+    while len(writes._queue) < 3:
+        time.sleep(0.005)
+    gate.set()
+    for t in threads:
+        t.join(30)
+
+    assert calls == [1, 3]
+    assert not isinstance(outcomes[0], Exception)  # the first group was committed before the fault
+    assert all(isinstance(outcomes[i], Exception) for i in (1, 2, 3)), outcomes
+    after = {e.id for e in services.outbox.entries(court_lane(court), "accepted")}
+    assert after - before == {outcomes[0].id}  # nothing of the faulty group was committed
