@@ -158,6 +158,7 @@ def worker_drain(ctx: Context, n: int) -> tuple[float, float]:
             svc.worker.run_once()
         client = Client("bench-court", "court", court_id, frozenset({"judgments:write"}))
         desk = svc.desk(court_id)
+
         def accept(i: int) -> None:
             party = Party(
                 role="debtor",

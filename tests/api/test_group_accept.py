@@ -66,8 +66,9 @@ def _status_change(court: int):
         record = JudgmentStatusChange(
             judgment_id=JUDGMENT, status=JudgmentStatus.UNDER_APPEAL, sequence=sequence(FAMILY, 0)
         )
-        return NewEntry(lane=court_lane(court), kind=KIND_OF[type(record)], court=court, record=record,
-                        family=family_of(record))
+        return NewEntry(
+            lane=court_lane(court), kind=KIND_OF[type(record)], court=court, record=record, family=family_of(record)
+        )
 
     return build
 
@@ -108,8 +109,9 @@ def test_one_group_of_racing_writes_keeps_keys_sequences_and_a_bad_write_apart(i
             outcomes[i] = exc
 
     first = _judgment(services, court, 50, 150)
-    leader = threading.Thread(target=run, args=(-1, "first", b"first",
-                                                lambda s: writes.submit_record(client, s, court, first)))
+    leader = threading.Thread(
+        target=run, args=(-1, "first", b"first", lambda s: writes.submit_record(client, s, court, first))
+    )
     leader.start()
     while not groups:
         time.sleep(0.005)
