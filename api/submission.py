@@ -2,7 +2,8 @@
 
 Contract: :meth:`Submissions.submit` is idempotent per (client, Idempotency-Key): a retry of the same
 request answers the entry made the first time, another request under the same key is refused (409); one
-accept runs at a time, so a racing retry never builds an entry twice. Records go to their court's lane
+group of accepts commits at a time and each finds the writes before it, so a racing retry never builds an
+entry twice. Records go to their court's lane
 (:meth:`submit_record`, with the next sequence number of the record they change), governance acts and a
 court's own acts outside records (:meth:`submit_court_act`) to the lane of their sender. A client sees its own
 entries, its court's, or, for governance, every entry; a record of another court is 403, an unknown one 404.
