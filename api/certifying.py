@@ -86,11 +86,12 @@ class Certifier:
             return issuing.listing(self.ledger, self._written(entry), chain_id, issuing.head(self.chain.w3))
         return self.certificate(self._parent(entry, record))
 
-    def keep_dossier_translations(self, entry: Entry, translations: list[Translation]) -> None:
-        """Keep a dossier's list of translations (languages and digests: what its root is computed from) for
-        its certificate; the chain holds only the root."""
+    @staticmethod
+    def dossier_notes(translations: list[Translation]) -> dict[str, str]:
+        """What a dossier's entry keeps for its certificate: its list of translations (languages and digests,
+        what its root is computed from; the chain holds only the root), accepted in the entry's commit."""
         listed = [{"language": t.language, "digest": "0x" + t.digest.hex()} for t in translations]
-        self.outbox.set_meta(f"dossier-translations:{entry.id}", json.dumps(listed))
+        return {"dossier-translations": json.dumps(listed)}
 
     def _dossier_certificate(self, entry: Entry, record: Dossier) -> Certificate:
         """The judgment's certificate carrying this dossier version: the latest as of the head, or a named older

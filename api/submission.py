@@ -148,8 +148,10 @@ class Submissions:
         make: Callable[[int | None], Record],
         *,
         family: str | None = None,
+        notes: dict[str, str] | None = None,
     ) -> Entry:
-        """Accept a court record; ``make(sequence)`` builds it (sequence None for unsequenced kinds)."""
+        """Accept a court record; ``make(sequence)`` builds it (sequence None for unsequenced kinds); ``notes``
+        are kept with the entry in the same commit (:attr:`NewEntry.notes`)."""
         self.require_signer(court)
         outside = self.outside_count(family) if family is not None else 0
 
@@ -161,6 +163,7 @@ class Submissions:
                 court=court,
                 record=record,
                 family=family_of(record),
+                notes=dict(notes or {}),
             )
 
         return self.submit(client, ctx, build)

@@ -215,3 +215,6 @@ class NewEntry:
     family: str | None = None
     signer_key: tuple[int, str] | None = None  # (court, address): a new signer key this entry registers
     extra: list[NewEntry] = field(default_factory=list)  # follow-up entries accepted atomically
+    #: facts kept with the entry, in the same commit, that its certificate needs and the chain does not hold
+    #: (a dossier's list of translations): ``{name: value}`` becomes meta ``name:<entry id>``
+    notes: dict[str, str] = field(default_factory=dict)

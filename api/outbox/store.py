@@ -140,6 +140,8 @@ class Outbox(Transitions):
                 time.time(),
             ),
         )
+        for name, value in new.notes.items():
+            db.execute("INSERT INTO meta (key, value) VALUES (?, ?)", (f"{name}:{entry_id}", value))
         if new.signer_key is not None:
             court, address = new.signer_key
             db.execute(

@@ -228,8 +228,8 @@ def file_dossier(
             sequence=sequence,
         )
 
-    entry = services.writes.submit_record(client, ctx, court, make, family="dossier:0x" + jid.hex())
-    services.certificates.keep_dossier_translations(entry, translations)
+    entry = services.writes.submit_record(client, ctx, court, make, family="dossier:0x" + jid.hex(),
+                                          notes=services.certificates.dossier_notes(translations))
     return submission_out(entry, response)
 
 

@@ -4,7 +4,9 @@ verifies the certificate; another court cannot file one; bad input says what is 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
+import sqlite3
 
 from ledger.verify import verify_certificate
 from tests.api.conftest import judgment_body
@@ -85,3 +87,17 @@ def test_default_judgment_without_proof_of_service_is_refused_with_a_clear_error
     assert r.status_code == 422 and "same language" in r.text
     r = court.api.post(f"/api/v1/judgments/{jid}/dossier", {"by_default": False, "complete_copy_sha256": "00" * 32})
     assert r.status_code == 422 and "zero" in r.text
+
+
+def test_a_dossiers_translations_are_kept_in_the_commit_that_accepts_it(services, court):
+    """The chain holds only the translations' root: their list is stored with the outbox entry, in the same
+    commit, so a service killed right after answering 202 can still certify that version."""
+    jid, _ = _judgment(court.api)
+    translations = [{"language": "fr", "sha256": _sha(FR)}]
+    accepted = court.api.post(f"/api/v1/judgments/{jid}/dossier", {
+        "by_default": False, "complete_copy_sha256": _sha(COPY), "translations": translations})
+    assert accepted.status_code == 202, accepted.text
+    outbox_id = accepted.json()["outbox_id"]
+    with sqlite3.connect(services.data_dir / "outbox.sqlite") as db:  # what is on disk, as a restart reads it
+        kept = db.execute("SELECT value FROM meta WHERE key = ?", (f"dossier-translations:{outbox_id}",)).fetchone()
+    assert kept is not None and json.loads(kept[0]) == [{"language": "fr", "digest": "0x" + _sha(FR)}]
