@@ -325,7 +325,9 @@ class SignedClient:
 class ServiceProcess:
     """``scripts/serve.py`` on 127.0.0.1 in its own process, with governance, partner and court clients."""
 
-    def __init__(self, data_dir: Path, *, court_id: int = 7_000, extra_env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, data_dir: Path, *, court_id: int = 7_000, extra_env: dict[str, str] | None = None, chain: str = "local"
+    ) -> None:
         from api.auth import generate_key, public_key_text
 
         self.data_dir = Path(data_dir)
@@ -362,7 +364,7 @@ class ServiceProcess:
             "--port",
             str(self.port),
             "--chain",
-            "local",
+            chain,
             "--log-level",
             "warning",
         ]

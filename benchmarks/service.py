@@ -7,6 +7,9 @@ court is admitted through the governance endpoint; then N judgments are POSTed t
 (``api.auth.sign_request``). Each answer is ``202 Accepted`` once the write is durable in the outbox;
 the outbox worker signs and sends it. The clock stops when every outbox record is ``confirmed``.
 
+The same on a node that mines a block a second with zero gas price (:func:`on_block_node`: anvil
+``--block-time 1``, the service on it by URL), as a consortium network runs, in the full preset.
+
 Beside it, the outbox worker alone (:func:`worker_drain`): N judgments accepted in process (no HTTP) by
 4 threads while the worker is stopped (timed too: what accepting does without HTTP), then its thread
 started and timed until every entry is confirmed: what the sending side confirms when acceptance is not
@@ -108,6 +111,12 @@ def run(ctx: Context) -> None:
             note=f"first POST to last confirmed: {t2 - t0:.1f} s",
         )
     ctx.shared("service_judgments", lambda: ids)
+    for n in ctx.pick([], [1_000]):
+        accepted, confirmed = on_block_node(ctx, n)
+        ctx.record("HTTP judgments accepted, node mining a block a second", accepted, "records/s", size=n,
+                   note=f"{CLIENT_THREADS} client threads; anvil --block-time 1, zero gas price")
+        ctx.record("HTTP judgments confirmed, node mining a block a second", confirmed, "records/s", size=n,
+                   note="first POST to last confirmed")
     for n in ctx.pick([100], [1_000]):
         accepted, confirmed = worker_drain(ctx, n)
         ctx.record(
@@ -124,6 +133,35 @@ def run(ctx: Context) -> None:
             size=n,
             note="accepted with the worker stopped, then drained by its thread",
         )
+
+
+def on_block_node(ctx: Context, n: int) -> tuple[float, float]:
+    """Records per second accepted and confirmed (first POST to last confirmed) through a service on a node
+    that mines a block a second at zero gas price."""
+    import subprocess
+
+    from benchmarks.harness import free_port
+    from ledger._node import find_anvil
+
+    port = free_port()
+    argv = [str(find_anvil()), "--port", str(port), "--block-time", "1", "--gas-price", "0", "--base-fee", "0",
+            "--hardfork", "prague", "--silent"]
+    node = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    svc: ServiceProcess | None = None
+    try:
+        svc = ServiceProcess(ctx.tmp / "service-blocks", chain=f"http://127.0.0.1:{port}",
+                             extra_env={"LEDGER_GAS_PRICE": "0"})
+        svc.admit_court()
+        ids, t0, t1 = submit_judgments(svc, n, os.urandom(4).hex())
+        states = wait_all(svc, ids)
+        if states.get("confirmed", 0) != n:
+            raise RuntimeError(f"of {n} judgments on the 1-second-block node: {states}; see {svc.log_path}")
+        return n / (t1 - t0), n / (time.perf_counter() - t0)
+    finally:
+        if svc is not None:
+            svc.stop()
+        node.terminate()
+        node.wait(timeout=30)
 
 
 def worker_drain(ctx: Context, n: int) -> tuple[float, float]:
