@@ -149,6 +149,9 @@ def test_user_mistakes_print_one_line_and_exit_1(workdir):
     no_court = run(workdir, "judgment", "status", "0x" + "00" * 32, "satisfied", "--court", "999", ok=False)
     assert no_court.returncode == 1 and "Traceback" not in no_court.stderr
     assert len(no_court.stderr.strip().splitlines()) == 1
+    unknown = run(workdir, "judgement", "record", ok=False)  # a misspelt command: usage, not a traceback
+    assert unknown.returncode == 2 and "No such command 'judgement'" in unknown.stderr
+    assert "Traceback" not in unknown.stderr
 
 
 @pytest.fixture(scope="module")

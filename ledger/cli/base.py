@@ -55,10 +55,10 @@ def main() -> None:
         sys.exit(exc.exit_code)
     except typer.Abort:
         sys.exit(1)
-    except Exception as exc:  # click's usage errors
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
-        raise
+    except typer.TyperException as exc:  # usage errors (an unknown command, a missing argument): typer's click
+        show = getattr(exc, "show", None)
+        if callable(show):
+            show()  # the usage line and the error, as click prints them
+        else:
+            err.print(f"[red]error:[/red] {exc.format_message()}")
+        sys.exit(exc.exit_code)
