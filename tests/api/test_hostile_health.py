@@ -4,6 +4,7 @@ the deployment. The stories: the node goes down, and a node serving another gene
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,7 +13,7 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from api.services import Services
-from ledger._node import ensure_node
+from ledger._node import GENESIS_TIME_FILE, ensure_node
 from tests.api.conftest import service_settings
 
 READY = "/api/v1/health/ready"
@@ -61,7 +62,12 @@ def test_service_is_not_ready_while_its_node_is_down_or_serves_another_genesis(
     assert any("does not answer" in p for p in down.json()["problems"])
     assert web.get("/api/v1/health/live").status_code == 200  # alive: restarting the process would not help
 
-    impostor = ensure_node(tmp_path / "another-chain", port=port)  # a fresh chain behind the same URL
+    # A fresh chain behind the same URL, stamped a day earlier: a chain started in the same second with the
+    # same accounts would have the very same genesis block.
+    another = tmp_path / "another-chain"
+    another.mkdir()
+    (another / GENESIS_TIME_FILE).write_text(f"{int(time.time()) - 86_400}\n")
+    impostor = ensure_node(another, port=port)
     try:
         other = web.get(READY)
         assert other.status_code == 503
