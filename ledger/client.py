@@ -16,6 +16,7 @@ from functools import cache
 from typing import Any
 
 from eth_abi import decode as abi_decode
+from eth_abi import encode as abi_encode
 from eth_account.signers.local import LocalAccount
 from eth_utils import keccak, to_checksum_address
 from web3.contract import Contract
@@ -95,6 +96,23 @@ def _error_table() -> dict[bytes, tuple[str, list[str], list[str], str]]:
     return table
 
 
+@cache
+def _function_table(name: str) -> dict[str, tuple[bytes, tuple[str, ...]]]:
+    """function name -> (selector, argument types) of one contract (an overloaded name is left out)."""
+    table: dict[str, tuple[bytes, tuple[str, ...]]] = {}
+    overloaded: set[str] = set()
+    for item in load_artifact(name).abi:
+        if item["type"] != "function":
+            continue
+        types = tuple(_abi_type(i) for i in item["inputs"])
+        if item["name"] in table:
+            overloaded.add(item["name"])
+        table[item["name"]] = (keccak(f"{item['name']}({','.join(types)})".encode())[:4], types)
+    for fn in overloaded:
+        del table[fn]
+    return table
+
+
 def _abi_type(item: dict[str, Any]) -> str:
     if item["type"].startswith("tuple"):
         inner = ",".join(_abi_type(c) for c in item["components"])
@@ -161,6 +179,20 @@ class Ledger:
     def contract(self, name: str) -> Contract:
         return self._contracts[name]
 
+    def encode(self, name: str, function: str, args: list[Any] | tuple[Any, ...]) -> str:
+        """The calldata (0x-hex) of ``function(*args)`` on the suite's contract ``name``.
+
+        Encoded with eth-abi from the function's selector and types, read once per contract: web3's
+        ``Contract.encode_abi`` finds and validates the function on every call, which cost the outbox
+        worker more than half of its time per record. ``args`` are in eth-abi's types (bytes for
+        ``bytesN``, addresses as hex strings, tuples for structs); a test holds the two encodings equal.
+        """
+        found = _function_table(name).get(function)
+        if found is None:  # an overloaded name: let web3 pick the overload
+            return str(self._contracts[name].encode_abi(function, args=list(args)))
+        selector, types = found
+        return "0x" + (selector + abi_encode(types, list(args))).hex()
+
     def domain(self, record: Record | type[Record]) -> Domain:
         return domain_for(record, self.chain.chain_id, self.deployment.addresses)
 
@@ -176,13 +208,12 @@ class Ledger:
         """
         name = CONTRACT_OF[type(record)]
         direct, delegated = FUNCTIONS[type(record)]
-        contract = self._contracts[name]
         struct = tuple(record.message()[n] for n, _, _ in record.FIELDS)
         if signature is None:
-            data = contract.encode_abi(direct, args=[struct])
+            data = self.encode(name, direct, [struct])
         else:
-            data = contract.encode_abi(delegated, args=[struct, signature])
-        return contract.address, data
+            data = self.encode(name, delegated, [struct, signature])
+        return self._contracts[name].address, data
 
     def submit(self, signer: LocalAccount, record: Record, *, relayer: LocalAccount | None = None,
                signature: bytes | None = None) -> Written:

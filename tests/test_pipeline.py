@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import pytest
 from eth_account import Account
 from web3.exceptions import TransactionNotFound
 
@@ -18,7 +19,7 @@ from ledger.client import Ledger
 from ledger.errors import ContractRevertError
 from ledger.pipeline import FeePolicy, Pipeline
 from ledger.pipeline.core import Signed
-from ledger.pipeline.rpc import batch, block_times, eth_call
+from ledger.pipeline.rpc import Refusal, batch, block_times, eth_call
 from tests.conftest import fund
 
 
@@ -73,10 +74,26 @@ def test_many_writes_of_one_sender_take_consecutive_nonces_and_are_stored_before
     assert [s.nonce for s in signed] == [0, 1, 2, 3, 4]
     assert pipeline.send_many([s.raw for s in signed]) == [None] * 5
     again = pipeline.send_many([s.raw for s in signed])  # sent twice: known, or mined already
-    assert all(r is not None for r in again)
+    assert all(r is not None and r.kind in (Refusal.KNOWN, Refusal.NONCE_TAKEN) for r in again), again
     receipts = _wait_receipts(pipeline, [s.tx_hash for s in signed])
     assert [r["status"] for r in receipts] == [1] * 5
     assert chain.w3.eth.get_transaction_count(sender.address) == 5
+
+
+def test_estimates_in_one_batch_read_each_answer_as_a_single_estimate_would(chain: Chain, ledger: Ledger, funder):
+    """Over HTTP the estimates travel as one plain JSON-RPC batch and are read without web3's formatters:
+    a revert among them is decoded into its custom error, the others are the gas a single call offers."""
+    registry = ledger.contract("CourtRegistry")
+    forbidden = registry.encode_abi("retireCourt", args=[999_999])  # only governance may: reverts
+    pipeline = Pipeline(chain)
+    transfer = (funder.address, "0x", 1)
+    outcomes = pipeline.estimate_many(funder.address, [transfer, (registry.address, forbidden, 0), transfer])
+    single = pipeline.estimate(funder.address, *transfer)
+    assert outcomes[0] == outcomes[2] == single > 21_000  # the estimate and its margin
+    assert isinstance(outcomes[1], ContractRevertError)
+    with pytest.raises(ContractRevertError) as alone:
+        pipeline.estimate(funder.address, registry.address, forbidden)
+    assert outcomes[1].error == alone.value.error != "UnknownRevert"
 
 
 def test_block_times_are_the_blocks_own_and_a_block_the_chain_lacks_is_left_out(chain: Chain):

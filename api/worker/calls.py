@@ -90,7 +90,8 @@ class _Calls:
         if entry.kind in COURT_ACT_FUNCTIONS:
             enforcement = self.ledger.contract("EnforcementRegistry")
             act = [bytes.fromhex(call["judgment_id"][2:]), call["delegate"], bool(call["granted"])]
-            return enforcement.address, enforcement.encode_abi(COURT_ACT_FUNCTIONS[entry.kind], args=act), 0, None
+            data = self.ledger.encode("EnforcementRegistry", COURT_ACT_FUNCTIONS[entry.kind], act)
+            return enforcement.address, data, 0, None
         registry = self.ledger.contract("CourtRegistry")
         function = GOVERNANCE_FUNCTIONS[entry.kind]
         if entry.kind == "admit_court":
@@ -108,7 +109,7 @@ class _Calls:
             args = [call["court"], case_number_code_bytes(call["code"])]
         else:
             args = [call["court"]]
-        return registry.address, registry.encode_abi(function, args=args), 0, None
+        return registry.address, self.ledger.encode("CourtRegistry", function, args), 0, None
 
 
 def contract_of_entry(entry: Entry) -> str:

@@ -54,6 +54,8 @@ from ledger.pipeline.rpc import (
     batch,
     block_times,
     eth_call,
+    plain,
+    plain_outcome,
     receipt,
     refusal,
     revert_data,
@@ -120,13 +122,20 @@ class Pipeline:
     def estimate_many(self, sender: str, calls: Sequence[Call]) -> list[int | Exception]:
         """:meth:`estimate` of each call, in one batch: per call the gas to offer, or why not (a revert as
         :class:`ContractRevertError`, any other refusal as the node's exception)."""
-        outcomes = batch(
-            self.w3,
-            [
-                eth_call(self.w3, "estimate_gas", {"from": sender, "to": to, "data": data, "value": value})
-                for to, data, value in calls
-            ],
-        )
+        answers = plain(self.w3, [
+            ("eth_estimateGas", [{"from": sender, "to": to, "data": data, "value": hex(value)}])
+            for to, data, value in calls
+        ])
+        if answers is not None:
+            outcomes = [_estimate(plain_outcome(a)) for a in answers]
+        else:
+            outcomes = batch(
+                self.w3,
+                [
+                    eth_call(self.w3, "estimate_gas", {"from": sender, "to": to, "data": data, "value": value})
+                    for to, data, value in calls
+                ],
+            )
         out: list[int | Exception] = []
         for outcome in outcomes:
             if isinstance(outcome, ContractLogicError):
@@ -211,7 +220,11 @@ class Pipeline:
     def send(self, raw: bytes) -> Refused | None:
         """Hand stored bytes to the node: None when it took them, else what its refusal means."""
         try:
-            self.w3.eth.send_raw_transaction(raw)
+            answers = plain(self.w3, [("eth_sendRawTransaction", ["0x" + raw.hex()])])
+            if answers is None:
+                self.w3.eth.send_raw_transaction(raw)
+            elif "error" in answers[0]:
+                raise plain_outcome(answers[0])
         except (OSError, ProviderConnectionError) as exc:
             raise ChainUnavailableError(f"lost the chain while sending: {exc}") from exc
         except Exception as exc:  # nodes refuse in words: Web3RPCError, or eth-tester's ValidationError
@@ -314,6 +327,11 @@ class Pipeline:
             if time.monotonic() >= deadline:
                 return None, None
             time.sleep(poll)
+
+
+def _estimate(outcome: Any) -> Any:
+    """A plain estimate's hex quantity as an int (an error is left as it is)."""
+    return int(outcome, 16) if isinstance(outcome, str) else outcome
 
 
 def _found(outcome: Any) -> Any:

@@ -12,7 +12,7 @@ import enum
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from web3.exceptions import (
     BlockNotFound,
@@ -22,6 +22,7 @@ from web3.exceptions import (
     Web3RPCError,
 )
 from web3.providers import HTTPProvider
+from web3.types import RPCEndpoint
 
 __all__ = [
     "Refusal",
@@ -31,6 +32,8 @@ __all__ = [
     "block_times",
     "eth_call",
     "message",
+    "plain",
+    "plain_outcome",
     "receipt",
     "refusal",
     "revert_data",
@@ -85,6 +88,40 @@ def _kind(text: str) -> Refusal:
     if any(m in text for m in _FEE):
         return Refusal.UNDERPRICED
     return Refusal.OTHER
+
+
+def plain(w3: Any, requests: Sequence[tuple[str, list[Any]]]) -> list[dict[str, Any]] | None:
+    """The node's own JSON answers to ``requests`` (method, params), in order, or None when the provider
+    is not JSON-RPC over HTTP (eth-tester, our WebSocket one): the caller then goes through web3.
+
+    For the hot path of the writers (estimates and sends of each record): web3's request and result
+    formatters and middlewares cost the outbox worker more than the node took to answer. Params are
+    given as the node takes them (hex quantities); several requests travel in one batch. A lost
+    connection raises, as a web3 call would."""
+    provider = w3.provider
+    if not isinstance(provider, HTTPProvider) or not requests:
+        return None
+    if len(requests) > 1:
+        answers: Any = provider.make_batch_request([(m, p) for m, p in requests])  # type: ignore[misc]
+        if isinstance(answers, list) and len(answers) == len(requests):
+            return [a if isinstance(a, dict) else {"error": {"message": str(a)}} for a in answers]
+    return [dict(provider.make_request(cast(RPCEndpoint, m), p)) for m, p in requests]
+
+
+def plain_outcome(answer: dict[str, Any]) -> Any:
+    """A plain answer's result, or the exception web3 would have raised for it: a revert (the node's
+    words say so, or it carries revert data) as ``ContractLogicError``, any other error as
+    ``Web3RPCError`` (read by :func:`refusal`)."""
+    if "error" not in answer:
+        return answer.get("result")
+    error = answer["error"] if isinstance(answer["error"], dict) else {"message": str(answer["error"])}
+    words = str(error.get("message", ""))
+    data = error.get("data")
+    if isinstance(data, dict):
+        data = data.get("data")
+    if "revert" in words.lower() or (isinstance(data, str) and data.startswith("0x") and len(data) >= 10):
+        return ContractLogicError(words, data=data if isinstance(data, str) else None)
+    return Web3RPCError(words, rpc_response=answer)  # type: ignore[arg-type]
 
 
 def revert_data(exc: ContractLogicError) -> bytes:
