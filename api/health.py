@@ -94,6 +94,9 @@ def readiness(services: Any) -> tuple[bool, dict[str, Any]]:
     elif lag is not None and lag > settings.max_index_lag_blocks:
         problems.append(f"the index is {lag} blocks behind the node (more than {settings.max_index_lag_blocks})")
     backlog, oldest = services.outbox.backlog()
+    process = getattr(services, "worker_process", None)
+    if process is not None and not process.running:
+        problems.append("the outbox worker process is not running (it is started again within a second)")
     figures = {
         "status": "ready" if not problems else "not_ready",
         "problems": problems,
@@ -104,6 +107,7 @@ def readiness(services: Any) -> tuple[bool, dict[str, Any]]:
         "outbox": {
             "backlog": backlog,
             "oldest_pending_age_seconds": None if oldest is None else round(max(0.0, time.time() - oldest), 3),
+            "worker": "thread" if process is None else ("process" if process.running else "process down"),
         },
     }
     return not problems, figures

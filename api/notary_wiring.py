@@ -3,9 +3,9 @@
 Contract: :func:`notary_for` builds a ``ledger.notary.NotaryBatcher`` (not started) when this service holds
 an active signer key of the court, None otherwise. Each Anchor is signed by the court's key current at
 signing time (a rotation through the API is followed at once); a dedicated relayer account sends it
-(``anchorBySig``) through the service's one pipeline, so the batcher never shares a sending account, and
-so a nonce, with the outbox worker. Where gas costs coins, the relayer is funded at most once an hour
-through the governance lane of the outbox.
+(``anchorBySig``) through the service's pipeline (the outbox worker's own when it runs in the service's
+process), so the batcher never shares a sending account, and so a nonce, with the outbox worker. Where
+gas costs coins, the relayer is funded at most once an hour through the governance lane of the outbox.
 """
 
 from __future__ import annotations
@@ -22,8 +22,10 @@ from api.outbox import GOVERNANCE_LANE, NewEntry, Outbox
 from api.settings import Settings
 from api.signers import Signers
 from api.worker import OutboxWorker
+from api.worker.process import WorkerProcess
 from ledger.chain import Chain
 from ledger.client import Ledger
+from ledger.pipeline import Pipeline
 
 if TYPE_CHECKING:
     from ledger.notary import NotaryBatcher
@@ -36,13 +38,14 @@ log = logging.getLogger("api.services")
 class NotaryWiring:
     """Settings are passed per call: they are the service's current ones (tests and operators may swap them)."""
 
-    def __init__(self, chain: Chain, ledger: Ledger, outbox: Outbox, signers: Signers, worker: OutboxWorker,
-                 funding_wei: int) -> None:
+    def __init__(self, chain: Chain, ledger: Ledger, outbox: Outbox, signers: Signers,
+                 worker: OutboxWorker | WorkerProcess, pipeline: Pipeline, funding_wei: int) -> None:
         self.chain = chain
         self.ledger = ledger
         self.outbox = outbox
         self.signers = signers
-        self.worker = worker
+        self.worker = worker  # woken when the relayer needs coins
+        self.pipeline = pipeline
         self.funding_wei = funding_wei
 
     def configured(self, settings: Settings, store: Path) -> NotaryBatcher | None:
@@ -68,7 +71,7 @@ class NotaryWiring:
             max_size=settings.notary_max_size,
             max_age=settings.notary_max_age_seconds,
             receipt_timeout=settings.receipt_timeout_seconds,
-            pipeline=self.worker.pipeline,
+            pipeline=self.pipeline,
         )
 
     def relayer(self) -> LocalAccount:

@@ -10,8 +10,9 @@ deployment recorded in ``<data_dir>/deployment.json``, and opens the stores, all
     notary.sqlite      notary batches (when enabled)      deployment.json where the contracts are
 
 :meth:`Services.start` starts the background threads: the indexer (``Indexer.sync`` every
-``index_interval_seconds``), the outbox worker, and the notary batcher when ``ledger.notary`` exists and a
-notary court is configured. :meth:`Services.close` stops them and closes everything; a restart on the same
+``index_interval_seconds``), the outbox worker (a thread, or a process of its own with
+``settings.worker_process``: :mod:`api.worker.process`), and the notary batcher when ``ledger.notary``
+exists and a notary court is configured. :meth:`Services.close` stops them and closes everything; a restart on the same
 data dir resumes where it stopped.
 
 This module only wires and runs; each job has its unit: :mod:`api.submission` (writes accepted into the
@@ -41,12 +42,14 @@ from api.settings import ServiceSecrets, Settings, resolve_secrets
 from api.signers import Signers
 from api.submission import Submissions, WriteContext, request_hash
 from api.worker import OutboxWorker
+from api.worker.process import WorkerProcess
 from ledger.chain import Chain, connect, send_transaction
 from ledger.client import Ledger
 from ledger.deployment import Deployment, deploy, load_deployment
 from ledger.desk import CourtDesk
 from ledger.errors import ConfigurationError
 from ledger.index import Index, Indexer
+from ledger.pipeline import Pipeline
 from ledger.privacy import BlindIndexKey, Vault
 from ledger.signing import Keystore
 from ledger.verify import NetworkDescriptor, TrustAnchors
@@ -111,18 +114,24 @@ class Services:
         self.signers = Signers(
             self.keystore, secrets.keystore_password, self.outbox, kdf=settings.keystore_kdf
         )
+        self.pipeline = Pipeline(chain, nonces=self.outbox, resend_after=2.0)
         self.worker = OutboxWorker(
-            self.ledger, self.outbox, self.signers, self.governor, interval=settings.worker_interval_seconds
+            self.ledger, self.outbox, self.signers, self.governor, interval=settings.worker_interval_seconds,
+            pipeline=self.pipeline,
         )
+        #: the outbox worker in a process of its own (settings.worker_process), else None: ``worker`` runs here
+        self.worker_process = WorkerProcess(settings, chain) if settings.worker_process else None
+        sending = self.worker_process or self.worker
         self.rate_limiter = RateLimiter(settings.verify_rate_per_second, settings.verify_burst)
         self.descriptor = NetworkDescriptor.from_deployment(deployment, settings.network_name).signed(
             self.governor
         )
         self.trust = TrustAnchors.from_descriptors([self.descriptor], [self.governor.address])
         self.following = IndexFollower(chain, self.indexer, settings.index_interval_seconds)
-        self.writes = Submissions(self.outbox, self.ledger, self.worker, self.funding_wei, self.vault)
+        self.writes = Submissions(self.outbox, self.ledger, sending, self.funding_wei, self.vault)
         self.certificates = Certifier(chain, self.ledger, self.index, self.outbox, self.following, self.trust)
-        self.notaries = NotaryWiring(chain, self.ledger, self.outbox, self.signers, self.worker, self.funding_wei)
+        self.notaries = NotaryWiring(chain, self.ledger, self.outbox, self.signers, sending, self.pipeline,
+                                    self.funding_wei)
         self.notary: NotaryBatcher | None = None  # when enabled (see start_notary)
 
     # -- life cycle ----------------------------------------------------------------------------
@@ -160,7 +169,7 @@ class Services:
 
     def start(self) -> None:
         self.following.start()
-        self.worker.start()
+        (self.worker_process or self.worker).start()
         self.start_notary()
 
     def close(self) -> None:
@@ -169,7 +178,7 @@ class Services:
                 self.notary.stop()
             finally:
                 self.notary.close()
-        self.worker.stop()
+        (self.worker_process or self.worker).stop()
         self.following.stop()
         self.index.close()
         self.vault.close()

@@ -119,6 +119,12 @@ class Settings(BaseSettings):
     index_interval_seconds: float = 0.5
     index_confirmations: int = 0
     worker_interval_seconds: float = 0.1
+    worker_process: bool = Field(
+        default=False,
+        description="run the outbox worker in a process of its own (api.worker.process): accepting and "
+                    "sending each get a core; not on the memory chain. scripts/serve.py turns it on for "
+                    "a node unless LEDGER_WORKER_PROCESS says otherwise",
+    )
     receipt_timeout_seconds: float = 120.0
     max_batch_checks: int = 10_000
 

@@ -34,6 +34,7 @@ from api.auth import Client
 from api.errors import Conflict, Forbidden, IdempotencyConflict, NotFound
 from api.outbox import GOVERNANCE_LANE, KIND_OF, Acceptance, Entry, NewEntry, Outbox, court_lane, family_of
 from api.worker import OutboxWorker
+from api.worker.process import WorkerProcess
 from ledger.client import Ledger
 from ledger.errors import LedgerError
 from ledger.privacy import Vault
@@ -60,7 +61,8 @@ def request_hash(method: str, target: str, body: bytes) -> bytes:
 
 class Submissions:
     def __init__(
-        self, outbox: Outbox, ledger: Ledger, worker: OutboxWorker, funding_wei: int, vault: Vault | None = None
+        self, outbox: Outbox, ledger: Ledger, worker: OutboxWorker | WorkerProcess, funding_wei: int,
+        vault: Vault | None = None,
     ) -> None:
         self.outbox = outbox
         self.ledger = ledger

@@ -202,6 +202,7 @@ def connect(
     detach: bool = False,
     timeout: float = 30.0,
     gas_price: int | None = None,
+    attach: bool = False,
 ) -> Chain:
     """Turn a chain spec (``memory``, ``local`` or a node URL) into a connected :class:`Chain`.
 
@@ -209,7 +210,9 @@ def connect(
     under the working directory). ``chain_id`` is the id to start anvil with (default 31337) and,
     for every kind, the id the chain must report. ``keys`` add signing accounts after the
     backend's dev accounts (a URL node has none of its own). ``gas_price`` fixes the price per gas in
-    wei (default ``$LEDGER_GAS_PRICE``, else the node's suggestion; see :meth:`Chain.fees`).
+    wei (default ``$LEDGER_GAS_PRICE``, else the node's suggestion; see :meth:`Chain.fees`). ``attach``
+    (``local``): connect to the node already serving ``data_dir``, never start one (a second process of
+    the service: the first one starts and owns the node); none there raises ``ChainUnavailableError``.
     """
     extra = [_as_account(key) for key in keys]
     if gas_price is None:
@@ -220,9 +223,15 @@ def connect(
     if kind == "memory":
         chain = _connect_memory(extra)
     elif kind == "local":
-        node = _node.ensure_node(
-            data_dir, port=port, chain_id=chain_id or _node.DEFAULT_CHAIN_ID, detach=detach, timeout=timeout
-        )
+        if attach:
+            found = running_node(data_dir)
+            if found is None:
+                raise ChainUnavailableError(f"no node of ours serves {data_dir or default_data_dir()}")
+            node = found
+        else:
+            node = _node.ensure_node(
+                data_dir, port=port, chain_id=chain_id or _node.DEFAULT_CHAIN_ID, detach=detach, timeout=timeout
+            )
         try:
             w3 = _open_url(node.url, timeout)
         except ChainUnavailableError:

@@ -265,6 +265,9 @@ def main(argv: list[str] | None = None) -> int:
         overrides["seed_demo"] = args.demo
     if args.production:
         overrides["mode"] = "production"
+    chain = (args.chain or os.environ.get("LEDGER_CHAIN", "local")).strip()
+    if "LEDGER_WORKER_PROCESS" not in os.environ and chain != "memory":
+        overrides["worker_process"] = True  # accepting and sending each get a core (api.worker.process)
     # The service's own loggers (api.*, ledger.*) at the same level as uvicorn's, on stderr.
     level = logging.getLevelName(args.log_level.upper())
     logging.basicConfig(

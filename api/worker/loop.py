@@ -7,6 +7,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from typing import Any
 
 from eth_account.signers.local import LocalAccount
 
@@ -48,6 +49,7 @@ class OutboxWorker(_Sending):
         on_finished: Callable[[Entry], None] | None = None,
         pipeline: Pipeline | None = None,
         group_size: int = 32,
+        wake_event: Any = None,
     ) -> None:
         self.ledger = ledger
         self.w3 = ledger.w3
@@ -57,7 +59,8 @@ class OutboxWorker(_Sending):
         self.interval = interval
         self.pipeline = pipeline or Pipeline(ledger.chain, nonces=outbox, resend_after=resend_after)
         self.on_finished = on_finished
-        self._wake = threading.Event()
+        # what wake() sets: a multiprocessing Event when the worker runs in a process of its own
+        self._wake = wake_event if wake_event is not None else threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._last_broadcast: dict[str, float] = {}
