@@ -18,15 +18,31 @@ def immediate(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
     """``BEGIN IMMEDIATE`` … ``COMMIT``, or ``ROLLBACK`` on any exception.
 
     The write lock is taken at the start, so concurrent writers queue instead of deadlocking on an
-    upgrade from a read lock; everything inside commits together or not at all.
+    upgrade from a read lock; everything inside commits together or not at all. Waiting for a lock
+    another process holds (the service and its outbox worker process share the outbox file) goes
+    through :func:`busy_retry`, within the connection's own busy timeout: SQLite's busy handler sleeps
+    up to 100 ms between tries while the other process holds the lock for a few ms per commit, and the
+    outbox worker spent half its time so.
     """
-    conn.execute("BEGIN IMMEDIATE")
+    _begin_immediate(conn)
     try:
         yield conn
     except BaseException:
         conn.execute("ROLLBACK")
         raise
     conn.execute("COMMIT")
+
+
+def _begin_immediate(conn: sqlite3.Connection) -> None:
+    (wait_ms,) = conn.execute("PRAGMA busy_timeout").fetchone()
+    if not wait_ms:
+        busy_retry(lambda: conn.execute("BEGIN IMMEDIATE"), timeout=0.0)
+        return
+    conn.execute("PRAGMA busy_timeout=0")
+    try:
+        busy_retry(lambda: conn.execute("BEGIN IMMEDIATE"), timeout=wait_ms / 1000)
+    finally:
+        conn.execute(f"PRAGMA busy_timeout={int(wait_ms)}")
 
 
 @contextmanager
