@@ -5,7 +5,8 @@ local`` in its data dir), uvicorn with one worker and its access log off (``--lo
 court is admitted through the governance endpoint; then N judgments are POSTed to
 ``/api/v1/judgments`` by 4 client threads, each request signed with the court client's Ed25519 key
 (``api.auth.sign_request``). Each answer is ``202 Accepted`` once the write is durable in the outbox;
-the outbox worker signs and sends it. The clock stops when every outbox record is ``confirmed``.
+the outbox worker (on a node, ``serve.py`` runs it in a process of its own: ``api.worker.process``) signs
+and sends it. The clock stops when every outbox record is ``confirmed``.
 
 The same on a node that mines a block a second with zero gas price (:func:`on_block_node`: anvil
 ``--block-time 1``, the service on it by URL), as a consortium network runs, in the full preset.
