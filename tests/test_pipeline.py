@@ -17,7 +17,7 @@ from web3.exceptions import TransactionNotFound
 from ledger.chain import Chain
 from ledger.client import Ledger
 from ledger.errors import ContractRevertError
-from ledger.pipeline import FeePolicy, Pipeline
+from ledger.pipeline import FeePolicy, Next, Pipeline, Refused, next_step
 from ledger.pipeline.core import Signed
 from ledger.pipeline.rpc import Refusal, batch, block_times, eth_call
 from tests.conftest import fund
@@ -128,3 +128,27 @@ def test_on_a_zero_fee_network_a_stuck_transaction_is_not_repriced():
     assert policy.bumped({"maxFeePerGas": 0, "maxPriorityFeePerGas": 0, "gasPrice": 0}) is None
     legacy = FeePolicy(_Prices({"gasPrice": 0}))  # type: ignore[arg-type]
     assert legacy.bumped({"gasPrice": 0}) is None
+
+
+def test_one_reading_of_a_refusal_for_every_writer():
+    """``next_step``: known -> wait; nonce taken -> settle from the write's own mined transaction, else sign
+    again; underpriced -> reprice; anything else -> retry later. Only a taken nonce asks what was mined."""
+    asked: list[str] = []
+
+    def mined(found: Any) -> Any:
+        def look() -> Any:
+            asked.append("mined")
+            return found
+
+        return look
+
+    def refused(kind: Refusal) -> Refused:
+        return Refused(kind, kind.value)
+
+    assert next_step(refused(Refusal.KNOWN), mined("x")) == (Next.WAIT, None)
+    assert next_step(refused(Refusal.UNDERPRICED), mined("x")) == (Next.REPRICE, None)
+    assert next_step(refused(Refusal.OTHER), mined("x")) == (Next.RETRY, None)
+    assert asked == []
+    assert next_step(refused(Refusal.NONCE_TAKEN), mined("receipt")) == (Next.SETTLE, "receipt")
+    assert next_step(refused(Refusal.NONCE_TAKEN), mined(None)) == (Next.SIGN_AGAIN, None)
+    assert asked == ["mined", "mined"]

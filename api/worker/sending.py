@@ -14,7 +14,7 @@ from api.outbox import GOVERNANCE_LANE, Entry
 from api.worker.settling import _Found, _Settling
 from api.written import error_of
 from ledger.errors import ChainUnavailableError, ContractRevertError
-from ledger.pipeline import Refusal, Refused
+from ledger.pipeline import Next, Refused, next_step
 from ledger.pipeline.core import Signed
 from ledger.pipeline.rpc import message as _message
 
@@ -206,34 +206,36 @@ class _Sending(_Settling):
         return refused is not None and self._refused(entry, refused)
 
     def _refused(self, entry: Entry, refused: Refused) -> bool:
-        """What the node's refusal of the entry's stored transaction means; True when that settled it."""
-        assert entry.tx_hash is not None
-        if refused.kind is Refusal.KNOWN:
-            return False
-        if refused.kind is Refusal.NONCE_TAKEN:
-            receipt = self._receipt(entry.tx_hash)
-            if receipt is not None:
-                self._finish(entry, receipt)
-                return True
-            found = self._earlier_receipt(entry)  # a transaction this one replaced took the nonce
-            if found is not None:
-                self._finish(entry, found.receipt, found)
-                return True
-            # If it was this very transaction and the node does not serve its receipt yet, signing
-            # again meets "already written" at estimation, and _written_by_this_entry finds it.
+        """Carry out the pipeline's next step for the node's refusal of the entry's stored transaction
+        (:func:`ledger.pipeline.next_step`); True when that settled it."""
+        step, mined = next_step(refused, lambda: self._mined_as(entry))
+        if step is Next.SETTLE:
+            assert mined is not None
+            self._finish(entry, *mined)
+            return True
+        if step is Next.SIGN_AGAIN:
             log.warning(
                 "outbox %s: nonce %s was used by another transaction; signing again",
                 entry.id,
                 entry.nonce,
             )
             self.outbox.back_to_accepted(entry.id, "nonce taken by another transaction; signing again")
-            return False
-        if refused.kind is Refusal.UNDERPRICED:
+        elif step is Next.REPRICE:
             self._reprice(entry)
-            return False
-        self.outbox.note(entry.id, f"send failed: {refused.message}")
-        log.warning("outbox %s: sending failed: %s", entry.id, refused.message)
+        elif step is Next.RETRY:
+            self.outbox.note(entry.id, f"send failed: {refused.message}")
+            log.warning("outbox %s: sending failed: %s", entry.id, refused.message)
         return False
+
+    def _mined_as(self, entry: Entry) -> tuple[Any, _Found | None] | None:
+        """The receipt (and how it was found) of the entry's transaction that took its nonce: this one,
+        or one it replaced; None when neither was mined (as far as the node says now)."""
+        assert entry.tx_hash is not None
+        receipt = self._receipt(entry.tx_hash)
+        if receipt is not None:
+            return receipt, None
+        found = self._earlier_receipt(entry)
+        return (found.receipt, found) if found is not None else None
 
     def _reprice(self, entry: Entry) -> None:
         """Same nonce, current fees: replace a transaction the node refuses as underpriced."""

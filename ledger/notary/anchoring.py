@@ -32,7 +32,7 @@ from ledger.client import Ledger
 from ledger.errors import ContractRevertError, TransactionError
 from ledger.notary.models import ROOT_ANCHORED, Batch, BatchResult
 from ledger.notary.store import NotaryStore, batch_owner
-from ledger.pipeline import Pipeline, Refusal, Refused, earlier
+from ledger.pipeline import Next, Pipeline, Refused, earlier, next_step
 from ledger.pipeline.journal import Journal, JournalRow
 from ledger.pipeline.lost import recheck_journal
 from ledger.records import Anchor
@@ -94,18 +94,28 @@ class Anchoring:
                 raise
         else:  # signed before a crash or a refusal: the same bytes again
             refused = self._send_raw(batch)
-        if refused is not None and refused.kind is Refusal.NONCE_TAKEN:
-            # The stored nonce was taken: either by this very transaction (mined) or by another one.
-            if self._on_chain(batch.root):
+        steps = 0
+        root = batch.root  # the same for every transaction of the batch
+
+        def on_chain() -> bool | None:
+            return self._on_chain(root) or None
+
+        while refused is not None:  # the pipeline's reading of the refusal (ledger.pipeline.next_step)
+            step, _ = next_step(refused, on_chain)
+            if step is Next.WAIT:
+                break
+            if step is Next.SETTLE:  # this very transaction took the nonce
                 return self._confirm_existing(batch, recovered=True)
-            log.warning(
-                "notary batch %d: nonce %s was taken by another transaction; signing anew", batch.id, batch.nonce
-            )
-            batch, refused = self._sign_and_send(batch)
-        if refused is not None and refused.kind is Refusal.UNDERPRICED:
-            batch, refused = self._sign_and_send(batch, nonce=batch.nonce)  # the same nonce, current fees
-        if refused is not None and refused.kind is not Refusal.KNOWN:  # known: the node has it, wait
-            raise TransactionError(f"anchor of notary batch {batch.id} refused by the node: {refused.message}")
+            steps += 1
+            if step is Next.RETRY or steps > 2:  # re-sent on the next pass
+                raise TransactionError(f"anchor of notary batch {batch.id} refused by the node: {refused.message}")
+            if step is Next.SIGN_AGAIN:
+                log.warning(
+                    "notary batch %d: nonce %s was taken by another transaction; signing anew", batch.id, batch.nonce
+                )
+                batch, refused = self._sign_and_send(batch)
+            else:  # Next.REPRICE: the same nonce, current fees
+                batch, refused = self._sign_and_send(batch, nonce=batch.nonce)
         assert batch.tx_hash is not None
         poll = 0.5 if self.ledger.chain.kind == "rpc" else 0.02
         receipt, refused = self.pipeline.wait(batch.tx_hash, batch.raw_tx, self.receipt_timeout, poll)

@@ -11,8 +11,9 @@ only what the write is and its state:
    ``notary:<batch>``); a crash after that point resends the same bytes, never a second transaction;
 3. **send** the journaled bytes and **follow** them to a receipt (:meth:`Pipeline.send`,
    :meth:`Pipeline.follow`): a transaction the node does not know is sent again, the same bytes; a
-   node's refusal comes back as a meaning (``rpc``: known, nonce taken, underpriced, other), and the
-   owner decides (sign again with a new nonce, replace with current fees, adopt what is on chain);
+   node's refusal comes back as a meaning (``rpc``: known, nonce taken, underpriced, other), read into
+   one next step for every owner (:func:`next_step`: wait, settle from its own transaction, sign again
+   with a new nonce, replace with current fees, retry later), which the owner carries out;
 4. when the chain says the write is **already done**, or a nonce went to another transaction, the
    write's own earlier transactions are looked for (``earlier``): their receipts in the journal first,
    then the write's creation log in bounded block ranges starting at the block of the first send;
@@ -26,7 +27,7 @@ Modules: ``core`` (:class:`Pipeline`: steps 1-3), ``lanes``, ``fees``, ``rpc``, 
 """
 
 from ledger.pipeline import earlier
-from ledger.pipeline.core import Pipeline
+from ledger.pipeline.core import Next, Pipeline, next_step
 from ledger.pipeline.fees import FeePolicy
 from ledger.pipeline.journal import Journal, JournalRow
 from ledger.pipeline.lanes import ChainNonces, NonceLanes, NonceStore
@@ -38,12 +39,14 @@ __all__ = [
     "FeePolicy",
     "Journal",
     "JournalRow",
+    "Next",
     "NonceLanes",
     "NonceStore",
     "Pipeline",
     "Refusal",
     "Refused",
     "earlier",
+    "next_step",
     "recheck_journal",
     "recheck_lost_blocks",
 ]

@@ -27,12 +27,15 @@ node holds but has not mined ``stuck_after`` seconds after it was first seen so,
 nonce has reached it, comes back marked ``stuck``: the caller replaces it at the same nonce with
 :meth:`FeePolicy.bumped` fees, or sends the same bytes again on a zero-price network.
 
-What the caller keeps: which write a transaction carries, its state, and what a refusal means for it
-(the outbox signs again on a taken nonce; the notary adopts an anchor already on chain).
+What the caller keeps: which write a transaction carries and its state. What a node's refusal of a
+stored transaction means is read once for every writer (:func:`next_step`): wait for it, settle from the
+write's own transaction that took the nonce, sign again with a new nonce, replace it at its nonce with
+current fees, or keep it and try later; the caller carries the step out on its own state.
 """
 
 from __future__ import annotations
 
+import enum
 import logging
 import threading
 import time
@@ -61,7 +64,7 @@ from ledger.pipeline.rpc import (
     revert_data,
 )
 
-__all__ = ["Followed", "Pipeline", "Signed"]
+__all__ = ["Followed", "Next", "Pipeline", "Signed", "next_step"]
 
 log = logging.getLogger("ledger.pipeline")
 
@@ -327,6 +330,34 @@ class Pipeline:
             if time.monotonic() >= deadline:
                 return None, None
             time.sleep(poll)
+
+
+class Next(enum.Enum):
+    """What a writer does next with a stored transaction the node refused (see :func:`next_step`)."""
+
+    WAIT = "wait"  # the node holds it already: follow it to its receipt
+    SETTLE = "settle"  # the nonce went to the write's own transaction: settle the write from it
+    SIGN_AGAIN = "sign again"  # another transaction took the nonce: sign anew with the lane's next nonce
+    REPRICE = "reprice"  # below what the node takes now: replace it at its nonce with current fees
+    RETRY = "retry"  # anything else: keep the stored bytes, say why, send them again later
+
+
+def next_step(refused: Refused, mined: Callable[[], T | None]) -> tuple[Next, T | None]:
+    """The one reading of a node's refusal of a stored transaction, for every writer.
+
+    ``mined()`` is asked only when the nonce was taken: it looks for the write already on chain through
+    its own transactions (this one mined, or one it replaced) and returns what to settle with, or None:
+    then another transaction took the nonce and the write is signed again (a node that does not serve
+    the receipt yet is met by "already written" at the next estimate, which the writer's search handles).
+    """
+    if refused.kind is Refusal.KNOWN:
+        return Next.WAIT, None
+    if refused.kind is Refusal.NONCE_TAKEN:
+        found = mined()
+        return (Next.SETTLE, found) if found is not None else (Next.SIGN_AGAIN, None)
+    if refused.kind is Refusal.UNDERPRICED:
+        return Next.REPRICE, None
+    return Next.RETRY, None
 
 
 def _estimate(outcome: Any) -> Any:
