@@ -299,6 +299,11 @@ def main(argv: list[str] | None = None) -> int:
         config = uvicorn.Config(create_app(services=services), log_level=args.log_level, **uvicorn_options(settings))
         server = uvicorn.Server(config)
         threading.Thread(target=_announce, args=(server, services, clients_file), daemon=True).start()
+        # uvicorn shuts down on SIGINT or SIGTERM, then raises the signal again with the handler it found:
+        # as SystemExit here, so that the stores close and the worker process stops, instead of the
+        # default SIGTERM ending the process at once (and SIGINT a KeyboardInterrupt traceback).
+        signal.signal(signal.SIGTERM, _exit_quietly)
+        signal.signal(signal.SIGINT, _exit_quietly)
         server.run()
     except LedgerError as exc:
         print(f"serve: {exc}", file=sys.stderr)
@@ -312,6 +317,10 @@ def main(argv: list[str] | None = None) -> int:
                 check_process.kill()
         services.close()
     return 0
+
+
+def _exit_quietly(signum: int, frame: Any) -> None:
+    raise SystemExit(0)
 
 
 if __name__ == "__main__":

@@ -119,7 +119,13 @@ class WorkerProcess:
             target=_child, args=(self._settings, *self._chain, self._wake, self._stop, level, os.getpid()),
             name="outbox-worker", daemon=True,
         )
-        self._process.start()
+        # Born with SIGINT blocked (a thread's mask is inherited): a Ctrl-C reaching it while it still
+        # imports is not a traceback; the child then ignores SIGINT for good (the service stops it).
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+        try:
+            self._process.start()
+        finally:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
         self.spawned += 1
 
     def _end(self, timeout: float = 15.0) -> None:
@@ -150,6 +156,8 @@ def _child(
         return  # the service died while this process was starting
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # a Ctrl-C reaches the service too, which stops this process
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})  # blocked since birth: see _spawn
 
     def told_to_stop(wait: float) -> bool:
         if os.getppid() != parent:

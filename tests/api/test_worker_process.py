@@ -18,6 +18,7 @@ import pytest
 
 from api.health import readiness
 from api.services import Services
+from ledger._node import running_node
 from ledger.chain import connect
 from ledger.errors import ConfigurationError
 from tests.api._service import Service
@@ -155,5 +156,30 @@ def test_killing_the_service_takes_its_worker_process_with_it(tmp_path):
         service.start()  # on the same data dir: one new worker, after the lock was let go
         assert service.alive
         assert len([c for c in _children(service.proc.pid) if _is_worker(c)]) == 1
+    finally:
+        service.stop()
+
+
+@pytest.mark.anvil
+@pytest.mark.parametrize("how", ["SIGTERM", "Ctrl-C"])
+def test_a_stopped_service_closes_and_stops_its_worker_process_and_node(tmp_path, how):
+    """SIGTERM (a process manager) or Ctrl-C (SIGINT to the service and its worker, as a terminal sends
+    it): the service shuts down, closes its stores, stops its worker process and its node, exits 0, and
+    prints no traceback. (uvicorn raises the signal again after its shutdown; by default SIGTERM then
+    ended the process before anything was closed.)"""
+    service = Service(tmp_path / "svc")
+    service.start()
+    try:
+        assert service.proc is not None
+        [worker] = [c for c in _children(service.proc.pid) if _is_worker(c)]
+        if how == "SIGTERM":
+            service.proc.send_signal(signal.SIGTERM)
+        else:
+            for pid in (service.proc.pid, worker):
+                os.kill(pid, signal.SIGINT)
+        assert service.proc.wait(60) == 0
+        assert not _alive(worker)
+        assert running_node(service.data_dir / "chain") is None
+        assert "Traceback" not in service.log.read_text()
     finally:
         service.stop()
