@@ -15,6 +15,8 @@ Contract
   without it, within ``worker_interval_seconds`` (the child polls the outbox).
 * One worker per data dir: the child holds ``<data_dir>/worker.lock`` (``flock``) while it runs. One
   left from a killed service exits before the next one starts sending.
+* :meth:`WorkerProcess.stop`: a child still starting (importing, waiting for the lock or the node) is
+  terminated, having opened nothing; a working one finishes its pass, closes the outbox and exits.
 * The child dies with the service: the kernel kills it when the thread that spawned it dies (Linux,
   ``PR_SET_PDEATHSIG``), and it also stops when its parent changes. A child that dies on its own is
   spawned again a second later; readiness reports the worker down meanwhile (:attr:`running`).
@@ -63,6 +65,7 @@ class WorkerProcess:
         self._context = multiprocessing.get_context("spawn")
         self._wake = self._context.Event()
         self._stop = self._context.Event()
+        self._working = self._context.Event()  # set by the child once its worker runs
         self._stopping = threading.Event()
         self._respawn_after = respawn_after
         self._process: Any = None
@@ -115,8 +118,10 @@ class WorkerProcess:
 
     def _spawn(self) -> None:
         level = logging.getLogger().getEffectiveLevel()
+        self._working.clear()
         self._process = self._context.Process(
-            target=_child, args=(self._settings, *self._chain, self._wake, self._stop, level, os.getpid()),
+            target=_child,
+            args=(self._settings, *self._chain, self._wake, self._stop, self._working, level, os.getpid()),
             name="outbox-worker", daemon=True,
         )
         # Born with SIGINT blocked (a thread's mask is inherited): a Ctrl-C reaching it while it still
@@ -132,6 +137,8 @@ class WorkerProcess:
         process = self._process
         if process is None:
             return
+        if not self._working.is_set():  # still starting (importing, waiting for the lock or the node):
+            process.terminate()  # nothing of it to finish; SIGTERM once in _child only asks it to stop
         process.join(timeout)
         if process.is_alive():
             log.warning("the outbox worker process did not stop in %.0f s; terminating it", timeout)
@@ -146,7 +153,8 @@ class WorkerProcess:
 
 
 def _child(
-    settings: Settings, chain_spec: str, gas_price: int | None, wake: Any, stop: Any, level: int, parent: int
+    settings: Settings, chain_spec: str, gas_price: int | None, wake: Any, stop: Any, working: Any, level: int,
+    parent: int,
 ) -> None:
     """The child's main: wait for the data dir's worker lock, open the stores and the chain, run the worker
     until told to stop or orphaned (``parent``: the service's pid; the death signal asked for after the
@@ -172,7 +180,9 @@ def _child(
         if opened is None:
             return
         worker, closers = opened
-        worker.start()
+        if not told_to_stop(0):
+            working.set()
+            worker.start()
         try:
             while not told_to_stop(0.5):
                 pass
@@ -181,6 +191,8 @@ def _child(
             for close in closers:
                 with contextlib.suppress(Exception):
                     close()
+    logging.shutdown()
+    os._exit(0)  # all closed: no interpreter teardown (a few tenths of a second of the service's stop)
 
 
 def _open(settings: Settings, chain_spec: str, gas_price: int | None, wake: Any,
