@@ -12,6 +12,7 @@ import os
 import signal
 import sqlite3
 import time
+from pathlib import Path
 
 import httpx
 import pytest
@@ -97,7 +98,10 @@ def test_service_survives_sigkill_with_every_accepted_write_confirmed_once(tmp_p
         # service dies (a judgment is accepted without asking the chain anything).
         node = running_node(data_dir / "chain")
         assert node is not None
-        os.kill(node.pid, signal.SIGSTOP)
+        frozen = _with_children(node.pid)  # the state keeper and anvil, its child: the whole node
+        assert len(frozen) >= 2
+        for pid in frozen:
+            os.kill(pid, signal.SIGSTOP)
         try:
             for i in range(len(burst), len(burst) + 6):
                 body = judgment_body(100 + i)
@@ -110,7 +114,8 @@ def test_service_survives_sigkill_with_every_accepted_write_confirmed_once(tmp_p
             assert {a["outbox_id"] for a in list(accepted.values())[-6:]} <= open_ids
             service.kill()
         finally:
-            os.kill(node.pid, signal.SIGCONT)  # it then takes the kernel's SIGTERM and saves its state
+            for pid in frozen:
+                os.kill(pid, signal.SIGCONT)  # the keeper then takes the kernel's SIGTERM and saves the state
         service.wait_node_gone()
 
         service.start()
@@ -167,3 +172,11 @@ def test_service_survives_sigkill_with_every_accepted_write_confirmed_once(tmp_p
         assert number not in service.log.read_text()
     finally:
         service.stop()
+
+
+def _with_children(pid: int) -> list[int]:
+    """``pid`` and its child processes (``running_node`` names the state keeper, which runs anvil)."""
+    children = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        children += [int(c) for c in (task / "children").read_text().split()]
+    return [pid, *children]
